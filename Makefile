@@ -1,0 +1,52 @@
+# Two commands do all the setup on a fresh machine: `make serve` and `make test`.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTHON ?= python3
+
+.PHONY: setup serve build test lint format bench clean
+
+setup: $(VENV)/.installed node_modules/.installed .system-deps
+
+# torch is pinned to the local CPU wheel first, so the range in pyproject.toml adds nothing (no CUDA).
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "torch==2.13.0"
+	$(PY) -m pip install -q -e ".[experiment,dev]"
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's Chromium and a CJK font for the browser tests; msgfmt to validate PO files.
+.system-deps:
+	@if ! dpkg -s chromium fonts-wqy-microhei gettext >/dev/null 2>&1; then \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei gettext; \
+	fi
+	touch $@
+
+build: setup
+	$(VENV)/bin/site-builder build
+
+serve: setup
+	$(VENV)/bin/site-builder serve --port 8000
+
+test: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest -q
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: setup
+	$(PY) benchmarks/build_site.py
+	$(PY) benchmarks/katex_throughput.py
+	$(PY) benchmarks/train_throughput.py
+
+clean:
+	rm -rf site .site_builder_cache artifacts .pytest_cache

@@ -1,0 +1,47 @@
+"""The one data model: a module is a list of sections; a section is commentary plus code."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Section:
+    """Commentary (Markdown) and the code it explains, with the code's original line numbers.
+
+    `kind` is "docstring" for class/function docstrings and "comment" for runs of `#` lines.
+    `scope` is the qualified name of the enclosing class/function ("" at module level), and
+    `id` is a stable, unique anchor for the section built from scope and position within it,
+    never from line numbers (it is also the gettext msgctxt).
+    """
+
+    id: str
+    kind: str
+    scope: str
+    docs: str
+    docs_line: int
+    code: list[tuple[int, str]] = field(default_factory=list)
+    docs_html: str = ""
+    code_html: str = ""
+
+
+@dataclass
+class Module:
+    """One source file: front matter, introduction, then sections in source order."""
+
+    path: Path
+    rel_path: str
+    title: str
+    summary: str
+    intro: str
+    intro_line: int
+    sections: list[Section] = field(default_factory=list)
+    intro_html: str = ""
+
+
+class BuildError(Exception):
+    """A problem in the input, reported as `file:line: message`."""
+
+    def __init__(self, path, line, message):
+        self.path, self.line, self.message = str(path), line, message
+        location = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{location}: {message}")
