@@ -1,0 +1,440 @@
+r"""
+---
+title: "ConvMixer: Patches Are All You Need?"
+summary: >
+  An annotated PyTorch implementation of ConvMixer (Trockman and Kolter): patch embeddings,
+  depth-wise and point-wise convolutions, every tensor shape, the parameter counts, and the
+  reasons behind each design choice.
+---
+
+# ConvMixer: Patches Are All You Need?
+
+This page is a PyTorch implementation of the paper
+[Patches Are All You Need?](https://arxiv.org/abs/2201.09792) by Asher Trockman and J. Zico Kolter,
+with a note for every step. Read the notes on one side and the code they explain on the other.
+
+## The question the paper asks
+
+The [Vision Transformer](https://arxiv.org/abs/2010.11929) (ViT) does not look at pixels. It cuts
+the image into $p \times p$ patches, turns every patch into a vector, and lets self-attention mix
+information between patches. Self-attention compares every patch with every other patch, so its
+cost grows with the square of the number of inputs; a transformer over single pixels would be far
+too expensive, and that is why ViT needed patches in the first place.
+
+ViT then did very well, and the credit usually went to attention. The paper asks whether part of
+it belongs to the patches instead. To find out, it builds the plainest network that keeps ViT's
+outline and drops attention entirely:
+
+* **patches in**: a strided convolution turns each $p \times p$ patch into an $h$-dimensional
+  vector, exactly like ViT's patch embedding;
+* **separate mixing of locations and channels**: a *depth-wise* convolution mixes each channel
+  over nearby patches, then a *point-wise* ($1 \times 1$) convolution mixes the channels within
+  each patch;
+* **isotropic**: every layer keeps the same width $h$ and the same grid of
+  $n/p \times n/p$ patches. There is no pyramid of shrinking resolutions as in ResNet.
+
+If such a simple network matches ViT-like models of similar size, patches must be doing a good
+share of the work. That is what the paper reports.
+
+## How it compares
+
+| | ViT | MLP-Mixer | ConvMixer |
+|---|---|---|---|
+| mixes locations with | self-attention | an MLP across patches | a depth-wise $k \times k$ conv |
+| reach of one layer | global | global | the $k \times k$ neighbours |
+| mixing weights | computed from content | fixed, shared by channels | fixed, one per channel |
+| mixes channels with | a two-layer MLP | a two-layer MLP | a point-wise conv (one linear map) |
+| normalization | LayerNorm | LayerNorm | BatchNorm |
+| image size | as its position embeddings | as its token MLP | any multiple of $p$ |
+
+ViT learns one position embedding per patch, and MLP-Mixer's token MLP has one input per patch,
+so both are built for one number of patches (ViT's embeddings can be interpolated to another).
+[MLP-Mixer](https://arxiv.org/abs/2105.01601) already replaced attention with an MLP over the
+patch dimension. ConvMixer goes one step further: its spatial mixing only reaches the $k \times k$
+neighbouring *patches* (locations in the grid), and the same small filter is slid over the whole
+grid. Information still travels across the image, a few patches per layer; see
+[the layer](#ConvMixerLayer) for how far.
+
+![ConvMixer](conv_mixer.svg)
+
+## Symbols
+
+The paper names a model ConvMixer-$h$/$d$, for example ConvMixer-256/8.
+
+| symbol   | meaning                                              | in the code      |
+|----------|------------------------------------------------------|------------------|
+| $n$      | side of the input image, in pixels                   | image size       |
+| $c_{in}$ | channels of the input image (3 for RGB)              | `in_channels`    |
+| $p$      | patch size: each patch covers $p \times p$ pixels    | `patch_size`     |
+| $n/p$    | side of the patch grid                               |                  |
+| $h$      | hidden dimension: channels of every patch vector     | `d_model`        |
+| $d$      | depth: the number of ConvMixer layers                | `n_layers`       |
+| $k$      | kernel size of the depth-wise convolution            | `kernel_size`    |
+| $B$      | batch size                                           |                  |
+
+Tensors are `[B, channels, height, width]`, PyTorch's order for images.
+
+## What the paper reports
+
+On ImageNet-1k, ConvMixer-1536/20 with $k = 9$ and $p = 7$ (about 52M parameters) reaches 81.4%
+top-1 accuracy, more than ViT and MLP-Mixer models of comparable size trained in similar settings.
+On CIFAR-10, ConvMixers reach over 96% accuracy with as few as 0.7M parameters. (By the formula in
+[`ConvMixer`](#ConvMixer), ConvMixer-256/8 with $k = 9$ and $p = 1$ has 706,570 parameters.)
+
+The [`conv_mixer()`](#conv_mixer) defaults build ConvMixer-256/8 with $p = 2$ and $k = 5$:
+594,186 parameters, which turn a $32 \times 32$ CIFAR-10 image into a $16 \times 16$ grid of
+patches. [The experiment](experiment.html) trains it on CIFAR-10 (the data is loaded by
+[cifar10](../experiments/cifar10.html), the loop is in [the trainer](../experiments/trainer.html)),
+and [the summary page](readme.html) gives the paper in brief.
+"""
+
+import copy
+
+import torch
+from torch import nn
+
+
+class ConvMixerLayer(nn.Module):
+    r"""
+    ## ConvMixer layer
+
+    One block of the network. It takes the patch grid $z_{l-1}$, shaped `[B, h, n/p, n/p]`, and
+    returns a grid of exactly the same shape. It works in two steps, each a convolution followed
+    by the activation $\sigma$ (GELU) and BatchNorm:
+
+    $$z'_l = \mathrm{BN}\big(\sigma(\mathrm{DepthwiseConv}(z_{l-1}))\big) + z_{l-1}$$
+
+    $$z_{l+1} = \mathrm{BN}\big(\sigma(\mathrm{PointwiseConv}(z'_l))\big)$$
+
+    These are the paper's equations; its indices jump from $l-1$ to $l+1$, but all that matters
+    is that the second line is this layer's output, which the next layer receives.
+
+    **Spatial mixing.** The depth-wise convolution gives each of the $h$ channels its own
+    $k \times k$ filter. Channel $c$ of a patch becomes a weighted sum of channel $c$ of the
+    $k \times k$ patches around it, so information moves between *locations* but never between
+    channels.
+
+    **Channel mixing.** The point-wise convolution is a $1 \times 1$ convolution: at every
+    location it multiplies the $h$-vector by the same $h \times h$ matrix. Information moves
+    between *channels* but never between locations. This is the channel MLP of ViT and
+    MLP-Mixer cut down to a single linear layer.
+
+    **The residual connection goes around the spatial step only.** This is the paper's design,
+    and the code the authors published does the same, but the paper states it without deriving
+    it. What is known: with this arrangement ConvMixers train well at depths of 20 and 32 and
+    reach the accuracies quoted above. What follows is a reasonable reading, not a result. The
+    depth-wise step touches each channel separately with a small filter, so its output works
+    naturally as a correction added to $z_{l-1}$, as in a ResNet block. The point-wise step is a
+    full $h \times h$ map that rewrites the representation of every location, closer to a change
+    of basis than to a small correction, and the BatchNorm right after it keeps the scale of the
+    new representation in check. One consequence is worth knowing: unlike a ResNet or a
+    transformer, the network has no identity path from the output back to the input, since every
+    gradient passes through all $d$ point-wise convolutions.
+
+    **Receptive field.** One depth-wise conv lets a patch see $(k-1)/2$ patches in each
+    direction, so each layer widens the receptive field by $k-1$ patches. After $d$ layers an
+    output location sees a window of $1 + d(k-1)$ patches per side, or $p(1 + d(k-1))$ pixels.
+    With the defaults ($k=5$, $d=8$) that is 33 patches on a 16-patch grid: after the 8th layer
+    even the top-left patch sees the bottom-right one, 15 patches away, since
+    $8 \cdot (5-1)/2 = 16 \ge 15$; after 7 layers it could not ($14 < 15$). The point-wise convs
+    do not widen the receptive field, and the [head](#ClassificationHead) only averages what the
+    layers have already computed, so this is the distance over which features can combine. This is
+    why the paper prefers large kernels ($k = 7$ or $9$) to the $3 \times 3$ kernels of
+    classic convnets: with few, wide layers, distant parts of the image meet early, as they do
+    in a transformer, where every patch sees every other from the first layer on.
+
+    **Parameters.** The depth-wise conv has $h k^2$ weights and $h$ biases, the point-wise conv
+    $h^2$ weights and $h$ biases, and each BatchNorm a scale and a shift per channel ($2h$).
+    A layer has $h k^2 + h^2 + 6h$ parameters: $256 \cdot 25 + 256^2 + 6 \cdot 256 = 73{,}472$
+    for $h = 256$, $k = 5$. The point-wise conv holds about 90% of them, and it does most of the
+    computation too: per location it needs $h^2$ multiply-adds against $h k^2$ for the
+    depth-wise conv.
+    """
+
+    def __init__(self, d_model: int, kernel_size: int):
+        """
+        * `d_model` is $h$, the number of channels of every patch vector
+        * `kernel_size` is $k$, the side of the depth-wise filter; it must be odd
+        """
+        super().__init__()
+        # An odd $k$ has a centre, so padding $(k-1)/2$ patches on every side keeps the grid at
+        # $n/p \times n/p$ (padding "same"). An even kernel would need uneven padding and would
+        # shift the grid by half a patch in every layer, so we refuse it.
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be a positive odd number, got {kernel_size}")
+        # The depth-wise convolution. `groups=d_model` splits the $h$ input channels into $h$
+        # groups of one, so each output channel is computed from its own input channel only:
+        # $h$ filters of $k \times k$ weights, instead of the $h \times h$ filters of an
+        # ordinary convolution. Stride 1 and padding `k // 2` keep the shape
+        # `[B, h, n/p, n/p]`.
+        self.depth_wise_conv = nn.Conv2d(
+            d_model, d_model, kernel_size, groups=d_model, padding=kernel_size // 2
+        )
+        # GELU, $\sigma(x) = x \, \Phi(x)$, where $\Phi$ is the standard normal CDF. It is a
+        # smooth version of ReLU: it keeps positive inputs, suppresses negative ones, and has a
+        # derivative everywhere. ViT and MLP-Mixer use it, and the paper follows them so that
+        # the comparison changes as little as possible. It is not essential: the authors
+        # trained their ConvMixer-768/32 ImageNet model with ReLU.
+        #
+        # GELU has no parameters, so one module serves both steps.
+        self.activation = nn.GELU()
+        # BatchNorm after the spatial step. Over a batch it normalizes each channel with that
+        # channel's mean and variance across all $B \cdot (n/p)^2$ locations, then applies a
+        # learned scale and shift: $2h$ parameters. This is the normalization convnets have
+        # used since ResNet, and the paper uses it in place of ViT's LayerNorm (which
+        # normalizes each location's $h$-vector on its own). At inference the statistics are
+        # fixed running averages, so BatchNorm is just a per-channel multiply-add, with no
+        # statistics computed per image as LayerNorm needs. A BatchNorm that directly follows
+        # a convolution can even be folded into the convolution's weights; here GELU sits in
+        # between, so it stays a separate (cheap) multiply-add.
+        self.depth_wise_norm = nn.BatchNorm2d(d_model)
+        # The point-wise convolution: kernel $1 \times 1$, $h$ channels in and out, an
+        # $h \times h$ matrix applied at every location. `[B, h, n/p, n/p]` stays
+        # `[B, h, n/p, n/p]`.
+        self.point_wise_conv = nn.Conv2d(d_model, d_model, kernel_size=1)
+        # BatchNorm after the channel step.
+        self.point_wise_norm = nn.BatchNorm2d(d_model)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """
+        * `x` is $z_{l-1}$, the patch grid from the previous layer, `[B, h, n/p, n/p]`
+
+        Returns the new grid, with the same shape.
+        """
+        # Keep $z_{l-1}$ for the residual connection.
+        residual = x
+        # Spatial mixing: every channel of every patch gathers the same channel from its
+        # $k \times k$ neighbourhood of patches. `[B, h, n/p, n/p]`
+        x = self.depth_wise_conv(x)
+        # $\mathrm{BN}(\sigma(\cdot))$. Note the order, activation first and normalization
+        # second, the reverse of ResNet's conv, BatchNorm, ReLU. The paper uses this order
+        # throughout; one consequence is that the conv's bias is not wasted, because BatchNorm's
+        # shift cannot absorb a bias that has passed through GELU.
+        x = self.depth_wise_norm(self.activation(x))
+        # Add the residual: $z'_l = \mathrm{BN}(\sigma(\mathrm{DepthwiseConv}(z_{l-1}))) + z_{l-1}$.
+        x = x + residual
+        # Channel mixing: at every location, the $h$-vector is multiplied by the same
+        # $h \times h$ matrix. `[B, h, n/p, n/p]`
+        x = self.point_wise_conv(x)
+        # $z_{l+1} = \mathrm{BN}(\sigma(\mathrm{PointwiseConv}(z'_l)))$, with no residual.
+        x = self.point_wise_norm(self.activation(x))
+        #
+        return x
+
+
+class PatchEmbeddings(nn.Module):
+    r"""
+    ## Patch embeddings
+
+    Cuts the image into $p \times p$ patches and maps each patch to an $h$-dimensional vector:
+
+    $$z_0 = \mathrm{BN}\big(\sigma(\mathrm{Conv}_{c_{in} \to h}(X))\big)$$
+
+    where the convolution has kernel size $p$ and stride $p$.
+
+    A convolution whose kernel and stride are both $p$ visits every patch exactly once, without
+    overlap, and applies the same linear map to each one: the $c_{in} p^2$ pixel values of a
+    patch are multiplied by an $h \times c_{in} p^2$ matrix. That is ViT's "flatten the patch,
+    then a linear layer", written as a convolution. Unlike ViT, the result is not flattened into
+    a sequence: it stays a grid `[B, h, n/p, n/p]`, so the convolutions that follow know which
+    patches are neighbours, and no position embeddings are needed.
+
+    It has $c_{in} p^2 h + h$ parameters for the convolution and $2h$ for BatchNorm:
+    $3 \cdot 4 \cdot 256 + 256 + 512 = 3{,}840$ for RGB, $p = 2$, $h = 256$.
+
+    The patch size sets the cost of everything after it. The grid has $(n/p)^2$ locations, and
+    every layer does its work at each of them, so halving $p$ makes each layer four times as
+    expensive. Small patches keep more detail: the paper's best ImageNet result uses $p = 7$ on
+    $224 \times 224$ images (a $32 \times 32$ grid). A $32 \times 32$ CIFAR-10 image has so few
+    pixels that patches of 1 or 2 pixels are the natural choice; our default is $p = 2$.
+    """
+
+    def __init__(self, d_model: int, patch_size: int, in_channels: int = 3):
+        """
+        * `d_model` is $h$, the size of each patch vector
+        * `patch_size` is $p$, the side of a patch in pixels
+        * `in_channels` is $c_{in}$, the number of channels of the image
+        """
+        super().__init__()
+        # A patch is at least one pixel; $p$ is kept to check image sizes in `forward`.
+        if patch_size < 1:
+            raise ValueError(f"patch_size must be at least 1, got {patch_size}")
+        self.patch_size = patch_size
+        # The patch-embedding convolution: kernel $p$, stride $p$, $c_{in}$ channels in,
+        # $h$ out.
+        self.conv = nn.Conv2d(in_channels, d_model, kernel_size=patch_size, stride=patch_size)
+        # GELU and BatchNorm, in the same order as in every [layer](#ConvMixerLayer).
+        self.activation = nn.GELU()
+        self.norm = nn.BatchNorm2d(d_model)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """
+        * `x` is a batch of images, `[B, c_in, n, n]` (height and width may differ, as long as
+          both are multiples of $p$)
+
+        Returns the patch grid $z_0$, `[B, h, n/p, n/p]`.
+        """
+        # A strided convolution would silently drop the last rows and columns of pixels when
+        # the size is not a multiple of $p$. That is almost always a mistake (a wrong crop or
+        # patch size), so we say so instead.
+        height, width = x.shape[-2:]
+        if height % self.patch_size or width % self.patch_size:
+            raise ValueError(
+                f"image size {height}x{width} is not a multiple of patch_size {self.patch_size}"
+            )
+        # Each $p \times p$ patch becomes one location with $h$ channels.
+        # `[B, c_in, n, n]` becomes `[B, h, n/p, n/p]`.
+        x = self.conv(x)
+        # $\mathrm{BN}(\sigma(\cdot))$, shape unchanged.
+        return self.norm(self.activation(x))
+
+
+class ClassificationHead(nn.Module):
+    r"""
+    ## Classification head
+
+    Turns the final patch grid into one score per class. It averages the grid over all
+    locations, which gives one $h$-vector per image, and a linear layer maps that vector to
+    $n_{classes}$ scores:
+
+    $$\text{logits} = W \Big(\frac{p^2}{n^2} \sum_{i,j} z_{d}[:, i, j]\Big) + b$$
+
+    The outputs are **logits**: unnormalized scores, not probabilities or log-probabilities.
+    Softmax turns them into probabilities, and `torch.nn.functional.cross_entropy` expects
+    exactly these raw logits (it applies log-softmax itself).
+
+    Averaging is what makes the network work for any image size: whatever $n/p$ is, the head
+    receives an $h$-vector. ViT instead reads a special class token, and ResNet also averages.
+
+    It has $h \cdot n_{classes} + n_{classes}$ parameters: $2{,}570$ for $h = 256$ and 10
+    classes.
+    """
+
+    def __init__(self, d_model: int, n_classes: int):
+        """
+        * `d_model` is $h$, the number of channels of the final grid
+        * `n_classes` is the number of classes
+        """
+        super().__init__()
+        # Global average pooling: the mean over all locations of the grid, for each channel.
+        self.pool = nn.AdaptiveAvgPool2d((1, 1))
+        # The linear classifier, $h \to n_{classes}$.
+        self.linear = nn.Linear(d_model, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """
+        * `x` is the output of the last layer, `[B, h, n/p, n/p]`
+
+        Returns the logits, `[B, n_classes]`.
+        """
+        # Average over the grid. `[B, h, n/p, n/p]` becomes `[B, h, 1, 1]`.
+        x = self.pool(x)
+        # Drop the two unit dimensions. `[B, h]`
+        x = x.flatten(1)
+        # One score per class. `[B, n_classes]`
+        return self.linear(x)
+
+
+class ConvMixer(nn.Module):
+    r"""
+    ## ConvMixer
+
+    The whole network: the [patch embeddings](#PatchEmbeddings), $d$ copies of the
+    [ConvMixer layer](#ConvMixerLayer), and the [classification head](#ClassificationHead).
+
+    | step             | output shape         | parameters                 | ConvMixer-256/8 |
+    |------------------|----------------------|----------------------------|-----------------|
+    | input image      | `[B, c_in, n, n]`    |                            |                 |
+    | patch embeddings | `[B, h, n/p, n/p]`   | $c_{in} p^2 h + 3h$        | 3,840           |
+    | $d$ layers       | `[B, h, n/p, n/p]`   | $d (h k^2 + h^2 + 6h)$     | 587,776         |
+    | head             | `[B, n_classes]`     | $h n_{classes} + n_{classes}$ | 2,570        |
+    | total            |                      |                            | 594,186         |
+
+    The last column is for $c_{in} = 3$, $h = 256$, $d = 8$, $p = 2$, $k = 5$ and 10 classes.
+
+    BatchNorm's scales and shifts are counted as parameters; its running means and variances
+    are buffers, not parameters, and are not counted.
+
+    The model works in either memory layout. After `model.to(memory_format=torch.channels_last)`
+    and the same for the input, the $h$ channels of a location lie next to each other in memory,
+    which suits the point-wise conv, and GPU convolution libraries are usually fastest in that
+    layout with 16-bit floats. Under `torch.autocast` with `bfloat16`, the convolutions and the
+    linear layer run in bfloat16.
+    """
+
+    def __init__(
+        self,
+        conv_mixer_layer: ConvMixerLayer,
+        n_layers: int,
+        patch_emb: PatchEmbeddings,
+        classification: ClassificationHead,
+    ):
+        """
+        * `conv_mixer_layer` is a template [layer](#ConvMixerLayer); the network holds
+          `n_layers` copies of it, not the template itself
+        * `n_layers` is $d$, the depth
+        * `patch_emb` is the [patch embeddings](#PatchEmbeddings) module
+        * `classification` is the [classification head](#ClassificationHead)
+        """
+        super().__init__()
+        # A ConvMixer has at least one layer.
+        if n_layers < 1:
+            raise ValueError(f"n_layers must be at least 1, got {n_layers}")
+        # The parts before and after the layers are used as they are.
+        self.patch_emb = patch_emb
+        self.classification = classification
+        # The $d$ layers. `copy.deepcopy` gives each its own parameters, and then we draw them
+        # afresh: a plain deep copy would start every layer with the same numbers. That would
+        # still train, because each layer sees a different input, but it is not how
+        # convolutional networks are normally initialized, and the paper's layers are each
+        # built, and so initialized, independently.
+        self.conv_mixer_layers = nn.ModuleList(
+            _reinitialized(copy.deepcopy(conv_mixer_layer)) for _ in range(n_layers)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """
+        * `x` is a batch of images, `[B, c_in, n, n]`, normalized as for training
+
+        Returns the logits, `[B, n_classes]`.
+        """
+        # Patches in. `[B, c_in, n, n]` becomes $z_0$, `[B, h, n/p, n/p]`.
+        x = self.patch_emb(x)
+        # The $d$ layers, each `[B, h, n/p, n/p]` to `[B, h, n/p, n/p]`: the isotropic design,
+        # where neither the resolution nor the width ever changes.
+        for layer in self.conv_mixer_layers:
+            x = layer(x)
+        # Average over locations, then classify. `[B, n_classes]`
+        return self.classification(x)
+
+
+def _reinitialized(module: nn.Module) -> nn.Module:
+    """Draw fresh initial values for every parameter of `module` and reset BatchNorm statistics."""
+    # Every PyTorch layer that owns parameters (`Conv2d`, `BatchNorm2d`, `Linear`) has a
+    # `reset_parameters` method that applies its default initialization.
+    for submodule in module.modules():
+        if hasattr(submodule, "reset_parameters"):
+            submodule.reset_parameters()
+    return module
+
+
+def conv_mixer(
+    d_model: int = 256,
+    n_layers: int = 8,
+    kernel_size: int = 5,
+    patch_size: int = 2,
+    n_classes: int = 10,
+) -> ConvMixer:
+    r"""
+    ## Building a ConvMixer
+
+    Builds ConvMixer-$h$/$d$ for RGB images. The defaults are ConvMixer-256/8 with $k = 5$ and
+    $p = 2$, sized for $32 \times 32$ CIFAR-10 images: 594,186 parameters. The
+    [experiment](experiment.html) builds its model from the same parts.
+    """
+    return ConvMixer(
+        ConvMixerLayer(d_model, kernel_size),
+        n_layers,
+        PatchEmbeddings(d_model, patch_size),
+        ClassificationHead(d_model, n_classes),
+    )

@@ -1,0 +1,955 @@
+r"""
+---
+title: The training loop
+summary: >
+  A generic, annotated training loop for image classifiers: device choice, bfloat16 autocast,
+  channels-last, one-cycle learning rates, atomic checkpoints with exact resume, Ctrl-C handling,
+  several GPUs with DDP, and evaluation with a confusion matrix.
+---
+
+# The training loop
+
+This page trains any image classifier that maps `[B, 3, H, W]` images to `[B, n_classes]` logits.
+The [ConvMixer experiment](../conv_mixer/experiment.html) uses it to train
+[ConvMixer](../conv_mixer/index.html#ConvMixer) on CIFAR-10, but nothing below knows about
+ConvMixer.
+
+A training loop is short when nothing goes wrong. Most of this page is about the things that do go
+wrong, and about making a run something you can trust:
+
+* **speed**: the whole dataset lives on the device as `uint8`, augmentation runs on whole batches
+  there, matrix multiplications run in bfloat16 on GPUs, and tensors use the channels-last layout;
+* **reproducibility**: every random number comes from a seeded generator whose state is saved, so a
+  run that was killed and resumed on a CPU produces *exactly* the same numbers as one that was not;
+* **safety**: checkpoints are written atomically, a diverging loss stops the run with a clear
+  message, and Ctrl-C saves before it exits;
+* **scale**: the same code runs on several GPUs under `torchrun`, each process training on its own
+  share of every batch.
+
+Metrics go to `runs/<name>/metrics.jsonl`, one JSON object per line, which the
+[plotting code](#plot_run) at the end of this page turns into the curves you see on the experiment
+page.
+"""
+
+import json
+import math
+import os
+import shutil
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from labml_like.experiments.cifar10 import CIFAR10, batches
+
+
+class TrainingError(Exception):
+    """A problem that stops training, reported as one clear message."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C was pressed; the state was saved to the checkpoint named in the message."""
+
+
+@dataclass
+class OptimConfig:
+    r"""
+    ## Optimizer settings
+
+    * `name` is `adam`, `adamw` or `sgd`
+    * `lr` is the peak learning rate $\eta_{max}$ (the constant rate when `schedule` is `constant`)
+    * `weight_decay` is $\lambda$; with `adamw` it is decoupled from the gradient, with `adam` and
+      `sgd` it is added to the gradient as an L2 penalty
+    * `schedule` is `constant` or `one_cycle`
+    * `betas` are Adam's moment decay rates $\beta_1, \beta_2$
+    * `grad_clip` clips the gradients' global norm to this value; `0` turns it off
+    """
+
+    name: str = "adamw"
+    lr: float = 0.05
+    weight_decay: float = 0.005
+    schedule: str = "one_cycle"
+    betas: tuple[float, float] = (0.9, 0.999)
+    grad_clip: float = 0.0
+
+
+@dataclass
+class TrainerConfig:
+    r"""
+    ## Training settings
+
+    Experiments extend this dataclass with their own fields (model and data settings); the
+    trainer only reads these.
+
+    * `epochs` is the number of passes over the training set
+    * `batch_size` is the number of images per optimizer step, over all processes together
+      (each of $W$ processes takes `batch_size / W`)
+    * `seed` seeds the model's initialization, the shuffling and the augmentation
+    * `label_smoothing` is $\epsilon$ of [label smoothing](#Trainer.loss)
+    * `mixed_precision` runs the forward pass in bfloat16 on CUDA (it is ignored elsewhere)
+    * `channels_last` stores images and activations as `[B, H, W, C]` in memory
+    * `compile` runs the model through `torch.compile`
+    * `tta` also reports test accuracy with flip test-time augmentation
+    * `log_every` is the number of steps between metric rows and progress updates
+    """
+
+    epochs: int = 25
+    batch_size: int = 512
+    seed: int = 0
+    label_smoothing: float = 0.0
+    mixed_precision: bool = True
+    channels_last: bool = True
+    compile: bool = False
+    tta: bool = False
+    log_every: int = 20
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """
+    ## Choosing a device
+
+    `auto` takes the fastest device this machine has: a CUDA GPU, then Apple's MPS, then the CPU.
+    Any other name (`cpu`, `cuda`, `cuda:1`, `mps`) is used as given, after checking that it
+    exists, so that a typo fails here with a clear message and not deep inside the first
+    convolution.
+    """
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as e:
+        raise TrainingError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from e
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TrainingError(f"device {name!r} requested but CUDA is not available here")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise TrainingError(f"device {name!r} requested but MPS is not available here")
+    return device
+
+
+@dataclass
+class Distributed:
+    """
+    ## Several processes
+
+    `torchrun --nproc_per_node N` starts $N$ copies of the program and tells each its `RANK`
+    (0 to $N-1$ over all machines), its `LOCAL_RANK` (its GPU on this machine) and the
+    `WORLD_SIZE` $N$ through environment variables. A plain `python` run has none of them and
+    is the world of one process.
+    """
+
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        """Only the main process (rank 0) prints, writes metrics and saves checkpoints."""
+        return self.rank == 0
+
+    def all_reduce(self, t: torch.Tensor) -> torch.Tensor:
+        """Sum `t` over all processes, in place."""
+        if self.world_size > 1:
+            dist.all_reduce(t)
+        return t
+
+
+def init_distributed(device_name: str = "auto") -> tuple[Distributed, torch.device]:
+    """
+    Set up the process group when started by `torchrun`, and choose this process's device.
+    GPUs talk through NCCL; CPUs through gloo, which is what lets the tests check the
+    multi-process code on a machine without GPUs.
+    """
+    device = pick_device(device_name)
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size == 1:
+        return Distributed(), device
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+        torch.cuda.set_device(device)
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return Distributed(dist.get_rank(), dist.get_world_size()), device
+
+
+def one_cycle(progress: float) -> float:
+    r"""
+    ## The one-cycle learning rate
+
+    The learning rate, as a fraction of $\eta_{max}$, after a fraction `progress` $t \in [0, 1]$
+    of all training steps. It is the piecewise-linear schedule of the ConvMixer authors' CIFAR-10
+    script:
+
+    $$\eta(t) / \eta_{max} = \begin{cases}
+    t / 0.4 & 0 \le t \le 0.4 \\
+    1 - \frac{19}{20} \cdot \frac{t - 0.4}{0.4} & 0.4 < t \le 0.8 \\
+    \frac{1}{20} \cdot \frac{1 - t}{0.2} & 0.8 < t \le 1
+    \end{cases}$$
+
+    **Why warm up?** At the start the weights are random, the gradients are large and point in
+    inconsistent directions, and Adam's running estimate of the gradient's scale has seen only a
+    few samples. A large step then can throw the network into a region it never recovers from.
+    Ramping up gives those statistics, and BatchNorm's running averages, time to settle.
+
+    **Why end near zero?** A high rate explores: it moves quickly and its noise keeps it out of
+    sharp, narrow minima. But it cannot settle into the bottom of a valley, because each step
+    overshoots. Decaying to zero at the end lets the weights come to rest, and most of the final
+    accuracy is gained in that last stretch. Doing all of this in one cycle, with a fixed
+    budget, is what makes short runs (25 epochs) work well.
+
+    It is evaluated at every step, not every epoch, so the rate changes smoothly.
+    """
+    knots = [(0.0, 0.0), (0.4, 1.0), (0.8, 1 / 20), (1.0, 0.0)]
+    progress = min(max(progress, 0.0), 1.0)
+    for (t0, v0), (t1, v1) in zip(knots, knots[1:], strict=False):
+        if progress <= t1:
+            return v0 + (v1 - v0) * (progress - t0) / (t1 - t0)
+    return knots[-1][1]
+
+
+def make_optimizer(params, config: OptimConfig, device: torch.device) -> torch.optim.Optimizer:
+    """
+    ## The optimizer
+
+    On CUDA we ask for the *fused* Adam and AdamW kernels: the update of every parameter tensor
+    is done in one kernel launch instead of a handful per tensor. ConvMixer has many small
+    tensors (two BatchNorms and two convolutions per layer), so launch overhead is a real share
+    of an optimizer step, and fusing removes most of it. The arithmetic is the same.
+    """
+    fused = True if device.type == "cuda" else None
+    if config.name == "adam":
+        return torch.optim.Adam(
+            params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay, fused=fused
+        )
+    if config.name == "adamw":
+        return torch.optim.AdamW(
+            params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay, fused=fused
+        )
+    if config.name == "sgd":
+        return torch.optim.SGD(
+            params, lr=config.lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay
+        )
+    raise TrainingError(f"unknown optimizer {config.name!r}; use adam, adamw or sgd")
+
+
+def save_checkpoint(state: dict, path: Path) -> None:
+    """
+    ## Atomic checkpoints
+
+    A checkpoint written in place is destroyed by a crash halfway through the write, and the run
+    then has *no* good checkpoint. So we write to a temporary file next to it, force the bytes to
+    disk with `fsync` (otherwise the operating system may still hold them in memory when the
+    power goes), and only then `os.replace` it over the old one. On POSIX systems, and on Windows
+    for files on the same volume, the rename is atomic: anyone opening the path sees either the
+    complete old checkpoint or the complete new one, never a mixture. Finally we `fsync` the
+    directory so that the rename itself is on disk.
+    """
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    if hasattr(os, "O_DIRECTORY"):
+        fd = os.open(path.parent, os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def load_checkpoint(path: Path) -> dict:
+    """
+    Load a checkpoint onto the CPU. `weights_only=True` refuses anything but tensors and plain
+    Python values, so opening a checkpoint cannot run code hidden in it.
+    """
+    if not path.is_file():
+        raise TrainingError(f"{path}: no checkpoint to resume from")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise TrainingError(f"{path}: unreadable checkpoint ({e})") from e
+
+
+class MetricsLog:
+    """
+    ## Metrics
+
+    One JSON object per line in `metrics.jsonl`. JSON lines are easy to append to, survive a crash
+    (at most the last line is lost), and load with one line of Python. When TensorBoard is
+    installed the same numbers also go there.
+
+    `keep_rows` truncates the file when resuming: rows written after the checkpoint was saved
+    describe steps that will now be run again, and keeping them would duplicate them.
+    """
+
+    def __init__(self, path: Path, keep_rows: int | None = None):
+        self.path = path
+        lines = path.read_text().splitlines(keepends=True) if path.exists() else []
+        if keep_rows is not None and len(lines) != keep_rows:
+            path.write_text("".join(lines[:keep_rows]))
+        self.rows = len(lines) if keep_rows is None else min(keep_rows, len(lines))
+        self.file = open(path, "a")  # noqa: SIM115 (kept open for the whole run)
+        self.tensorboard = None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.tensorboard = SummaryWriter(str(path.parent / "tensorboard"))
+        except ImportError:
+            pass
+
+    def write(self, row: dict) -> None:
+        self.file.write(json.dumps(row) + "\n")
+        self.file.flush()
+        self.rows += 1
+        if self.tensorboard is not None:
+            for key, value in row.items():
+                if key not in ("split", "step", "epoch") and isinstance(value, (int, float)):
+                    self.tensorboard.add_scalar(f"{row['split']}/{key}", value, row["step"])
+
+    def close(self) -> None:
+        self.file.close()
+        if self.tensorboard is not None:
+            self.tensorboard.close()
+
+
+class Trainer:
+    """
+    ## The trainer
+
+    * `model` maps normalized images `[B, 3, H, W]` to logits `[B, n_classes]`
+    * `data` holds `uint8` images `[N, 3, H, W]` and `int64` labels `[N]` for training and
+      testing, and the class names, like [`CIFAR10`](cifar10.html#CIFAR10)
+    * `augment(images, generator)` turns a `uint8` batch on the device into an augmented,
+      normalized float batch, drawing its randomness from `generator`
+    * `preprocess(images)` normalizes a `uint8` batch without augmentation, for testing
+    * `config` holds the [training settings](#TrainerConfig), `optim` the
+      [optimizer settings](#OptimConfig); the whole `config` (with any fields an experiment added)
+      is saved in every checkpoint
+    * `run_dir` receives `metrics.jsonl`, `checkpoint.pt` and `final.json`
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        data: CIFAR10,
+        augment,
+        preprocess,
+        config: TrainerConfig,
+        optim: OptimConfig,
+        run_dir: Path,
+        device: torch.device,
+        distributed: Distributed | None = None,
+    ):
+        self.config, self.optim_config, self.device = config, optim, device
+        self.distributed = distributed or Distributed()
+        self.run_dir = run_dir
+        self.checkpoint_path = run_dir / "checkpoint.pt"
+        self.augment, self.preprocess = augment, preprocess
+        self.classes = list(data.classes)
+        world = self.distributed.world_size
+        if config.batch_size % world:
+            raise TrainingError(
+                f"batch_size {config.batch_size} is not divisible by the {world} processes"
+            )
+        # ### Data on the device
+        #
+        # CIFAR-10's 60,000 images take 184 MB as `uint8`, nothing for a GPU. Moving them there
+        # once means that each step only gathers a batch with an index, with no copies from the
+        # host and no data-loader worker processes. Keeping them as `uint8` (not float) uses a
+        # quarter of the memory; the augmentation converts each batch to float on the fly.
+        self.train_images = data.train_images.to(device)
+        self.train_labels = data.train_labels.to(device)
+        self.test_images = data.test_images.to(device)
+        self.test_labels = data.test_labels.to(device)
+        self.rank_batch_size = config.batch_size // world
+        self.steps_per_epoch = len(self.train_images) // world // self.rank_batch_size
+        if self.steps_per_epoch == 0:
+            raise TrainingError(
+                f"batch_size {config.batch_size} is larger than the "
+                f"{len(self.train_images)} training images"
+            )
+        self.total_steps = self.steps_per_epoch * config.epochs
+        # ### Channels-last
+        #
+        # PyTorch stores a batch as `[B, C, H, W]` by default: one whole image plane per
+        # channel. In *channels-last* order, `[B, H, W, C]` in memory (the tensor's shape does not
+        # change), the $C$ values of one pixel sit side by side. That is what a $1 \times 1$
+        # convolution reads, a matrix product over channels, and GPU tensor cores are built
+        # around that layout; without it cuDNN inserts transposes around every convolution.
+        self.memory_format = (
+            torch.channels_last if config.channels_last else torch.contiguous_format
+        )
+        self.model = model.to(device, memory_format=self.memory_format)
+        self.optimizer = make_optimizer(self.model.parameters(), optim, device)
+        # ### Compiling
+        #
+        # `torch.compile` traces the model into a graph and generates fused kernels: a
+        # convolution's GELU, residual addition and BatchNorm become one pass over memory
+        # instead of three. The first step is slow (it compiles), so it pays off in long runs.
+        self.forward_model = torch.compile(self.model) if config.compile else self.model
+        # ### Data parallel
+        #
+        # With several processes, `DistributedDataParallel` keeps one replica of the model per
+        # process. Each computes gradients on its own share of the batch, and during the
+        # backward pass the gradients are averaged across processes, so every replica takes
+        # the same step and the replicas stay identical. Rank 0's initial weights are copied to
+        # the others at construction.
+        self.network = self.forward_model
+        if world > 1:
+            ids = [device.index] if device.type == "cuda" else None
+            self.network = nn.parallel.DistributedDataParallel(self.forward_model, device_ids=ids)
+        # ### Random numbers
+        #
+        # Augmentation draws from its own generator on the device. Each process gets a different
+        # seed, or all of them would apply the same crops and flips. Its state goes into every
+        # checkpoint; that, and the per-epoch shuffling seed below, is what makes resuming
+        # exact.
+        self.generator = torch.Generator(device=device)
+        self.generator.manual_seed(config.seed * 1000 + self.distributed.rank)
+        # ### Mixed precision
+        #
+        # On CUDA the forward pass runs under bfloat16 autocast: matrix products and
+        # convolutions take bfloat16 inputs, which tensor cores process several times faster
+        # than float32 and which halve memory traffic. Weights, optimizer state and the
+        # reductions that need precision (BatchNorm statistics, softmax, the loss) stay in
+        # float32.
+        #
+        # Why bfloat16 rather than float16? bfloat16 keeps float32's 8 exponent bits and
+        # gives up mantissa bits instead, so it covers the same range of magnitudes. Small
+        # gradients do not underflow to zero, and we need no gradient scaler, the loss
+        # multiplier that float16 training requires. On CPU and MPS we stay in float32: the gain
+        # there is small or unavailable, and float32 is what makes the CPU runs reproducible
+        # bit for bit.
+        self.autocast = config.mixed_precision and device.type == "cuda"
+        # Progress through training: global step, finished epochs and batches done in the
+        # current epoch. These, with the accumulators, are what a checkpoint must restore.
+        self.step = 0
+        self.epoch = 0
+        self.batch_in_epoch = 0
+        # Per-step sums kept on the device, `[loss sum, correct, images]`, since the last metric
+        # row (`window`) and since the start of the epoch (`epoch_sums`).
+        self.window = torch.zeros(3, device=device)
+        self.epoch_sums = torch.zeros(3, device=device)
+        self.elapsed = 0.0
+        self.epoch_seconds = 0.0
+        self.window_start = time.perf_counter()
+        self.metrics: MetricsLog | None = None
+        # `stop_requested` is set by Ctrl-C in this process; `stopping` once all processes agree.
+        self.stop_requested = False
+        self.stopping = False
+
+    def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        r"""
+        ### The loss
+
+        Cross-entropy of the logits `[B, n_classes]` against the labels `[B]`, computed in float32
+        even under autocast. With label smoothing $\epsilon$ the target is not the one-hot vector
+        but $(1 - \epsilon)$ on the true class plus $\epsilon / K$ spread over all $K$ classes.
+
+        Why smooth? With hard targets the loss keeps falling as the correct logit grows without
+        bound, so a network that already classifies an image correctly is still pushed to be
+        *more* confident. Smoothing caps the reward for confidence: the loss is lowest at a
+        finite margin. This acts as a regularizer and usually adds a few tenths of a percent of
+        test accuracy on CIFAR-10, most in short, large-batch runs. The original ConvMixer recipe
+        does not use it; our `fast` preset does.
+        """
+        return F.cross_entropy(logits.float(), labels, label_smoothing=self.config.label_smoothing)
+
+    def train_step(self, index: torch.Tensor) -> None:
+        """
+        ### One step
+
+        `index` picks this process's images for the step.
+        """
+        # The learning rate for this step. The schedule is a pure function of the step number,
+        # so it has no state of its own to checkpoint.
+        self.optimizer.param_groups[0]["lr"] = self.learning_rate(self.step + 1)
+        # Gather the batch from the device-resident dataset and augment it there.
+        # `[b, 3, H, W]` `uint8` becomes `[b, 3, H, W]` float.
+        index = index.to(self.device)
+        images = self.augment(self.train_images[index], self.generator)
+        images = images.contiguous(memory_format=self.memory_format)
+        labels = self.train_labels[index]
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            logits = self.network(images)
+        loss = self.loss(logits, labels)
+        # `set_to_none` frees the gradient tensors instead of filling them with zeros; the
+        # backward pass then writes rather than adds.
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.optim_config.grad_clip > 0:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.optim_config.grad_clip)
+        self.optimizer.step()
+        # Accumulate on the device. Calling `.item()` here would make the CPU wait for the GPU
+        # at every step and leave it idle while Python prepares the next one; we read the sums
+        # only every `log_every` steps.
+        with torch.no_grad():
+            correct = (logits.argmax(dim=1) == labels).sum()
+            self.window += torch.stack(
+                [
+                    loss.detach() * len(labels),
+                    correct.float(),
+                    torch.tensor(float(len(labels)), device=self.device),
+                ]
+            )
+        self.step += 1
+        self.batch_in_epoch += 1
+
+    def learning_rate(self, step: int) -> float:
+        """The learning rate at `step` (counted from 1) under the configured schedule."""
+        lr = self.optim_config.lr
+        if self.optim_config.schedule == "constant":
+            return lr
+        if self.optim_config.schedule == "one_cycle":
+            return lr * one_cycle(step / self.total_steps)
+        raise TrainingError(
+            f"unknown schedule {self.optim_config.schedule!r}; use constant or one_cycle"
+        )
+
+    def flush_window(self, bar) -> None:
+        """
+        ### Reading the metrics
+
+        Sum the window over processes, check the loss, write a metric row and update the
+        progress display.
+        """
+        # With several processes the stop flag travels in the same message as the sums, so
+        # that all processes stop at the same step and none waits forever for the others.
+        stop = torch.tensor([float(self.stop_requested)], device=self.device)
+        totals = self.distributed.all_reduce(torch.cat([self.window, stop]))
+        loss_sum, correct, count, stop = totals.tolist()
+        self.stopping = stop > 0
+        self.epoch_sums += self.window
+        self.window.zero_()
+        # **A diverging loss.** Once the loss is `inf` or `nan` the weights are, or soon will
+        # be, too, and every later step is wasted. We stop at once, before the broken weights
+        # can reach a checkpoint: the last good checkpoint stays as it was.
+        if not math.isfinite(loss_sum):
+            raise TrainingError(
+                f"loss became {loss_sum / count} at epoch {self.epoch + 1}, step {self.step} "
+                f"(learning rate {self.learning_rate(self.step):.3g}): training diverged. Lower "
+                f"the learning rate (--optim.lr) or clip gradients (--optim.grad-clip); the last "
+                f"good checkpoint is {self.checkpoint_path}"
+            )
+        row = {
+            "split": "train",
+            "step": self.step,
+            "epoch": round(self.step / self.steps_per_epoch, 4),
+            "loss": loss_sum / count,
+            "accuracy": correct / count,
+            "lr": self.learning_rate(self.step),
+        }
+        if self.metrics is not None:
+            self.metrics.write(row)
+        now = time.perf_counter()
+        rate = count / max(now - self.window_start, 1e-9)
+        self.window_start = now
+        if bar is not None:
+            bar.set_postfix(
+                loss=f"{row['loss']:.3f}", acc=f"{row['accuracy']:.1%}", img_s=f"{rate:.0f}"
+            )
+        elif self.distributed.is_main:
+            # Plain lines when the output is a file or a pipe (a log, CI), where a progress bar
+            # would be a mess of carriage returns.
+            left = (self.steps_per_epoch - self.batch_in_epoch) * self.config.batch_size / rate
+            print(
+                f"epoch {self.epoch + 1}/{self.config.epochs} "
+                f"step {self.batch_in_epoch}/{self.steps_per_epoch} "
+                f"loss {row['loss']:.3f} acc {row['accuracy']:.1%} {rate:.0f} img/s "
+                f"eta {left:.0f}s",
+                flush=True,
+            )
+
+    def train_epoch(self) -> None:
+        """
+        ### One epoch
+
+        The shuffling order depends only on the seed and the epoch number, and is the same in
+        every process: each process then takes its own disjoint share of every batch. A resumed
+        epoch recomputes the same order and skips the batches already done.
+        """
+        shuffle = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.epoch)
+        index_batches = batches(
+            self.train_images,
+            self.train_labels,
+            self.rank_batch_size,
+            shuffle,
+            shuffle=True,
+            drop_last=True,
+            rank=self.distributed.rank,
+            world_size=self.distributed.world_size,
+        )
+        # BatchNorm uses batch statistics in training mode. We drop the last, incomplete batch:
+        # a batch of a handful of images gives noisy statistics and a noisy step.
+        show_bar = self.distributed.is_main and sys.stdout.isatty()
+        bar = None
+        if show_bar:
+            bar = tqdm(
+                total=self.steps_per_epoch,
+                initial=self.batch_in_epoch,
+                desc=f"epoch {self.epoch + 1}/{self.config.epochs}",
+                unit="step",
+                dynamic_ncols=True,
+                leave=False,
+            )
+        self.model.train()
+        self.window_start = time.perf_counter()
+        for i, index in enumerate(index_batches):
+            if i < self.batch_in_epoch:
+                continue
+            self.train_step(index)
+            if bar is not None:
+                bar.update(1)
+            end_of_epoch = self.batch_in_epoch == self.steps_per_epoch
+            if self.step % self.config.log_every == 0 or end_of_epoch:
+                self.flush_window(bar)
+            elif self.distributed.world_size == 1:
+                self.stopping = self.stop_requested
+            # Stop after a Ctrl-C. A single process can stop after any step; several processes
+            # only where they have just agreed on it, in `flush_window`.
+            if self.stopping:
+                break
+        if bar is not None:
+            bar.close()
+
+    @torch.no_grad()
+    def evaluate(self, tta: bool = False) -> dict:
+        """
+        ## Evaluation
+
+        Test loss and accuracy, and the confusion matrix: entry $(i, j)$ counts the test images
+        of class $i$ that the model put in class $j$. Its diagonal holds the correct answers;
+        large entries off it show which classes the model mixes up (on CIFAR-10, cats and dogs).
+
+        With `tta` we also classify the mirror image of every test image and average the two
+        sets of logits. A horizontal flip is the one augmentation that maps a natural image onto
+        another natural image of the same class, and the model was trained on flipped images;
+        two views average out some of the errors of one. It costs a second forward pass.
+        """
+        self.model.eval()
+        n_classes = len(self.classes)
+        loss_sum = torch.zeros(1, device=self.device)
+        confusion = torch.zeros(n_classes * n_classes, dtype=torch.int64, device=self.device)
+        for index in batches(
+            self.test_images,
+            self.test_labels,
+            self.rank_batch_size,
+            None,
+            shuffle=False,
+            drop_last=False,
+            rank=self.distributed.rank,
+            world_size=self.distributed.world_size,
+        ):
+            index = index.to(self.device)
+            images = self.preprocess(self.test_images[index])
+            images = images.contiguous(memory_format=self.memory_format)
+            labels = self.test_labels[index]
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+                logits = self.forward_model(images).float()
+                if tta:
+                    logits = (logits + self.forward_model(images.flip(3)).float()) / 2
+            loss_sum += F.cross_entropy(logits, labels, reduction="sum")
+            # Count (true, predicted) pairs: pair $(i, j)$ is bin $i K + j$.
+            confusion += torch.bincount(
+                labels * n_classes + logits.argmax(dim=1), minlength=n_classes**2
+            )
+        # Each process saw its own share of the test set; sum the counts.
+        self.distributed.all_reduce(loss_sum)
+        self.distributed.all_reduce(confusion)
+        confusion = confusion.view(n_classes, n_classes).cpu()
+        total = confusion.sum().item()
+        return {
+            "loss": loss_sum.item() / total,
+            "accuracy": confusion.diag().sum().item() / total,
+            "confusion": confusion.tolist(),
+        }
+
+    def state_dict(self) -> dict:
+        """
+        ## What a checkpoint holds
+
+        Everything needed to continue as if nothing had happened: the weights, the optimizer's
+        moment estimates, where we are (epoch, step, batch within the epoch), the partial sums
+        of the current metric window and epoch, every random generator's state, the number of
+        metric rows written, and the configuration.
+        """
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": {"name": self.optim_config.schedule, "total_steps": self.total_steps},
+            "epoch": self.epoch,
+            "step": self.step,
+            "batch_in_epoch": self.batch_in_epoch,
+            "window": self.window.cpu(),
+            "epoch_sums": self.epoch_sums.cpu(),
+            "elapsed": self.elapsed,
+            "epoch_seconds": self.epoch_seconds,
+            "metrics_rows": self.metrics.rows if self.metrics else 0,
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state(self.device)
+                if self.device.type == "cuda"
+                else None,
+                "augment": self.generator.get_state(),
+            },
+            "config": asdict(self.config),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore the state saved by `state_dict`."""
+        if state["schedule"]["total_steps"] != self.total_steps:
+            raise TrainingError(
+                f"{self.checkpoint_path}: saved for {state['schedule']['total_steps']} steps, "
+                f"but this configuration has {self.total_steps}; resume with the same settings"
+            )
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.epoch, self.step = state["epoch"], state["step"]
+        self.batch_in_epoch = state["batch_in_epoch"]
+        self.window.copy_(state["window"])
+        self.epoch_sums.copy_(state["epoch_sums"])
+        self.elapsed, self.epoch_seconds = state["elapsed"], state["epoch_seconds"]
+        torch.set_rng_state(state["rng"]["torch"])
+        if state["rng"]["cuda"] is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+        self.generator.set_state(state["rng"]["augment"])
+
+    def save(self) -> None:
+        """Only rank 0 writes: all replicas hold the same weights."""
+        if self.distributed.is_main:
+            save_checkpoint(self.state_dict(), self.checkpoint_path)
+
+    def fit(self, resume: bool = False) -> dict:
+        """
+        ## The whole run
+
+        Train for the configured number of epochs, evaluating and saving a checkpoint after each,
+        then write `final.json` with the final test results. Returns those results.
+        """
+        keep_rows = None
+        if resume:
+            state = load_checkpoint(self.checkpoint_path)
+            self.load_state_dict(state)
+            keep_rows = state["metrics_rows"]
+        elif self.checkpoint_path.exists():
+            raise TrainingError(
+                f"{self.run_dir} already holds a run; pass --resume to continue it, or choose "
+                "another --run-name"
+            )
+        if self.distributed.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self.metrics = MetricsLog(self.run_dir / "metrics.jsonl", keep_rows)
+
+        # ### Ctrl-C
+        #
+        # The default reaction to Ctrl-C, a `KeyboardInterrupt` raised wherever Python happens
+        # to be, could land in the middle of an optimizer step. Instead we only note the
+        # request, finish the step, save and exit. A second Ctrl-C restores the default and
+        # stops at once.
+        def request_stop(signum, frame):
+            self.stop_requested = True
+            signal.signal(signal.SIGINT, previous_handler)
+
+        previous_handler = signal.signal(signal.SIGINT, request_stop)
+        try:
+            return self._run()
+        finally:
+            signal.signal(signal.SIGINT, previous_handler)
+            if self.metrics is not None:
+                self.metrics.close()
+
+    def _run(self) -> dict:
+        while self.epoch < self.config.epochs:
+            start = time.perf_counter()
+            self.train_epoch()
+            self.epoch_seconds += time.perf_counter() - start
+            self.elapsed += time.perf_counter() - start
+            if self.stopping:
+                self.save()
+                raise Interrupted(
+                    f"interrupted at epoch {self.epoch + 1}, step {self.step}; saved "
+                    f"{self.checkpoint_path}. Continue with --resume"
+                )
+            train_loss, train_correct, train_count = self.distributed.all_reduce(
+                self.epoch_sums.clone()
+            ).tolist()
+            evaluation_start = time.perf_counter()
+            test = self.evaluate()
+            self.elapsed += time.perf_counter() - evaluation_start
+            self.epoch += 1
+            row = {
+                "split": "test",
+                "step": self.step,
+                "epoch": self.epoch,
+                "loss": test["loss"],
+                "accuracy": test["accuracy"],
+                "train_loss": train_loss / train_count,
+                "train_accuracy": train_correct / train_count,
+                "train_images": int(train_count),
+                "images_per_s": train_count / self.epoch_seconds,
+                "elapsed_s": self.elapsed,
+            }
+            if self.metrics is not None:
+                self.metrics.write(row)
+            if self.distributed.is_main:
+                print(
+                    f"epoch {self.epoch}/{self.config.epochs}: train loss {row['train_loss']:.3f}"
+                    f" acc {row['train_accuracy']:.1%} | test loss {row['loss']:.3f} acc "
+                    f"{row['accuracy']:.1%} | {row['images_per_s']:.0f} img/s",
+                    flush=True,
+                )
+            self.batch_in_epoch = 0
+            self.epoch_seconds = 0.0
+            self.epoch_sums.zero_()
+            # Checkpoint at the end of every epoch. With the atomic write above, the previous
+            # checkpoint survives until this one is complete.
+            self.save()
+        return self.finish()
+
+    def finish(self) -> dict:
+        """Final evaluation (with flip TTA when asked) and `final.json`."""
+        test = self.evaluate()
+        final = {
+            "test_accuracy": test["accuracy"],
+            "test_loss": test["loss"],
+            "confusion": test["confusion"],
+            "classes": self.classes,
+            "epochs": self.epoch,
+            "steps": self.step,
+            "elapsed_s": self.elapsed,
+            "world_size": self.distributed.world_size,
+        }
+        if self.config.tta:
+            final["tta_accuracy"] = self.evaluate(tta=True)["accuracy"]
+        if self.distributed.is_main:
+            (self.run_dir / "final.json").write_text(json.dumps(final, indent=1) + "\n")
+        return final
+
+
+def read_metrics(run_dir: Path) -> list[dict]:
+    """The rows of `run_dir/metrics.jsonl`, with a clear error for a missing or broken file."""
+    path = run_dir / "metrics.jsonl"
+    if not path.is_file():
+        raise TrainingError(f"{path}: no metrics; is {run_dir} a training run?")
+    rows = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            raise TrainingError(f"{path}:{number}: not a JSON object ({e.msg})") from e
+    return rows
+
+
+def plot_run(run_dir: Path, out: Path | None = None) -> Path:
+    """
+    ## Plotting the curves
+
+    Draw the loss and the accuracy against epochs, for training (every metric row) and for the
+    test set (every epoch), as one SVG file, `curves.svg` in the run directory unless `out`
+    is given. We write the SVG by hand: it is a few lines of text, and the experiment then
+    needs no plotting library.
+    """
+    rows = read_metrics(run_dir)
+    train = [r for r in rows if r["split"] == "train"]
+    test = [r for r in rows if r["split"] == "test"]
+    if not train:
+        raise TrainingError(f"{run_dir / 'metrics.jsonl'}: no training rows to plot")
+    panels = [
+        ("loss", [("train", train, "loss"), ("test", test, "loss")]),
+        ("accuracy", [("train", train, "accuracy"), ("test", test, "accuracy")]),
+    ]
+    svg = _svg_chart(panels, title=f"Training curves: {run_dir.name}")
+    out = out or run_dir / "curves.svg"
+    out.write_text(svg)
+    return out
+
+
+_COLORS = {"train": "#1f6fb2", "test": "#d1495b"}
+
+
+def _svg_chart(panels, title: str, width: int = 360, height: int = 240) -> str:
+    """Side-by-side line charts; each panel is `(y label, [(series name, rows, key)])`."""
+    margin = {"left": 52, "right": 12, "top": 28, "bottom": 40}
+    parts = []
+    for p, (label, series) in enumerate(panels):
+        x0 = p * width + margin["left"]
+        w = width - margin["left"] - margin["right"]
+        h = height - margin["top"] - margin["bottom"]
+        points = [(r["epoch"], r[key]) for _, rows, key in series for r in rows]
+        x_max = max(x for x, _ in points) or 1
+        y_lo, y_hi = min(y for _, y in points), max(y for _, y in points)
+        if label == "accuracy":
+            y_lo, y_hi = 0.0, max(y_hi, 0.1)
+        y_lo, y_hi = (y_lo, y_hi) if y_hi > y_lo else (y_lo - 0.5, y_hi + 0.5)
+
+        def sx(x, x0=x0, w=w, x_max=x_max):
+            return x0 + w * x / x_max
+
+        def sy(y, h=h, y_lo=y_lo, y_hi=y_hi):
+            return margin["top"] + h * (1 - (y - y_lo) / (y_hi - y_lo))
+
+        parts.append(
+            f'<rect x="{x0}" y="{margin["top"]}" width="{w}" height="{h}" '
+            'fill="none" stroke="#888"/>'
+        )
+        for i in range(5):
+            y = y_lo + (y_hi - y_lo) * i / 4
+            text = f"{y:.0%}" if label == "accuracy" else f"{y:.2f}"
+            parts.append(f'<text x="{x0 - 6}" y="{sy(y) + 4:.1f}" text-anchor="end">{text}</text>')
+        for i in range(5):
+            x = x_max * i / 4
+            parts.append(
+                f'<text x="{sx(x):.1f}" y="{margin["top"] + h + 16}" '
+                f'text-anchor="middle">{x:g}</text>'
+            )
+        parts.append(f'<text x="{x0 + w / 2}" y="{height - 6}" text-anchor="middle">epoch</text>')
+        parts.append(f'<text x="{x0}" y="{margin["top"] - 10}">{label}</text>')
+        for name, rows, key in series:
+            if not rows:
+                continue
+            coords = " ".join(f"{sx(r['epoch']):.1f},{sy(r[key]):.1f}" for r in rows)
+            parts.append(
+                f'<polyline points="{coords}" fill="none" stroke="{_COLORS[name]}" '
+                'stroke-width="1.5"/>'
+            )
+            if len(rows) < 30:
+                parts.extend(
+                    f'<circle cx="{sx(r["epoch"]):.1f}" cy="{sy(r[key]):.1f}" r="2.5" '
+                    f'fill="{_COLORS[name]}"/>'
+                    for r in rows
+                )
+        for i, name in enumerate(_COLORS):
+            lx, ly = x0 + w - 60, margin["top"] + 14 + 14 * i
+            parts.append(
+                f'<line x1="{lx}" y1="{ly - 4}" x2="{lx + 14}" y2="{ly - 4}" '
+                f'stroke="{_COLORS[name]}" stroke-width="2"/>'
+            )
+            parts.append(f'<text x="{lx + 18}" y="{ly}">{name}</text>')
+    total_width = width * len(panels)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total_width}" height="{height}" '
+        f'viewBox="0 0 {total_width} {height}" role="img" aria-labelledby="title" '
+        'font-family="sans-serif" font-size="11">\n'
+        f'<title id="title">{title}</title>\n'
+        f'<rect width="{total_width}" height="{height}" fill="#fff"/>\n'
+        + "\n".join(parts)
+        + "\n</svg>\n"
+    )
+
+
+def copy_run_files(run_dir: Path, out_dir: Path, names: list[str]) -> None:
+    """Copy the named files from a run directory, each replaced atomically."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        tmp = out_dir / (name + ".tmp")
+        shutil.copyfile(run_dir / name, tmp)
+        os.replace(tmp, out_dir / name)

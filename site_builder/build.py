@@ -1,0 +1,635 @@
+"""The whole pipeline, incremental and atomic; `build_site` reads as its table of contents.
+
+load config -> find sources -> parse -> translate (per language) -> markdown+math -> highlight ->
+page -> check links -> write.
+
+Each page (one source file in one language) is keyed by its source bytes, its translation catalog,
+the builder's own code and the config; a key already in the cache skips every stage for that page,
+reusing the cached HTML, ids and links, so links are still checked site-wide on every build.
+"""
+
+import copy
+import dataclasses
+import hashlib
+import html
+import os
+import pickle
+import posixpath
+import time
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from . import __version__, translate
+from .config import SiteConfig, load_config
+from .links import Link, PageLinks, check_links, ids_in, is_external, resolve, urls_in
+from .model import BuildError, Module
+from .page import (
+    STATIC_DIR,
+    Crumb,
+    ListingGroup,
+    ListingItem,
+    PageContext,
+    PageRenderer,
+    language_prefix,
+    relative_href,
+    sitemap_xml,
+)
+from .write import Blob, write_site
+
+ASSET_SUFFIXES = {".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".json", ".jsonl", ".csv"}
+PYGMENTS_STYLES = ("default", "github-dark")
+SKIPPED_DIRS = {"__pycache__", "node_modules"}
+
+
+@dataclass
+class BuildReport:
+    """Seconds per stage, what was rendered and written, and warnings kept by --keep-going."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    pages_total: int = 0
+    pages_rendered: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    warnings: list[BuildError] = field(default_factory=list)
+
+    @contextmanager
+    def stage(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.seconds.values())
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input page: `rel_path` is relative to its tree (package or docs), `url` its site path."""
+
+    path: Path
+    rel_path: str
+    url: str
+    tree: str
+
+
+@dataclass
+class Input:
+    """One page in one language, with the key of everything its content depends on."""
+
+    source: Source
+    lang: str
+    url: str
+    key: str
+
+
+@dataclass
+class Meta:
+    title: str
+    summary: str
+
+
+@dataclass
+class PageRecord:
+    """A rendered page as the cache keeps it."""
+
+    meta: Meta
+    html_digest: str
+    ids: set[str]
+    links: list[Link]
+    images: list[Link]
+    problems: list[BuildError]
+
+
+def build_site(config: SiteConfig | dict | None = None, keep_going: bool = False) -> BuildReport:
+    report = BuildReport()
+    with report.stage("load config"):
+        config = config if isinstance(config, SiteConfig) else load_config(config)
+        cache = Cache.load(config.cache_dir, builder_digest())
+    with report.stage("find sources"):
+        sources = find_sources(config)
+        inputs = read_inputs(config, sources)
+    modules = parse_and_translate(report, config, [i for i in inputs if i.key not in cache.metas])
+    cache.remember_metas({key: page.meta for key, page in modules.items()})
+    site = SiteIndex(config, inputs, cache.metas, cache.builder)
+    stale = [i for i in inputs if site.render_key(i) not in cache.records]
+    modules |= parse_and_translate(report, config, [i for i in stale if i.key not in modules])
+    with report.stage("markdown+math"):
+        found = {i.key: render_commentary(modules[i.key], keep_going) for i in stale}
+    with report.stage("highlight"):
+        highlight_sources([modules[i.key] for i in stale])
+    with report.stage("page"):
+        renderer = PageRenderer(config, ui_translations)
+        for item in stale:
+            page = render_page(renderer, site, item, modules[item.key], found[item.key])
+            cache.records[site.render_key(item)] = cache.store(page)
+        records = {i.url: cache.records[site.render_key(i)] for i in inputs}
+        outputs = site_outputs(config, site, renderer, records, cache)
+    with report.stage("check links"):
+        report.warnings = check_site(config, site, records, outputs, keep_going)
+    with report.stage("write"):
+        result = write_site(config.out, outputs)
+        cache.save({site.render_key(i) for i in inputs}, {i.key for i in inputs}, site.extras_key)
+    report.pages_total = len(inputs)
+    report.pages_rendered = [i.url for i in stale]
+    report.written, report.removed = result.written, result.removed
+    return report
+
+
+# ---------------------------------------------------------------------------------------- sources
+
+
+def find_sources(config: SiteConfig) -> list[Source]:
+    """Pages of the package tree (`.py`, `.md`) and of the docs tree (`.md`), by site path."""
+    skip = {config.out, config.cache_dir}
+    found: dict[str, Source] = {}
+    trees = [("package", config.source, (".py", ".md"))]
+    if config.docs:
+        trees.append(("docs", config.docs, (".md",)))
+    for tree, root, suffixes in trees:
+        for path in _walk(root, skip | ({root / "locale"} if tree == "docs" else set())):
+            if path.suffix not in suffixes:
+                continue
+            rel = path.relative_to(root).as_posix()
+            url = page_url(rel)
+            if url in found:
+                other = found[url].path
+                message = f"maps to '{url}', the same page as {other}; rename one of them"
+                raise BuildError(path, None, message)
+            found[url] = Source(path, rel, url, tree)
+    return [found[url] for url in sorted(found)]
+
+
+def _walk(root: Path, skip: set[Path]):
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".") and d not in SKIPPED_DIRS and Path(folder, d) not in skip
+        )
+        for name in sorted(names):
+            if not name.startswith("."):
+                yield Path(folder, name)
+
+
+def page_url(rel_path: str) -> str:
+    """`a/__init__.py` -> `a/index.html`, `a/x.py` -> `a/x.html`, `a/notes.md` -> `a/notes.html`."""
+    folder, name = posixpath.split(rel_path)
+    stem = "index" if name == "__init__.py" else posixpath.splitext(name)[0]
+    return posixpath.join(folder, stem + ".html")
+
+
+def docs_assets(config: SiteConfig) -> dict[str, Path]:
+    if not config.docs:
+        return {}
+    skip = {config.out, config.cache_dir, config.docs / "locale"}
+    return {
+        path.relative_to(config.docs).as_posix(): path
+        for path in _walk(config.docs, skip)
+        if path.suffix.lower() in ASSET_SUFFIXES
+    }
+
+
+def _digest(*parts) -> str:
+    hasher = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        hasher.update(part if isinstance(part, bytes) else repr(part).encode())
+        hasher.update(b"\0")
+    return hasher.hexdigest()
+
+
+def builder_digest() -> str:
+    """The builder's version: its own code, templates, static files and UI catalogs."""
+    package = Path(__file__).parent
+    files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    return _digest(
+        __version__, *[(p.relative_to(package).as_posix(), p.read_bytes()) for p in files]
+    )
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise BuildError(path, None, f"cannot read: {error.strerror or error}") from None
+
+
+def read_inputs(config: SiteConfig, sources: list[Source]) -> list[Input]:
+    """One input per page and language, keyed by the source bytes and the page's catalog."""
+    inputs = []
+    for source in sources:
+        data = _read(source.path)
+        for lang in config.languages:
+            catalog = catalog_path(config, lang, source.url)
+            catalog_bytes = _read(catalog) if catalog and catalog.is_file() else b""
+            key = _digest(source.url, source.tree, lang, data, catalog_bytes)
+            inputs.append(Input(source, lang, language_prefix(config, lang) + source.url, key))
+    return inputs
+
+
+def catalog_path(config: SiteConfig, lang: str, url: str) -> Path | None:
+    if lang == config.languages[0] or not config.locale_dir:
+        return None
+    return config.locale_dir / lang / "LC_MESSAGES" / (url.removesuffix(".html") + ".po")
+
+
+# ------------------------------------------------------------------------ parse and translate
+
+
+@dataclass
+class Translated:
+    """A page's module in its language (own Section copies) and whether any part fell back."""
+
+    module: Module
+    fallback: bool
+    meta: Meta
+    source_module: Module
+
+
+def parse_and_translate(report: BuildReport, config: SiteConfig, inputs: list[Input]) -> dict:
+    """Parse each source once, then translate it into each language asked for."""
+    from . import parse
+
+    parsed: dict[Path, Module] = {}
+    with report.stage("parse"):
+        for item in inputs:
+            source = item.source
+            if source.path not in parsed:
+                reader = (
+                    parse.parse_module if source.path.suffix == ".py" else parse.parse_markdown_page
+                )
+                parsed[source.path] = reader(source.path, source.rel_path)
+    translated = {}
+    with report.stage("translate"):
+        for item in inputs:
+            original = parsed[item.source.path]
+            module, fallback_ids = translate.translate_module(
+                copy.copy(original), item.lang, config.locale_dir
+            )
+            module = dataclasses.replace(
+                module, sections=[dataclasses.replace(s) for s in module.sections]
+            )
+            meta = Meta(module.title, module.summary)
+            translated[item.key] = Translated(module, bool(fallback_ids), meta, original)
+    return translated
+
+
+def ui_translations(lang: str):
+    """UI strings for the templates, from the i18n stage when it provides them."""
+    import gettext
+
+    provider = getattr(translate, "ui_translations", None)
+    return provider(lang, None) if provider else gettext.NullTranslations()
+
+
+# -------------------------------------------------------------------------- the site as a whole
+
+
+class SiteIndex:
+    """What pages know of each other: titles for crumbs and the home listing, and the keys that
+    decide when a cached page is still valid."""
+
+    def __init__(
+        self, config: SiteConfig, inputs: list[Input], metas: dict[str, Meta], builder: str
+    ):
+        self.config = config
+        self.inputs = inputs
+        self.meta = {(i.lang, i.source.url): metas[i.key] for i in inputs}
+        self.urls = {i.source.url for i in inputs}
+        self.sources = {i.source.url: i.source for i in inputs}
+        folder_titles = sorted(
+            (key, meta.title) for key, meta in self.meta.items() if key[1].endswith("index.html")
+        )
+        shared = (builder, config.digest_fields(), "contributing.html" in self.urls)
+        self.digest = _digest(*shared, folder_titles)
+        listing = sorted((k, m.title, m.summary) for k, m in self.meta.items())
+        self.home_digest = _digest(self.digest, listing)
+        self.extras_key = _digest(self.home_digest, sorted(self.urls), PYGMENTS_STYLES)
+
+    def render_key(self, item: Input) -> str:
+        depends_on = self.home_digest if item.source.url == "index.html" else self.digest
+        return _digest(item.key, depends_on)
+
+    def crumbs(self, lang: str, url: str) -> list[Crumb]:
+        prefix = language_prefix(self.config, lang)
+        here = prefix + url
+        crumbs = [Crumb(None, relative_href(here, prefix + "index.html"))]
+        parts = url.split("/")[:-1]
+        for depth in range(1, len(parts) + 1):
+            index = "/".join(parts[:depth]) + "/index.html"
+            meta = self.meta.get((lang, index))
+            href = relative_href(here, prefix + index) if meta else None
+            crumbs.append(Crumb(meta.title if meta else parts[depth - 1], href))
+        if url == "index.html":
+            return [Crumb(None)]
+        if crumbs[-1].href and url.endswith("/index.html"):
+            crumbs[-1].href = None
+        else:
+            crumbs.append(Crumb(self.meta[(lang, url)].title))
+        return crumbs
+
+    def listing(self, lang: str, here: str) -> list[ListingGroup]:
+        """Every page but the home page, grouped by folder (a folder's own page is its heading)."""
+        prefix = language_prefix(self.config, lang)
+        groups: dict[str, ListingGroup] = {}
+        for url in sorted(self.urls - {"index.html"}):
+            folder, name = posixpath.split(url)
+            index = posixpath.join(folder, "index.html")
+            if folder not in groups:
+                meta = self.meta.get((lang, index)) if folder else None
+                href = relative_href(here, prefix + index) if meta else None
+                title = meta.title if meta else (folder or None)
+                groups[folder] = ListingGroup(title, href, meta.summary if meta else "")
+            if name != "index.html":
+                meta = self.meta[(lang, url)]
+                href = relative_href(here, prefix + url)
+                groups[folder].items.append(ListingItem(meta.title, meta.summary, href))
+        return [groups[folder] for folder in sorted(groups, key=lambda f: (f == "", f))]
+
+    def view_code(self, url: str) -> str:
+        source = self.sources.get(url)
+        if not self.config.repo_url or source is None:
+            return ""
+        try:
+            return self.config.repo_url + source.path.relative_to(self.config.root).as_posix()
+        except ValueError:
+            return ""
+
+
+# ----------------------------------------------------------------- markdown, highlight, page
+
+
+@dataclass
+class Commentary:
+    links: list[Link] = field(default_factory=list)
+    images: list[Link] = field(default_factory=list)
+    problems: list[BuildError] = field(default_factory=list)
+
+
+def render_commentary(translated: Translated, keep_going: bool) -> Commentary:
+    """Markdown and math for the intro and each section; TeX errors become problems when
+    keep_going, shown in place of the commentary they broke."""
+    from .markdown import render_markdown
+
+    module, found = translated.module, Commentary()
+
+    def render(text: str, line: int) -> str:
+        if not text.strip():
+            return ""
+        try:
+            rendered = render_markdown(text, module.path, line)
+        except BuildError as error:
+            if not (keep_going and error.message.startswith("TeX error")):
+                raise
+            found.problems.append(error)
+            shown = f"<pre>{html.escape(text)}</pre>"
+            return f'<p class="build-error">{html.escape(str(error))}</p>{shown}'
+        found.links += [Link(href, str(module.path), n) for href, n in rendered.links]
+        found.images += [Link(src, str(module.path), n) for src, n in rendered.images]
+        return rendered.html
+
+    module.intro_html = render(module.intro, module.intro_line)
+    for section in module.sections:
+        section.docs_html = render(section.docs, section.docs_line)
+    return found
+
+
+def highlight_sources(pages: list[Translated]) -> None:
+    """Highlight each source once and share the code HTML with its translations (same ids)."""
+    from .highlight import highlight_module
+
+    done: dict[int, dict[str, str]] = {}
+    for page in pages:
+        original = page.source_module
+        if id(original) not in done:
+            sections = [dataclasses.replace(s) for s in original.sections]
+            source = original.path.read_text(encoding="utf-8") if original.sections else ""
+            highlight_module(source, sections)
+            done[id(original)] = {s.id: s.code_html for s in sections}
+        for section in page.module.sections:
+            section.code_html = done[id(original)].get(section.id, "")
+
+
+def render_page(renderer, site: SiteIndex, item: Input, page: Translated, found: Commentary):
+    url, lang = item.source.url, item.lang
+    contributing = "contributing.html" in site.urls
+    prefix = language_prefix(site.config, lang)
+    context = PageContext(
+        url=item.url,
+        lang=lang,
+        module=page.module,
+        crumbs=site.crumbs(lang, url),
+        view_code=site.view_code(url),
+        fallback=page.fallback,
+        contributing_href=relative_href(item.url, prefix + "contributing.html")
+        if contributing
+        else None,
+        listing=site.listing(lang, item.url) if url == "index.html" else [],
+    )
+    return renderer.module_page(context), page.meta, found, str(item.source.path)
+
+
+def _template_links(page_html: str, found: Commentary, page_file: str) -> list[Link]:
+    """Links in the HTML that commentary did not write: they come from the templates."""
+    extra = Counter(urls_in(page_html))
+    extra.subtract(link.href for link in found.links + found.images)
+    return [Link(href, page_file) for href, n in sorted(extra.items()) for _ in range(max(n, 0))]
+
+
+# ----------------------------------------------------------------- outputs and link checking
+
+
+def site_outputs(config, site, renderer, records, cache) -> dict[str, Blob]:
+    """Every file of the site: pages, static files, KaTeX, docs assets (per language), extras."""
+    outputs = {url: cache.blob(record.html_digest) for url, record in records.items()}
+    static = {f"static/{p.name}": p for p in STATIC_DIR.iterdir() if p.is_file()}
+    outputs |= {rel: cache.file_blob(path) for rel, path in {**static, **katex_files()}.items()}
+    for lang in config.languages:
+        prefix = language_prefix(config, lang)
+        for rel, path in docs_assets(config).items():
+            outputs[prefix + rel] = cache.file_blob(path)
+    outputs |= cache.extras(site.extras_key, lambda: _extras(config, site, renderer))
+    return outputs
+
+
+def katex_files() -> dict[str, Path]:
+    from .tex import katex_dist_dir
+
+    dist = katex_dist_dir()
+    files = {"static/katex/katex.min.css": dist / "katex.min.css"}
+    for font in sorted((dist / "fonts").iterdir()):
+        files[f"static/katex/fonts/{font.name}"] = font
+    return files
+
+
+def _extras(config: SiteConfig, site: SiteIndex, renderer: PageRenderer) -> dict[str, bytes]:
+    """Files made from the site as a whole: 404 page, sitemap, Pygments CSS, and a home page
+    listing everything when the package has no root `__init__.py`."""
+    from .highlight import pygments_css
+
+    extras = {
+        "404.html": renderer.not_found_page().encode(),
+        "sitemap.xml": sitemap_xml(config, sorted(site.urls | {"index.html"})).encode(),
+        "static/pygments.css": pygments_css(*PYGMENTS_STYLES).encode(),
+    }
+    if "index.html" not in site.urls:
+        for lang in config.languages:
+            url = language_prefix(config, lang) + "index.html"
+            home = Module(config.source, "", config.title, "", "", 0)
+            context = PageContext(url, lang, home, [Crumb(None)], listing=site.listing(lang, url))
+            extras[url] = renderer.module_page(context).encode()
+    return extras
+
+
+def check_site(config, site, records, outputs, keep_going) -> list[BuildError]:
+    """Copy referenced images into the site, then check every link; problems stop the build,
+    or with keep_going come back as warnings."""
+    problems = [p for record in records.values() for p in record.problems]
+    for url, record in records.items():
+        for image in record.images:
+            problems += _add_image(config, url, image, outputs)
+    pages = {url: PageLinks(record.ids, record.links) for url, record in records.items()}
+    for rel, blob in outputs.items():
+        if rel.endswith(".html") and rel not in pages:
+            page_html = blob.content().decode()
+            pages[rel] = PageLinks(ids_in(page_html), [Link(h, rel) for h in urls_in(page_html)])
+    files = set(outputs) - set(pages)
+    base_path = _base_path(config)
+    for link, message in check_links(pages, files, base_path):
+        problems.append(BuildError(link.file, link.line, message))
+    problems.sort(key=lambda p: (p.path, p.line or 0, p.message))
+    if problems and not keep_going:
+        raise problems[0]
+    return problems
+
+
+def _base_path(config: SiteConfig) -> str:
+    return urlsplit(config.base_url).path or "/"
+
+
+def _add_image(config: SiteConfig, url: str, image: Link, outputs: dict) -> list[BuildError]:
+    """Find an image in the package tree, then the docs tree; copy it to where the page needs it."""
+    if is_external(image.href):
+        return []
+    target, _ = resolve(url, image.href, _base_path(config))
+    if target in outputs:
+        return []
+    lang_free = target
+    for lang in config.languages[1:]:
+        if target and target.startswith(lang + "/"):
+            lang_free = target[len(lang) + 1 :]
+    for tree in (config.source, config.docs):
+        if tree and lang_free and (tree / lang_free).is_file():
+            outputs[target] = Blob.of_file(tree / lang_free)
+            return []
+    return [BuildError(image.file, image.line, f"missing image '{image.href}'")]
+
+
+# -------------------------------------------------------------------------------------- cache
+
+
+class Cache:
+    """Render results by key (pickled index) and the bytes of pages by digest (blob files)."""
+
+    INDEX = "index.pickle"
+
+    def __init__(self, folder: Path, builder: str):
+        self.folder, self.builder = folder, builder
+        self.metas: dict[str, Meta] = {}
+        self.records: dict[str, PageRecord] = {}
+        self.extra_files: dict[str, dict[str, str]] = {}
+        self.file_digests: dict[str, tuple[int, int, str]] = {}
+        self.dirty = False
+
+    @classmethod
+    def load(cls, folder: Path, builder: str) -> "Cache":
+        cache = cls(folder, builder)
+        try:
+            with open(folder / cls.INDEX, "rb") as handle:
+                saved = pickle.load(handle)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            return cache
+        if saved.get("builder") == builder:
+            cache.metas, cache.records = saved["metas"], saved["records"]
+            cache.extra_files, cache.file_digests = saved["extras"], saved["files"]
+        return cache
+
+    def _blob_path(self, digest: str) -> Path:
+        return self.folder / "blobs" / digest[:2] / digest
+
+    def blob(self, digest: str) -> Blob:
+        return Blob(digest, path=self._blob_path(digest))
+
+    def _put(self, data: bytes) -> str:
+        blob = Blob.of_bytes(data)
+        path = self._blob_path(blob.digest)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temp = path.with_suffix(f".tmp{os.getpid()}")
+            temp.write_bytes(data)
+            os.replace(temp, path)
+        return blob.digest
+
+    def store(self, rendered) -> PageRecord:
+        page_html, meta, found, page_file = rendered
+        self.dirty = True
+        links = found.links + _template_links(page_html, found, page_file)
+        digest = self._put(page_html.encode())
+        return PageRecord(meta, digest, ids_in(page_html), links, found.images, found.problems)
+
+    def remember_metas(self, metas: dict[str, Meta]) -> None:
+        self.metas.update(metas)
+        self.dirty = self.dirty or bool(metas)
+
+    def file_blob(self, path: Path) -> Blob:
+        """A blob for a file on disk; its digest is remembered by (size, mtime)."""
+        stat = path.stat()
+        known = self.file_digests.get(str(path))
+        if known and known[:2] == (stat.st_size, stat.st_mtime_ns):
+            return Blob(known[2], path=path)
+        blob = Blob.of_file(path)
+        self.file_digests[str(path)] = (stat.st_size, stat.st_mtime_ns, blob.digest)
+        self.dirty = True
+        return blob
+
+    def extras(self, key: str, make) -> dict[str, Blob]:
+        if key not in self.extra_files:
+            self.extra_files[key] = {rel: self._put(data) for rel, data in make().items()}
+            self.dirty = True
+        return {rel: self.blob(digest) for rel, digest in self.extra_files[key].items()}
+
+    def save(self, record_keys: set[str], meta_keys: set[str], extras_key: str) -> None:
+        """Keep only what this build used; rewrite the index only when something changed."""
+        for table, keep in ((self.records, record_keys), (self.metas, meta_keys)):
+            for key in set(table) - keep:
+                del table[key]
+                self.dirty = True
+        for key in set(self.extra_files) - {extras_key}:
+            del self.extra_files[key]
+            self.dirty = True
+        if not self.dirty:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        saved = {
+            "builder": self.builder,
+            "metas": self.metas,
+            "records": self.records,
+            "extras": self.extra_files,
+            "files": self.file_digests,
+        }
+        temp = self.folder / f"{self.INDEX}.tmp{os.getpid()}"
+        temp.write_bytes(pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(temp, self.folder / self.INDEX)
+        self._prune_blobs()
+
+    def _prune_blobs(self) -> None:
+        used = {r.html_digest for r in self.records.values()}
+        used |= {d for files in self.extra_files.values() for d in files.values()}
+        for path in (self.folder / "blobs").glob("*/*"):
+            if path.name not in used:
+                path.unlink(missing_ok=True)

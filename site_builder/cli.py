@@ -1,0 +1,114 @@
+"""Command line: `site-builder build`, `site-builder serve`, and the i18n commands.
+
+Input problems print one line, `file:line: message`, to stderr and exit 1 (no traceback).
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from .model import BuildError
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    flags = parser.add_argument_group("settings (override [tool.site_builder] in pyproject.toml)")
+    flags.add_argument("--source", metavar="DIR", help="annotated package to render")
+    flags.add_argument("--out", metavar="DIR", help="where to write the site (default: site)")
+    flags.add_argument("--docs", metavar="DIR", help="guide pages and assets mapped onto the root")
+    flags.add_argument("--title", help="site title")
+    flags.add_argument("--base-url", help="public URL of the site, for canonical links")
+    flags.add_argument("--repo-url", help='prefix of "view code" links (+ path in the project)')
+    flags.add_argument("--languages", metavar="en,zh", help="languages; the first is the source")
+    parser.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="report broken links and TeX errors as warnings and still write the site",
+    )
+
+
+def config_from_args(args: argparse.Namespace):
+    from .config import load_config
+
+    languages = args.languages.split(",") if args.languages else None
+    overrides = {
+        "source": args.source,
+        "out": args.out,
+        "docs": args.docs,
+        "title": args.title,
+        "base_url": args.base_url,
+        "repo_url": args.repo_url,
+        "languages": [lang.strip() for lang in languages if lang.strip()] if languages else None,
+    }
+    return load_config(overrides)
+
+
+def location(error: BuildError) -> str:
+    """`file:line: message`, with the file relative to the current folder when inside it."""
+    path = Path(error.path)
+    if path.is_absolute() and path.is_relative_to(Path.cwd()):
+        path = path.relative_to(Path.cwd())
+    where = f"{path}:{error.line}" if error.line else str(path)
+    return f"{where}: {error.message}"
+
+
+def print_report(report, out: Path) -> None:
+    for warning in report.warnings:
+        print(f"warning: {location(warning)}", file=sys.stderr)
+    if report.warnings:
+        print(f"{len(report.warnings)} warning(s)", file=sys.stderr)
+    print(
+        f"{report.pages_total} pages ({len(report.pages_rendered)} rendered), "
+        f"{len(report.written)} files written, {len(report.removed)} removed, "
+        f"{report.total_seconds:.2f} s -> {out}"
+    )
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from .build import build_site
+
+    config = config_from_args(args)
+    print_report(build_site(config, keep_going=args.keep_going), config.out)
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    return serve(config_from_args(args), port=args.port, keep_going=args.keep_going)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="site-builder", description="Render an annotated Python package as a static site."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    build = commands.add_parser("build", help="build the site (incremental, atomic)")
+    _add_config_flags(build)
+    build.set_defaults(func=_cmd_build)
+    serve = commands.add_parser("serve", help="build, serve on 127.0.0.1 and live-reload on edits")
+    _add_config_flags(serve)
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.set_defaults(func=_cmd_serve)
+    try:
+        from . import i18n
+    except ImportError:
+        i18n = None
+    add_cli = getattr(i18n, "add_cli", None)
+    if add_cli:
+        add_cli(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BuildError as error:
+        print(location(error), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

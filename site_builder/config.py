@@ -1,0 +1,157 @@
+"""Configuration: `[tool.site_builder]` in pyproject.toml, every key overridable from the CLI."""
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .model import BuildError
+
+KNOWN_KEYS = ("source", "title", "base_url", "repo_url", "languages", "docs", "out")
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """Resolved settings; paths are absolute, `root` is the project root (pyproject's folder)."""
+
+    root: Path
+    source: Path
+    out: Path
+    docs: Path | None = None
+    title: str = ""
+    base_url: str = ""
+    repo_url: str = ""
+    languages: tuple[str, ...] = ("en",)
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.out.parent / ".site_builder_cache"
+
+    @property
+    def locale_dir(self) -> Path | None:
+        return self.docs / "locale" if self.docs else None
+
+    def digest_fields(self) -> tuple:
+        """Everything in the config that changes rendered pages (paths relative to the root)."""
+        docs = _relative(self.docs, self.root) if self.docs else ""
+        return (
+            _relative(self.source, self.root),
+            docs,
+            self.title,
+            self.base_url,
+            self.repo_url,
+            self.languages,
+        )
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def find_pyproject(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Line of each key inside the `[tool.site_builder]` table (1-based)."""
+    lines, in_table = {}, False
+    for number, line in enumerate(text.splitlines(), 1):
+        header = re.match(r"\s*\[+\s*([^\]]+?)\s*\]+", line)
+        if header:
+            in_table = header.group(1).replace('"', "") == "tool.site_builder"
+            continue
+        key = re.match(r"\s*([A-Za-z0-9_\-\"']+)\s*=", line)
+        if in_table and key:
+            lines.setdefault(key.group(1).strip("\"'"), number)
+    return lines
+
+
+def read_pyproject(path: Path) -> tuple[dict, dict[str, int]]:
+    """The `[tool.site_builder]` table and each key's line; BuildError on bad TOML or keys."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise BuildError(path, None, f"cannot read: {error}") from None
+    try:
+        table = tomllib.loads(text).get("tool", {}).get("site_builder", {})
+    except tomllib.TOMLDecodeError as error:
+        line = re.search(r"line (\d+)", str(error))
+        raise BuildError(
+            path, int(line.group(1)) if line else None, f"invalid TOML: {error}"
+        ) from None
+    lines = _key_lines(text)
+    for key in table:
+        if key not in KNOWN_KEYS:
+            known = ", ".join(KNOWN_KEYS)
+            message = f"unknown key '{key}' in [tool.site_builder]; known: {known}"
+            raise BuildError(path, lines.get(key), message)
+    return table, lines
+
+
+def _check_types(settings: dict, origin: Path | str, lines: dict[str, int]) -> None:
+    for key, value in settings.items():
+        if key == "languages":
+            ok = isinstance(value, list) and value and all(isinstance(v, str) for v in value)
+            if not ok or not all(
+                re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]+)*", v) for v in value
+            ):
+                message = "'languages' must be a non-empty list of language codes like ['en', 'zh']"
+                raise BuildError(origin, lines.get(key), message)
+        elif not isinstance(value, str):
+            raise BuildError(origin, lines.get(key), f"'{key}' must be a string")
+
+
+def load_config(overrides: dict | None = None, start: Path | None = None) -> SiteConfig:
+    """Merge pyproject's `[tool.site_builder]` (found from `start` upwards) with CLI overrides.
+
+    Paths in pyproject are relative to its folder; paths given as overrides are relative to `start`.
+    """
+    start = (start or Path.cwd()).resolve()
+    overrides = {key: value for key, value in (overrides or {}).items() if value is not None}
+    unknown = sorted(set(overrides) - set(KNOWN_KEYS))
+    if unknown:
+        raise BuildError("<command line>", None, f"unknown setting(s): {', '.join(unknown)}")
+    pyproject = find_pyproject(start)
+    table, lines = read_pyproject(pyproject) if pyproject else ({}, {})
+    _check_types(table, pyproject or "pyproject.toml", lines)
+    _check_types(overrides, "<command line>", {})
+    root = pyproject.parent if pyproject and table else start
+
+    def path_of(key: str, default: str | None) -> Path | None:
+        if key in overrides:
+            return (start / overrides[key]).resolve()
+        if key in table:
+            return (root / table[key]).resolve()
+        return (root / default).resolve() if default else None
+
+    source = path_of("source", None)
+    if source is None:
+        raise BuildError("<command line>", None, "no source package: pass --source DIR")
+    if not source.is_dir():
+        origin = "<command line>" if "source" in overrides else pyproject
+        line = None if "source" in overrides else lines.get("source")
+        raise BuildError(origin, line, f"source package '{source}' is not a directory")
+    docs = path_of("docs", None)
+    if docs is not None and not docs.is_dir():
+        docs = None
+    settings = {**table, **overrides}
+    base_url = settings.get("base_url", "")
+    if base_url and not base_url.endswith("/"):
+        base_url += "/"
+    return SiteConfig(
+        root=root,
+        source=source,
+        out=path_of("out", "site"),
+        docs=docs,
+        title=settings.get("title") or source.name,
+        base_url=base_url,
+        repo_url=settings.get("repo_url", ""),
+        languages=tuple(settings.get("languages", ["en"])),
+    )

@@ -1,0 +1,529 @@
+"""Translation catalogs: `site-builder i18n update|status|check|new`.
+
+Layout under the locale dir (`<docs>/locale`):
+    templates/<page path>.pot             extracted English, one per page
+    <lang>/LC_MESSAGES/<page path>.po     one per page and language
+    <lang>/glossary.toml                  terms for `i18n check` (optional)
+Entries are keyed by msgctxt ("title", "summary", "intro", or the section id), so when the English
+of a section changes its entry turns fuzzy and keeps the old English as `#| msgid`.
+"""
+
+import argparse
+import io
+import re
+import sys
+import tomllib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.messages.catalog import Catalog, Message
+from babel.messages.pofile import write_po
+from jinja2.ext import babel_extract
+
+from .config import SiteConfig, load_config
+from .model import BuildError, Module
+from .sanitize import parts_of, sanitize_translation
+from .translate import (
+    Entry,
+    load_translations,
+    module_entries,
+    msgid_of,
+    page_path,
+    po_path,
+    read_catalog,
+    usable_translation,
+)
+
+_GUESSED_FLAGS = {"python-format", "python-brace-format"}
+_DATE_LINE = re.compile(rb'^"(POT-Creation-Date|PO-Revision-Date): [^"]*\\n"\n', re.MULTILINE)
+UI_TEMPLATES = Path(__file__).parent / "templates"
+_CJK_LINE_START = "。，、；：！？）」』》】"
+
+
+@dataclass(frozen=True)
+class Page:
+    path: Path
+    rel_path: str
+
+    @property
+    def name(self) -> str:
+        return page_path(self.rel_path)
+
+
+def locale_dir(config: SiteConfig) -> Path:
+    if config.locale_dir is None:
+        raise BuildError("pyproject.toml", None, "no docs dir: set docs in [tool.site_builder]")
+    return config.locale_dir
+
+
+def find_pages(config: SiteConfig) -> list[Page]:
+    """Every page source, found exactly as the build finds them."""
+    from .build import find_sources  # the build imports the translate stage; import it late
+
+    return [Page(source.path, source.rel_path) for source in find_sources(config)]
+
+
+def load_page(page: Page) -> Module:
+    from .parse import parse_markdown_page, parse_module  # written in parallel; imported late
+
+    parse = parse_module if page.path.suffix == ".py" else parse_markdown_page
+    return parse(page.path, page.rel_path)
+
+
+def _location(config: SiteConfig, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(config.root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """What PO headers say about the project: name, version and where to report problems."""
+
+    name: str
+    version: str
+    contact: str
+
+
+def project_info(config: SiteConfig) -> ProjectInfo:
+    pyproject = config.root / "pyproject.toml"
+    try:
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        project = {}
+    repository = re.sub(r"/(blob|tree)/.*$", "", config.repo_url.rstrip("/"))
+    return ProjectInfo(
+        project.get("name", config.source.name),
+        project.get("version", "0"),
+        f"{repository}/issues" if "github.com/" in repository else repository,
+    )
+
+
+def build_template(entries: list[Entry], location: str, project: ProjectInfo) -> Catalog:
+    """The POT catalog of one page: one entry per text, keyed by msgctxt."""
+    template = Catalog(
+        project=project.name,
+        version=project.version,
+        msgid_bugs_address=project.contact,
+        header_comment=f"# English texts of {location}, extracted by `site-builder i18n update`.\n"
+        "# Do not edit: translations go into <lang>/LC_MESSAGES/*.po.",
+    )
+    for entry in entries:
+        template.add(
+            msgid_of(entry.text),
+            locations=[(location, entry.line)],
+            auto_comments=[entry.note],
+            context=entry.context,
+        )
+    return template
+
+
+def new_catalog(lang: str, location: str, project: ProjectInfo) -> Catalog:
+    locale = Locale.parse(lang)
+    team = f"{locale.english_name} <{project.contact}>"
+    return Catalog(
+        locale=locale,
+        project=project.name,
+        version=project.version,
+        msgid_bugs_address=project.contact,
+        fuzzy=False,
+        language_team=team,
+        last_translator=team,  # until a translator's editor puts their name here
+        revision_date=datetime.now(UTC),
+        header_comment=f"# {locale.english_name} translation of {location}.\n"
+        "# Edit with Poedit or any PO editor; see CONTRIBUTING.md.",
+    )
+
+
+def merge(catalog: Catalog, template: Catalog) -> None:
+    """Update `catalog` from `template`, matching entries by msgctxt (not by English text).
+
+    An entry whose English changed keeps its translation, turns fuzzy, and remembers the English
+    it was translated from as `previous_id`; entries whose context vanished become obsolete.
+    """
+    by_context = {message.context: message for message in catalog if message.context}
+    previous = {}
+    for new in template:
+        old = by_context.get(new.context)
+        if not new.id or old is None:
+            continue
+        if old.id != new.id:
+            catalog.delete(old.id, context=old.context)
+            translated = bool(old.string)
+            rekeyed = Message(
+                new.id,
+                string=old.string,
+                flags=old.flags | ({"fuzzy"} if translated else set()),
+                user_comments=old.user_comments,
+                context=new.context,
+            )
+            catalog[new.id] = rekeyed
+            if translated:
+                # The English the translation was made from: the oldest one while still fuzzy.
+                previous[new.context] = (
+                    old.previous_id if old.fuzzy and old.previous_id else [old.id]
+                )
+        elif old.fuzzy and old.previous_id:
+            previous[new.context] = old.previous_id
+    catalog.update(template, no_fuzzy_matching=True, update_creation_date=False)
+    for message in catalog:
+        if message.context in previous and message.fuzzy:
+            message.previous_id = previous[message.context]
+
+
+def render_catalog(catalog: Catalog) -> bytes:
+    for message in [*catalog, *catalog.obsolete.values()]:
+        message.flags -= _GUESSED_FLAGS  # Babel guesses these from `%`; Markdown has none
+    buffer = io.BytesIO()
+    write_po(buffer, catalog, include_previous=True, width=76)
+    return buffer.getvalue()
+
+
+def write_if_changed(path: Path, content: bytes) -> bool:
+    """Write `content` unless the file already says the same apart from its dates."""
+    if path.is_file() and _DATE_LINE.sub(b"", path.read_bytes()) == _DATE_LINE.sub(b"", content):
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_bytes(content)
+    temporary.replace(path)
+    return True
+
+
+def target_languages(config: SiteConfig, requested: list[str] | None) -> list[str]:
+    translated = list(config.languages[1:])
+    for lang in requested or []:
+        if lang not in translated:
+            raise BuildError(
+                "pyproject.toml",
+                None,
+                f"language '{lang}' is not configured (configured: "
+                f"{', '.join(translated) or 'none'}); add it with `site-builder i18n new {lang}`",
+            )
+    return list(requested) if requested else translated
+
+
+def update(config: SiteConfig, langs: list[str]) -> list[Path]:
+    """Extract every page's English into its POT and merge it into each language's PO.
+
+    Every page is parsed before anything is written, so an error leaves all catalogs as they were.
+    """
+    root, project, written = locale_dir(config), project_info(config), []
+    pages = [(page, module_entries(load_page(page))) for page in find_pages(config)]
+    for page, entries in pages:
+        if not entries:
+            continue
+        location = _location(config, page.path)
+        template = build_template(entries, location, project)
+        pot = root / "templates" / f"{page.name}.pot"
+        if write_if_changed(pot, render_catalog(template)):
+            written.append(pot)
+        for lang in langs:
+            path = po_path(root, lang, page.rel_path)
+            exists = path.is_file()
+            catalog = read_catalog(path) if exists else new_catalog(lang, location, project)
+            merge(catalog, template)
+            if write_if_changed(path, render_catalog(catalog)):
+                written.append(path)
+    return written
+
+
+@dataclass
+class Status:
+    page: str
+    lang: str
+    translated: int = 0
+    fuzzy: int = 0
+    missing: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.translated + self.fuzzy + self.missing
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.translated / self.total if self.total else 100.0
+
+
+def status(config: SiteConfig, langs: list[str]) -> list[Status]:
+    """Per page and language, what the site would show: translated, fuzzy/outdated, missing."""
+    rows = []
+    for page in find_pages(config):
+        entries = module_entries(load_page(page))
+        if not entries:
+            continue
+        for lang in langs:
+            messages = load_translations(po_path(locale_dir(config), lang, page.rel_path))
+            row = Status(page.name, lang)
+            for entry in entries:
+                message = messages.get(entry.context)
+                if usable_translation(message, entry.text) is not None:
+                    row.translated += 1
+                elif message is not None and message.string:
+                    row.fuzzy += 1
+                else:
+                    row.missing += 1
+            rows.append(row)
+    return rows
+
+
+def totals(rows: list[Status]) -> dict[str, Status]:
+    by_lang: dict[str, Status] = {}
+    for row in rows:
+        total = by_lang.setdefault(row.lang, Status("total", row.lang))
+        total.translated += row.translated
+        total.fuzzy += row.fuzzy
+        total.missing += row.missing
+    return by_lang
+
+
+def format_status(rows: list[Status]) -> str:
+    width = max([len(row.page) for row in rows] + [len("page")])
+    header = f"{'page':<{width}}  lang  translated  fuzzy  missing       %"
+    lines = [header, "-" * len(header)]
+    for row in [*rows, *totals(rows).values()]:
+        lines.append(
+            f"{row.page:<{width}}  {row.lang:<4}  {row.translated:>10}  {row.fuzzy:>5}  "
+            f"{row.missing:>7}  {row.percent:>5.1f}%"
+        )
+    return "\n".join(lines)
+
+
+@dataclass
+class Glossary:
+    terms: dict[str, str] = field(default_factory=dict)
+    forbidden: list[str] = field(default_factory=list)
+
+    def term_pattern(self, term: str) -> re.Pattern:
+        """`depth-wise convolution` also matches `depthwise convolutions`, any case."""
+        words = [re.escape(part) for part in re.split(r"[-\s]+", term)]
+        return re.compile(r"\b" + r"[-\s]?".join(words) + r"(?:e?s)?\b", re.IGNORECASE)
+
+
+def load_glossary(path: Path) -> Glossary:
+    if not path.is_file():
+        return Glossary()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        line = re.search(r"line (\d+)", str(error))
+        raise BuildError(path, int(line.group(1)) if line else None, str(error)) from None
+    terms, forbidden = data.get("terms", {}), data.get("forbidden", [])
+    if not all(isinstance(v, str) for v in terms.values()) or not isinstance(forbidden, list):
+        raise BuildError(path, None, "expected [terms] of strings and a forbidden list of strings")
+    return Glossary(dict(terms), [str(word) for word in forbidden])
+
+
+def _difference(what: str, english: Counter, translation: Counter) -> str | None:
+    missing, extra = english - translation, translation - english
+    if not missing and not extra:
+        return None
+    details = []
+    if missing:
+        details.append(f"missing {sorted(missing.elements())!r}")
+    if extra:
+        details.append(f"not in the English {sorted(extra.elements())!r}")
+    return f"{what} differ from the English: " + "; ".join(details)
+
+
+def check_translation(english: str, translation: str, glossary: Glossary) -> list[str]:
+    """Problems of one translated entry (see the brief of `i18n check` in the module docs)."""
+    source, target = parts_of(english), parts_of(translation)
+    problems = [
+        problem
+        for problem in (
+            _difference("math spans", source.math, target.math),
+            _difference("inline code spans", source.code, target.code),
+            _difference("link targets", source.links, target.links),
+            _difference("image sources", source.images, target.images),
+        )
+        if problem
+    ]
+    sanitized = sanitize_translation(translation, english)
+    problems += [f"unsafe: {problem}" for problem in sanitized.problems]
+    if not sanitized.problems and sanitized.text != translation:
+        problems.append("raw HTML that the English does not have will show as text")
+    for term, wanted in glossary.terms.items():
+        if glossary.term_pattern(term).search(source.prose) and wanted not in target.prose:
+            problems.append(f"glossary: '{term}' should be translated as '{wanted}'")
+    for word in glossary.forbidden:
+        if word in target.prose:
+            problems.append(f"glossary: '{word}' is not used in this language (see glossary.toml)")
+    for line in translation.splitlines():
+        if line.strip() and line.strip()[0] in _CJK_LINE_START:
+            problems.append(f"'{line.strip()[0]}' starts a line: join it to the sentence before")
+    return problems
+
+
+def check(config: SiteConfig, langs: list[str]) -> list[str]:
+    """`file:line: message` for every problem in the translated, non-fuzzy entries."""
+    root, problems = locale_dir(config), []
+    for lang in langs:
+        glossary = load_glossary(root / lang / "glossary.toml")
+        for path in sorted((root / lang / "LC_MESSAGES").rglob("*.po")):
+            for message in read_catalog(path):
+                if not message.id or message.fuzzy or not message.string:
+                    continue
+                for problem in check_translation(message.id, message.string, glossary):
+                    problems.append(f"{path}:{message.lineno}: {problem}")
+    return problems
+
+
+def ui_strings(templates: Path = UI_TEMPLATES) -> dict[str, tuple[str, int]]:
+    """Every `_("...")` string of the Jinja templates, with its first `file:line`."""
+    found: dict[str, tuple[str, int]] = {}
+    for path in sorted(templates.glob("*.html")):
+        with open(path, "rb") as file:
+            for line, _function, message, _comments in babel_extract(file, ["_"], [], {}):
+                found.setdefault(message, (path.name, line))
+    return found
+
+
+def add_language(pyproject: Path, lang: str) -> str | None:
+    """Add `lang` to `languages` in `[tool.site_builder]`, editing the text in place.
+
+    Returns None when done, else the line the user should add by hand.
+    """
+    text = pyproject.read_text(encoding="utf-8") if pyproject.is_file() else ""
+    table = tomllib.loads(text).get("tool", {}).get("site_builder") if text else None
+    languages = list((table or {}).get("languages", ["en"]))
+    if lang not in languages:
+        languages.append(lang)
+    line = "languages = [" + ", ".join(f'"{code}"' for code in languages) + "]"
+    if table is None:
+        return line
+    lines, in_table, header_at = text.splitlines(keepends=True), False, None
+    for number, current in enumerate(lines):
+        header = re.match(r"\s*\[+\s*([^\]]+?)\s*\]+", current)
+        if header:
+            in_table = header.group(1).replace('"', "") == "tool.site_builder"
+            header_at = number if in_table else header_at
+        elif in_table and re.match(r"\s*languages\s*=", current):
+            if not current.rstrip().endswith("]"):
+                return line  # a list over several lines: leave it to the user
+            lines[number] = line + "\n"
+            break
+    else:
+        if header_at is None:
+            return line
+        lines.insert(header_at + 1, line + "\n")
+    pyproject.write_text("".join(lines), encoding="utf-8")
+    return None
+
+
+def new_language(config: SiteConfig, lang: str) -> tuple[list[Path], str | None]:
+    """Create `lang`'s catalogs and configure it; returns files written and a line to add."""
+    try:
+        Locale.parse(lang.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        raise BuildError("<command line>", None, f"unknown language code '{lang}'") from None
+    if lang == config.languages[0]:
+        raise BuildError("<command line>", None, f"'{lang}' is the source language")
+    written = update(config, [lang])
+    return written, add_language(config.root / "pyproject.toml", lang)
+
+
+def _config(args: argparse.Namespace) -> SiteConfig:
+    return load_config(start=Path(args.project))
+
+
+def _cmd_update(args: argparse.Namespace) -> int:
+    config = _config(args)
+    written = update(config, target_languages(config, args.langs))
+    for path in written:
+        print(f"wrote {_location(config, path)}")
+    print(f"{len(written)} file(s) changed")
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    config = _config(args)
+    langs = target_languages(config, None)
+    if not langs:
+        print("only the source language is configured; add one with `site-builder i18n new LANG`")
+        return 0
+    rows = status(config, langs)
+    print(format_status(rows))
+    low = [t for t in totals(rows).values() if args.fail_under and t.percent < args.fail_under]
+    for total in low:
+        print(f"{total.lang}: {total.percent:.1f}% translated, under {args.fail_under}%")
+    return 1 if low else 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    config = _config(args)
+    problems = check(config, target_languages(config, args.langs))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"{len(problems)} problem(s)", file=sys.stderr if problems else sys.stdout)
+    return 1 if problems else 0
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    config = _config(args)
+    written, line = new_language(config, args.lang)
+    print(f"created {len(written)} file(s) for '{args.lang}'")
+    if line:
+        print(f"add this line to [tool.site_builder] in pyproject.toml:\n    {line}")
+    else:
+        print(f"added '{args.lang}' to languages in pyproject.toml")
+    return 0
+
+
+def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register `i18n` and its subcommands; each sets `func(args) -> exit code`."""
+    i18n = subparsers.add_parser("i18n", help="translation catalogs (gettext PO files)")
+    commands = i18n.add_subparsers(dest="i18n_command", metavar="COMMAND", required=True)
+    project = argparse.ArgumentParser(add_help=False)
+    project.add_argument(
+        "--project", default=".", help="folder with pyproject.toml (default: current folder)"
+    )
+    langs_help = "languages (default: every configured one but the source language)"
+
+    command = commands.add_parser(
+        "update", parents=[project], help="extract the English and merge it into the PO files"
+    )
+    command.add_argument("langs", nargs="*", metavar="LANG", help=langs_help)
+    command.set_defaults(func=_cmd_update)
+
+    command = commands.add_parser(
+        "status", parents=[project], help="translated/fuzzy/missing entries per page"
+    )
+    command.add_argument(
+        "--fail-under", type=float, default=0, metavar="N",
+        help="exit 1 if a language has less than N%% translated",
+    )  # fmt: skip
+    command.set_defaults(func=_cmd_status)
+
+    command = commands.add_parser(
+        "check", parents=[project], help="check math, code, links, glossary and punctuation"
+    )
+    command.add_argument("langs", nargs="*", metavar="LANG", help=langs_help)
+    command.set_defaults(func=_cmd_check)
+
+    command = commands.add_parser(
+        "new", parents=[project], help="start a language: create its catalogs and configure it"
+    )
+    command.add_argument("lang", metavar="LANG", help="language code, e.g. zh or pt_BR")
+    command.set_defaults(func=_cmd_new)
+    return i18n
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m site_builder.i18n ...` (the same as `site-builder i18n ...`)."""
+    top = argparse.ArgumentParser(prog="site-builder")
+    add_cli(top.add_subparsers(dest="command", required=True))
+    args = top.parse_args(["i18n", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return args.func(args)
+    except BuildError as error:
+        print(error, file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""Markdown+math stage: commentary -> HTML, with KaTeX math and highlighted code.
+
+markdown-it-py in CommonMark mode, plus tables, raw HTML and dollarmath (`$...$`, `$$...$$`).
+dollarmath turns math into tokens before emphasis runs, so `$a*b*c$` stays intact. Everything
+else is render rules on token types; they also record every link and image with its file line.
+"""
+
+from dataclasses import dataclass, field
+from html import escape
+from html.parser import HTMLParser
+from pathlib import Path
+
+from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+from .highlight import highlight_block, highlight_inline
+from .model import BuildError
+from .tex import TexError, render_tex, render_tex_many
+
+
+@dataclass
+class RenderedMarkdown:
+    html: str
+    links: list[tuple[str, int]] = field(default_factory=list)
+    images: list[tuple[str, int]] = field(default_factory=list)
+
+
+_DISPLAY = {
+    "math_inline": False,
+    "math_inline_double": True,
+    "math_block": True,
+    "math_block_label": True,
+}
+
+
+def _line(token) -> int:
+    return token.meta["line"]
+
+
+def _math(tex: str, display: bool, env: dict, line: int) -> str:
+    try:
+        return render_tex(tex, display)
+    except TexError as e:
+        raise BuildError(env["path"], line, f"TeX error in {tex!r}: {e.message}") from None
+
+
+def _math_inline(self, tokens, idx, options, env):
+    token = tokens[idx]
+    return _math(token.content, _DISPLAY[token.type], env, _line(token))
+
+
+def _math_block(self, tokens, idx, options, env):
+    token = tokens[idx]
+    html = _math(token.content, True, env, _line(token))
+    label = f' id="{escape(token.info)}"' if token.type == "math_block_label" else ""
+    return f'<div class="math"{label}>{html}</div>\n'
+
+
+def _code_inline(self, tokens, idx, options, env):
+    return highlight_inline(tokens[idx].content)
+
+
+def _fence(self, tokens, idx, options, env):
+    token = tokens[idx]
+    language = token.info.split()[0] if token.info.strip() else ""
+    try:
+        return highlight_block(token.content, language)
+    except ValueError as e:
+        raise BuildError(env["path"], _line(token), str(e)) from None
+
+
+def _code_block(self, tokens, idx, options, env):
+    return highlight_block(tokens[idx].content, "")
+
+
+def _image(self, tokens, idx, options, env):
+    token = tokens[idx]
+    env["images"].append((token.attrGet("src"), _line(token)))
+    return RendererHTML.image(self, tokens, idx, options, env)
+
+
+def _link_open(self, tokens, idx, options, env):
+    token = tokens[idx]
+    env["links"].append((token.attrGet("href"), _line(token)))
+    return self.renderToken(tokens, idx, options, env)
+
+
+class _HtmlRefs(HTMLParser):
+    """Collects href and src attributes from raw HTML, with the line each tag starts on."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, str, int]] = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("href", "src") and value is not None:
+                kind = "image" if tag == "img" and name == "src" else "link"
+                self.found.append((kind, value, self.getpos()[0] - 1))
+
+    handle_startendtag = handle_starttag
+
+
+def _html(self, tokens, idx, options, env):
+    token = tokens[idx]
+    parser = _HtmlRefs()
+    parser.feed(token.content)
+    parser.close()
+    for kind, url, offset in parser.found:
+        env["images" if kind == "image" else "links"].append((url, _line(token) + offset))
+    return token.content
+
+
+def _build() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": True}).enable("table")
+    # No math across a digit ("$5 and $10") or with inner edge spaces; $$...$$ works inline too.
+    md.use(dollarmath_plugin, allow_digits=False, allow_space=False, double_inline=True)
+    for name in _DISPLAY:
+        md.add_render_rule(name, _math_block if name.startswith("math_block") else _math_inline)
+    md.add_render_rule("code_inline", _code_inline)
+    md.add_render_rule("fence", _fence)
+    md.add_render_rule("code_block", _code_block)
+    md.add_render_rule("image", _image)
+    md.add_render_rule("link_open", _link_open)
+    md.add_render_rule("html_block", _html)
+    md.add_render_rule("html_inline", _html)
+    return md
+
+
+_md = _build()
+
+
+def _assign_lines(tokens, first_line: int) -> list[tuple[str, bool]]:
+    """Store each token's file line in token.meta["line"]; return the math found, for batching.
+
+    Inline tokens have no map of their own: their line is the paragraph's plus the line breaks
+    before them (a code span broken over lines is counted as one line)."""
+    math = []
+    block_line = first_line
+    for token in tokens:
+        if token.map:
+            block_line = first_line + token.map[0]
+        token.meta["line"] = block_line
+        if token.type in _DISPLAY:
+            math.append((token.content, _DISPLAY[token.type]))
+        line = block_line
+        for child in token.children or []:
+            child.meta["line"] = line
+            if child.type in _DISPLAY:
+                math.append((child.content, _DISPLAY[child.type]))
+            if child.type in ("softbreak", "hardbreak"):
+                line += 1
+            elif child.type in ("html_inline", "math_inline", "math_inline_double", "text"):
+                line += child.content.count("\n")
+    return math
+
+
+def render_markdown(text: str, path: Path, first_line: int) -> RenderedMarkdown:
+    """Render commentary `text`, which starts at line `first_line` of `path`, to HTML."""
+    env = {"path": path, "links": [], "images": []}
+    tokens = _md.parse(text, env)
+    render_tex_many(_assign_lines(tokens, first_line))
+    html = _md.renderer.render(tokens, _md.options, env)
+    return RenderedMarkdown(html, env["links"], env["images"])

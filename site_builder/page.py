@@ -1,0 +1,180 @@
+"""Page stage: a rendered Module -> a full HTML page (Jinja2 templates), plus the sitemap.
+
+Everything a template shows is computed here as plain data (crumbs, alternates, listing), so the
+templates only lay it out. UI strings go through `_()` (Jinja's i18n extension) so catalogs plug in.
+"""
+
+import gettext
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+from xml.sax.saxutils import escape, quoteattr
+
+import jinja2
+
+from .config import SiteConfig
+from .model import Module
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+LANGUAGE_NAMES = {"en": "English", "zh": "中文", "ja": "日本語", "ko": "한국어", "fr": "Français",
+                  "de": "Deutsch", "es": "Español", "ru": "Русский", "pt": "Português"}  # fmt: skip
+
+
+@dataclass
+class Crumb:
+    label: str | None  # None: the home page ("Home" in the page's language)
+    href: str | None = None
+
+
+@dataclass
+class ListingItem:
+    title: str
+    summary: str
+    href: str
+
+
+@dataclass
+class ListingGroup:
+    title: str | None  # None: pages at the site root
+    href: str | None
+    summary: str = ""
+    items: list[ListingItem] = field(default_factory=list)
+
+
+@dataclass
+class PageContext:
+    """One page in one language, ready to lay out; `url` is its site path (`zh/a/x.html`)."""
+
+    url: str
+    lang: str
+    module: Module
+    crumbs: list[Crumb]
+    view_code: str = ""
+    fallback: bool = False
+    contributing_href: str | None = None
+    listing: list[ListingGroup] = field(default_factory=list)
+
+
+def relative_href(from_page: str, to_path: str) -> str:
+    """Link from one site file to another, relative so the site works under any prefix and from
+    file:// (index pages are named, never `dir/`)."""
+    start = posixpath.dirname(from_page) or "."
+    return posixpath.relpath(to_path, start)
+
+
+def language_prefix(config: SiteConfig, lang: str) -> str:
+    return "" if lang == config.languages[0] else f"{lang}/"
+
+
+def public_url(config: SiteConfig, site_path: str) -> str:
+    """Absolute URL of a site file (directory form for index pages); "" without a base_url."""
+    if not config.base_url:
+        return ""
+    path = site_path[: -len("index.html")] if site_path.endswith("index.html") else site_path
+    return config.base_url + path
+
+
+class PageRenderer:
+    """Lays out pages with one Jinja environment per language (each with its UI translations)."""
+
+    def __init__(self, config: SiteConfig, ui_translations: Callable[[str], object] | None = None):
+        self.config = config
+        self.ui_translations = ui_translations or (lambda lang: gettext.NullTranslations())
+        self._environments: dict[str, jinja2.Environment] = {}
+
+    def environment(self, lang: str) -> jinja2.Environment:
+        if lang not in self._environments:
+            env = jinja2.Environment(
+                loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+                autoescape=True,
+                extensions=["jinja2.ext.i18n"],
+                undefined=jinja2.StrictUndefined,
+                trim_blocks=True,
+                lstrip_blocks=True,
+            )
+            env.install_gettext_translations(self.ui_translations(lang), newstyle=True)
+            self._environments[lang] = env
+        return self._environments[lang]
+
+    def _common(self, url: str, lang: str, root: str) -> dict:
+        """Variables every template uses; `root` is the prefix that reaches the site root."""
+        config, prefix = self.config, language_prefix(self.config, lang)
+        page = url[len(prefix) :]
+        languages = []
+        for other in config.languages:
+            target = language_prefix(config, other) + page
+            languages.append(
+                {
+                    "lang": other,
+                    "name": LANGUAGE_NAMES.get(other, other),
+                    "href": relative_href(url, target),
+                    "url": public_url(config, target) or relative_href(url, target),
+                }
+            )
+        return {
+            "lang": lang,
+            "root": root,
+            "site_title": config.title,
+            "home_href": relative_href(url, prefix + "index.html"),
+            "languages": languages,
+            "alternates": languages if len(languages) > 1 else [],
+            "canonical": public_url(config, url),
+        }
+
+    def module_page(self, ctx: PageContext) -> str:
+        depth = ctx.url.count("/")
+        module = ctx.module
+        is_home = ctx.url == language_prefix(self.config, ctx.lang) + "index.html"
+        variables = self._common(ctx.url, ctx.lang, "../" * depth)
+        variables.update(
+            page_title=self.config.title if is_home else f"{module.title} · {self.config.title}",
+            description=module.summary,
+            crumbs=ctx.crumbs,
+            module=module,
+            view_code=ctx.view_code,
+            fallback=ctx.fallback,
+            contributing_href=ctx.contributing_href,
+            listing=ctx.listing,
+        )
+        return self.environment(ctx.lang).get_template("page.html").render(variables)
+
+    def not_found_page(self) -> str:
+        """The site-wide 404 page: links are root-absolute since it is served at any path."""
+        base_path = urlsplit(self.config.base_url).path or "/"
+        lang = self.config.languages[0]
+        variables = self._common("404.html", lang, base_path)
+        variables.update(
+            page_title=self.config.title,
+            description="",
+            crumbs=[Crumb(None, base_path)],
+            view_code="",
+            home_href=base_path,
+            languages=[],
+            alternates=[],
+            canonical="",
+        )
+        return self.environment(lang).get_template("404.html").render(variables)
+
+
+def sitemap_xml(config: SiteConfig, pages: list[str]) -> str:
+    """Every page in every language, each with hreflang alternates (`pages` are source-language
+    site paths)."""
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+        ' xmlns:xhtml="http://www.w3.org/1999/xhtml">',
+    ]
+    for page in sorted(pages):
+        variants = [(lang, language_prefix(config, lang) + page) for lang in config.languages]
+        for _, path in variants:
+            lines.append(f"<url><loc>{escape(public_url(config, path) or path)}</loc>")
+            if len(variants) > 1:
+                for lang, other in variants:
+                    href = quoteattr(public_url(config, other) or other)
+                    lines.append(f'  <xhtml:link rel="alternate" hreflang="{lang}" href={href}/>')
+            lines.append("</url>")
+    lines.append("</urlset>")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,234 @@
+"""Preview server: build, serve the site on 127.0.0.1, rebuild on edits, live-reload open pages.
+
+The reload script is added to HTML responses only (never written to disk); it listens on a
+server-sent-events endpoint that announces each rebuild with the site paths it wrote. Requests are
+confined to the site dir: `..`, encoded dots, absolute paths and symlinks leading out are refused.
+"""
+
+import json
+import sys
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from .config import SiteConfig
+from .model import BuildError
+
+EVENTS_PATH = "/__site_builder/events"
+RELOAD_SCRIPT = b"""<script>
+(function () {
+  var here = location.pathname.replace(/^\\//, "").replace(/(^|\\/)$/, "$1index.html");
+  var events = new EventSource("%s");
+  events.addEventListener("rebuild", function (event) {
+    var written = JSON.parse(event.data);
+    var mine = written.some(function (path) { return path === here || !/\\.html$/.test(path); });
+    if (mine) location.reload();
+  });
+})();
+</script>
+""" % EVENTS_PATH.encode()
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".json": "application/json",
+    ".jsonl": "application/jsonl",
+    ".xml": "application/xml",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".woff2": "font/woff2",
+    ".woff": "font/woff",
+    ".ttf": "font/ttf",
+    ".csv": "text/csv; charset=utf-8",
+}
+
+
+def site_file(site_dir: Path, request_path: str) -> Path | None:
+    """The file a request path names inside the site, or None when it would leave the site."""
+    path = unquote(urlsplit(request_path).path)
+    if "\0" in path or "\\" in path:
+        return None
+    parts = [part for part in path.split("/") if part]
+    if any(part in (".", "..") for part in parts):
+        return None
+    root = site_dir.resolve()
+    candidate = root.joinpath(*parts) if parts else root
+    if candidate.is_dir():
+        candidate = candidate / "index.html"
+    resolved = candidate.resolve()
+    if not resolved.is_relative_to(root) or not resolved.is_file():
+        return None
+    return resolved
+
+
+class Announcer:
+    """Tells every open event stream about each rebuild (a counter plus the latest payload)."""
+
+    def __init__(self):
+        self.condition = threading.Condition()
+        self.version = 0
+        self.payload = "[]"
+        self.closed = False
+
+    def publish(self, written: list[str]) -> None:
+        with self.condition:
+            self.version += 1
+            self.payload = json.dumps(written)
+            self.condition.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> tuple[int, str | None]:
+        with self.condition:
+            self.condition.wait_for(lambda: self.version != seen or self.closed, timeout)
+            if self.version == seen:
+                return seen, None
+            return self.version, self.payload
+
+    def close(self) -> None:
+        with self.condition:
+            self.closed = True
+            self.condition.notify_all()
+
+
+def make_handler(site_dir: Path, announcer: Announcer):
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "site-builder"
+
+        def log_message(self, format, *args):  # noqa: A002 (the base class's name)
+            pass
+
+        def do_GET(self):
+            if urlsplit(self.path).path == EVENTS_PATH:
+                return self._events()
+            self._send_file(head_only=False)
+
+        def do_HEAD(self):
+            self._send_file(head_only=True)
+
+        def _send_file(self, head_only: bool):
+            path = site_file(site_dir, self.path)
+            status = HTTPStatus.OK
+            if path is None:
+                status, path = HTTPStatus.NOT_FOUND, site_file(site_dir, "/404.html")
+            body = path.read_bytes() if path else b"<!doctype html><title>Not found</title>"
+            suffix = path.suffix if path else ".html"
+            content_type = CONTENT_TYPES.get(suffix, "application/octet-stream")
+            if suffix == ".html":
+                body = _inject(body)
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            if not head_only:
+                self.wfile.write(body)
+
+        def _events(self):
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            seen = announcer.version
+            try:
+                self.wfile.write(b": connected\n\n")
+                self.wfile.flush()
+                while not announcer.closed:
+                    seen, payload = announcer.wait(seen, timeout=10)
+                    message = f"event: rebuild\ndata: {payload}\n\n" if payload else ": ping\n\n"
+                    self.wfile.write(message.encode())
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+    return Handler
+
+
+def _inject(body: bytes) -> bytes:
+    marker = body.rfind(b"</body>")
+    return body[:marker] + RELOAD_SCRIPT + body[marker:] if marker >= 0 else body + RELOAD_SCRIPT
+
+
+class PreviewServer:
+    """The HTTP server and the rebuild-on-change watcher, on background threads."""
+
+    def __init__(self, config: SiteConfig, port: int = 8000, keep_going: bool = False):
+        self.config, self.keep_going = config, keep_going
+        self.announcer = Announcer()
+        handler = make_handler(config.out, self.announcer)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.httpd.daemon_threads = True
+        self.stop_event = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def rebuild(self) -> list[str] | None:
+        """Build (incrementally); announce what changed; on bad input print the one-line error
+        and keep serving the previous site."""
+        from .build import build_site
+        from .cli import location, print_report
+
+        try:
+            report = build_site(self.config, keep_going=self.keep_going)
+        except BuildError as error:
+            print(location(error), file=sys.stderr, flush=True)
+            return None
+        print_report(report, self.config.out)
+        changed = report.written + report.removed
+        if changed:
+            self.announcer.publish(changed)
+        return changed
+
+    def watched_dirs(self) -> list[Path]:
+        dirs = [self.config.source]
+        if self.config.docs:
+            dirs.append(self.config.docs)  # holds locale/
+        return dirs
+
+    def _watch(self) -> None:
+        from watchfiles import watch
+
+        ignored = (self.config.out, self.config.cache_dir)
+        for changes in watch(*self.watched_dirs(), stop_event=self.stop_event, debounce=100):
+            if any(not _inside(Path(path), ignored) for _, path in changes):
+                self.rebuild()
+
+    def start(self) -> None:
+        for target in (self.httpd.serve_forever, self._watch):
+            thread = threading.Thread(target=target, daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.announcer.close()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        for thread in self.threads:
+            thread.join(timeout=5)
+
+
+def _inside(path: Path, folders) -> bool:
+    return any(path == folder or path.is_relative_to(folder) for folder in folders)
+
+
+def serve(config: SiteConfig, port: int = 8000, keep_going: bool = False) -> int:
+    server = PreviewServer(config, port, keep_going)
+    server.rebuild()
+    server.start()
+    print(f"serving {config.out} at {server.url} (Ctrl+C to stop)", flush=True)
+    try:
+        server.stop_event.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0

@@ -1,0 +1,112 @@
+"""TeX -> HTML+MathML at build time: KaTeX runs in-process in V8 (py_mini_racer), no Node needed.
+
+One V8 context is created lazily and reused; results are memoized by (tex, display). Crossing
+into V8 costs far more than a small equation takes to render, so `render_tex_many` renders a
+whole batch in one call (the markdown stage prefetches every equation of a text this way).
+"""
+
+import json
+import os
+import threading
+from pathlib import Path
+
+KATEX_ENV = "SITE_BUILDER_KATEX"
+
+# Output HTML for sighted readers and MathML for screen readers; no \href, \url or HTML extensions.
+_JS_RENDER = """
+function siteBuilderRender(itemsJson) {
+  return JSON.stringify(JSON.parse(itemsJson).map(([tex, display]) => {
+    try {
+      return [true, katex.renderToString(tex, {
+        displayMode: display, output: "htmlAndMathml", throwOnError: true, trust: false,
+      })];
+    } catch (e) {
+      return [false, e instanceof katex.ParseError ? e.message : String(e)];
+    }
+  }));
+}
+"""
+
+
+class TexError(Exception):
+    """KaTeX rejected an equation; the message is KaTeX's own."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+def katex_dist_dir() -> Path:
+    """`node_modules/katex/dist`: found via $SITE_BUILDER_KATEX, else by walking up from the
+    current directory and from this file's directory."""
+    override = os.environ.get(KATEX_ENV)
+    if override:
+        candidates = [Path(override)]
+    else:
+        starts = [Path.cwd().resolve(), Path(__file__).resolve().parent]
+        candidates = [d / "node_modules" / "katex" for s in starts for d in (s, *s.parents)]
+    for katex_dir in candidates:
+        dist = katex_dir / "dist" if (katex_dir / "dist").is_dir() else katex_dir
+        if (dist / "katex.min.js").is_file():
+            return dist
+    where = f"${KATEX_ENV}={override}" if override else "node_modules/katex"
+    raise FileNotFoundError(
+        f"KaTeX not found ({where}): run `npm ci` in the project root "
+        f"(or point ${KATEX_ENV} at an installed katex package)"
+    )
+
+
+def katex_version() -> str:
+    package = katex_dist_dir().parent / "package.json"
+    if package.is_file():
+        return json.loads(package.read_text(encoding="utf-8"))["version"]
+    return _context().eval("katex.version")
+
+
+_lock = threading.Lock()
+_cache: dict[tuple[str, bool], tuple[bool, str]] = {}
+_ctx = None
+_render_js = None
+
+
+def _context():
+    global _ctx, _render_js
+    if _ctx is None:
+        from py_mini_racer import MiniRacer
+
+        script = (katex_dist_dir() / "katex.min.js").read_text(encoding="utf-8")
+        ctx = MiniRacer()
+        ctx.eval(script)
+        ctx.eval(_JS_RENDER)
+        _render_js = ctx.eval("siteBuilderRender")
+        _ctx = ctx
+    return _ctx
+
+
+def render_tex_many(items) -> None:
+    """Render every (tex, display) pair not yet memoized, in one call into V8."""
+    with _lock:
+        todo = list(dict.fromkeys(key for key in items if key not in _cache))
+        if not todo:
+            return
+        _context()
+        results = json.loads(_render_js(json.dumps(todo)))
+        for key, (ok, text) in zip(todo, results, strict=True):
+            _cache[key] = (ok, text)
+
+
+def render_tex(tex: str, display: bool) -> str:
+    """KaTeX's HTML for `tex`; raises TexError with KaTeX's message if the TeX is invalid."""
+    key = (tex, bool(display))
+    if key not in _cache:
+        render_tex_many([key])
+    ok, text = _cache[key]
+    if not ok:
+        raise TexError(text)
+    return text
+
+
+def clear_cache() -> None:
+    """Forget memoized results (the V8 context stays); for benchmarks and tests."""
+    with _lock:
+        _cache.clear()

@@ -1,0 +1,212 @@
+"""The ConvMixer experiment end to end: presets, command line, resume after a kill or Ctrl-C,
+two-process DDP, plotting and publishing, on the real shared CIFAR-10 images."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from labml_like.conv_mixer import experiment as ex
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(os.environ.get("LABML_LIKE_CIFAR10") or REPO.parent / "shared/data/cifar10")
+# A tiny configuration: 1,000 training images in batches of 50 (20 steps per epoch), 4 epochs.
+TINY = [
+    "--preset", "smoke", "--epochs", "4", "--batch-size", "50", "--log-every", "5",
+    "--model.d-model", "16", "--data.train-limit", "1000", "--data.test-limit", "500",
+]  # fmt: skip
+TIMING_KEYS = {"images_per_s", "elapsed_s"}
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "labml_like.conv_mixer.experiment", *args]
+
+
+def environment() -> dict:
+    return {**os.environ, "PYTHONPATH": str(REPO), "LABML_LIKE_CIFAR10": str(DATA_DIR)}
+
+
+def run(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        command(*args), cwd=cwd, env=environment(), capture_output=True, text=True, timeout=300
+    )
+
+
+def start(cwd: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        command(*args),
+        cwd=cwd,
+        env=environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def wait_for(condition, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def deterministic_rows(run_dir: Path) -> list[dict]:
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in row.items() if k not in TIMING_KEYS} for row in rows]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    """An uninterrupted tiny run, to compare interrupted ones with."""
+    cwd = tmp_path_factory.mktemp("reference")
+    result = run(cwd, *TINY, "--run-name", "ref")
+    assert result.returncode == 0, result.stderr
+    return cwd / "runs" / "ref"
+
+
+def test_smoke_preset_learns_well_above_chance(tmp_path, capsys):
+    args = ["--preset", "smoke", "--data-dir", str(DATA_DIR), "--runs-dir", str(tmp_path)]
+    assert ex.main([*args, "--run-name", "smoke"]) == 0
+    final = json.loads((tmp_path / "smoke" / "final.json").read_text())
+    assert final["test_accuracy"] >= 0.25  # chance is 0.10
+    assert sum(map(sum, final["confusion"])) == 1000
+    info = json.loads((tmp_path / "smoke" / "run.json").read_text())
+    assert info["train_images"] == 5000 and info["config"]["preset"] == "smoke"
+    assert "epoch 2/2: train loss" in capsys.readouterr().out  # plain lines: not a terminal
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_reproduces_the_uninterrupted_run_exactly(tmp_path, reference):
+    process = start(tmp_path, *TINY, "--run-name", "r")
+    checkpoint = tmp_path / "runs" / "r" / "checkpoint.pt"
+    wait_for(checkpoint.exists, process)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL
+    assert torch.load(checkpoint, weights_only=True)["epoch"] < 4
+    result = run(tmp_path, "--run-name", "r", "--resume")
+    assert result.returncode == 0, result.stderr
+    assert deterministic_rows(tmp_path / "runs" / "r") == deterministic_rows(reference)
+    final = json.loads((tmp_path / "runs" / "r" / "final.json").read_text())
+    expected = json.loads((reference / "final.json").read_text())
+    assert final["confusion"] == expected["confusion"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_mid_epoch_and_resumes_exactly(tmp_path, reference):
+    process = start(tmp_path, *TINY, "--run-name", "r")
+    metrics = tmp_path / "runs" / "r" / "metrics.jsonl"
+    # Wait for the first row of epoch 2 (step 25 of 80), then press Ctrl-C.
+    wait_for(lambda: metrics.exists() and '"step": 25' in metrics.read_text(), process)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 130
+    assert "Continue with --resume" in process.stderr.read().decode()
+    state = torch.load(tmp_path / "runs" / "r" / "checkpoint.pt", weights_only=True)
+    assert state["epoch"] == 1 and 0 < state["batch_in_epoch"] < 20  # saved mid-epoch
+    result = run(tmp_path, "--run-name", "r", "--resume")
+    assert result.returncode == 0, result.stderr
+    assert deterministic_rows(tmp_path / "runs" / "r") == deterministic_rows(reference)
+
+
+@pytest.mark.slow
+def test_two_processes_with_gloo_shard_the_data_and_only_rank_0_writes(tmp_path):
+    args = [
+        "--preset", "smoke", "--epochs", "1", "--batch-size", "40", "--log-every", "5",
+        "--model.d-model", "16", "--data.train-limit", "400", "--data.test-limit", "200",
+        "--device", "cpu", "--run-name", "ddp",
+    ]  # fmt: skip
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    result = subprocess.run(
+        [*launcher, "-m", "labml_like.conv_mixer.experiment", *args],
+        cwd=tmp_path,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("test accuracy") == 1  # only rank 0 prints
+    rows = [
+        json.loads(line) for line in (tmp_path / "runs/ddp/metrics.jsonl").read_text().splitlines()
+    ]
+    # 400 images, 2 processes, 20 each per step: 10 steps, all 400 images counted once.
+    assert [r["step"] for r in rows if r["split"] == "train"] == [5, 10]
+    assert [r["train_images"] for r in rows if r["split"] == "test"] == [400]
+    final = json.loads((tmp_path / "runs/ddp/final.json").read_text())
+    assert final["world_size"] == 2 and sum(map(sum, final["confusion"])) == 200
+
+
+def test_presets_match_the_recipes():
+    paper = ex.paper()
+    assert (paper.model.d_model, paper.model.n_layers, paper.model.kernel_size) == (256, 8, 5)
+    assert (paper.optim.name, paper.optim.lr, paper.optim.weight_decay) == ("adamw", 0.05, 0.005)
+    assert (paper.batch_size, paper.epochs, paper.optim.schedule) == (512, 25, "one_cycle")
+    assert (paper.data.rand_augment_n, paper.data.rand_augment_m) == (2, 12)
+    labml = ex.labml()
+    assert (labml.model.kernel_size, labml.optim.name, labml.optim.lr) == (7, "adam", 2.5e-4)
+    assert (labml.batch_size, labml.epochs, labml.optim.schedule) == (64, 150, "constant")
+    assert labml.data.mean == labml.data.std == (0.5, 0.5, 0.5)
+    assert ex.fast().label_smoothing == 0.1 and ex.fast().tta
+
+
+def test_command_line_overrides_every_level():
+    config, args = ex.parse_train_arguments(
+        ["--preset", "labml", "--epochs", "10", "--model.kernel-size", "9", "--no-data.flip",
+         "--optim.betas", "0.8", "0.9", "--data.mean", "0.1", "0.2", "0.3", "--tta"]
+    )  # fmt: skip
+    assert config.preset == "labml" and config.batch_size == 64  # untouched preset values
+    assert (config.epochs, config.model.kernel_size, config.data.flip) == (10, 9, False)
+    assert config.optim.betas == (0.8, 0.9) and config.data.mean == (0.1, 0.2, 0.3)
+    assert config.tta and args.run_name is None
+    assert ex.config_from_dict(json.loads(json.dumps(ex.asdict(config)))) == config
+
+
+def test_help_lists_every_field_with_the_preset_default(capsys):
+    with pytest.raises(SystemExit):
+        ex.parse_train_arguments(["--preset", "labml", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for flag in ["--epochs", "--batch-size", "--label-smoothing", "--compile", "--tta",
+                 "--model.d-model", "--model.kernel-size", "--optim.lr", "--optim.schedule",
+                 "--data.rand-augment-n", "--data.random-erasing", "--data-dir", "--device",
+                 "--run-name", "--resume"]:  # fmt: skip
+        assert flag in text
+    assert "the peak learning rate" in text and "(0.00025)" in text and "(150)" in text
+
+
+def test_bad_input_gets_one_clear_message(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        ex.parse_train_arguments(["--optim.name", "lamb"])
+    assert exit_info.value.code == 2 and "invalid choice: 'lamb'" in capsys.readouterr().err
+    assert ex.main(["--resume"]) == 1
+    assert "--resume needs the --run-name" in capsys.readouterr().err
+    assert ex.main(["--resume", "--run-name", "nothing", "--runs-dir", str(tmp_path)]) == 1
+    assert "run.json: not found" in capsys.readouterr().err
+    missing = ["--data-dir", str(tmp_path / "none"), "--no-download", "--preset", "smoke"]
+    assert ex.main([*missing, "--runs-dir", str(tmp_path), "--run-name", "x"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and error.count("\n") == 1
+
+
+def test_plot_and_publish(tmp_path, reference, capsys):
+    assert ex.main(["plot", str(reference)]) == 0
+    assert (reference / "curves.svg").read_text().startswith("<svg")
+    out = tmp_path / "published"
+    note = "A tiny test run."
+    assert ex.main(["publish", str(reference), "--out", str(out), "--note", note]) == 0
+    assert {p.name for p in out.iterdir()} == {
+        "readme.md", "curves.svg", "metrics.jsonl", "final.json", "run.json"
+    }  # fmt: skip
+    readme = (out / "readme.md").read_text()
+    final = json.loads((out / "final.json").read_text())
+    assert readme.startswith("---\ntitle:") and note in readme
+    assert f"{final['test_accuracy']:.2%}" in readme
+    assert "python -m labml_like.conv_mixer.experiment --preset smoke --epochs 4" in readme
+    assert "| true \\ predicted | airpl |" in readme and "git commit" in readme
+    assert "![Loss and accuracy" in readme
+    assert ex.main(["publish", str(tmp_path)]) == 1
+    assert "only a finished run can be published" in capsys.readouterr().err

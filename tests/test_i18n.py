@@ -1,0 +1,327 @@
+"""`site-builder i18n`: catalogs per page, merge by msgctxt, status, check, new languages."""
+
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from site_builder import i18n
+from site_builder.config import load_config
+from site_builder.translate import (
+    UI_LOCALE_DIR,
+    load_translations,
+    po_path,
+    read_catalog,
+    translate_module,
+)
+
+PYPROJECT = """\
+[project]
+name = "demo"
+version = "1.0"
+
+[tool.site_builder]
+source = "pkg"
+title = "Demo"
+# the first language is the source
+languages = ["en", "zh"]
+docs = "docs"
+out = "site"
+"""
+
+INIT = '''\
+"""
+---
+title: Demo net
+summary: A tiny network.
+---
+
+# Demo
+
+Uses $x^2$ and a [link](https://example.org/).
+"""
+
+
+def helper():
+    """Cuts the image into patches."""
+    return 1
+
+
+class Net:
+    def forward(self, x):
+        # Add the residual connection: $y = x + f(x)$.
+        return x
+'''
+
+ZH = {
+    "title": "演示网络",
+    "summary": "一个很小的网络。",
+    "intro": "# 演示\n\n使用 $x^2$ 和一个[链接](https://example.org/)。",
+    "helper": "把图像切成图像块。",
+    "Net.forward-1": "加上残差连接：$y = x + f(x)$。",
+}
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text(INIT)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "guide.md").write_text("---\ntitle: Guide\n---\n\nRun `make`.\n")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def config():
+    return load_config(start=Path.cwd())
+
+
+def index_po(project: Path) -> Path:
+    return po_path(project / "docs" / "locale", "zh", "__init__.py")
+
+
+def set_translations(path: Path, translations: dict[str, str]) -> None:
+    """What a translator does in Poedit: fill in msgstr and clear the fuzzy flag."""
+    catalog = read_catalog(path)
+    for message in catalog:
+        if message.context in translations:
+            message.string = translations[message.context]
+            message.flags.discard("fuzzy")
+            message.previous_id = []
+    path.write_bytes(i18n.render_catalog(catalog))
+
+
+def page_module(project: Path):
+    from site_builder.parse import parse_module
+
+    return parse_module(project / "pkg" / "__init__.py", "__init__.py")
+
+
+def test_update_writes_a_template_and_a_catalog_per_page(project):
+    assert i18n.main(["update"]) == 0
+    locale = project / "docs" / "locale"
+    assert (locale / "templates" / "index.pot").is_file()
+    assert (locale / "templates" / "guide.pot").is_file()
+    catalog = read_catalog(index_po(project))
+    assert [m.context for m in catalog if m.id] == list(ZH)
+    helper = catalog.get("Cuts the image into patches.", context="helper")
+    assert helper.locations == [("pkg/__init__.py", 14)]
+    assert helper.auto_comments == ["docstring of helper"]
+    assert catalog.locale_identifier == "zh"
+    text = index_po(project).read_text()
+    assert '"Plural-Forms: nplurals=1; plural=0;\\n"' in text
+    assert '"Content-Type: text/plain; charset=utf-8\\n"' in text
+    assert "python-format" not in text
+    assert i18n.update(config(), ["zh"]) == []  # nothing changed, nothing written
+
+
+@pytest.mark.skipif(shutil.which("msgfmt") is None, reason="needs GNU gettext's msgfmt")
+def test_msgfmt_accepts_generated_and_translated_catalogs(project):
+    i18n.update(config(), ["zh"])
+    set_translations(index_po(project), ZH)
+    (project / "pkg" / "__init__.py").write_text(INIT.replace("Add the", "Now add the"))
+    i18n.update(config(), ["zh"])  # a fuzzy entry with #| msgid
+    files = sorted((project / "docs" / "locale").rglob("*.po*"))
+    assert len(files) == 4
+    for path in files:
+        result = subprocess.run(
+            ["msgfmt", "-c", "--check-format", "-o", "/dev/null", str(path)],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr
+        if path.suffix == ".po":
+            assert "warning" not in result.stderr, result.stderr
+
+
+def test_changed_english_turns_fuzzy_falls_back_and_recovers(project):
+    i18n.update(config(), ["zh"])
+    set_translations(index_po(project), ZH)
+    assert translate_module(page_module(project), "zh", project / "docs" / "locale")[1] == []
+
+    (project / "pkg" / "__init__.py").write_text(
+        INIT.replace("Add the residual connection", "Add the skip (residual) connection")
+    )
+    i18n.update(config(), ["zh"])
+    text = index_po(project).read_text()
+    assert '#, fuzzy\n#| msgid "Add the residual connection' in text
+    assert "#~" not in text  # same msgctxt: fuzzy, not obsolete + new
+    message = load_translations(index_po(project))["Net.forward-1"]
+    assert message.fuzzy and message.string == ZH["Net.forward-1"]
+
+    module = page_module(project)
+    translated, fallback = translate_module(module, "zh", project / "docs" / "locale")
+    assert fallback == ["Net.forward-1"]
+    assert translated.sections[-1].docs == module.sections[-1].docs
+    assert translated.title == ZH["title"]
+    assert i18n.status(config(), ["zh"])[1].fuzzy == 1
+
+    # The English changes again before anyone translates: #| keeps the text that was translated.
+    (project / "pkg" / "__init__.py").write_text(INIT.replace("Add the residual", "Add a residual"))
+    i18n.update(config(), ["zh"])
+    text = index_po(project).read_text()
+    assert '#| msgid "Add the residual connection' in text
+    assert "# |" not in text  # Babel alone would turn `#|` lines into comments
+
+    set_translations(index_po(project), {"Net.forward-1": "加上一个残差连接：$y = x + f(x)$。"})
+    translated, fallback = translate_module(page_module(project), "zh", project / "docs" / "locale")
+    assert fallback == []
+    assert translated.sections[-1].docs == "加上一个残差连接：$y = x + f(x)$。"
+
+
+def test_the_built_page_shows_the_notice_only_while_something_falls_back(project):
+    from site_builder.build import build_site
+
+    notice = "本页部分内容尚未翻译或译文已过时"
+    i18n.update(config(), ["zh"])
+    set_translations(index_po(project), ZH)
+    build_site(config())
+    page = (project / "site" / "zh" / "index.html").read_text()
+    assert ZH["helper"] in page and notice not in page
+
+    (project / "pkg" / "__init__.py").write_text(INIT.replace("Cuts the", "Cuts up the"))
+    i18n.update(config(), ["zh"])
+    build_site(config())
+    page = (project / "site" / "zh" / "index.html").read_text()
+    assert notice in page and "Cuts up the image into patches." in page
+
+
+def test_unrelated_code_moving_keeps_every_msgctxt(project):
+    i18n.update(config(), ["zh"])
+    set_translations(index_po(project), ZH)
+    before = {m.context: m.id for m in read_catalog(index_po(project)) if m.id}
+    moved = INIT.replace("def helper():", "def other(a, b):\n    return a + b\n\n\ndef helper():")
+    (project / "pkg" / "__init__.py").write_text(moved)
+    i18n.update(config(), ["zh"])
+    catalog = read_catalog(index_po(project))
+    assert {m.context: m.id for m in catalog if m.id} == before
+    assert not any(m.fuzzy for m in catalog if m.id)
+    assert catalog.get(before["helper"], context="helper").locations[0][1] == 18
+    assert translate_module(page_module(project), "zh", project / "docs" / "locale")[1] == []
+
+
+def test_status_counts_and_fail_under(project, capsys):
+    i18n.update(config(), ["zh"])
+    set_translations(index_po(project), {"title": ZH["title"], "helper": ZH["helper"]})
+    (project / "pkg" / "__init__.py").write_text(INIT.replace("Cuts the", "Cuts up the"))
+    rows = {row.page: row for row in i18n.status(config(), ["zh"])}
+    assert (rows["index"].translated, rows["index"].fuzzy, rows["index"].missing) == (1, 1, 3)
+    assert (rows["guide"].translated, rows["guide"].fuzzy, rows["guide"].missing) == (0, 0, 2)
+    total = i18n.totals(list(rows.values()))["zh"]
+    assert (total.translated, total.total) == (1, 7)
+    assert i18n.main(["status", "--fail-under", "14"]) == 0
+    assert i18n.main(["status", "--fail-under", "15"]) == 1
+    output = capsys.readouterr().out
+    assert "index" in output and "14.3%" in output and "zh: 14.3% translated, under 15" in output
+
+
+GLOSSARY = """\
+forbidden = ["补丁"]
+
+[terms]
+"patch" = "图像块"
+"residual connection" = "残差连接"
+"""
+
+
+@pytest.mark.parametrize(
+    ("context", "translation", "message"),
+    [
+        ("intro", "# 演示\n\n使用 $x^3$ 和[链接](https://example.org/)。", "math spans differ"),
+        ("intro", "# 演示\n\n使用 $x^2$ 和[链接](https://example.com/)。", "link targets differ"),
+        ("intro", "# 演示\n\n$x^2$ ![图](https://example.org/)。", "image sources differ"),
+        ("helper", "把图像切成图像块 `x`。", "inline code spans differ"),
+        ("helper", "把图像切成小块。", "glossary: 'patch' should be translated as '图像块'"),
+        ("helper", "把图像切成图像块（补丁）。", "glossary: '补丁' is not used"),
+        ("Net.forward-1", "加上残差连接：$y = x + f(x)$\n。", "'。' starts a line"),
+        ("Net.forward-1", "加上残差连接：$y = x + f(x)$\n\n。", "'。' starts a line"),
+        ("helper", "把图像切成<b>图像块</b>。", "raw HTML that the English does not have"),
+        ("helper", "图像块 ![x](data:image/png;base64,AAAA)", "unsafe: unsafe URL"),
+    ],
+)
+def test_check_reports_each_problem_with_file_and_line(
+    project, capsys, context, translation, message
+):
+    (project / "docs" / "locale" / "zh").mkdir(parents=True)
+    (project / "docs" / "locale" / "zh" / "glossary.toml").write_text(GLOSSARY)
+    i18n.update(config(), ["zh"])
+    set_translations(index_po(project), ZH)
+    assert i18n.check(config(), ["zh"]) == []
+
+    set_translations(index_po(project), {context: translation})
+    line = next(m.lineno for m in read_catalog(index_po(project)) if m.context == context)
+    problems = i18n.check(config(), ["zh"])
+    assert len(problems) >= 1
+    assert all(p.startswith(f"{index_po(project)}:{line}: ") for p in problems), problems
+    assert any(message in p for p in problems), problems
+    assert i18n.main(["check", "zh"]) == 1
+    assert f"{index_po(project)}:{line}: " in capsys.readouterr().err
+
+
+def test_fuzzy_entries_are_not_checked(project):
+    i18n.update(config(), ["zh"])
+    set_translations(index_po(project), {"helper": "错误的 `代码`"})
+    (project / "pkg" / "__init__.py").write_text(INIT.replace("Cuts the", "Cuts up the"))
+    i18n.update(config(), ["zh"])
+    assert i18n.check(config(), ["zh"]) == []
+
+
+def test_new_language_creates_catalogs_and_edits_only_the_languages_line(project, capsys):
+    assert i18n.main(["new", "fr"]) == 0
+    assert (project / "pyproject.toml").read_text() == PYPROJECT.replace(
+        'languages = ["en", "zh"]', 'languages = ["en", "zh", "fr"]'
+    )
+    assert po_path(project / "docs" / "locale", "fr", "guide.md").is_file()
+    french = po_path(project / "docs" / "locale", "fr", "__init__.py").read_text()
+    assert '"Language: fr\\n"' in french and "nplurals=2; plural=(n > 1);" in french
+    assert i18n.main(["new", "xx"]) == 1
+    assert "unknown language code 'xx'" in capsys.readouterr().err
+
+
+def test_new_language_without_a_languages_key_prints_the_line(project, capsys):
+    text = PYPROJECT.replace('languages = ["en", "zh"]\n', "").replace("[tool.site_builder]\n", "")
+    (project / "pyproject.toml").write_text(text + '[tool.site_builder]\nsource = "pkg"\n')
+    assert i18n.add_language(project / "pyproject.toml", "zh") is None
+    assert 'languages = ["en", "zh"]' in (project / "pyproject.toml").read_text()
+    assert i18n.add_language(project / "missing.toml", "zh") == 'languages = ["en", "zh"]'
+
+
+def test_update_of_an_unconfigured_language_is_refused(project, capsys):
+    assert i18n.main(["update", "de"]) == 1
+    assert "i18n new de" in capsys.readouterr().err
+
+
+def test_a_parse_error_writes_no_catalog(project, capsys):
+    (project / "pkg" / "broken.py").write_text("def f(:\n")
+    assert i18n.main(["update"]) == 1
+    assert "broken.py:1" in capsys.readouterr().err
+    assert not (project / "docs" / "locale").exists()
+
+
+def test_every_template_string_has_a_chinese_translation():
+    strings = i18n.ui_strings()
+    assert "Toggle theme" in strings
+    catalog = read_catalog(UI_LOCALE_DIR / "zh" / "LC_MESSAGES" / "site_builder.po")
+    missing = [s for s in strings if not (m := catalog.get(s)) or not m.string or m.fuzzy]
+    assert missing == []
+
+
+def test_the_real_glossary_loads():
+    glossary = i18n.load_glossary(Path(__file__).parents[1] / "docs_src/locale/zh/glossary.toml")
+    assert glossary.terms["depth-wise convolution"] == "逐通道卷积"
+    assert "深度卷积" in glossary.forbidden
+    assert glossary.term_pattern("depth-wise convolution").search("Depthwise convolutions mix")
+
+
+def test_docs_page_text(tmp_path):
+    """The docs dir's Markdown pages are translatable too (see the guide page above)."""
+    text = textwrap.dedent("---\ntitle: T\n---\n\nBody.\n")
+    (tmp_path / "p.md").write_text(text)
+    from site_builder.parse import parse_markdown_page
+    from site_builder.translate import module_entries
+
+    entries = module_entries(parse_markdown_page(tmp_path / "p.md", "p.md"))
+    assert [(e.context, e.text.strip()) for e in entries] == [("title", "T"), ("intro", "Body.")]

@@ -1,0 +1,166 @@
+"""The generic training loop, in process, on a slice of the real shared CIFAR-10 images."""
+
+import json
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import asdict
+from functools import partial
+from pathlib import Path
+
+import pytest
+import torch
+
+from labml_like.conv_mixer import conv_mixer
+from labml_like.experiments import trainer as tr
+from labml_like.experiments.cifar10 import Augment, load_cifar10, normalize
+
+DATA_DIR = Path(
+    os.environ.get("LABML_LIKE_CIFAR10")
+    or Path(__file__).resolve().parents[2] / "shared/data/cifar10"
+)
+
+
+@pytest.fixture(scope="module")
+def data():
+    full = load_cifar10(DATA_DIR, download=False)
+    full.train_images, full.train_labels = full.train_images[:256], full.train_labels[:256]
+    full.test_images, full.test_labels = full.test_images[:200], full.test_labels[:200]
+    return full
+
+
+def make_trainer(data, run_dir: Path, lr: float = 0.01, **changes) -> tr.Trainer:
+    config = tr.TrainerConfig(**{"epochs": 2, "batch_size": 64, "log_every": 2, **changes})
+    torch.manual_seed(config.seed)
+    model = conv_mixer(d_model=16, n_layers=1, kernel_size=3, patch_size=4)
+    optim = tr.OptimConfig(name="adamw", lr=lr, schedule="one_cycle")
+    return tr.Trainer(
+        model, data, Augment(), partial(normalize), config, optim, run_dir, torch.device("cpu")
+    )
+
+
+def read_rows(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_one_cycle_hits_its_knots_and_is_linear_between():
+    assert [tr.one_cycle(t) for t in (0.0, 0.4, 0.8, 1.0)] == pytest.approx([0, 1, 0.05, 0])
+    assert tr.one_cycle(0.2) == pytest.approx(0.5)
+    assert tr.one_cycle(0.6) == pytest.approx((1 + 0.05) / 2)
+    assert tr.one_cycle(0.9) == pytest.approx(0.025)
+    assert tr.one_cycle(-1) == 0 and tr.one_cycle(2) == 0
+
+
+def test_pick_device():
+    assert tr.pick_device("cpu") == torch.device("cpu")
+    assert tr.pick_device("auto").type in ("cpu", "cuda", "mps")
+    with pytest.raises(tr.TrainingError, match="unknown device 'gpu0'"):
+        tr.pick_device("gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(tr.TrainingError, match="CUDA is not available"):
+            tr.pick_device("cuda")
+
+
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "checkpoint.pt"
+    tr.save_checkpoint({"step": 1, "w": torch.ones(3)}, path)
+
+    def crash_midway(obj, f):
+        f.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", crash_midway)
+    with pytest.raises(OSError, match="disk full"):
+        tr.save_checkpoint({"step": 2, "w": torch.zeros(3)}, path)
+    state = tr.load_checkpoint(path)
+    assert state["step"] == 1 and torch.equal(state["w"], torch.ones(3))
+
+
+def test_load_checkpoint_errors(tmp_path):
+    with pytest.raises(tr.TrainingError, match="no checkpoint to resume from"):
+        tr.load_checkpoint(tmp_path / "missing.pt")
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(tr.TrainingError, match="bad.pt: unreadable checkpoint"):
+        tr.load_checkpoint(tmp_path / "bad.pt")
+
+
+def test_metrics_log_truncates_rows_written_after_the_checkpoint(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    log = tr.MetricsLog(path)
+    for step in range(5):
+        log.write({"split": "train", "step": step})
+    log.close()
+    log = tr.MetricsLog(path, keep_rows=3)
+    log.write({"split": "train", "step": 3})
+    log.close()
+    assert [json.loads(line)["step"] for line in path.read_text().splitlines()] == [0, 1, 2, 3]
+
+
+def test_fit_trains_logs_checkpoints_and_evaluates(data, tmp_path):
+    trainer = make_trainer(data, tmp_path / "run", tta=True)
+    final = trainer.fit()
+    rows = read_rows(tmp_path / "run")
+    train_rows = [r for r in rows if r["split"] == "train"]
+    test_rows = [r for r in rows if r["split"] == "test"]
+    # 256 images in batches of 64: 4 steps per epoch, a row every 2 steps.
+    assert [r["step"] for r in train_rows] == [2, 4, 6, 8]
+    assert [(r["epoch"], r["train_images"]) for r in test_rows] == [(1, 256), (2, 256)]
+    assert train_rows[-1]["lr"] == 0  # the one-cycle schedule ends at zero
+    confusion = torch.tensor(final["confusion"])
+    assert confusion.shape == (10, 10) and confusion.sum() == 200
+    assert final["test_accuracy"] == pytest.approx(confusion.trace().item() / 200)
+    assert final["test_accuracy"] == pytest.approx(test_rows[-1]["accuracy"])
+    assert 0 <= final["tta_accuracy"] <= 1
+    saved = json.loads((tmp_path / "run" / "final.json").read_text())
+    assert saved["confusion"] == final["confusion"]
+    state = tr.load_checkpoint(tmp_path / "run" / "checkpoint.pt")
+    assert (state["epoch"], state["step"], state["metrics_rows"]) == (2, 8, 6)
+    assert state["config"] == asdict(trainer.config)
+
+
+def test_stop_request_saves_and_diverging_loss_keeps_that_checkpoint(data, tmp_path):
+    run_dir = tmp_path / "run"
+    trainer = make_trainer(data, run_dir)
+    trainer.stop_requested = True  # as if Ctrl-C came during the first step
+    with pytest.raises(tr.Interrupted, match="interrupted at epoch 1, step 1; saved"):
+        trainer.fit()
+    before = (run_dir / "checkpoint.pt").read_bytes()
+    assert tr.load_checkpoint(run_dir / "checkpoint.pt")["batch_in_epoch"] == 1
+    # Resume with an absurd learning rate: the loss explodes within a few steps.
+    with pytest.raises(tr.TrainingError, match=r"loss became (nan|inf) .*training diverged"):
+        make_trainer(data, run_dir, lr=1e30).fit(resume=True)
+    assert (run_dir / "checkpoint.pt").read_bytes() == before
+
+
+def test_existing_run_is_not_overwritten(data, tmp_path):
+    make_trainer(data, tmp_path / "run").fit()
+    with pytest.raises(tr.TrainingError, match="already holds a run; pass --resume"):
+        make_trainer(data, tmp_path / "run").fit()
+
+
+def test_resume_rejects_a_different_schedule_length(data, tmp_path):
+    make_trainer(data, tmp_path / "run").fit()
+    with pytest.raises(tr.TrainingError, match="saved for 8 steps, but this configuration has 12"):
+        make_trainer(data, tmp_path / "run", epochs=3).fit(resume=True)
+
+
+def test_batch_size_must_fit(data, tmp_path):
+    with pytest.raises(tr.TrainingError, match="larger than the 256 training images"):
+        make_trainer(data, tmp_path, batch_size=512)
+
+
+def test_plot_writes_an_svg_with_both_panels(data, tmp_path):
+    make_trainer(data, tmp_path / "run").fit()
+    svg = tr.plot_run(tmp_path / "run")
+    root = ET.parse(svg).getroot()
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    assert len(root.findall("s:polyline", ns)) == 4  # train and test, loss and accuracy
+    texts = {t.text for t in root.findall("s:text", ns)}
+    assert {"loss", "accuracy", "train", "test", "epoch"} <= texts
+
+
+def test_plot_reports_broken_metrics(tmp_path):
+    with pytest.raises(tr.TrainingError, match="no metrics"):
+        tr.plot_run(tmp_path)
+    (tmp_path / "metrics.jsonl").write_text('{"split": "train"}\nnot json\n')
+    with pytest.raises(tr.TrainingError, match=r"metrics.jsonl:2: not a JSON object"):
+        tr.plot_run(tmp_path)
