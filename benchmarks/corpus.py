@@ -46,13 +46,14 @@ REASONS = _phrases("""so that the variance stays close to one; which keeps train
     layer can be stacked without changing shapes; which is cheaper than a dense matrix; to make the
     operation causal; so gradients reach the early layers; because batch statistics are noisy""")
 
-# Math templates: each `@X` marker is filled by `_Writer.tex` (symbol, Greek letter, index, ...).
+# Math templates; `_Writer.tex` fills each marker: @S symbol, @P symbol that takes a power, @G Greek
+# letter, @I index, @L lower bound, @N upper bound, @K dimension, @D shape, @E exponent, @X matrix.
 TEX_TEMPLATES = [
     r"\frac{\partial \mathcal{L}}{\partial @S}",
-    r"\sum_{@I=@L}^{@N} @S @S^2",
-    r"\mathrm{softmax}\left(\frac{@S @S^\top}{\sqrt{@K}}\right) @S",
+    r"\sum_{@I=@L}^{@N} @S @P^2",
+    r"\mathrm{softmax}\left(\frac{@S @P^\top}{\sqrt{@K}}\right) @S",
     r"@X",
-    r"\mathcal{N}\left(@S, @S^2 \mathbf{I}\right)",
+    r"\mathcal{N}\left(@S, @P^2 \mathbf{I}\right)",
     r"\mathbb{E}_{@S \sim p_{@G}}\left[\log q(@S \mid @S)\right]",
     r"@S \leftarrow @S - @G \frac{\hat{m}_{@I}}{\sqrt{\hat{v}_{@I}} + \epsilon}",
     r"\lVert @S @S - @S \rVert_2^2 \le @G",
@@ -62,7 +63,7 @@ TEX_TEMPLATES = [
     r"\int_{@L}^{\infty} @S\, e^{-@S x}\, dx",
     r"\begin{cases} @S & x > @L \\ @G (e^{x} - 1) & \text{otherwise} \end{cases}",
     r"@S = @G^{@E} \cdot 10^{-@E}",
-    r"\exp\left(-\frac{@S^2}{2 @S}\right)",
+    r"\exp\left(-\frac{@P^2}{2 @S}\right)",
     r"@S = \max\left(0, @S + @S\right)",
 ]
 
@@ -139,12 +140,13 @@ class _Writer:
         self.stats, self.tex_seen = stats, tex_seen
 
     # --- math -----------------------------------------------------------------------------
-    def sym(self) -> str:
+    def sym(self, power: bool = True) -> str:
+        """A symbol such as `\\alpha_{t}` or `W^{(l)}`; `power=False` leaves room for a `^`."""
         rng = self.rng
         base = f"\\{rng.choice(GREEK)}" if rng.random() < 0.5 else rng.choice(LATIN)
         if rng.random() < 0.6:
             base += f"_{{{rng.choice(INDICES)}}}"
-        if rng.random() < 0.2:
+        if power and rng.random() < 0.2:
             base += f"^{{({rng.choice(['l', 'k', 'n', '1', '2'])})}}"
         return base
 
@@ -155,6 +157,7 @@ class _Writer:
         else:
             fill = {
                 "@S": self.sym,
+                "@P": lambda: self.sym(power=False),
                 "@G": lambda: "\\" + rng.choice(GREEK),
                 "@I": lambda: rng.choice(["i", "j", "k", "t"]),
                 "@L": lambda: rng.choice(["0", "1"]),
@@ -165,9 +168,16 @@ class _Writer:
                 "@X": self.matrix,
             }
             tex = re.sub("@[A-Z]", lambda m: fill[m.group()](), rng.choice(TEX_TEMPLATES))
+        return tex
+
+    def counted(self, tex: str) -> str:
+        """Count one math span (inline or display) of the output."""
         self.stats.math_spans += 1
         self.tex_seen.add(tex)
         return tex
+
+    def inline_math(self, tex: str | None = None) -> str:
+        return f"${self.counted(tex or self.tex())}$"
 
     def matrix(self) -> str:
         rows, cols = self.rng.choice([(2, 2), (2, 3), (3, 3), (3, 1)])
@@ -180,8 +190,11 @@ class _Writer:
         if self.rng.random() < 0.3:
             a, b = self.tex(), self.tex()
             aligned = [f"{a} &= {b} \\\\", f"&\\approx {self.tex()}"]
-            return ["$$", "\\begin{aligned}", *aligned, "\\end{aligned}", "$$"]
-        return ["$$", self.tex(), "$$"]
+            body = ["\\begin{aligned}", *aligned, "\\end{aligned}"]
+        else:
+            body = [self.tex()]
+        self.counted("\n".join(body))
+        return ["$$", *body, "$$"]
 
     # --- prose ----------------------------------------------------------------------------
     def link(self) -> str:
@@ -203,14 +216,14 @@ class _Writer:
         rng = self.rng
         atoms = ["We", rng.choice(VERBS), rng.choice(THINGS)]
         if rng.random() < 0.3:
-            atoms += ["as", f"${self.tex()}$,"]
+            atoms += ["as", self.inline_math() + ","]
         atoms += rng.choice(REASONS).split()
         if rng.random() < 0.5:
             atoms += ["with", f"`self.{rng.choice(WORDS)}_{rng.choice(WORDS)}`"]
         if rng.random() < 0.35:
             atoms += ["(see", self.link() + ")"]
         if rng.random() < 0.15:
-            atoms += ["where", f"${self.tex()}$", "is", rng.choice(THINGS)]
+            atoms += ["where", self.inline_math(), "is", rng.choice(THINGS)]
         return atoms
 
     def paragraph(self, sentences: int) -> list[str]:
@@ -225,7 +238,7 @@ class _Writer:
         items = []
         for _ in range(self.rng.randint(2, 4)):
             name = f"{self.rng.choice(WORDS)}_{self.rng.choice(WORDS)}"
-            math = f", ${self.tex()}$" if self.rng.random() < 0.5 else ""
+            math = ", " + self.inline_math() if self.rng.random() < 0.5 else ""
             items.append(f"* `{name}` is {self.rng.choice(THINGS)}{math}")
         return items
 
@@ -234,7 +247,8 @@ class _Writer:
         rows = ["| Symbol | Meaning | Shape |", "|---|---|---|"]
         for _ in range(self.rng.randint(2, 4)):
             shape = ", ".join(self.rng.sample(DIMS, 3))
-            rows.append(f"| ${self.sym()}$ | {self.rng.choice(THINGS)} | `[{shape}]` |")
+            symbol = self.inline_math(self.sym())
+            rows.append(f"| {symbol} | {self.rng.choice(THINGS)} | `[{shape}]` |")
         return rows
 
     def commentary(self) -> list[str]:

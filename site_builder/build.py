@@ -103,7 +103,7 @@ class PageRecord:
     ids: set[str]
     links: list[Link]
     images: list[Link]
-    problems: list[BuildError]
+    problems: list[tuple[str, int | None, str]]  # BuildError's (path, line, message)
 
 
 def build_site(config: SiteConfig | dict | None = None, keep_going: bool = False) -> BuildReport:
@@ -381,17 +381,18 @@ def render_commentary(translated: Translated, keep_going: bool) -> Commentary:
     def render(text: str, line: int) -> str:
         if not text.strip():
             return ""
+        notice = ""
         try:
             rendered = render_markdown(text, module.path, line)
         except BuildError as error:
             if not (keep_going and error.message.startswith("TeX error")):
                 raise
             found.problems.append(error)
-            shown = f"<pre>{html.escape(text)}</pre>"
-            return f'<p class="build-error">{html.escape(str(error))}</p>{shown}'
+            notice = f'<p class="build-error">{html.escape(str(error))}</p>'
+            rendered = render_markdown(text.replace("$", "\\$"), module.path, line)
         found.links += [Link(href, str(module.path), n) for href, n in rendered.links]
         found.images += [Link(src, str(module.path), n) for src, n in rendered.images]
-        return rendered.html
+        return notice + rendered.html
 
     module.intro_html = render(module.intro, module.intro_line)
     for section in module.sections:
@@ -489,7 +490,7 @@ def _extras(config: SiteConfig, site: SiteIndex, renderer: PageRenderer) -> dict
 def check_site(config, site, records, outputs, keep_going) -> list[BuildError]:
     """Copy referenced images into the site, then check every link; problems stop the build,
     or with keep_going come back as warnings."""
-    problems = [p for record in records.values() for p in record.problems]
+    problems = [BuildError(*p) for record in records.values() for p in record.problems]
     for url, record in records.items():
         for image in record.images:
             problems += _add_image(config, url, image, outputs)
@@ -552,7 +553,7 @@ class Cache:
         try:
             with open(folder / cls.INDEX, "rb") as handle:
                 saved = pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        except Exception:  # a missing, old or damaged cache is rebuilt
             return cache
         if saved.get("builder") == builder:
             cache.metas, cache.records = saved["metas"], saved["records"]
@@ -580,7 +581,8 @@ class Cache:
         self.dirty = True
         links = found.links + _template_links(page_html, found, page_file)
         digest = self._put(page_html.encode())
-        return PageRecord(meta, digest, ids_in(page_html), links, found.images, found.problems)
+        problems = [(p.path, p.line, p.message) for p in found.problems]
+        return PageRecord(meta, digest, ids_in(page_html), links, found.images, problems)
 
     def remember_metas(self, metas: dict[str, Meta]) -> None:
         self.metas.update(metas)

@@ -35,7 +35,9 @@ def _html_lines(code: str, lexer) -> list[str]:
             if part:
                 text = escape(part, quote=False)
                 # Whitespace and plain text need no span: less markup, same rendering.
-                lines[-1].append(f'<span class="{css}">{text}</span>' if css not in ("", "w") else text)
+                lines[-1].append(
+                    f'<span class="{css}">{text}</span>' if css not in ("", "w") else text
+                )
     return ["".join(parts) for parts in lines]
 
 
@@ -84,7 +86,9 @@ def _declarations(style, ttype) -> str:
     # Every property is set for every class, so one theme's colours never leak into the other.
     parts = [
         f"color: #{rule['color']}" if rule["color"] else "color: inherit",
-        f"background-color: #{rule['bgcolor']}" if rule["bgcolor"] else "background-color: transparent",
+        f"background-color: #{rule['bgcolor']}"
+        if rule["bgcolor"]
+        else "background-color: transparent",
         "font-weight: bold" if rule["bold"] else "font-weight: inherit",
         "font-style: italic" if rule["italic"] else "font-style: inherit",
         "text-decoration: underline" if rule["underline"] else "text-decoration: none",

@@ -156,6 +156,15 @@ def _assign_lines(tokens, first_line: int) -> list[tuple[str, bool]]:
     return math
 
 
+def prefetch_math(texts) -> None:
+    """Render the math of many texts (say, every section of a module) in one batch, so the
+    render_markdown calls that follow find it memoized. Invalid TeX is reported by those calls."""
+    math = []
+    for text in texts:
+        math += _assign_lines(_md.parse(text, {}), 1)
+    render_tex_many(math)
+
+
 def render_markdown(text: str, path: Path, first_line: int) -> RenderedMarkdown:
     """Render commentary `text`, which starts at line `first_line` of `path`, to HTML."""
     env = {"path": path, "links": [], "images": []}

@@ -25,6 +25,8 @@ from .model import BuildError, Module, Section
 
 _FRONT_MATTER_KEYS = {"title", "summary"}
 _CODING = re.compile(r"^[ \t\f]*#.*?coding[:=]")
+# An odd run of backslashes before one of these letters: an escape yielding a control character.
+_CONTROL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\[abfnrtv]")
 
 
 def read_source(path: Path) -> str:
@@ -139,12 +141,14 @@ def _docstring(path: Path, lines: list[str], owner, qualname: str) -> _Docstring
     literal = "\n".join(lines[node.lineno - 1 : node.end_lineno]).encode()
     literal = literal[node.col_offset : len(literal) - len(last) + node.end_col_offset].decode()
     prefix = re.match(r"[a-zA-Z]*", literal).group()
-    if "r" not in prefix.lower() and "\\" in literal:
+    escape = None if "r" in prefix.lower() else _CONTROL_ESCAPE.search(literal)
+    if escape:
+        line = node.lineno + literal[: escape.start()].count("\n")
         raise BuildError(
             path,
-            node.lineno,
-            "backslash in a docstring: make it a raw string (r\"\"\"...\"\"\") so TeX such as "
-            "\\frac reaches the page unchanged",
+            line,
+            f"docstring escape \\{escape.group()[-1]} turns into a control character (TeX such "
+            'as \\frac, \\beta or \\nabla is lost): make it a raw docstring, r"""..."""',
         )
     value = node.value.value
     leading = value[: len(value) - len(value.lstrip())]

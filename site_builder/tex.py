@@ -5,6 +5,7 @@ into V8 costs far more than a small equation takes to render, so `render_tex_man
 whole batch in one call (the markdown stage prefetches every equation of a text this way).
 """
 
+import atexit
 import json
 import os
 import threading
@@ -80,7 +81,17 @@ def _context():
         ctx.eval(_JS_RENDER)
         _render_js = ctx.eval("siteBuilderRender")
         _ctx = ctx
+        atexit.register(_close)  # left to garbage collection, teardown can hang the process
     return _ctx
+
+
+def _close() -> None:
+    global _ctx, _render_js
+    with _lock:
+        if _ctx is not None:
+            _render_js = None
+            _ctx.close()
+            _ctx = None
 
 
 def render_tex_many(items) -> None:

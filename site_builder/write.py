@@ -7,7 +7,6 @@ A manifest (`.site-builder.json` in the out dir) records each file's digest, siz
 unchanged build is detected from `stat` alone and writes nothing.
 """
 
-import contextlib
 import ctypes
 import hashlib
 import json
@@ -131,10 +130,9 @@ def _replace_file(path: Path, data: bytes) -> None:
 
 
 def _remove_empty_dirs(root: Path) -> None:
-    for folder, dirs, names in os.walk(root, topdown=False):
-        if folder != str(root) and not dirs and not names:
-            with contextlib.suppress(OSError):
-                os.rmdir(folder)
+    for folder, _, _ in os.walk(root, topdown=False):
+        if folder != str(root) and not os.listdir(folder):
+            os.rmdir(folder)
 
 
 def _write_manifest(staging: Path, outputs: dict[str, Blob]) -> None:

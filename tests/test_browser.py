@@ -191,3 +191,16 @@ def test_math_is_rendered_with_mathml(visit):
         "() => Array.from(document.fonts).filter(f => f.status === 'loaded').map(f => f.family)"
     )
     assert any("KaTeX" in family for family in loaded), f"no KaTeX font loaded: {loaded}"
+
+
+def test_code_is_single_spaced(visit):
+    """Consecutive code lines sit one line-height apart (no blank line between them)."""
+    gaps = visit.page.evaluate("""() => {
+      const lines = Array.from(document.querySelectorAll(".code pre .line")).slice(0, 40);
+      return lines.slice(1).flatMap((line, i) => line.parentElement !== lines[i].parentElement ? []
+        : [[line.id, line.getBoundingClientRect().top - lines[i].getBoundingClientRect().top,
+            parseFloat(getComputedStyle(line).lineHeight)]]);
+    }""")
+    assert gaps, "no consecutive code lines found"
+    for line_id, gap, line_height in gaps:
+        assert gap <= 1.25 * line_height, f"{line_id} is {gap:.0f}px below the line before it"

@@ -156,6 +156,14 @@ class Distributed:
         """Only the main process (rank 0) prints, writes metrics and saves checkpoints."""
         return self.rank == 0
 
+    def gather(self, value) -> list:
+        """The `value` of every process, as a list indexed by rank."""
+        if self.world_size == 1:
+            return [value]
+        values = [None] * self.world_size
+        dist.all_gather_object(values, value)
+        return values
+
     def all_reduce(self, t: torch.Tensor) -> torch.Tensor:
         """Sum `t` over all processes, in place."""
         if self.world_size > 1:
@@ -689,8 +697,15 @@ class Trainer:
             "epoch": self.epoch,
             "step": self.step,
             "batch_in_epoch": self.batch_in_epoch,
-            "window": self.window.cpu(),
-            "epoch_sums": self.epoch_sums.cpu(),
+            # Each process has its own augmentation generator and partial sums; rank 0 collects
+            # them all, and on resume each process takes back its own.
+            "per_process": self.distributed.gather(
+                {
+                    "augment": self.generator.get_state(),
+                    "window": self.window.cpu(),
+                    "epoch_sums": self.epoch_sums.cpu(),
+                }
+            ),
             "elapsed": self.elapsed,
             "epoch_seconds": self.epoch_seconds,
             "metrics_rows": self.metrics.rows if self.metrics else 0,
@@ -699,7 +714,6 @@ class Trainer:
                 "cuda": torch.cuda.get_rng_state(self.device)
                 if self.device.type == "cuda"
                 else None,
-                "augment": self.generator.get_state(),
             },
             "config": asdict(self.config),
         }
@@ -715,18 +729,25 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.epoch, self.step = state["epoch"], state["step"]
         self.batch_in_epoch = state["batch_in_epoch"]
-        self.window.copy_(state["window"])
-        self.epoch_sums.copy_(state["epoch_sums"])
+        if len(state["per_process"]) != self.distributed.world_size:
+            raise TrainingError(
+                f"{self.checkpoint_path}: saved by {len(state['per_process'])} process(es); "
+                f"resume with the same number, not {self.distributed.world_size}"
+            )
+        mine = state["per_process"][self.distributed.rank]
+        self.window.copy_(mine["window"])
+        self.epoch_sums.copy_(mine["epoch_sums"])
+        self.generator.set_state(mine["augment"])
         self.elapsed, self.epoch_seconds = state["elapsed"], state["epoch_seconds"]
         torch.set_rng_state(state["rng"]["torch"])
         if state["rng"]["cuda"] is not None and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
-        self.generator.set_state(state["rng"]["augment"])
 
     def save(self) -> None:
         """Only rank 0 writes: all replicas hold the same weights."""
+        state = self.state_dict()  # every process takes part in gathering it
         if self.distributed.is_main:
-            save_checkpoint(self.state_dict(), self.checkpoint_path)
+            save_checkpoint(state, self.checkpoint_path)
 
     def fit(self, resume: bool = False) -> dict:
         """
@@ -928,7 +949,10 @@ def _svg_chart(panels, title: str, width: int = 360, height: int = 240) -> str:
                     for r in rows
                 )
         for i, name in enumerate(_COLORS):
-            lx, ly = x0 + w - 60, margin["top"] + 14 + 14 * i
+            # The legend goes where the curves are not: top right for the falling loss, bottom
+            # right for the rising accuracy.
+            top = margin["top"] + 14 if label == "loss" else margin["top"] + h - 22
+            lx, ly = x0 + w - 60, top + 14 * i
             parts.append(
                 f'<line x1="{lx}" y1="{ly - 4}" x2="{lx + 14}" y2="{ly - 4}" '
                 f'stroke="{_COLORS[name]}" stroke-width="2"/>'

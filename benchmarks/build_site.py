@@ -1,0 +1,207 @@
+"""Site build benchmark: our builder against Pycco on one generated corpus.
+
+    python benchmarks/build_site.py [--modules 220] [--repeat 3] [--seed 0] [--profile]
+
+Generates a corpus (benchmarks/corpus.py) in a temporary folder, then times on it:
+- Pycco (`pycco -p -d OUT files...`, every file checked to have its page),
+- our cold build (fresh out dir and cache) as a fresh process, with per-stage seconds,
+- a rebuild with nothing changed, and a rebuild after one comment changed, each both as a fresh
+  CLI process (`python -m site_builder build`) and in-process (a warm builder, as `serve` runs it).
+Every timing is the best of `--repeat` runs. Prints PASS/MISS against the targets; `--profile`
+adds a cProfile of an in-process cold build.
+"""
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]
+
+from corpus import edit_one_comment, generate_corpus  # noqa: E402
+
+from site_builder.build import build_site  # noqa: E402
+from site_builder.config import load_config  # noqa: E402
+
+COLD_RATIO_TARGET = 0.5  # cold build / Pycco
+NOOP_TARGET_S = 0.5
+ONE_FILE_TARGET_S = 0.3
+
+# Runs in a fresh interpreter: a cold build as a user gets it, with the report as JSON.
+COLD_CHILD = """
+import json, sys
+from pathlib import Path
+from site_builder.build import build_site
+from site_builder.config import load_config
+config = load_config({"source": sys.argv[1], "out": sys.argv[2]}, start=Path(sys.argv[3]))
+report = build_site(config)
+print(json.dumps({"seconds": report.seconds, "rendered": len(report.pages_rendered),
+                  "total": report.pages_total, "written": len(report.written)}))
+"""
+
+
+def child_env() -> dict[str, str]:
+    paths = [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
+def run_timed(command: list[str], cwd: Path) -> tuple[float, str]:
+    """Wall seconds of one process; exits with its output if it fails."""
+    start = time.perf_counter()
+    result = subprocess.run(
+        command, cwd=cwd, env=child_env(), capture_output=True, text=True, timeout=900
+    )
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        output = f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
+        sys.exit(f"failed: {' '.join(command[:4])} ...\n{output}")
+    return seconds, result.stdout
+
+
+def time_pycco(work: Path, corpus: Path, files: list[str], out: Path) -> float:
+    """Pycco on every file (paths kept, so equal names in different folders don't collide)."""
+    sources = [f"{corpus.name}/{f}" for f in files]
+    seconds, _ = run_timed(["pycco", "-p", "-d", str(out), *sources], cwd=work)
+    for source in sources:
+        page = out / (source.removesuffix(".py") + ".html")
+        lines = (work / source).read_text(encoding="utf-8").splitlines()
+        title = next(line for line in lines if line.startswith("title: "))[7:]
+        if not page.is_file() or title not in page.read_text(encoding="utf-8"):
+            sys.exit(f"pycco did not render {source} (expected {page} with '{title}')")
+    return seconds
+
+
+def cold_build(work: Path, corpus: Path, run: int) -> tuple[float, dict]:
+    out = work / f"cold-{run}" / "site"  # a new folder: no previous site, no cache
+    seconds, stdout = run_timed(
+        [sys.executable, "-c", COLD_CHILD, str(corpus), str(out), str(work)], cwd=work
+    )
+    return seconds, json.loads(stdout.strip().splitlines()[-1])
+
+
+def cli_build(work: Path, corpus: Path, out: Path) -> tuple[float, str]:
+    command = [sys.executable, "-m", "site_builder", "build"]
+    command += ["--source", str(corpus), "--out", str(out)]
+    seconds, stdout = run_timed(command, cwd=work)
+    return seconds, stdout.strip().splitlines()[-1]
+
+
+def timed_build(config) -> tuple[float, object]:
+    start = time.perf_counter()
+    report = build_site(config)
+    return time.perf_counter() - start, report
+
+
+def verdict(value: float, target: float) -> str:
+    return "PASS" if value <= target else "MISS"
+
+
+def profile_cold(work: Path, corpus: Path, top: int = 30) -> None:
+    from site_builder import tex
+
+    tex.clear_cache()
+    config = load_config({"source": str(corpus), "out": str(work / "profile" / "site")}, start=work)
+    profiler = cProfile.Profile()
+    profiler.runcall(build_site, config)
+    for order in ("cumulative", "tottime"):
+        stream = io.StringIO()
+        pstats.Stats(profiler, stream=stream).sort_stats(order).print_stats(top)
+        print(f"\n--- cProfile of an in-process cold build, by {order} ---")
+        print("\n".join(stream.getvalue().splitlines()[4:]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--modules", type=int, default=220, help="modules in the corpus (>= 200)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per timing (best is kept)")
+    parser.add_argument("--seed", type=int, default=0, help="corpus seed")
+    parser.add_argument("--profile", action="store_true", help="cProfile a cold build")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    if shutil.which("pycco") is None:
+        parser.error("pycco is not on PATH (pip install 'pycco>=0.6,<0.7')")
+
+    with tempfile.TemporaryDirectory(prefix="bench-site-") as tmp:
+        work = Path(tmp)
+        corpus = work / "zoo"
+        stats = generate_corpus(corpus, args.modules, args.seed)
+        print(f"corpus (seed {args.seed}): {stats.summary()}")
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, best of {args.repeat}\n")
+
+        pycco = min(
+            time_pycco(work, corpus, stats.files, work / f"pycco-{i}") for i in range(args.repeat)
+        )
+        print(f"pycco                   {pycco:7.3f} s  ({len(stats.files)} pages)")
+
+        colds = [cold_build(work, corpus, i) for i in range(args.repeat)]
+        cold, cold_report = min(colds, key=lambda c: c[0])
+        stages = ", ".join(f"{name} {s:.3f}" for name, s in cold_report["seconds"].items())
+        print(f"cold build              {cold:7.3f} s  ({cold_report['rendered']} pages rendered)")
+        print(f"  stages (s): {stages}")
+        print(f"  stage total {sum(cold_report['seconds'].values()):.3f} s; the rest is start-up")
+
+        # Rebuilds reuse the first cold build's site and cache.
+        out = work / "cold-0" / "site"
+        edited = corpus / next(f for f in stats.files if not f.endswith("__init__.py"))
+        noop_cli = [cli_build(work, corpus, out) for _ in range(args.repeat)]
+        one_cli = []
+        for i in range(args.repeat):
+            edit_one_comment(edited, f"cli-{i}")
+            one_cli.append(cli_build(work, corpus, out))
+
+        config = load_config({"source": str(corpus), "out": str(out)}, start=work)
+        edit_one_comment(edited, "warm-up")
+        timed_build(config)  # a warm builder: modules imported, KaTeX context up, as in serve
+        noop_in = [timed_build(config) for _ in range(args.repeat)]
+        one_in = []
+        for i in range(args.repeat):
+            edit_one_comment(edited, f"in-process-{i}")
+            one_in.append(timed_build(config))
+
+        noop_cli_s, noop_in_s = min(s for s, _ in noop_cli), min(s for s, _ in noop_in)
+        one_cli_s, one_in_s = min(s for s, _ in one_cli), min(s for s, _ in one_in)
+        noop_rendered = {len(r.pages_rendered) for _, r in noop_in}
+        noop_written = {len(r.written) for _, r in noop_in}
+        one_rendered = {len(r.pages_rendered) for _, r in one_in}
+        print(f"no-op rebuild, CLI      {noop_cli_s:7.3f} s  ({noop_cli[0][1]})")
+        print(
+            f"no-op rebuild, warm     {noop_in_s:7.3f} s  "
+            f"(pages rendered {noop_rendered}, files written {noop_written})"
+        )
+        print(f"one-file rebuild, CLI   {one_cli_s:7.3f} s  ({one_cli[0][1]})")
+        print(f"one-file rebuild, warm  {one_in_s:7.3f} s  (pages rendered {one_rendered})")
+        last = one_in[-1][1].seconds
+        print("  warm one-file stages (s): " + ", ".join(f"{k} {v:.3f}" for k, v in last.items()))
+        spread = statistics.pstdev([s for s, _ in colds]) if len(colds) > 1 else 0.0
+        print(f"\ncold runs (s): {', '.join(f'{s:.3f}' for s, _ in colds)} (sd {spread:.3f})")
+
+        ratio = cold / pycco
+        print("\ntargets on this machine:")
+        print(
+            f"  {'cold / pycco':<18}{ratio:7.3f}   <= {COLD_RATIO_TARGET}    {verdict(ratio, 0.5)}"
+        )
+        for label, value, target in [
+            ("no-op, CLI", noop_cli_s, NOOP_TARGET_S),
+            ("no-op, warm", noop_in_s, NOOP_TARGET_S),
+            ("one-file, CLI", one_cli_s, ONE_FILE_TARGET_S),
+            ("one-file, warm", one_in_s, ONE_FILE_TARGET_S),
+        ]:
+            print(f"  {label:<18}{value:7.3f} s <= {target} s  {verdict(value, target)}")
+        if args.profile:
+            profile_cold(work, corpus)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+import re
+from pathlib import Path
+
+import pytest
+from conftest import make_config, snapshot, write_tree
+
+from site_builder import translate
+from site_builder.build import build_site, page_url
+from site_builder.config import load_config
+from site_builder.model import BuildError
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    ("rel", "url"),
+    [
+        ("__init__.py", "index.html"),
+        ("a/__init__.py", "a/index.html"),
+        ("a/x.py", "a/x.html"),
+        ("a/readme.md", "a/readme.html"),
+    ],
+)
+def test_page_urls(rel, url):
+    assert page_url(rel) == url
+
+
+def test_builds_nested_package_with_docs_images_and_assets(tiny):
+    report = build_site(tiny)
+    out = tiny.out
+    pages = {
+        "index.html",
+        "guide.html",
+        "models/index.html",
+        "models/layer.html",
+        "models/notes.html",
+        "models/deep/inner/module.html",
+    }
+    assert set(report.pages_rendered) == pages and report.pages_total == 6
+    for page in pages:
+        assert (out / page).is_file()
+    for asset in ("models/diagram.png", "figure.svg", "results.json", "404.html", "sitemap.xml"):
+        assert (out / asset).is_file(), asset
+    assert not any("locale" in p.parts for p in out.rglob("*"))
+    assert (out / "static/katex/katex.min.css").is_file()
+    fonts = {p.name for p in (out / "static/katex/fonts").iterdir()}
+    assert "KaTeX_Main-Regular.woff2" in fonts
+    css = (out / "static/katex/katex.min.css").read_text()
+    assert all(name in fonts for name in re.findall(r"fonts/([\w-]+\.woff2)", css))
+
+    home = (out / "index.html").read_text()
+    assert '<html lang="en">' in home
+    assert 'href="models/layer.html">A Layer</a><p>One layer, explained.</p>' in home
+    assert 'href="models/deep/inner/module.html">Deep Module</a>' in home
+    assert 'href="guide.html">Guide</a>' in home
+    assert "Welcome." in home
+
+    layer = (out / "models/layer.html").read_text()
+    assert '<section class="section section-docstring" id="Layer">' in layer
+    assert 'href="#Layer.forward-1"' in layer and 'class="katex"' in layer
+    assert 'href="https://example.org/repo/blob/main/pkg/models/layer.py"' in layer
+    assert '<link rel="canonical" href="https://tiny.example.org/models/layer.html">' in layer
+    assert 'class="languages"' not in layer and "hreflang" not in layer
+    assert (
+        '<a href="../index.html">Home</a>' in layer and '<a href="index.html">Models</a>' in layer
+    )
+
+    sitemap = (out / "sitemap.xml").read_text()
+    for url in ("https://tiny.example.org/", "https://tiny.example.org/models/notes.html"):
+        assert f"<loc>{url}</loc>" in sitemap
+    assert "404" not in sitemap
+    not_found = (out / "404.html").read_text()
+    assert 'href="/static/site.css"' in not_found and "Page not found" in not_found
+
+
+def test_rebuild_renders_only_the_changed_page_and_noop_writes_nothing(tiny):
+    build_site(tiny)
+    before = snapshot(tiny.out)
+    noop = build_site(tiny)
+    assert (noop.pages_rendered, noop.written, noop.removed) == ([], [], [])
+    assert snapshot(tiny.out) == before
+
+    layer = tiny.source / "models/layer.py"
+    layer.write_text(layer.read_text().replace("Keep the width", "Remember the width"))
+    report = build_site(tiny)
+    assert report.pages_rendered == ["models/layer.html"]
+    assert report.written == ["models/layer.html"]
+    assert "Remember the width" in (tiny.out / "models/layer.html").read_text()
+    assert set(report.seconds) >= {"parse", "markdown+math", "highlight", "page", "write"}
+
+
+def test_a_new_title_updates_the_listing_and_removing_a_page_removes_it(tiny):
+    build_site(tiny)
+    notes = tiny.source / "models/notes.md"
+    notes.write_text(notes.read_text().replace("title: Notes", "title: Field Notes"))
+    build_site(tiny)
+    assert "Field Notes</a>" in (tiny.out / "index.html").read_text()
+    (tiny.source / "models/layer.py").write_text((tiny.source / "models/layer.py").read_text())
+    (tiny.source / "models/deep/inner/module.py").unlink()
+    report = build_site(tiny)
+    assert "models/deep/inner/module.html" in report.removed
+    assert not (tiny.out / "models/deep").exists()
+
+
+def test_two_languages_with_switcher_hreflang_and_fallback_notice(tiny, monkeypatch):
+    write_tree(tiny.root, {"docs/contributing.md": "---\ntitle: Contributing\n---\nHelp.\n"})
+    config = make_config(tiny.root, languages=("en", "zh"))
+
+    def partly_translated(module, lang, locale_dir):
+        return module, (["intro"] if lang == "zh" and module.rel_path == "models/layer.py" else [])
+
+    monkeypatch.setattr(translate, "translate_module", partly_translated)
+    report = build_site(config)
+    assert "zh/models/layer.html" in report.pages_rendered
+    assert (config.out / "zh/models/diagram.png").is_file()
+    zh = (config.out / "zh/models/layer.html").read_text()
+    assert '<html lang="zh">' in zh
+    assert 'hreflang="en" href="https://tiny.example.org/models/layer.html"' in zh
+    assert '<a href="../../models/layer.html" hreflang="en" lang="en">English</a>' in zh
+    assert 'class="notice"' in zh and 'href="../contributing.html"' in zh
+    assert 'class="notice"' not in (config.out / "zh/models/notes.html").read_text()
+    assert 'class="notice"' not in (config.out / "models/layer.html").read_text()
+    sitemap = (config.out / "sitemap.xml").read_text()
+    assert "<loc>https://tiny.example.org/zh/models/layer.html</loc>" in sitemap
+    assert 'hreflang="zh" href="https://tiny.example.org/zh/models/layer.html"' in sitemap
+
+
+def test_keep_going_writes_the_site_and_counts_warnings(tiny):
+    notes = tiny.source / "models/notes.md"
+    notes.write_text(notes.read_text() + "\nSee [nowhere](nowhere.html) and $\\frac{1}{$.\n")
+    with pytest.raises(BuildError):
+        build_site(tiny)
+    assert not tiny.out.exists()
+    report = build_site(tiny, keep_going=True)
+    messages = sorted(w.message.split(":")[0] for w in report.warnings)
+    assert len(report.warnings) == 2, messages
+    assert any("TeX error" in w.message for w in report.warnings)
+    assert any("nowhere.html" in w.message for w in report.warnings)
+    assert all(w.path.endswith("notes.md") and w.line == 7 for w in report.warnings)
+    assert (tiny.out / "models/notes.html").is_file()
+    with pytest.raises(BuildError, match="nowhere.html|TeX error"):
+        build_site(tiny)  # the cached page still carries its problems
+
+
+def test_two_sources_for_one_page_is_an_error(tiny):
+    write_tree(tiny.root, {"pkg/models/layer.md": "# twin\n"})
+    with pytest.raises(BuildError, match="the same page as"):
+        build_site(tiny)
+
+
+def test_builds_the_real_project(tmp_path, monkeypatch):
+    monkeypatch.chdir(PROJECT)
+    config = load_config({"out": str(tmp_path / "site")})
+    report = build_site(config)
+    out = config.out
+    assert (out / "index.html").is_file() and report.pages_total >= 1
+    for source in config.source.rglob("*.py"):
+        url = page_url(source.relative_to(config.source).as_posix())
+        assert (out / url).is_file(), url

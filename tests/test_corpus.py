@@ -1,0 +1,97 @@
+"""The benchmark corpus: deterministic, as large as promised, parsed losslessly, and it builds."""
+
+import ast
+import io
+import sys
+import tokenize
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from corpus import edit_one_comment, generate_corpus  # noqa: E402
+
+from site_builder.build import build_site, page_url  # noqa: E402
+from site_builder.config import load_config  # noqa: E402
+from site_builder.parse import parse_module  # noqa: E402
+
+TINY = 12
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus") / "zoo"
+    return root, generate_corpus(root, TINY, seed=3)
+
+
+def test_same_seed_same_bytes_and_another_seed_differs(tmp_path):
+    def files(seed: int, name: str) -> dict[str, bytes]:
+        root = tmp_path / name
+        generate_corpus(root, TINY, seed)
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*.py")}
+
+    first = files(1, "a")
+    assert len(first) == TINY
+    assert files(1, "b") == first
+    assert files(2, "c") != first
+
+
+def test_default_size_meets_the_benchmark_spec(tmp_path):
+    stats = generate_corpus(tmp_path / "zoo", 220)
+    assert stats.modules >= 200 and len(stats.files) == stats.modules
+    assert stats.lines >= 40_000
+    assert stats.math_spans >= 4_000
+    assert 0.5 * stats.math_spans < stats.distinct_math < stats.math_spans  # mostly distinct
+    assert stats.display_math > 100 and stats.tables > 100 and stats.anchor_links > 500
+    depths = {f.count("/") for f in stats.files}
+    assert depths == {0, 1, 2}, "packages should nest root / topic / subpackage"
+
+
+def commentary_lines(source: str) -> set[int]:
+    """Lines of full-line comments and of standalone docstrings."""
+    lines = set()
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.COMMENT and token.line.strip().startswith("#"):
+            lines.add(token.start[0])
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                lines.update(range(first.lineno, first.end_lineno + 1))
+    return lines
+
+
+def test_every_code_line_survives_parsing_once_in_order(tiny):
+    root, stats = tiny
+    for rel in stats.files:
+        source = (root / rel).read_text(encoding="utf-8")
+        source_lines = source.splitlines()
+        module = parse_module(root / rel, rel)
+        code = [pair for section in module.sections for pair in section.code]
+        numbers = [n for n, _ in code]
+        assert numbers == sorted(set(numbers)), f"{rel}: code lines repeated or out of order"
+        for number, text in code:
+            assert text == source_lines[number - 1], f"{rel}:{number} changed in parsing"
+        commentary = commentary_lines(source)
+        expected = {n for n, line in enumerate(source_lines, 1) if line.strip()} - commentary
+        assert expected <= set(numbers), f"{rel}: lost lines {sorted(expected - set(numbers))}"
+        assert not commentary & set(numbers), f"{rel}: commentary left in the code"
+        assert module.title and module.summary, f"{rel}: front matter not read"
+        ids = [section.id for section in module.sections]
+        assert len(ids) == len(set(ids)), f"{rel}: duplicate section ids"
+
+
+def test_corpus_builds_with_all_math_and_links(tiny, tmp_path):
+    root, stats = tiny
+    config = load_config({"source": str(root), "out": str(tmp_path / "site")}, start=tmp_path)
+    report = build_site(config)  # a broken link, anchor or TeX error would raise
+    assert report.pages_total == stats.modules
+    assert len(report.pages_rendered) == stats.modules
+    html = "".join((tmp_path / "site" / page_url(f)).read_text() for f in stats.files)
+    assert html.count('class="katex"') == stats.math_spans
+    assert html.count('class="katex-display"') == stats.display_math
+
+    edit_one_comment(root / stats.files[-1], "test")
+    again = build_site(config)
+    assert again.pages_rendered == [page_url(stats.files[-1])]

@@ -1,0 +1,83 @@
+"""Each kind of bad input: one `file:line: message` line, exit 1, the previous site untouched."""
+
+import os
+
+import pytest
+from conftest import snapshot, tiny_files, write_tree
+
+from site_builder.cli import main
+
+PYPROJECT = """[tool.site_builder]
+source = "pkg"
+docs = "docs"
+out = "site"
+title = "Tiny"
+"""
+
+SYNTAX = '"""\n---\ntitle: Broken\n---\n"""\n\ndef f(:\n    pass\n'
+YAML = '"""\n---\ntitle: a: b\n---\nIntro.\n"""\n\nx = 1\n'
+TEX = "x = 1\n# Bad $\\frac{1}{$ math.\ny = 2\n"
+IMAGE = "x = 1\n\n# A figure:\n#\n# ![plot](missing.png)\ny = 2\n"
+LINK = "x = 1\n# See [the page](nope.html).\ny = 2\n"
+ANCHOR = "---\ntitle: Notes\n---\nBack to the [layer](layer.html#NoSuchSection).\n"
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    write_tree(tmp_path, {**tiny_files(), "pyproject.toml": PYPROJECT})
+    monkeypatch.chdir(tmp_path)
+    assert main(["build"]) == 0
+    return tmp_path
+
+
+def break_and_build(project, capsys, files):
+    before = snapshot(project / "site")
+    capsys.readouterr()
+    write_tree(project, files)
+    code = main(["build"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert snapshot(project / "site") == before
+    assert sorted(p.name for p in project.iterdir() if p.name.startswith(".site")) == [
+        ".site_builder_cache"
+    ]
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return err.strip()
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"pkg/models/layer.py": SYNTAX}, "pkg/models/layer.py:7: syntax error"),
+        ({"pkg/models/layer.py": YAML}, "pkg/models/layer.py:3: invalid YAML front matter"),
+        ({"pkg/extra.py": TEX}, "pkg/extra.py:2: TeX error in '\\\\frac{1}{': KaTeX parse error"),
+        ({"pkg/extra.py": IMAGE}, "pkg/extra.py:5: missing image 'missing.png'"),
+        ({"pkg/extra.py": LINK}, "pkg/extra.py:2: broken link 'nope.html'"),
+        (
+            {"pkg/models/notes.md": ANCHOR},
+            "pkg/models/notes.md:4: broken link 'layer.html#NoSuchSection': "
+            "no id 'NoSuchSection' in 'models/layer.html'",
+        ),
+        (
+            {"pyproject.toml": PYPROJECT + 'colour = "red"\n'},
+            "pyproject.toml:6: unknown key 'colour' in [tool.site_builder]; known: source,",
+        ),
+        ({"pkg/extra.py": b"x = '\xff\xfe'\n"}, "pkg/extra.py: cannot read"),
+    ],
+)
+def test_bad_input_reports_one_line_and_keeps_the_previous_site(project, capsys, files, expected):
+    assert break_and_build(project, capsys, files).startswith(expected)
+
+
+def test_dangling_file_is_unreadable(project, capsys):
+    os.symlink(project / "nowhere.py", project / "pkg/ghost.py")
+    assert break_and_build(project, capsys, {}).startswith("pkg/ghost.py: cannot read")
+
+
+def test_keep_going_exits_zero_and_counts_warnings(project, capsys):
+    write_tree(project, {"pkg/extra.py": LINK})
+    assert main(["build", "--keep-going"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: pkg/extra.py:2: broken link 'nope.html'" in err
+    assert "1 warning(s)" in err
+    assert (project / "site/extra.html").is_file()

@@ -1,0 +1,377 @@
+import ast
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from site_builder.model import BuildError
+from site_builder.parse import parse_markdown_page, parse_module
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path, source, name="mod.py"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+def parse(tmp_path, source, name="mod.py"):
+    return parse_module(write(tmp_path, source, name), name)
+
+
+def by_id(module):
+    return {s.id: s for s in module.sections}
+
+
+SAMPLE = '''
+    #!/usr/bin/env python
+    r"""
+    ---
+    title: ConvMixer
+    summary: Patches are all you need?
+    ---
+
+    # ConvMixer
+
+    Mixes with $\\frac{a}{b}$.
+    """
+
+    import torch  # a trailing comment stays in the code
+
+    # ## Layer
+    #
+    # Second paragraph.
+    s = "# not a comment"
+    t = """
+    # not a comment either
+    """
+
+
+    @register
+    class ConvMixerLayer:
+        """
+        ## ConvMixer layer
+        """
+
+        def forward(self, x):
+            """Forward pass."""
+            # Depthwise
+            y = x
+            #
+            return y
+'''
+
+
+def test_front_matter_intro_and_sections(tmp_path):
+    m = parse(tmp_path, SAMPLE)
+    assert (m.title, m.summary) == ("ConvMixer", "Patches are all you need?")
+    assert m.intro == "# ConvMixer\n\nMixes with $\\frac{a}{b}$."
+    assert m.intro_line == 8
+    assert [s.id for s in m.sections] == [
+        "section-1",
+        "section-2",
+        "ConvMixerLayer",
+        "ConvMixerLayer.forward",
+        "ConvMixerLayer.forward-1",
+        "ConvMixerLayer.forward-2",
+    ]
+    s = by_id(m)
+    # Shebang is code; the trailing comment stays with its code line.
+    assert s["section-1"].code == [
+        (1, "#!/usr/bin/env python"),
+        (12, ""),
+        (13, "import torch  # a trailing comment stays in the code"),
+    ]
+    assert s["section-2"].docs == "## Layer\n\nSecond paragraph."
+    assert s["section-2"].docs_line == 15
+    assert [n for n, _ in s["section-2"].code] == [18, 19, 20, 21]
+    # A docstring section takes the decorator and class header with it.
+    layer = s["ConvMixerLayer"]
+    assert (layer.kind, layer.scope, layer.docs, layer.docs_line) == (
+        "docstring",
+        "ConvMixerLayer",
+        "## ConvMixer layer",
+        27,
+    )
+    assert [n for n, _ in layer.code] == [24, 25]
+    forward = s["ConvMixerLayer.forward"]
+    assert forward.code == [(30, "    def forward(self, x):")]
+    assert s["ConvMixerLayer.forward-1"].docs == "Depthwise"
+    # A run of bare `#` ends the section: the code after it has no commentary.
+    bare = s["ConvMixerLayer.forward-2"]
+    assert (bare.kind, bare.docs, bare.code) == ("comment", "", [(35, "        return y")])
+
+
+def test_comment_run_keeps_indentation_and_paragraphs(tmp_path):
+    m = parse(
+        tmp_path,
+        """
+        x = 1
+        # Text
+        #
+        #     indented code block
+
+        # after a blank line
+        y = 2
+        """,
+    )
+    (_, section) = m.sections
+    assert section.docs == "Text\n\n    indented code block\n\nafter a blank line"
+    assert section.docs_line == 2
+    assert section.code == [(7, "y = 2")]
+
+
+def test_title_falls_back_to_file_name(tmp_path):
+    assert parse(tmp_path, "x = 1\n", "conv.py").title == "conv"
+    (tmp_path / "pkg").mkdir()
+    assert parse(tmp_path, '"""Intro."""\n', "pkg/__init__.py").title == "pkg"
+
+
+def test_docstring_sharing_a_line_stays_code(tmp_path):
+    m = parse(tmp_path, 'def f(): """doc"""; return 1\n')
+    assert [(s.kind, s.code) for s in m.sections] == [
+        ("comment", [(1, 'def f(): """doc"""; return 1')])
+    ]
+
+
+def test_hash_and_quotes_inside_strings(tmp_path):
+    source = r'''
+        a = "# no"
+        b = """
+        # still a string
+        \"\"\" escaped quotes
+        """
+        c = f"{'#'} {a!r} # x"
+        d = '"""'
+        # real comment
+        e = 1
+    '''
+    m = parse(tmp_path, source)
+    first, second = m.sections
+    assert [n for n, _ in first.code] == [1, 2, 3, 4, 5, 6, 7]
+    assert (second.docs, second.code) == ("real comment", [(9, "e = 1")])
+
+
+def test_ids_stable_when_unrelated_function_gains_a_comment(tmp_path):
+    before = (
+        "def f():\n    # f one\n    return 1\n\n\n"
+        'def g():\n    """G."""\n    # g one\n    x = 1\n    # g two\n    return x\n'
+    )
+    after = before.replace("    return 1", "    y = 2\n    # f two\n    return 1")
+    ids_before = by_id(parse(tmp_path, before))
+    ids_after = by_id(parse(tmp_path, after))
+    assert "f-2" in ids_after and "f-2" not in ids_before
+    for section_id in ("g", "g-1", "g-2"):
+        assert ids_before[section_id].docs == ids_after[section_id].docs
+    assert ids_after["g-1"].code[0][0] == ids_before["g-1"].code[0][0] + 2
+
+
+def test_redefined_names_get_unique_ids(tmp_path):
+    m = parse(
+        tmp_path,
+        """
+        class A:
+            @property
+            def x(self):
+                \"\"\"Getter.\"\"\"
+                return 1
+
+            @x.setter
+            def x(self, v):
+                \"\"\"Setter.\"\"\"
+                pass
+        """,
+    )
+    assert [s.id for s in m.sections] == ["section-1", "A.x", "A.x~2"]
+
+
+def test_syntax_error(tmp_path):
+    path = write(tmp_path, "x = 1\ndef f(:\n    pass\n")
+    with pytest.raises(BuildError) as e:
+        parse_module(path, "mod.py")
+    assert (e.value.path, e.value.line) == (str(path), 2)
+    assert e.value.message.startswith("syntax error:")
+
+
+def test_yaml_error_reports_file_line(tmp_path):
+    path = write(tmp_path, '"""\n---\ntitle: ok\nsummary: a: b\n---\nIntro\n"""\n')
+    with pytest.raises(BuildError) as e:
+        parse_module(path, "mod.py")
+    assert e.value.message.startswith("invalid YAML front matter")
+    assert e.value.line == 4
+
+
+def test_yaml_error_line_with_mapping_mistake(tmp_path):
+    source = '#!/usr/bin/env python\nr"""\n---\ntitle: a\n  bad: indent\n---\n"""\n'
+    path = tmp_path / "m.py"
+    path.write_text(source)
+    with pytest.raises(BuildError) as e:
+        parse_module(path, "m.py")
+    assert e.value.line == 5
+
+
+def test_unknown_front_matter_key(tmp_path):
+    path = write(tmp_path, '"""\n---\ntitel: typo\n---\n"""\n')
+    with pytest.raises(BuildError, match="unknown front matter key"):
+        parse_module(path, "mod.py")
+
+
+def test_docstring_escape_that_would_break_tex(tmp_path):
+    path = write(tmp_path, 'def f():\n    """\n    Ratio $\\frac{a}{b}$\n    """\n')
+    with pytest.raises(BuildError) as e:
+        parse_module(path, "mod.py")
+    assert e.value.line == 3 and "raw docstring" in e.value.message
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
+def test_unreadable_file(tmp_path):
+    path = write(tmp_path, "x = 1\n")
+    path.chmod(0)
+    with pytest.raises(BuildError) as e:
+        parse_module(path, "mod.py")
+    assert e.value.line is None and e.value.message.startswith("cannot read")
+
+
+def test_missing_file_directory_and_bad_encoding(tmp_path):
+    with pytest.raises(BuildError, match="cannot read: Is a directory"):
+        parse_module(tmp_path, "dir.py")
+    with pytest.raises(BuildError, match="cannot read"):
+        parse_module(tmp_path / "absent.py", "absent.py")
+    path = tmp_path / "latin.py"
+    path.write_bytes(b"x = 1\ns = '\xe9'\n")
+    with pytest.raises(BuildError) as e:
+        parse_module(path, "latin.py")
+    assert e.value.line is None
+    assert "cannot read: not valid utf-8" in e.value.message and "line 2" in e.value.message
+
+
+def test_coding_cookie_is_honoured(tmp_path):
+    path = tmp_path / "latin.py"
+    path.write_bytes(b"# -*- coding: latin-1 -*-\ns = '\xe9'\n")
+    m = parse_module(path, "latin.py")
+    assert m.sections[0].code == [(1, "# -*- coding: latin-1 -*-"), (2, "s = 'é'")]
+
+
+def test_markdown_page(tmp_path):
+    path = tmp_path / "readme.md"
+    path.write_text("---\ntitle: Home\n---\n\n# Welcome\n\nText.\n")
+    m = parse_markdown_page(path, "readme.md")
+    assert (m.title, m.intro, m.intro_line, m.sections) == ("Home", "# Welcome\n\nText.", 5, [])
+    path.write_text("# Guide\n\nBody.\n")
+    assert parse_markdown_page(path, "readme.md").title == "Guide"
+    path.write_text("---\ntitle: a\nsummary: b: c\n---\n")
+    with pytest.raises(BuildError) as e:
+        parse_markdown_page(path, "readme.md")
+    assert e.value.line == 3
+
+
+# ---- Losslessness, on generated sources and on the project's own files ----
+
+NAMES = st.sampled_from(["a", "b", "f", "Model", "forward"])
+STATEMENTS = [
+    [("x = 1", "code")],
+    [('s = "# not a comment"', "code")],
+    [('q = \'"""\'', "code")],
+    [('m = """', "code"), ("# inside a string", "code"), ('"""', "code")],
+    [("v = f\"{x!r} # {'#'}\"", "code")],
+    [("z = 1 + \\", "code"), ("    2", "code")],
+    [("call(1,  # trailing", "code"), ("     2)", "code")],
+    [("t = 1  # trailing comment", "code")],
+    [('def g(): """same line"""; return 1', "code")],
+    [("# commentary with `code` and $x$", "comment")],
+    [("#", "comment")],
+    [("#   ", "comment")],
+    [("", "blank")],
+]
+
+
+@st.composite
+def blocks(draw, indent="", depth=0):
+    lines = []
+    for _ in range(draw(st.integers(0, 5))):
+        choice = draw(st.integers(0, len(STATEMENTS) + (2 if depth < 2 else -1)))
+        if choice < len(STATEMENTS):
+            lines += [(indent + t if t else t, role) for t, role in STATEMENTS[choice]]
+            continue
+        keyword = "class" if choice == len(STATEMENTS) else "def"
+        header = f"{keyword} {draw(NAMES)}" + (":" if keyword == "class" else "():")
+        lines.append((indent + header, "code"))
+        inner = indent + "    "
+        doc = draw(st.sampled_from(["none", "one", "multi"]))
+        if doc == "one":
+            lines.append((inner + '"""Doc with # and \\"\\"\\" inside."""', "doc"))
+        elif doc == "multi":
+            lines += [
+                (inner + 'r"""', "doc"),
+                (inner + "Doc $\\alpha$", "doc"),
+                (inner + '"""', "doc"),
+            ]
+        lines += draw(blocks(inner, depth + 1))
+        lines.append((inner + "pass", "code"))
+    return lines
+
+
+def check_lossless(module, source):
+    lines = source.split("\n")
+    code = [c for s in module.sections for c in s.code]
+    numbers = [n for n, _ in code]
+    assert numbers == sorted(set(numbers)), "code lines out of order or repeated"
+    for n, text in code:
+        assert text == lines[n - 1]
+    return set(numbers)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(blocks())
+def test_lossless_on_generated_sources(tmp_path_factory, lines):
+    source = "\n".join(text for text, _ in lines) + "\n"
+    path = tmp_path_factory.mktemp("gen") / "gen.py"
+    path.write_text(source)
+    module = parse_module(path, "gen.py")
+    present = check_lossless(module, source)
+    for n, (text, role) in enumerate(lines, start=1):
+        if role == "code" and text.strip():
+            assert n in present, f"code line {n} lost: {text!r}"
+        if role in ("comment", "doc"):
+            assert n not in present, f"commentary line {n} shown as code: {text!r}"
+    # Every commentary text line sits at its own line in some section's docs.
+    docs_at = {}
+    for s in module.sections:
+        for k, text in enumerate(s.docs.split("\n")):
+            docs_at[s.docs_line + k] = text
+    for n, (text, role) in enumerate(lines, start=1):
+        if role == "comment" and text.strip("# "):
+            assert docs_at.get(n) == text.strip()[2:]
+        if role == "doc" and "Doc" in text:
+            assert docs_at.get(n, "").startswith("Doc")
+    ids = [s.id for s in module.sections]
+    assert len(ids) == len(set(ids))
+
+
+def project_python_files():
+    return sorted(p for d in ("labml_like", "site_builder") for p in (ROOT / d).rglob("*.py")) or [
+        Path(__file__)
+    ]
+
+
+@pytest.mark.parametrize("path", project_python_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_lossless_on_project_files(path):
+    source = path.read_text(encoding="utf-8")
+    module = parse_module(path, str(path.relative_to(ROOT)))
+    present = check_lossless(module, source)
+    docstring_lines = set()
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            value = body[0].value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                docstring_lines.update(range(body[0].lineno, body[0].end_lineno + 1))
+    for n, text in enumerate(source.split("\n")[: source.count("\n")], start=1):
+        if n not in present:
+            assert not text.strip() or text.strip().startswith("#") or n in docstring_lines, (
+                f"{path}:{n} lost: {text!r}"
+            )

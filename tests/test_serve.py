@@ -1,0 +1,86 @@
+import http.client
+import os
+import socket
+import time
+
+import pytest
+
+from site_builder.serve import RELOAD_SCRIPT, PreviewServer, site_file
+
+
+@pytest.fixture
+def server(tiny):
+    preview = PreviewServer(tiny, port=0)
+    preview.rebuild()
+    preview.start()
+    yield preview
+    preview.stop()
+
+
+def raw_get(server, target: str) -> tuple[int, bytes]:
+    """Send the request line as is (no client-side normalisation of `..`)."""
+    host, port = server.httpd.server_address[:2]
+    with socket.create_connection((host, port), timeout=10) as conn:
+        conn.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def test_site_file_stays_inside_the_site(tmp_path):
+    site = tmp_path / "site"
+    (site / "a").mkdir(parents=True)
+    (site / "a/index.html").write_text("a")
+    (tmp_path / "secret.txt").write_text("secret")
+    os.symlink(tmp_path / "secret.txt", site / "leak.txt")
+    os.symlink(tmp_path, site / "up")
+    assert site_file(site, "/a/") == (site / "a/index.html").resolve()
+    assert site_file(site, "/a/index.html?x=1#y") == (site / "a/index.html").resolve()
+    for bad in ["/../secret.txt", "/a/../../secret.txt", "/%2e%2e/secret.txt",
+                "/%2E%2E%2fsecret.txt", "/leak.txt", "/up/secret.txt", "//etc/passwd",
+                "/etc/passwd", "/a%00.html", "/..%5csecret.txt"]:  # fmt: skip
+        assert site_file(site, bad) is None, bad
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/../../../../etc/passwd",
+        "/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "//etc/passwd",
+        "http://x/../../etc/passwd",
+    ],  # fmt: skip
+)
+def test_traversal_over_http_gets_the_404_page(server, target):
+    status, body = raw_get(server, target)
+    assert status == 404 and b"root:" not in body and b"Page not found" in body
+
+
+def test_html_gets_the_reload_script_only_when_served(server, tiny):
+    status, body = raw_get(server, "/models/layer.html")
+    assert status == 200 and RELOAD_SCRIPT in body
+    assert RELOAD_SCRIPT not in (tiny.out / "models/layer.html").read_bytes()
+    status, css = raw_get(server, "/static/site.css")
+    assert status == 200 and RELOAD_SCRIPT not in css
+    assert server.httpd.server_address[0] == "127.0.0.1"
+
+
+def test_an_edit_triggers_a_rebuild_event(server, tiny):
+    host, port = server.httpd.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    conn.request("GET", "/__site_builder/events")
+    stream = conn.getresponse()
+    assert stream.getheader("Content-Type") == "text/event-stream"
+    assert stream.readline() == b": connected\n"
+    time.sleep(0.5)  # let the watcher start
+    layer = tiny.source / "models/layer.py"
+    layer.write_text(layer.read_text().replace("Keep the width", "Store the width"))
+    deadline, lines = time.monotonic() + 30, []
+    while time.monotonic() < deadline and not any(b"models/layer.html" in x for x in lines):
+        lines.append(stream.readline())
+    conn.close()
+    assert b"event: rebuild\n" in lines
+    assert any(line.startswith(b"data: ") and b'"models/layer.html"' in line for line in lines)
+    assert "Store the width" in (tiny.out / "models/layer.html").read_text()

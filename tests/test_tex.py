@@ -1,0 +1,71 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from site_builder import tex
+from site_builder.tex import TexError, katex_dist_dir, katex_version, render_tex
+
+
+def test_renders_html_and_mathml():
+    html = render_tex(r"\frac{a}{b}", False)
+    assert html.startswith('<span class="katex">')
+    assert "<math" in html and "<mfrac>" in html  # MathML for screen readers
+    assert 'class="katex-html"' in html
+    assert 'encoding="application/x-tex">\\frac{a}{b}</annotation>' in html
+
+
+def test_display_mode_differs_from_inline():
+    assert 'class="katex-display"' in render_tex("x^2", True)
+    assert 'class="katex-display"' not in render_tex("x^2", False)
+
+
+def test_error_carries_katex_message():
+    with pytest.raises(TexError) as e:
+        render_tex(r"\frac{", False)
+    assert e.value.message.startswith("KaTeX parse error: Unexpected end of input")
+
+
+def test_no_trust_extensions():
+    html = render_tex(r"\href{javascript:alert(1)}{x} \htmlId{i}{y}", False)
+    assert "href=" not in html and 'id="i"' not in html
+
+
+def test_memoized_and_batched():
+    key = r"\sum_{i=0}^{n} i_{memo}"
+    tex.render_tex_many([(key, False), (key, True), (r"\bad{", False)])
+    assert (key, False) in tex._cache and (key, True) in tex._cache
+    assert render_tex(key, False) is render_tex(key, False)
+    with pytest.raises(TexError):
+        render_tex(r"\bad{", False)
+
+
+def test_katex_located_and_versioned():
+    dist = katex_dist_dir()
+    assert (dist / "katex.min.css").is_file() and (dist / "fonts").is_dir()
+    assert katex_version().count(".") == 2
+
+
+def test_env_override_and_missing_katex(tmp_path, monkeypatch):
+    monkeypatch.setenv("SITE_BUILDER_KATEX", str(katex_dist_dir().parent))
+    assert katex_dist_dir() == katex_dist_dir().resolve()
+    monkeypatch.setenv("SITE_BUILDER_KATEX", str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match="npm ci"):
+        katex_dist_dir()
+
+
+def test_process_exits_after_rendering():
+    # V8 teardown left to the garbage collector could hang the interpreter at exit.
+    code = "from site_builder.tex import render_tex as r; r('a', 0); r('b', 1); print('ok')"
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok"
