@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,7 +31,7 @@ sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]
 
 from corpus import edit_one_comment, generate_corpus  # noqa: E402
 
-from site_builder.build import build_site  # noqa: E402
+from site_builder.build import build_site, builder_digest  # noqa: E402
 from site_builder.config import load_config  # noqa: E402
 
 COLD_RATIO_TARGET = 0.5  # cold build / Pycco
@@ -59,7 +60,7 @@ def run_timed(command: list[str], cwd: Path) -> tuple[float, str]:
     """Wall seconds of one process; exits with its output if it fails."""
     start = time.perf_counter()
     result = subprocess.run(
-        command, cwd=cwd, env=child_env(), capture_output=True, text=True, timeout=900
+        command, cwd=cwd, env=child_env(), capture_output=True, text=True, timeout=300
     )
     seconds = time.perf_counter() - start
     if result.returncode != 0:
@@ -137,7 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         corpus = work / "zoo"
         stats = generate_corpus(corpus, args.modules, args.seed)
         print(f"corpus (seed {args.seed}): {stats.summary()}")
-        print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, best of {args.repeat}\n")
+        print(
+            f"site_builder code digest {builder_digest()[:12]}, pycco {version('pycco')}, "
+            f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, best of {args.repeat}\n"
+        )
 
         pycco = min(
             time_pycco(work, corpus, stats.files, work / f"pycco-{i}") for i in range(args.repeat)
@@ -181,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"one-file rebuild, CLI   {one_cli_s:7.3f} s  ({one_cli[0][1]})")
         print(f"one-file rebuild, warm  {one_in_s:7.3f} s  (pages rendered {one_rendered})")
+        if noop_rendered != {0} or one_rendered != {1}:
+            print("WARNING: a rebuild rendered more than it should (site_builder changed mid-run?)")
         last = one_in[-1][1].seconds
         print("  warm one-file stages (s): " + ", ".join(f"{k} {v:.3f}" for k, v in last.items()))
         spread = statistics.pstdev([s for s, _ in colds]) if len(colds) > 1 else 0.0

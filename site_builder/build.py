@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from . import __version__, translate
+from . import __version__, search, translate, xref
 from .config import SiteConfig, load_config
 from .links import Link, PageLinks, check_links, ids_in, is_external, resolve, urls_in
 from .model import BuildError, Module
@@ -116,15 +116,20 @@ def build_site(config: SiteConfig | dict | None = None, keep_going: bool = False
         inputs = read_inputs(config, sources)
     modules = parse_and_translate(report, config, [i for i in inputs if i.key not in cache.metas])
     cache.remember_metas({key: page.meta for key, page in modules.items()})
-    site = SiteIndex(config, inputs, cache.metas, cache.builder)
+    with report.stage("xref"):
+        symbols = xref.site_symbols(config, inputs, modules, cache.builder)
+    site = SiteIndex(config, inputs, cache.metas, _digest(cache.builder, symbols.key()))
     stale = [i for i in inputs if site.render_key(i) not in cache.records]
     modules |= parse_and_translate(report, config, [i for i in stale if i.key not in modules])
     with report.stage("markdown+math"):
         found = {i.key: render_commentary(modules[i.key], keep_going) for i in stale}
     with report.stage("highlight"):
         highlight_sources([modules[i.key] for i in stale])
+    with report.stage("xref"):
+        for item in stale:
+            xref.annotate_module(modules[item.key].module, item.source.url, symbols)
     with report.stage("page"):
-        renderer = PageRenderer(config, ui_translations)
+        renderer = PageRenderer(config, lambda lang: ui_translations(lang, config.locale_dir))
         for item in stale:
             page = render_page(renderer, site, item, modules[item.key], found[item.key])
             cache.records[site.render_key(item)] = cache.store(page)
@@ -132,6 +137,8 @@ def build_site(config: SiteConfig | dict | None = None, keep_going: bool = False
         outputs = site_outputs(config, site, renderer, records, cache)
     with report.stage("check links"):
         report.warnings = check_site(config, site, records, outputs, keep_going)
+    with report.stage("search"):
+        outputs |= search.search_outputs(config.cache_dir, outputs)
     with report.stage("write"):
         result = write_site(config.out, outputs)
         cache.save({site.render_key(i) for i in inputs}, {i.key for i in inputs}, site.extras_key)
@@ -269,7 +276,7 @@ def parse_and_translate(report: BuildReport, config: SiteConfig, inputs: list[In
         for item in inputs:
             original = parsed[item.source.path]
             module, fallback_ids = translate.translate_module(
-                copy.copy(original), item.lang, config.locale_dir
+                copy.copy(original), item.lang, config.locale_dir, config.languages[0]
             )
             module = dataclasses.replace(
                 module, sections=[dataclasses.replace(s) for s in module.sections]
@@ -279,12 +286,12 @@ def parse_and_translate(report: BuildReport, config: SiteConfig, inputs: list[In
     return translated
 
 
-def ui_translations(lang: str):
+def ui_translations(lang: str, locale_dir: Path | None = None):
     """UI strings for the templates, from the i18n stage when it provides them."""
     import gettext
 
     provider = getattr(translate, "ui_translations", None)
-    return provider(lang, None) if provider else gettext.NullTranslations()
+    return provider(lang, locale_dir) if provider else gettext.NullTranslations()
 
 
 # -------------------------------------------------------------------------- the site as a whole
@@ -403,13 +410,14 @@ def render_commentary(translated: Translated, keep_going: bool) -> Commentary:
 def highlight_sources(pages: list[Translated]) -> None:
     """Highlight each source once and share the code HTML with its translations (same ids)."""
     from .highlight import highlight_module
+    from .parse import read_source
 
     done: dict[int, dict[str, str]] = {}
     for page in pages:
         original = page.source_module
         if id(original) not in done:
             sections = [dataclasses.replace(s) for s in original.sections]
-            source = original.path.read_text(encoding="utf-8") if original.sections else ""
+            source = read_source(original.path) if original.sections else ""
             highlight_module(source, sections)
             done[id(original)] = {s.id: s.code_html for s in sections}
         for section in page.module.sections:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog, Message
-from babel.messages.pofile import write_po
+from babel.messages.pofile import normalize, write_po
 from jinja2.ext import babel_extract
 
 from .config import SiteConfig, load_config
@@ -40,6 +40,7 @@ from .translate import (
 _GUESSED_FLAGS = {"python-format", "python-brace-format"}
 _DATE_LINE = re.compile(rb'^"(POT-Creation-Date|PO-Revision-Date): [^"]*\\n"\n', re.MULTILINE)
 UI_TEMPLATES = Path(__file__).parent / "templates"
+_WIDTH = 76  # PO line width, as xgettext and msgmerge write them
 _CJK_LINE_START = "。，、；：！？）」』》】"
 
 
@@ -175,12 +176,39 @@ def merge(catalog: Catalog, template: Catalog) -> None:
             message.previous_id = previous[message.context]
 
 
+def _previous_lines(message: Message) -> str:
+    """A fuzzy entry's previous English as GNU gettext writes it: one quoted line per `#|` line."""
+    if not (message.fuzzy and message.previous_id):
+        return ""
+    keywords = ("msgid", "msgid_plural")
+    return "".join(
+        f"#| {keyword} {normalize(text, prefix='#| ', width=_WIDTH)}\n"
+        for keyword, text in zip(keywords, message.previous_id, strict=False)
+    )
+
+
 def render_catalog(catalog: Catalog) -> bytes:
-    for message in [*catalog, *catalog.obsolete.values()]:
+    """The PO file of `catalog`, with `#| msgid` lines for the fuzzy entries.
+
+    Babel's `include_previous` runs the previous msgid through its comment wrapper, which joins its
+    quoted lines and re-wraps them at spaces, so the `#|` lines are inserted here instead: before
+    each entry's first keyword line, in the order `write_po` writes the entries (header first).
+    """
+    messages = list(catalog)
+    for message in [*messages, *catalog.obsolete.values()]:
         message.flags -= _GUESSED_FLAGS  # Babel guesses these from `%`; Markdown has none
     buffer = io.BytesIO()
-    write_po(buffer, catalog, include_previous=True, width=76)
-    return buffer.getvalue()
+    write_po(buffer, catalog, width=_WIDTH)
+    lines, index, last_keyword = [], -1, None
+    for line in buffer.getvalue().decode(catalog.charset).splitlines(keepends=True):
+        keyword = line.partition(" ")[0] if line[:1].isalpha() else None
+        if keyword == "msgctxt" or (keyword == "msgid" and last_keyword != "msgctxt"):
+            index += 1
+            if index < len(messages):
+                lines.append(_previous_lines(messages[index]))
+        last_keyword = keyword or last_keyword
+        lines.append(line)
+    return "".join(lines).encode(catalog.charset)
 
 
 def write_if_changed(path: Path, content: bytes) -> bool:
@@ -297,25 +325,68 @@ def format_status(rows: list[Status]) -> str:
 class Glossary:
     terms: dict[str, str] = field(default_factory=dict)
     forbidden: list[str] = field(default_factory=list)
+    # term -> English phrases in which the word means something else ("GPU kernel" for "kernel")
+    exceptions: dict[str, list[str]] = field(default_factory=dict)
 
     def term_pattern(self, term: str) -> re.Pattern:
         """`depth-wise convolution` also matches `depthwise convolutions`, any case."""
         words = [re.escape(part) for part in re.split(r"[-\s]+", term)]
         return re.compile(r"\b" + r"[-\s]?".join(words) + r"(?:e?s)?\b", re.IGNORECASE)
 
+    def uses_term(self, term: str, english: str) -> bool:
+        """Whether `english` uses `term` outside the term's exception phrases."""
+        for phrase in self.exceptions.get(term, []):
+            english = self.term_pattern(phrase).sub(lambda match: " " * len(match[0]), english)
+        return bool(self.term_pattern(term).search(english))
+
+
+def _glossary_term(glossary: Glossary, term: str, value: object) -> str | None:
+    """Add one `[terms]` entry; returns what is wrong with it, if anything."""
+    if isinstance(value, str):
+        glossary.terms[term] = value
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("target"), str):
+        return f"'{term}': expected a translation or a table with target = \"...\""
+    if unknown := set(value) - {"target", "except"}:
+        return f"'{term}': unknown key(s) {', '.join(sorted(unknown))} (allowed: target, except)"
+    phrases = value.get("except", [])
+    if not isinstance(phrases, list) or not all(isinstance(p, str) for p in phrases):
+        return f"'{term}': except must be a list of English phrases"
+    for phrase in phrases:
+        if not glossary.term_pattern(term).search(phrase):
+            return f"'{term}': the except phrase '{phrase}' does not contain the term"
+    glossary.terms[term], glossary.exceptions[term] = value["target"], phrases
+    return None
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """The line of `key` (as a key or a `[terms.key]` header) in a TOML text, if it is there."""
+    quoted = rf'(?:"{re.escape(key)}"|{re.escape(key)})'
+    pattern = re.compile(rf"^\s*(?:\[\s*terms\s*\.\s*{quoted}\s*\]|{quoted}\s*=)", re.MULTILINE)
+    match = pattern.search(text)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
 
 def load_glossary(path: Path) -> Glossary:
+    """`[terms]`: "English" = "target", or a table `{ target = "...", except = ["..."] }`."""
     if not path.is_file():
         return Glossary()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         line = re.search(r"line (\d+)", str(error))
         raise BuildError(path, int(line.group(1)) if line else None, str(error)) from None
     terms, forbidden = data.get("terms", {}), data.get("forbidden", [])
-    if not all(isinstance(v, str) for v in terms.values()) or not isinstance(forbidden, list):
-        raise BuildError(path, None, "expected [terms] of strings and a forbidden list of strings")
-    return Glossary(dict(terms), [str(word) for word in forbidden])
+    if not isinstance(forbidden, list) or not all(isinstance(word, str) for word in forbidden):
+        raise BuildError(path, _line_of(text, "forbidden"), "forbidden must be a list of strings")
+    if not isinstance(terms, dict):
+        raise BuildError(path, None, "expected a [terms] table")
+    glossary = Glossary(forbidden=list(forbidden))
+    for term, value in terms.items():
+        if problem := _glossary_term(glossary, term, value):
+            raise BuildError(path, _line_of(text, term), problem)
+    return glossary
 
 
 def _difference(what: str, english: Counter, translation: Counter) -> str | None:
@@ -348,7 +419,7 @@ def check_translation(english: str, translation: str, glossary: Glossary) -> lis
     if not sanitized.problems and sanitized.text != translation:
         problems.append("raw HTML that the English does not have will show as text")
     for term, wanted in glossary.terms.items():
-        if glossary.term_pattern(term).search(source.prose) and wanted not in target.prose:
+        if glossary.uses_term(term, source.prose) and wanted not in target.prose:
             problems.append(f"glossary: '{term}' should be translated as '{wanted}'")
     for word in glossary.forbidden:
         if word in target.prose:

@@ -6,6 +6,7 @@ templates only lay it out. UI strings go through `_()` (Jinja's i18n extension) 
 
 import gettext
 import posixpath
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,12 +14,15 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
 import jinja2
+from markupsafe import Markup
+from markupsafe import escape as escape_html
 
 from .config import SiteConfig
 from .model import Module
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
+_LEADING_H1 = re.compile(r"\s*<h1>(.*?)</h1>\s*", re.S)
 LANGUAGE_NAMES = {"en": "English", "zh": "中文", "ja": "日本語", "ko": "한국어", "fr": "Français",
                   "de": "Deutsch", "es": "Español", "ru": "Русский", "pt": "Português"}  # fmt: skip
 
@@ -127,6 +131,7 @@ class PageRenderer:
     def module_page(self, ctx: PageContext) -> str:
         depth = ctx.url.count("/")
         module = ctx.module
+        heading, intro_html = split_heading(module.title, module.intro_html)
         is_home = ctx.url == language_prefix(self.config, ctx.lang) + "index.html"
         variables = self._common(ctx.url, ctx.lang, "../" * depth)
         variables.update(
@@ -134,6 +139,8 @@ class PageRenderer:
             description=module.summary,
             crumbs=ctx.crumbs,
             module=module,
+            heading=heading,
+            intro_html=intro_html,
             view_code=ctx.view_code,
             fallback=ctx.fallback,
             contributing_href=ctx.contributing_href,
@@ -157,6 +164,15 @@ class PageRenderer:
             canonical="",
         )
         return self.environment(lang).get_template("404.html").render(variables)
+
+
+def split_heading(title: str, intro_html: str) -> tuple[Markup, str]:
+    """The page's one h1: the intro's own leading `# ` heading (taken out of the intro) when it
+    has one, else the front-matter title."""
+    match = _LEADING_H1.match(intro_html)
+    if match:
+        return Markup(match.group(1)), intro_html[match.end() :]
+    return escape_html(title), intro_html
 
 
 def sitemap_xml(config: SiteConfig, pages: list[str]) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog, Message
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import denormalize, read_po
+from babel.messages.pofile import read_po, unescape
 
 from .model import BuildError, Module
 from .sanitize import parts_of, sanitize_translation
@@ -78,44 +78,70 @@ _PO_LINE = re.compile(
 )
 
 
+_MSGID_LINE = re.compile(r"\s*(#~\s*)?msgid\s")
+
+
 def read_catalog(path: Path) -> Catalog:
     """Parse a PO file with Babel; a malformed file becomes `BuildError(path, line, ...)`.
 
     Babel quietly accepts some broken lines (an unterminated string reads as empty), so each line
-    is first checked against the PO grammar.
+    is first checked against the PO grammar. Babel also reads `#| msgid` lines (the English a fuzzy
+    entry was translated from) as deduplicated comments, so they are collected here, keyed by the
+    line of the entry's msgid, and become the entry's `previous_id`.
     """
     try:
         data = path.read_bytes()
         text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise BuildError(path, None, f"cannot read: {error}") from None
+    previous_at: dict[int, tuple[int, list[str]]] = {}  # msgid line -> first `#|` line, lines
+    pending: list[str] = []
+    first = 0
     for number, line in enumerate(text.splitlines(), 1):
         if not _PO_LINE.fullmatch(line):
             raise BuildError(path, number, f"malformed PO line: {line.strip()[:60]!r}")
+        if line.lstrip().startswith(("#|", "#~|")):
+            first = first if pending else number
+            pending.append(line.partition("|")[2].strip())
+        elif _MSGID_LINE.match(line) and pending:
+            previous_at[number], pending = (first, pending), []
+    # `#~|` (an obsolete entry's previous msgid) is not a keyword Babel knows: read it as `#|`.
+    data = re.sub(rb"(?m)^([ \t]*)#~\|", rb"\1#|", data)
     try:
         catalog = read_po(io.BytesIO(data), abort_invalid=True)
     except Exception as error:  # Babel's PoFileError and the like
         line = getattr(error, "lineno", None)
         raise BuildError(path, line, f"invalid PO file: {error}") from None
     for message in [*catalog, *catalog.obsolete.values()]:
-        _restore_previous_id(message)
+        message.user_comments = [c for c in message.user_comments if not c.startswith("|")]
+        if message.lineno in previous_at:
+            first, lines = previous_at[message.lineno]
+            message.previous_id = _previous_id(lines, path, first)
     return catalog
 
 
-def _restore_previous_id(message: Message) -> None:
-    """Babel reads `#| msgid "..."` lines as user comments; make them `previous_id` again."""
-    previous = [comment[1:].strip() for comment in message.user_comments if comment[:1] == "|"]
-    if not previous:
-        return
-    message.user_comments = [comment for comment in message.user_comments if comment[:1] != "|"]
-    keyword, strings = None, []
-    for line in previous:
-        if not line.startswith('"'):
-            keyword, _, line = line.partition(" ")
-        if keyword == "msgid":
-            strings.append(line.strip())
-    if strings:
-        message.previous_id = [denormalize("\n".join(strings))]
+_PREVIOUS_TOKEN = re.compile(r'\s*(?:(msgctxt|msgid_plural|msgid)\b|("(?:\\.|[^"\\])*"))')
+
+
+def _previous_id(lines: list[str], path: Path, line: int) -> list[str]:
+    """The msgid (and msgid_plural) written in an entry's `#|` lines.
+
+    GNU gettext writes one quoted string per line. Babel's own writer joins them and re-wraps the
+    result at spaces, so the lines are read as one stream of keywords and strings, joined with the
+    space such a wrapper drops. Anything else is ignored with a warning.
+    """
+    stream, position, keyword = " ".join(lines), 0, None
+    strings: dict[str, list[str]] = {}
+    while match := _PREVIOUS_TOKEN.match(stream, position):
+        position = match.end()
+        if match.group(1):
+            keyword = match.group(1)
+        elif keyword:
+            strings.setdefault(keyword, []).append(unescape(match.group(2)))
+    if stream[position:].strip() or "msgid" not in strings:
+        log.warning("%s:%s: ignoring the unreadable previous msgid (#|)", path, line)
+        return []
+    return ["".join(strings[key]) for key in ("msgid", "msgid_plural") if key in strings]
 
 
 _catalogs: dict[Path, tuple[tuple[int, int], dict[str, Message]]] = {}

@@ -1,8 +1,16 @@
-"""Shared helpers: small throwaway packages following the annotation conventions."""
+"""Shared helpers: small throwaway packages following the annotation conventions, and the
+browser fixtures (this repository's site built once, served on 127.0.0.1, in headless Chromium)."""
 
+import functools
 import hashlib
+import http.server
+import os
+import subprocess
+import sys
 import textwrap
+import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -138,3 +146,112 @@ def tiny(tmp_path: Path) -> SiteConfig:
     """A tiny package with nested folders, a markdown page, images and a docs tree."""
     write_tree(tmp_path, tiny_files())
     return make_config(tmp_path)
+
+
+# ------------------------------------------------------------------------------ browser
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+PAGE = "conv_mixer/index.html"
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    if not CHROMIUM.exists():
+        if os.environ.get("SITE_BUILDER_SKIP_BROWSER") == "1":
+            pytest.skip(f"{CHROMIUM} is missing and SITE_BUILDER_SKIP_BROWSER=1")
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), "
+            "or set SITE_BUILDER_SKIP_BROWSER=1 to skip the browser tests"
+        )
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def site_dir(tmp_path_factory) -> Path:
+    """This repository's site, built by the CLI into a temporary folder."""
+    out = tmp_path_factory.mktemp("browser") / "site"
+    command = [sys.executable, "-m", "site_builder", "build", "--out", str(out)]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"site build failed:\n{result.stdout}\n{result.stderr}"
+    assert (out / PAGE).is_file(), f"the build wrote no {PAGE}"
+    return out
+
+
+@pytest.fixture(scope="session")
+def site_url(site_dir):
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(QuietHandler, directory=str(site_dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class PageVisit:
+    """One page load at a given width, with every request, failure and console error recorded."""
+
+    def __init__(self, browser, site_url: str, width: int, page: str = PAGE, **options):
+        self.origin, self.width = urlsplit(site_url).netloc, width
+        self.requests: list[str] = []
+        self.blocked: list[str] = []
+        self.failed: list[str] = []
+        self.errors: list[str] = []
+        viewport = {"width": width, "height": 900}
+        self.context = browser.new_context(viewport=viewport, **options)
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.page.on("requestfailed", lambda r: self.failed.append(f"{r.url}: {r.failure}"))
+        self.page.on("response", self._response)
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
+        self.page.goto(site_url + page, wait_until="networkidle")
+        self.page.evaluate("document.fonts.ready.then(() => true)")
+
+    def _route(self, route):
+        url = route.request.url
+        if urlsplit(url).scheme in ("data", "blob") or urlsplit(url).netloc == self.origin:
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort()
+
+    def _response(self, response):
+        if response.status >= 400:
+            self.failed.append(f"{response.url}: HTTP {response.status}")
+
+    def _console(self, message):
+        if message.type == "error":
+            self.errors.append(f"console: {message.text} ({message.location})")
+
+    def screenshot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+    def close(self) -> None:
+        self.context.close()

@@ -106,7 +106,7 @@ def test_two_languages_with_switcher_hreflang_and_fallback_notice(tiny, monkeypa
     write_tree(tiny.root, {"docs/contributing.md": "---\ntitle: Contributing\n---\nHelp.\n"})
     config = make_config(tiny.root, languages=("en", "zh"))
 
-    def partly_translated(module, lang, locale_dir):
+    def partly_translated(module, lang, locale_dir, source_lang="en"):
         return module, (["intro"] if lang == "zh" and module.rel_path == "models/layer.py" else [])
 
     monkeypatch.setattr(translate, "translate_module", partly_translated)

@@ -20,7 +20,7 @@ TINY = 12
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
+def tiny_corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("corpus") / "zoo"
     return root, generate_corpus(root, TINY, seed=3)
 
@@ -62,8 +62,8 @@ def commentary_lines(source: str) -> set[int]:
     return lines
 
 
-def test_every_code_line_survives_parsing_once_in_order(tiny):
-    root, stats = tiny
+def test_every_code_line_survives_parsing_once_in_order(tiny_corpus):
+    root, stats = tiny_corpus
     for rel in stats.files:
         source = (root / rel).read_text(encoding="utf-8")
         source_lines = source.splitlines()
@@ -82,8 +82,8 @@ def test_every_code_line_survives_parsing_once_in_order(tiny):
         assert len(ids) == len(set(ids)), f"{rel}: duplicate section ids"
 
 
-def test_corpus_builds_with_all_math_and_links(tiny, tmp_path):
-    root, stats = tiny
+def test_corpus_builds_with_all_math_and_links(tiny_corpus, tmp_path):
+    root, stats = tiny_corpus
     config = load_config({"source": str(root), "out": str(tmp_path / "site")}, start=tmp_path)
     report = build_site(config)  # a broken link, anchor or TeX error would raise
     assert report.pages_total == stats.modules

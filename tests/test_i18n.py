@@ -9,6 +9,7 @@ import pytest
 
 from site_builder import i18n
 from site_builder.config import load_config
+from site_builder.model import BuildError
 from site_builder.translate import (
     UI_LOCALE_DIR,
     load_translations,
@@ -312,8 +313,59 @@ def test_every_template_string_has_a_chinese_translation():
 def test_the_real_glossary_loads():
     glossary = i18n.load_glossary(Path(__file__).parents[1] / "docs_src/locale/zh/glossary.toml")
     assert glossary.terms["depth-wise convolution"] == "逐通道卷积"
+    assert glossary.terms["kernel"] == "卷积核" and "GPU kernel" in glossary.exceptions["kernel"]
     assert "深度卷积" in glossary.forbidden
     assert glossary.term_pattern("depth-wise convolution").search("Depthwise convolutions mix")
+
+
+EXCEPT_GLOSSARY = """\
+[terms]
+"patch" = "图像块"
+
+[terms.kernel]
+target = "卷积核"
+except = ["GPU kernel", "CUDA kernel", "kernel launch"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("english", "translation", "flagged"),
+    [
+        ("One GPU kernel per step.", "每步一个 GPU 内核。", False),
+        ("Fused CUDA kernels, one kernel launch.", "融合的 CUDA 内核，一次内核启动。", False),
+        ("Gpu-kernels are fast.", "GPU 内核很快。", False),  # any case, hyphen and plural
+        ("A $3 \\times 3$ kernel.", "一个 $3 \\times 3$ 的核。", True),
+        ("A GPU kernel applies the kernel.", "GPU 内核应用这个核。", True),  # one real use
+        ("A GPU kernel applies the kernel.", "GPU 内核应用这个卷积核。", False),
+        ("The kernels of the layer.", "该层的卷积核。", False),
+    ],
+)
+def test_glossary_exceptions_do_not_count_as_the_term(tmp_path, english, translation, flagged):
+    (tmp_path / "glossary.toml").write_text(EXCEPT_GLOSSARY)
+    glossary = i18n.load_glossary(tmp_path / "glossary.toml")
+    assert glossary.terms == {"patch": "图像块", "kernel": "卷积核"}
+    problems = i18n.check_translation(english, translation, glossary)
+    expected = ["glossary: 'kernel' should be translated as '卷积核'"] if flagged else []
+    assert problems == expected
+
+
+@pytest.mark.parametrize(
+    ("toml", "line", "message"),
+    [
+        ('[terms]\n"a" = "b"\n"kernel" = 3\n', 3, "'kernel': expected a translation or a table"),
+        ('[terms.kernel]\ntarget = "卷积核"\nexcept = "GPU kernel"\n', 1, "except must be a list"),
+        ('[terms.kernel]\ntarget = "x"\nexcept = ["GPU"]\n', 1, "'GPU' does not contain the term"),
+        ('[terms.kernel]\ntarget = "x"\nunless = []\n', 1, "unknown key(s) unless"),
+        ('forbidden = "补丁"\n', 1, "forbidden must be a list of strings"),
+        ('[terms]\n"a" = \n', 2, "Invalid value"),
+    ],
+)
+def test_a_bad_glossary_is_reported_with_its_line(tmp_path, toml, line, message):
+    (tmp_path / "glossary.toml").write_text(toml)
+    with pytest.raises(BuildError) as error:
+        i18n.load_glossary(tmp_path / "glossary.toml")
+    assert str(error.value).startswith(f"{tmp_path / 'glossary.toml'}:{line}: ")
+    assert message in str(error.value)
 
 
 def test_docs_page_text(tmp_path):
@@ -325,3 +377,47 @@ def test_docs_page_text(tmp_path):
 
     entries = module_entries(parse_markdown_page(tmp_path / "p.md", "p.md"))
     assert [(e.context, e.text.strip()) for e in entries] == [("title", "T"), ("intro", "Body.")]
+
+
+LONG_DOCS = """\
+    ## Old heading
+
+    A paragraph long enough to wrap in a PO file, with math $\\\\frac{a}{b} = c$, a "quoted"
+    word, two  spaces, a hyphenated well-known term and a backslash \\\\ in the middle of it.
+
+    $$
+    y = \\\\sum_{i=1}^{n} x_i
+    $$
+    """
+
+
+def test_a_multi_line_previous_msgid_round_trips_exactly(project):
+    source = INIT.replace('"""Cuts the image into patches."""', f'"""\n{LONG_DOCS}"""')
+    (project / "pkg" / "__init__.py").write_text(source)
+    i18n.update(config(), ["zh"])
+    old = next(m.id for m in read_catalog(index_po(project)) if m.context == "helper")
+    assert old.startswith("## Old heading\n\nA paragraph") and "\\frac{a}{b}" in old
+    translation = "## 旧标题\n\n一段话。\n\n$$\ny = \\sum_{i=1}^{n} x_i\n$$"
+    set_translations(index_po(project), {"helper": translation})
+
+    (project / "pkg" / "__init__.py").write_text(source.replace("Old heading", "New heading"))
+    for _ in range(2):  # a second update must leave the file exactly as the first wrote it
+        i18n.update(config(), ["zh"])
+        text = index_po(project).read_text()
+        helper = next(m for m in read_catalog(index_po(project)) if m.context == "helper")
+        assert helper.fuzzy and helper.previous_id == [old]
+        assert '#| msgid ""\n#| "## Old heading\\n"\n#| "\\n"\n#| "A paragraph' in text
+    assert i18n.update(config(), ["zh"]) == []
+    if shutil.which("msgfmt"):
+        result = subprocess.run(
+            ["msgfmt", "-c", "--check-format", "-o", "/dev/null", str(index_po(project))],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+        # GNU gettext reads the same previous English back (msgattrib keeps `#|` as it is).
+        result = subprocess.run(
+            ["msgattrib", "--only-fuzzy", str(index_po(project))], capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        assert '#| msgid ""\n#| "## Old heading\\n"' in result.stdout

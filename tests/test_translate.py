@@ -167,3 +167,54 @@ def test_project_catalog_overrides_shipped_ui_strings(tmp_path):
     zh = ui_translations("zh", tmp_path)
     assert zh.gettext("Home") == "主页"
     assert zh.gettext("View code") == "查看代码"  # still from the shipped catalog
+
+
+PREVIOUS_FORMS = """\
+msgid ""
+msgstr "Content-Type: text/plain; charset=UTF-8\\n"
+
+#, fuzzy
+#| msgctxt "gnu"
+#| msgid ""
+#| "## Old\\n"
+#| "\\n"
+#| "Same  \\"text\\"\\n"
+#| "\\n"
+msgctxt "gnu"
+msgid "New"
+msgstr "新"
+
+#, fuzzy
+#| msgid "" "## Old\\n" "\\n" "Same  \\"text\\"\\n"
+#| "\\n"
+msgctxt "babel"
+msgid "New"
+msgstr "新"
+
+#, fuzzy
+#| msgid "unterminated
+msgctxt "broken"
+msgid "New"
+msgstr "新"
+
+#~| msgid "Older"
+#~ msgctxt "gone"
+#~ msgid "Old"
+#~ msgstr "旧"
+"""
+
+
+def test_previous_msgids_in_gnu_and_babel_layouts(tmp_path, caplog):
+    path = tmp_path / "p.po"
+    path.write_text(PREVIOUS_FORMS)
+    from site_builder.translate import read_catalog
+
+    with caplog.at_level(logging.WARNING, logger="site_builder.translate"):
+        catalog = read_catalog(path)
+    old = '## Old\n\nSame  "text"\n\n'  # the repeated "\n" lines are kept (Babel dedupes comments)
+    assert catalog.get("New", context="gnu").previous_id == [old]
+    assert catalog.get("New", context="babel").previous_id == [old]
+    assert catalog.get("New", context="broken").previous_id == []
+    assert f"{path}:23: ignoring the unreadable previous msgid" in caplog.text
+    assert catalog.obsolete[("Old", "gone")].previous_id == ["Older"]
+    assert not any(m.user_comments for m in [*catalog, *catalog.obsolete.values()])

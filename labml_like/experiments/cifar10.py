@@ -158,7 +158,7 @@ def manual_steps(target: Path, reason: str) -> str:
 
 
 def file_md5(path: Path) -> str:
-    """MD5 of a file, read in 1 MiB chunks so a 163 MB archive never sits in memory at once."""
+    """MD5 of a file read 1 MiB at a time, not the whole archive (about 170 MB, 163 MiB) at once."""
     digest = hashlib.md5()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
@@ -738,7 +738,7 @@ def random_erasing(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Ten
     clip it to the image, which keeps the batch in one pass.
 
     The rectangle is filled with 0. This function runs *after* [normalization](#normalize), where 0
-    is the dataset's mean colour: an unremarkable grey patch, not a black hole.
+    is the dataset's mean colour: an unremarkable grey rectangle, not a black hole.
     """
     if p == 0:
         return x
@@ -819,10 +819,10 @@ def batches(
     **Shuffling** draws one random permutation per call (per epoch) from `gen`, so the order of an
     epoch is reproducible and resumes exactly from a saved generator state.
 
-    **Several GPUs** (data-parallel training, `world_size` processes): every process draws *the
-    same* permutation, which requires every rank to pass a generator in the same state, e.g. seeded
-    identically. Rank $r$ then keeps positions $r, r + W, r + 2W, \dots$ of it. The shares are
-    disjoint, together cover the permutation, and have equal length, because the permutation is
+    **Several GPUs** (data-parallel training with $W$ = `world_size` processes): every process draws
+    *the same* permutation, which requires every rank to pass a generator in the same state, e.g.
+    seeded identically. Rank $r$ then keeps positions $r, r + W, r + 2W, \dots$ of it. The shares
+    are disjoint, together cover the permutation, and have equal length, because the permutation is
     first cut to a multiple of $W$. Equal length matters: in DDP every rank must run the same number
     of steps or the gradient all-reduce waits forever. The few (fewer than $W$) images cut off
     differ from epoch to epoch when shuffling. For the augmentation, by contrast, give each rank its

@@ -1,0 +1,176 @@
+// Reading aids, all optional (the page is complete without them): name and math highlighting,
+// copy buttons, image zoom, search (Pagefind, loaded on first use) and keyboard shortcuts.
+(function () {
+  "use strict";
+  var text = JSON.parse(document.getElementById("ui-text").textContent);
+  var main = document.getElementById("content");
+  var pinned = null;
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    (children || []).forEach(function (c) { node.append(c); });
+    return node;
+  }
+
+  // Highlight every element of a group: names share data-name, repeated math data-tex-key.
+  function groupOf(target) {
+    var node = target.closest && target.closest("[data-name], [data-tex-key]");
+    if (!node || !main.contains(node)) return null;
+    var attr = node.hasAttribute("data-name") ? "data-name" : "data-tex-key";
+    return "[" + attr + '="' + CSS.escape(node.getAttribute(attr)) + '"]';
+  }
+  function highlight(selector) {
+    main.querySelectorAll(".hl").forEach(function (n) { n.classList.remove("hl"); });
+    if (selector) main.querySelectorAll(selector).forEach(function (n) { n.classList.add("hl"); });
+  }
+  main.addEventListener("mouseover", function (e) { highlight(groupOf(e.target) || pinned); });
+  main.addEventListener("focusin", function (e) { highlight(groupOf(e.target) || pinned); });
+  main.addEventListener("mouseleave", function () { highlight(pinned); });
+  main.addEventListener("click", function (e) {
+    var group = groupOf(e.target);
+    if (group && !e.target.closest("a")) {
+      pinned = pinned === group ? null : group;
+      highlight(pinned);
+    }
+  });
+
+  // Copy buttons on code sections: the code without its line numbers.
+  document.querySelectorAll(".section > .code > pre").forEach(function (pre) {
+    var button = el("button", { type: "button", class: "copy", "aria-label": text.copyLabel },
+      [text.copy]);
+    button.addEventListener("click", function () {
+      var copy = pre.cloneNode(true);
+      copy.querySelectorAll(".ln").forEach(function (n) { n.remove(); });
+      navigator.clipboard.writeText(copy.textContent + "\n").then(function () {
+        button.textContent = text.copied;
+        setTimeout(function () { button.textContent = text.copy; }, 1500);
+      });
+    });
+    pre.parentNode.insertBefore(button, pre);
+  });
+
+  // Dialogs: native <dialog> closes on Escape and returns focus to what opened it.
+  function dialog(label, className) {
+    var close = el("button", { type: "button", class: "dialog-close", "aria-label": text.close },
+      ["\u00d7"]);
+    var box = el("dialog", { class: className, "aria-label": label }, [close]);
+    close.addEventListener("click", function () { box.close(); });
+    box.addEventListener("click", function (e) { if (e.target === box) box.close(); });
+    document.body.append(box);
+    return box;
+  }
+  function open(box, focus) {
+    var opener = document.activeElement;
+    if (!box.open) box.showModal();
+    if (focus) focus.focus();
+    box.addEventListener("close", function () {
+      if (opener && opener.focus) opener.focus();
+    }, { once: true });
+  }
+
+  // Images open enlarged.
+  var zoom = dialog(text.zoomLabel, "zoom");
+  zoom.addEventListener("click", function () { zoom.close(); });
+  document.querySelectorAll(".docs img").forEach(function (img) {
+    img.tabIndex = 0;
+    img.setAttribute("role", "button");
+    img.setAttribute("aria-label", text.zoomLabel + ": " + (img.alt || ""));
+    function show() {
+      zoom.querySelectorAll("img").forEach(function (n) { n.remove(); });
+      zoom.append(el("img", { src: img.currentSrc || img.src, alt: img.alt }));
+      open(zoom, zoom.querySelector(".dialog-close"));
+    }
+    img.addEventListener("click", show);
+    img.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); show(); }
+    });
+  });
+
+  // Keyboard help.
+  var help = dialog(text.shortcuts, "help");
+  var list = el("dl");
+  text.keys.forEach(function (pair) {
+    list.append(el("dt", {}, [el("kbd", {}, [pair[0]])]), el("dd", {}, [pair[1]]));
+  });
+  help.append(el("h2", {}, [text.shortcuts]), list);
+
+  // Search, on Pagefind's JS API, imported on first use (it only works over http).
+  var search = dialog(text.searchLabel, "search");
+  var input = el("input", { type: "search", "aria-label": text.searchLabel, autocomplete: "off" });
+  var status = el("p", { class: "search-status", role: "status" });
+  var results = el("ol", { class: "search-results" });
+  search.append(el("h2", {}, [text.search]), input, status, results);
+  var pagefind = null;
+  var pending = 0;
+  function loadPagefind() {
+    if (!pagefind) {
+      var url = new URL(text.root + "pagefind/pagefind.js", location.href).href;
+      pagefind = import(url).then(function (module) {
+        return module.init().then(function () { return module; });
+      });
+    }
+    return pagefind;
+  }
+  input.addEventListener("input", function () {
+    var query = input.value.trim();
+    var ticket = ++pending;
+    if (!query) { results.replaceChildren(); status.textContent = ""; return; }
+    loadPagefind().then(function (api) { return api.debouncedSearch(query, {}, 150); })
+      .then(function (found) {
+        if (!found || ticket !== pending) return null;
+        return Promise.all(found.results.slice(0, 8).map(function (r) { return r.data(); }));
+      })
+      .then(function (pages) {
+        if (!pages || ticket !== pending) return;
+        status.textContent = pages.length ? "" : text.noResults;
+        results.replaceChildren.apply(results, pages.map(function (page) {
+          var href = new URL(text.root + page.url.replace(/^\//, ""), location.href).href;
+          var link = el("a", { href: href },
+            [page.meta.title || page.url]);
+          var excerpt = el("p");
+          excerpt.innerHTML = page.excerpt;  // Pagefind's excerpt: our own text with <mark>
+          return el("li", {}, [link, excerpt]);
+        }));
+      })
+      .catch(function () { status.textContent = text.searchUnavailable; });
+  });
+
+  var buttons = {
+    ".search-open": function () { open(search, input); },
+    ".help-open": function () { open(help, help.querySelector(".dialog-close")); },
+  };
+  Object.keys(buttons).forEach(function (selector) {
+    var button = document.querySelector(selector);
+    if (button) { button.hidden = false; button.addEventListener("click", buttons[selector]); }
+  });
+
+  function step(direction) {
+    var sections = Array.prototype.slice.call(main.querySelectorAll("section.section"));
+    var tops = sections.map(function (s) { return s.getBoundingClientRect().top; });
+    var index = direction > 0
+      ? tops.findIndex(function (t) { return t > 2; })
+      : tops.map(function (t) { return t < -2; }).lastIndexOf(true);
+    if (index >= 0) {
+      sections[index].scrollIntoView();
+      var permalink = sections[index].querySelector(".permalink");
+      if (permalink) permalink.focus({ preventScroll: true });
+    }
+  }
+
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === "Escape" && pinned !== null) { pinned = null; highlight(null); return; }
+    if (e.key === "Escape") { highlight(null); return; }
+    var typing = e.target.closest("input, textarea, select, [contenteditable]");
+    if (typing || document.querySelector("dialog[open]")) return;
+    var actions = {
+      "/": buttons[".search-open"],
+      "?": buttons[".help-open"],
+      t: function () { var b = document.querySelector(".theme-toggle"); if (b) b.click(); },
+      j: function () { step(1); },
+      k: function () { step(-1); },
+    };
+    if (actions[e.key]) { e.preventDefault(); actions[e.key](); }
+  });
+})();
