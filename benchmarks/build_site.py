@@ -1,6 +1,7 @@
 """Site build benchmark: our builder against Pycco on one generated corpus.
 
     python benchmarks/build_site.py [--modules 220] [--repeat 3] [--seed 0] [--profile]
+                                    [--without-search]
 
 Generates a corpus (benchmarks/corpus.py) in a temporary folder, then times on it:
 - Pycco (`pycco -p -d OUT files...`, every file checked to have its page),
@@ -8,7 +9,8 @@ Generates a corpus (benchmarks/corpus.py) in a temporary folder, then times on i
 - a rebuild with nothing changed, and a rebuild after one comment changed, each both as a fresh
   CLI process (`python -m site_builder build`) and in-process (a warm builder, as `serve` runs it).
 Every timing is the best of `--repeat` runs. Prints PASS/MISS against the targets; `--profile`
-adds a cProfile of an in-process cold build.
+adds a cProfile of an in-process cold build. `--without-search` replaces the search stage with one
+that indexes nothing (in every build it times), to measure the other stages on their own.
 """
 
 import argparse
@@ -38,6 +40,9 @@ COLD_RATIO_TARGET = 0.5  # cold build / Pycco
 NOOP_TARGET_S = 0.5
 ONE_FILE_TARGET_S = 0.3
 
+# Prepended to child processes by --without-search: the search stage indexes nothing.
+NO_SEARCH = "import site_builder.search as s; s.search_outputs = lambda cache_dir, outputs: {}\n"
+
 # Runs in a fresh interpreter: a cold build as a user gets it, with the report as JSON.
 COLD_CHILD = """
 import json, sys
@@ -54,6 +59,14 @@ print(json.dumps({"seconds": report.seconds, "rendered": len(report.pages_render
 def child_env() -> dict[str, str]:
     paths = [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
+CLI_CHILD = "import sys; from site_builder.cli import main; sys.exit(main(sys.argv[1:]))\n"
+WITHOUT_SEARCH = False  # set by --without-search
+
+
+def child_code(code: str) -> str:
+    return NO_SEARCH + code if WITHOUT_SEARCH else code
 
 
 def run_timed(command: list[str], cwd: Path) -> tuple[float, str]:
@@ -85,13 +98,16 @@ def time_pycco(work: Path, corpus: Path, files: list[str], out: Path) -> float:
 def cold_build(work: Path, corpus: Path, run: int) -> tuple[float, dict]:
     out = work / f"cold-{run}" / "site"  # a new folder: no previous site, no cache
     seconds, stdout = run_timed(
-        [sys.executable, "-c", COLD_CHILD, str(corpus), str(out), str(work)], cwd=work
+        [sys.executable, "-c", child_code(COLD_CHILD), str(corpus), str(out), str(work)], cwd=work
     )
     return seconds, json.loads(stdout.strip().splitlines()[-1])
 
 
 def cli_build(work: Path, corpus: Path, out: Path) -> tuple[float, str]:
-    command = [sys.executable, "-m", "site_builder", "build"]
+    if WITHOUT_SEARCH:
+        command = [sys.executable, "-c", child_code(CLI_CHILD), "build"]
+    else:
+        command = [sys.executable, "-m", "site_builder", "build"]
     command += ["--source", str(corpus), "--out", str(out)]
     seconds, stdout = run_timed(command, cwd=work)
     return seconds, stdout.strip().splitlines()[-1]
@@ -123,11 +139,20 @@ def profile_cold(work: Path, corpus: Path, top: int = 30) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--modules", type=int, default=220, help="modules in the corpus (>= 200)")
+    parser.add_argument("--modules", type=int, default=220, help="modules in the corpus")
     parser.add_argument("--repeat", type=int, default=3, help="runs per timing (best is kept)")
     parser.add_argument("--seed", type=int, default=0, help="corpus seed")
     parser.add_argument("--profile", action="store_true", help="cProfile a cold build")
+    parser.add_argument(
+        "--without-search", action="store_true", help="time every build with search disabled"
+    )
     args = parser.parse_args(argv)
+    if args.without_search:
+        global WITHOUT_SEARCH
+        from site_builder import search
+
+        WITHOUT_SEARCH = True
+        search.search_outputs = lambda cache_dir, outputs: {}
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     if shutil.which("pycco") is None:
@@ -140,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"corpus (seed {args.seed}): {stats.summary()}")
         print(
             f"site_builder code digest {builder_digest()[:12]}, pycco {version('pycco')}, "
-            f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, best of {args.repeat}\n"
+            f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, best of {args.repeat}"
+            + (", search stage disabled" if WITHOUT_SEARCH else "")
+            + "\n"
         )
 
         pycco = min(

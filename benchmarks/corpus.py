@@ -6,9 +6,11 @@ checked links to other generated pages and their anchors, bare `#` separators, t
 and returns `CorpusStats`. The same arguments always produce the same bytes.
 """
 
+import io
 import posixpath
 import random
 import re
+import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -441,14 +443,16 @@ def generate_corpus(root: Path, modules: int = 220, seed: int = 0) -> CorpusStat
 
 
 def edit_one_comment(path: Path, marker: str) -> None:
-    """Change the text of the first comment line in `path` (a one-comment edit for rebuilds)."""
-    lines = path.read_text(encoding="utf-8").split("\n")
-    for i, line in enumerate(lines):
-        if line.startswith("# ") and not line.startswith("# $"):
-            lines[i] = f"{line} Edit {marker}."
+    """Append a sentence to the first full-line `#` comment with text (a one-comment edit)."""
+    source = path.read_text(encoding="utf-8")
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        text = token.line.strip()
+        if token.type == tokenize.COMMENT and text == token.string and len(text) > 2:
+            lines = source.split("\n")
+            lines[token.start[0] - 1] += f" Edit {marker}."
             path.write_text("\n".join(lines), encoding="utf-8")
             return
-    raise ValueError(f"{path}: no top-level comment line to edit")
+    raise ValueError(f"{path}: no comment line to edit")
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ class BuildReport:
     """Seconds per stage, what was rendered and written, and warnings kept by --keep-going."""
 
     seconds: dict[str, float] = field(default_factory=dict)
+    worker_seconds: dict[str, float] = field(default_factory=dict)  # per stage, over all workers
     pages_total: int = 0
     pages_rendered: list[str] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
@@ -121,18 +122,12 @@ def build_site(config: SiteConfig | dict | None = None, keep_going: bool = False
     site = SiteIndex(config, inputs, cache.metas, _digest(cache.builder, symbols.key()))
     stale = [i for i in inputs if site.render_key(i) not in cache.records]
     modules |= parse_and_translate(report, config, [i for i in stale if i.key not in modules])
-    with report.stage("markdown+math"):
-        found = {i.key: render_commentary(modules[i.key], keep_going) for i in stale}
-    with report.stage("highlight"):
-        highlight_sources([modules[i.key] for i in stale])
-    with report.stage("xref"):
-        for item in stale:
-            xref.annotate_module(modules[item.key].module, item.source.url, symbols)
+    renderer = PageRenderer(config, lambda lang: ui_translations(lang, config.locale_dir))
+    job = PageJob(site, symbols, renderer, cache, modules, keep_going)
+    for item, record in render_pages(report, job, stale):  # markdown+math, highlight, xref, page
+        cache.records[site.render_key(item)] = record
+        cache.dirty = True
     with report.stage("page"):
-        renderer = PageRenderer(config, lambda lang: ui_translations(lang, config.locale_dir))
-        for item in stale:
-            page = render_page(renderer, site, item, modules[item.key], found[item.key])
-            cache.records[site.render_key(item)] = cache.store(page)
         records = {i.url: cache.records[site.render_key(i)] for i in inputs}
         outputs = site_outputs(config, site, renderer, records, cache)
     with report.stage("check links"):
@@ -378,37 +373,53 @@ class Commentary:
     problems: list[BuildError] = field(default_factory=list)
 
 
-def render_commentary(translated: Translated, keep_going: bool) -> Commentary:
-    """Markdown and math for the intro and each section; TeX errors become problems when
-    keep_going, shown in place of the commentary they broke."""
-    from .markdown import render_markdown
+def render_commentary(pages: list[Translated], keep_going: bool) -> list[Commentary]:
+    """Markdown and math for the intro and each section of each page, all their math in one call
+    into KaTeX; TeX errors become problems when keep_going, shown in place of the commentary they
+    broke."""
+    from .markdown import parse_markdown, render_markdown, render_parsed
+    from .tex import render_tex_many
 
-    module, found = translated.module, Commentary()
+    blocks = []  # (page number, section or None for the intro, text, line, parsed)
+    for number, page in enumerate(pages):
+        module = page.module
+        for section, text, line in [
+            (None, module.intro, module.intro_line),
+            *((s, s.docs, s.docs_line) for s in module.sections),
+        ]:
+            if text.strip():
+                parsed = parse_markdown(text, module.path, line)
+                blocks.append((number, section, text, line, parsed))
+            elif section is not None:
+                section.docs_html = ""
+            else:
+                module.intro_html = ""
+    render_tex_many([math for *_, parsed in blocks for math in parsed.math])
 
-    def render(text: str, line: int) -> str:
-        if not text.strip():
-            return ""
-        notice = ""
+    found = [Commentary() for _ in pages]
+    for number, section, text, line, parsed in blocks:
+        path, notice = pages[number].module.path, ""
         try:
-            rendered = render_markdown(text, module.path, line)
+            rendered = render_parsed(parsed)
         except BuildError as error:
             if not (keep_going and error.message.startswith("TeX error")):
                 raise
-            found.problems.append(error)
+            found[number].problems.append(error)
             notice = f'<p class="build-error">{html.escape(str(error))}</p>'
-            rendered = render_markdown(text.replace("$", "\\$"), module.path, line)
-        found.links += [Link(href, str(module.path), n) for href, n in rendered.links]
-        found.images += [Link(src, str(module.path), n) for src, n in rendered.images]
-        return notice + rendered.html
-
-    module.intro_html = render(module.intro, module.intro_line)
-    for section in module.sections:
-        section.docs_html = render(section.docs, section.docs_line)
+            rendered = render_markdown(text.replace("$", "\\$"), path, line)
+        found[number].links += [Link(href, str(path), n) for href, n in rendered.links]
+        found[number].images += [Link(src, str(path), n) for src, n in rendered.images]
+        if section is not None:
+            section.docs_html = notice + rendered.html
+        else:
+            pages[number].module.intro_html = notice + rendered.html
     return found
 
 
 def highlight_sources(pages: list[Translated]) -> None:
     """Highlight each source once and share the code HTML with its translations (same ids)."""
+    if not pages:
+        return
     from .highlight import highlight_module
     from .parse import read_source
 
@@ -422,6 +433,105 @@ def highlight_sources(pages: list[Translated]) -> None:
             done[id(original)] = {s.id: s.code_html for s in sections}
         for section in page.module.sections:
             section.code_html = done[id(original)].get(section.id, "")
+
+
+@dataclass
+class PageJob:
+    """What rendering a stale page needs: the site, its symbols, the renderer and the cache."""
+
+    site: "SiteIndex"
+    symbols: object
+    renderer: PageRenderer
+    cache: "Cache"
+    modules: dict[str, Translated]
+    keep_going: bool
+
+    def render(self, report: BuildReport, items: list[Input]) -> list[PageRecord]:
+        """markdown+math -> highlight -> xref -> page for the pages of one source (all its
+        languages), stored in the cache."""
+        pages = [self.modules[item.key] for item in items]
+        with report.stage("markdown+math"):
+            found = render_commentary(pages, self.keep_going)
+        with report.stage("highlight"):
+            highlight_sources(pages)
+        with report.stage("xref"):
+            for item, page in zip(items, pages, strict=True):
+                xref.annotate_module(page.module, item.source.url, self.symbols)
+        with report.stage("page"):
+            return [
+                self.cache.store(render_page(self.renderer, self.site, item, page, commentary))
+                for item, page, commentary in zip(items, pages, found, strict=True)
+            ]
+
+
+WORKERS_ENV = "SITE_BUILDER_WORKERS"  # a number of processes; 1 renders in this process
+POOL_MIN_PAGES = 16
+MAX_WORKERS = 8
+_forked_job: tuple[PageJob, list[list[Input]]] | None = None  # what forked workers inherit
+
+
+def render_pages(report: BuildReport, job: PageJob, stale: list[Input]):
+    """Yield (input, record) for every stale page, rendered in this process or, when there are
+    many, in forked worker processes (identical results; each worker starts its own KaTeX)."""
+    global _forked_job
+    by_source: dict[str, list[Input]] = {}
+    for item in stale:
+        by_source.setdefault(item.source.url, []).append(item)
+    units = list(by_source.values())
+    workers = min(_worker_count(len(stale)), len(units))
+    if workers < 2:
+        for items in units:
+            yield from zip(items, job.render(report, items), strict=True)
+        return
+    import multiprocessing
+
+    _forked_job = (job, units)
+    try:
+        pool = multiprocessing.get_context("fork").Pool(workers)
+        with report.stage(f"pages in {workers} processes"), pool:
+            done = list(pool.imap(_render_forked, range(len(units)), chunksize=1))
+    finally:
+        _forked_job = None
+    for items, (records, seconds, problem) in zip(units, done, strict=True):
+        for stage, spent in seconds.items():
+            report.worker_seconds[stage] = report.worker_seconds.get(stage, 0.0) + spent
+        if problem:
+            raise BuildError(*problem)
+        yield from zip(items, records, strict=True)
+
+
+def _render_forked(unit: int):
+    """In a worker: render one unit; a BuildError comes back as (path, line, message)."""
+    job, units = _forked_job
+    report = BuildReport()
+    try:
+        return job.render(report, units[unit]), report.seconds, None
+    except BuildError as error:
+        return [], report.seconds, (error.path, error.line, error.message)
+
+
+def _worker_count(pages: int) -> int:
+    """Processes for rendering: $SITE_BUILDER_WORKERS, else the usable cores when there are many
+    pages. 1 (this process) wherever forking is unsafe: V8 already started here, other threads
+    running (a lock held by one of them stays held in the child), or no fork on this system."""
+    import multiprocessing
+    import threading
+
+    from .tex import v8_started
+
+    override = os.environ.get(WORKERS_ENV, "").strip()
+    if override:
+        if not override.isdigit() or int(override) < 1:
+            raise BuildError(WORKERS_ENV, None, f"must be a whole number >= 1, not {override!r}")
+        workers = int(override)
+    elif pages >= POOL_MIN_PAGES:
+        workers = min(len(os.sched_getaffinity(0)), MAX_WORKERS)
+    else:
+        workers = 1
+    forkable = "fork" in multiprocessing.get_all_start_methods()
+    if workers < 2 or not forkable or v8_started() or threading.active_count() > 1:
+        return 1
+    return workers
 
 
 def render_page(renderer, site: SiteIndex, item: Input, page: Translated, found: Commentary):

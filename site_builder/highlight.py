@@ -21,24 +21,31 @@ _python = PythonLexer(stripnl=False, ensurenl=False)
 def _css_class(ttype) -> str:
     while ttype not in STANDARD_TYPES:
         ttype = ttype.parent
-    return STANDARD_TYPES[ttype]
+    css = STANDARD_TYPES[ttype]
+    # Whitespace and plain text need no span: less markup, same rendering.
+    return "" if css == "w" else css
 
 
 def _html_lines(code: str, lexer) -> list[str]:
     """One HTML string per line of `code` (split at "\\n"); spans never cross a line break."""
-    lines: list[list[str]] = [[]]
-    for ttype, value in lexer.get_tokens(code):
+    lines: list[str] = []
+    parts: list[str] = []
+    for _, ttype, value in lexer.get_tokens_unprocessed(code):
         css = _css_class(ttype)
-        for i, part in enumerate(value.split("\n")):
+        pieces = value.split("\n") if "\n" in value else (value,)
+        for i, piece in enumerate(pieces):
             if i:
-                lines.append([])
-            if part:
-                text = escape(part, quote=False)
-                # Whitespace and plain text need no span: less markup, same rendering.
-                lines[-1].append(
-                    f'<span class="{css}">{text}</span>' if css not in ("", "w") else text
-                )
-    return ["".join(parts) for parts in lines]
+                lines.append("".join(parts))
+                parts = []
+            if piece:
+                text = escape(piece, quote=False)
+                parts.append(f'<span class="{css}">{text}</span>' if css else text)
+    lines.append("".join(parts))
+    return lines
+
+
+def _newlines(code: str) -> str:
+    return code.replace("\r\n", "\n").replace("\r", "\n") if "\r" in code else code
 
 
 @functools.cache
@@ -46,9 +53,10 @@ def _lexer(language: str):
     return get_lexer_by_name(language, stripnl=False, ensurenl=False)
 
 
+@functools.lru_cache(maxsize=8192)
 def highlight_inline(code: str) -> str:
     """Inline code in prose, highlighted as Python: `<code class="code">...</code>`."""
-    return f'<code class="code">{"".join(_html_lines(code, _python))}</code>'
+    return f'<code class="code">{"".join(_html_lines(_newlines(code), _python))}</code>'
 
 
 def highlight_block(code: str, language: str) -> str:
@@ -60,7 +68,7 @@ def highlight_block(code: str, language: str) -> str:
             lexer = _lexer(language.lower())
         except ClassNotFound:
             raise ValueError(f"unknown code language {language!r}") from None
-        body = "\n".join(_html_lines(code, lexer))
+        body = "\n".join(_html_lines(_newlines(code), lexer))
     body = body.removesuffix("\n")
     css = f' class="language-{escape(language)}"' if language else ""
     return f'<pre class="code"><code{css}>{body}</code></pre>\n'
@@ -68,7 +76,7 @@ def highlight_block(code: str, language: str) -> str:
 
 def highlight_module(source: str, sections: list[Section]) -> None:
     """Fill each section's `code_html`, lexing `source` (the whole module) once."""
-    lines = _html_lines(source.replace("\r\n", "\n").replace("\r", "\n"), _python)
+    lines = _html_lines(_newlines(source), _python)
     for section in sections:
         if not section.code:
             section.code_html = ""

@@ -156,19 +156,36 @@ def _assign_lines(tokens, first_line: int) -> list[tuple[str, bool]]:
     return math
 
 
+@dataclass
+class ParsedMarkdown:
+    """A text's tokens, ready to render, and the math they need: parse, batch the math of many
+    texts through `tex.render_tex_many`, then `render_parsed` each."""
+
+    tokens: list
+    env: dict
+    math: list[tuple[str, bool]]
+
+
+def parse_markdown(text: str, path: Path, first_line: int) -> ParsedMarkdown:
+    env = {"path": path, "links": [], "images": []}
+    tokens = _md.parse(text, env)
+    return ParsedMarkdown(tokens, env, _assign_lines(tokens, first_line))
+
+
+def render_parsed(parsed: ParsedMarkdown) -> RenderedMarkdown:
+    """HTML of a parsed text; raises BuildError (file:line) for invalid TeX."""
+    env = parsed.env
+    render_tex_many(parsed.math)  # memoized already when the caller batched it
+    html = _md.renderer.render(parsed.tokens, _md.options, env)
+    return RenderedMarkdown(html, env["links"], env["images"])
+
+
 def prefetch_math(texts) -> None:
-    """Render the math of many texts (say, every section of a module) in one batch, so the
-    render_markdown calls that follow find it memoized. Invalid TeX is reported by those calls."""
-    math = []
-    for text in texts:
-        math += _assign_lines(_md.parse(text, {}), 1)
-    render_tex_many(math)
+    """Render the math of many texts in one batch, so the render_markdown calls that follow find
+    it memoized. Invalid TeX is reported by those calls."""
+    render_tex_many([m for text in texts for m in parse_markdown(text, Path(), 1).math])
 
 
 def render_markdown(text: str, path: Path, first_line: int) -> RenderedMarkdown:
     """Render commentary `text`, which starts at line `first_line` of `path`, to HTML."""
-    env = {"path": path, "links": [], "images": []}
-    tokens = _md.parse(text, env)
-    render_tex_many(_assign_lines(tokens, first_line))
-    html = _md.renderer.render(tokens, _md.options, env)
-    return RenderedMarkdown(html, env["links"], env["images"])
+    return render_parsed(parse_markdown(text, path, first_line))

@@ -1,30 +1,57 @@
 """Search stage: a Pagefind index of the built pages, served from the site (`pagefind/`).
 
-Pagefind splits the index by each page's `<html lang>`, so a page searches its own language (the
-extended build segments Chinese into words). The index is kept in the cache folder, keyed by the
-digests of the pages, so a build that changed no page reuses it without starting Pagefind.
+Pagefind splits the index by each page's `<html lang>`, so a page searches its own language. We run
+the npm package's extended binary (pinned in package.json): it segments Chinese with ICU4X, as the
+browser's `Intl.Segmenter` segments the query, so a search for 逐点卷积 finds the pages that use the
+term. The index is kept in the cache folder, keyed by the digests of the pages, so a build that
+changed no page reuses it without starting Pagefind.
 """
 
-import asyncio
 import hashlib
 import os
 import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 from .model import BuildError
 from .write import Blob
 
 FOLDER = "pagefind"
-# Indexed: the article; left out: math (its TeX source reads as noise), line numbers.
-INDEX_CONFIG = {"root_selector": "main", "exclude_selectors": [".katex", ".ln", ".permalink"]}
+PAGEFIND_ENV = "SITE_BUILDER_PAGEFIND"
+# Indexed: the article; left out: math (its TeX source reads as noise), line numbers, permalinks.
+ROOT_SELECTOR = "main"
+EXCLUDE_SELECTORS = (".katex", ".ln", ".permalink")
 NOT_INDEXED = {"404.html"}
+
+
+def pagefind_binary() -> Path:
+    """`node_modules/.bin/pagefind`, found like KaTeX: $SITE_BUILDER_PAGEFIND, else by walking up
+    from the current directory and from this file's directory."""
+    override = os.environ.get(PAGEFIND_ENV)
+    if override:
+        candidates = [Path(override)]
+    else:
+        starts = [Path.cwd().resolve(), Path(__file__).resolve().parent]
+        candidates = [
+            d / "node_modules" / ".bin" / "pagefind" for s in starts for d in (s, *s.parents)
+        ]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise BuildError(
+        "package.json",
+        None,
+        "Pagefind not found: run `npm ci` in the project root (or point "
+        f"${PAGEFIND_ENV} at a pagefind executable)",
+    )
 
 
 def index_key(pages: dict[str, Blob]) -> str:
     hasher = hashlib.blake2b(digest_size=16)
     for rel in sorted(pages):
         hasher.update(f"{rel}\0{pages[rel].digest}\0".encode())
-    hasher.update(repr(INDEX_CONFIG).encode())
+    hasher.update(repr((ROOT_SELECTOR, EXCLUDE_SELECTORS, "keep-index-url")).encode())
     return hasher.hexdigest()
 
 
@@ -37,18 +64,18 @@ def search_outputs(cache_dir: Path, outputs: dict[str, Blob]) -> dict[str, Blob]
     root = cache_dir / "search"
     folder = root / key
     if not (folder / ".complete").is_file():
-        staging = root / f"{key}.tmp{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
-        try:
-            asyncio.run(_index(pages, staging))
-        except Exception as error:  # the Pagefind service failed to start or to index
-            shutil.rmtree(staging, ignore_errors=True)
-            raise BuildError(cache_dir, None, f"search index failed: {error}") from None
-        (staging / ".complete").write_text(key)
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(staging, folder)
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=root, prefix=".index-") as scratch:
+            site, bundle = Path(scratch, "site"), Path(scratch, "bundle")
+            for rel, blob in pages.items():
+                (site / rel).parent.mkdir(parents=True, exist_ok=True)
+                (site / rel).write_bytes(blob.content())
+            run_pagefind(site, bundle)
+            (bundle / ".complete").write_text(key)
+            shutil.rmtree(folder, ignore_errors=True)
+            os.replace(bundle, folder)
     for old in root.iterdir():
-        if old.name != key:
+        if old.name != key and not old.name.startswith(".index-"):
             shutil.rmtree(old, ignore_errors=True)
     return {
         f"{FOLDER}/{path.relative_to(folder).as_posix()}": Blob.of_file(path)
@@ -57,10 +84,13 @@ def search_outputs(cache_dir: Path, outputs: dict[str, Blob]) -> dict[str, Blob]
     }
 
 
-async def _index(pages: dict[str, Blob], out: Path) -> None:
-    from pagefind.index import PagefindIndex
-
-    async with PagefindIndex(config=dict(INDEX_CONFIG)) as index:
-        for rel, blob in sorted(pages.items()):
-            await index.add_html_file(content=blob.content().decode(), url="/" + rel)
-        await index.write_files(output_path=str(out.resolve()))
+def run_pagefind(site: Path, bundle: Path) -> None:
+    command = [str(pagefind_binary()), "--site", str(site), "--output-path", str(bundle)]
+    command += ["--root-selector", ROOT_SELECTOR, "--keep-index-url", "--quiet"]
+    for selector in EXCLUDE_SELECTORS:
+        command += ["--exclude-selectors", selector]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        message = detail[-1] if detail else f"exit status {done.returncode}"
+        raise BuildError("pagefind", None, f"search index failed: {message}")

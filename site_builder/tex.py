@@ -2,7 +2,11 @@
 
 One V8 context is created lazily and reused; results are memoized by (tex, display). Crossing
 into V8 costs far more than a small equation takes to render, so `render_tex_many` renders a
-whole batch in one call (the markdown stage prefetches every equation of a text this way).
+whole batch in one call (the build renders every equation of a page this way).
+
+V8 cannot survive a fork: its threads stay in the parent. A forked child therefore drops the
+parent's context, and if V8 had already started in the parent, rendering in the child raises
+instead of hanging. Fork only while `v8_started()` is false.
 """
 
 import atexit
@@ -68,14 +72,31 @@ _lock = threading.Lock()
 _cache: dict[tuple[str, bool], tuple[bool, str]] = {}
 _ctx = None
 _render_js = None
+_v8_pid = None  # the process that started V8, which only it can use
+
+
+def v8_started() -> bool:
+    """Whether V8 was started in this process or in one it was forked from."""
+    return _v8_pid is not None
+
+
+def _forget_after_fork() -> None:
+    global _lock, _ctx, _render_js
+    _lock, _ctx, _render_js = threading.Lock(), None, None
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _context():
-    global _ctx, _render_js
+    global _ctx, _render_js, _v8_pid
     if _ctx is None:
+        if _v8_pid is not None and _v8_pid != os.getpid():
+            raise RuntimeError("KaTeX's V8 was started before this process was forked")
         from py_mini_racer import MiniRacer
 
         script = (katex_dist_dir() / "katex.min.js").read_text(encoding="utf-8")
+        _v8_pid = os.getpid()
         ctx = MiniRacer()
         ctx.eval(script)
         ctx.eval(_JS_RENDER)

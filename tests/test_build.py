@@ -1,4 +1,8 @@
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -84,7 +88,9 @@ def test_rebuild_renders_only_the_changed_page_and_noop_writes_nothing(tiny):
     layer.write_text(layer.read_text().replace("Keep the width", "Remember the width"))
     report = build_site(tiny)
     assert report.pages_rendered == ["models/layer.html"]
-    assert report.written == ["models/layer.html"]
+    pages = [rel for rel in report.written if not rel.startswith("pagefind/")]
+    assert pages == ["models/layer.html"]  # and the search index, which holds its text
+    assert any(rel.startswith("pagefind/") for rel in report.written)
     assert "Remember the width" in (tiny.out / "models/layer.html").read_text()
     assert set(report.seconds) >= {"parse", "markdown+math", "highlight", "page", "write"}
 
@@ -157,3 +163,62 @@ def test_builds_the_real_project(tmp_path, monkeypatch):
     for source in config.source.rglob("*.py"):
         url = page_url(source.relative_to(config.source).as_posix())
         assert (out / url).is_file(), url
+
+
+POOL_CHILD = """
+import json, os, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from conftest import make_config, snapshot
+from site_builder import search
+from site_builder.build import build_site
+from site_builder.model import BuildError
+
+search.search_outputs = lambda cache_dir, outputs: {}  # Pagefind is tested elsewhere
+root, result = Path(sys.argv[1]), {}
+for name, workers in [("pool", "2"), ("serial", "1"), ("after_v8", "2")]:
+    os.environ["SITE_BUILDER_WORKERS"] = workers
+    config = make_config(root, out=root / name / "site", languages=("en", "zh"))
+    report = build_site(config)
+    files = snapshot(config.out)
+    files.pop(".site-builder.json")  # the manifest records write times
+    result[name] = {"stages": sorted(report.seconds), "files": files,
+                    "rendered": sorted(report.pages_rendered)}
+(root / "pkg/models/layer.py").write_text('# Broken: $\\\\frac{1}{$.\\nx = 1\\n')
+for name, workers in [("pool_error", "2"), ("serial_error", "1")]:
+    os.environ["SITE_BUILDER_WORKERS"] = workers
+    try:
+        build_site(make_config(root, out=root / name / "site"))
+    except BuildError as error:
+        result[name] = str(error)
+print(json.dumps(result))
+"""
+
+
+def test_forked_workers_render_exactly_what_one_process_renders(tiny):
+    tests = Path(__file__).resolve().parent
+    done = subprocess.run(
+        [sys.executable, "-c", POOL_CHILD, str(tiny.root), str(tests)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    pool, serial, after_v8 = result["pool"], result["serial"], result["after_v8"]
+    assert "pages in 2 processes" in pool["stages"] and "markdown+math" not in pool["stages"]
+    assert "markdown+math" in serial["stages"] and not any("process" in s for s in serial["stages"])
+    # V8 started in this process by the serial build: forking would be unsafe, so no workers.
+    assert not any("process" in s for s in after_v8["stages"])
+    assert len(pool["rendered"]) == 12 and pool["rendered"] == serial["rendered"]
+    assert pool["files"] == serial["files"] == after_v8["files"]
+    assert "TeX error" in result["pool_error"]
+    assert result["pool_error"] == result["serial_error"]
+    assert result["pool_error"].endswith("layer.py:1: " + result["pool_error"].split(": ", 1)[1])
+
+
+def test_worker_count_setting_is_checked(tiny, monkeypatch):
+    monkeypatch.setenv("SITE_BUILDER_WORKERS", "two")
+    with pytest.raises(BuildError, match="SITE_BUILDER_WORKERS: must be a whole number"):
+        build_site(tiny)

@@ -92,6 +92,10 @@ def test_corpus_builds_with_all_math_and_links(tiny_corpus, tmp_path):
     assert html.count('class="katex"') == stats.math_spans
     assert html.count('class="katex-display"') == stats.display_math
 
-    edit_one_comment(root / stats.files[-1], "test")
+    edited = root / stats.files[-1]
+    before = edited.read_text(encoding="utf-8").splitlines()
+    edit_one_comment(edited, "test")
+    changed = [n for n, line in enumerate(edited.read_text().splitlines()) if line != before[n]]
+    assert len(changed) == 1 and before[changed[0]].lstrip().startswith("# ")
     again = build_site(config)
     assert again.pages_rendered == [page_url(stats.files[-1])]

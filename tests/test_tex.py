@@ -1,4 +1,5 @@
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,26 @@ def test_process_exits_after_rendering():
         env={**os.environ, "PYTHONPATH": str(root)},
     )
     assert done.returncode == 0 and done.stdout.strip() == "ok"
+
+
+def test_forked_child_never_uses_the_parents_v8():
+    render_tex("x^2", False)
+    assert tex.v8_started()
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: must raise at once, never touch the parent's context
+        os.close(reader)
+        signal.alarm(20)
+        try:
+            tex.render_tex(r"\forked", False)
+            verdict = b"rendered"
+        except RuntimeError as error:
+            verdict = b"refused" if "forked" in str(error) else b"other"
+        os.write(writer, verdict)
+        os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as pipe:
+        verdict = pipe.read()
+    os.waitpid(pid, 0)
+    assert verdict == b"refused"
+    assert render_tex("x^2", False) and render_tex(r"\alpha", False)  # the parent's still works

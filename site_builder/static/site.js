@@ -35,6 +35,13 @@
     }
   });
 
+  // Regions that scroll sideways must be reachable by keyboard.
+  main.querySelectorAll(".docs table, .docs pre, .section > .code").forEach(function (box) {
+    if (box.scrollWidth > box.clientWidth + 1 && !box.querySelector("a, button, [tabindex]")) {
+      box.tabIndex = 0;
+    }
+  });
+
   // Copy buttons on code sections: the code without its line numbers.
   document.querySelectorAll(".section > .code > pre").forEach(function (pre) {
     var button = el("button", { type: "button", class: "copy", "aria-label": text.copyLabel },
