@@ -51,8 +51,9 @@ from site_builder.build import build_site
 from site_builder.config import load_config
 config = load_config({"source": sys.argv[1], "out": sys.argv[2]}, start=Path(sys.argv[3]))
 report = build_site(config)
-print(json.dumps({"seconds": report.seconds, "rendered": len(report.pages_rendered),
-                  "total": report.pages_total, "written": len(report.written)}))
+print(json.dumps({"seconds": report.seconds, "workers": report.worker_seconds,
+                  "rendered": len(report.pages_rendered), "total": report.pages_total,
+                  "written": len(report.written)}))
 """
 
 
@@ -181,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cold build              {cold:7.3f} s  ({cold_report['rendered']} pages rendered)")
         print(f"  stages (s): {stages}")
         print(f"  stage total {sum(cold_report['seconds'].values()):.3f} s; the rest is start-up")
+        if cold_report["workers"]:
+            work_s = ", ".join(f"{name} {s:.3f}" for name, s in cold_report["workers"].items())
+            print(f"  in worker processes, summed over workers (s): {work_s}")
 
         # Rebuilds reuse the first cold build's site and cache.
         out = work / "cold-0" / "site"

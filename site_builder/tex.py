@@ -4,9 +4,9 @@ One V8 context is created lazily and reused; results are memoized by (tex, displ
 into V8 costs far more than a small equation takes to render, so `render_tex_many` renders a
 whole batch in one call (the build renders every equation of a page this way).
 
-V8 cannot survive a fork: its threads stay in the parent. A forked child therefore drops the
-parent's context, and if V8 had already started in the parent, rendering in the child raises
-instead of hanging. Fork only while `v8_started()` is false.
+V8 does not survive a fork: its threads stay in the parent, and a child forked after V8 started
+can hang on a lock one of them held. Fork only while `v8_started()` is false; a forked child
+drops any inherited context and refuses to use V8 started by its parent.
 """
 
 import atexit

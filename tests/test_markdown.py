@@ -110,3 +110,19 @@ def test_prefetch_math_batches_then_render_hits_the_memo(monkeypatch):
     assert "katex" in render(texts[0]).html
     with pytest.raises(BuildError, match="TeX error"):
         render(texts[1])
+
+
+def test_parsed_once_then_rendered_after_one_math_batch(monkeypatch):
+    from site_builder import markdown, tex
+
+    texts = ["Inline $a_{batch1}$ and `x = 1`.", "$$c_{batch2}$$\n\nSee [it](p.html)."]
+    parsed = [markdown.parse_markdown(text, PATH, 3) for text in texts]
+    assert [p.math for p in parsed] == [[("a_{batch1}", False)], [("c_{batch2}", True)]]
+    tex.render_tex_many([m for p in parsed for m in p.math])
+
+    def no_v8(items):
+        assert all(key in tex._cache for key in items), "math was not batched"
+
+    monkeypatch.setattr(markdown, "render_tex_many", no_v8)
+    for text, one in zip(texts, parsed, strict=True):
+        assert markdown.render_parsed(one) == render(text, first_line=3)
