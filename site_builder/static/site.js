@@ -181,3 +181,12 @@
     if (actions[e.key]) { e.preventDefault(); actions[e.key](); }
   });
 })();
+
+// The language switcher keeps the reader on the same section: section ids are the same in every
+// language, so the current fragment carries over.
+(function () {
+  document.addEventListener("click", function (e) {
+    var link = e.target.closest("nav.languages a[hreflang]");
+    if (link && location.hash) link.hash = location.hash;
+  });
+})();

@@ -1,0 +1,71 @@
+"""The Chinese ConvMixer page in headless Chromium: CJK text shown, math rendered, and the language
+switcher going to the English page and back, keeping the reader's section."""
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import PAGE, PageVisit
+
+pytestmark = pytest.mark.browser
+ZH_PAGE = "zh/" + PAGE
+SECTION = "ConvMixerLayer"
+
+
+def test_chinese_text_is_visible_and_drawn_in_a_cjk_font(browser, site_url):
+    visit = PageVisit(browser, site_url, 1280, page=ZH_PAGE)
+    try:
+        page = visit.page
+        assert page.evaluate("document.documentElement.lang") == "zh"
+        heading = page.locator("h1")
+        assert heading.is_visible()
+        assert re.search(r"[\u4e00-\u9fff]", heading.inner_text()), heading.inner_text()
+        prose = page.locator("main").inner_text()
+        assert prose.count("图像块") > 10 and "逐点卷积" in prose
+        assert "补丁" not in prose and "混音器" not in prose
+        # The CJK font is really installed and used: the glyphs are not drawn as tofu boxes.
+        assert page.evaluate("document.fonts.check('16px \"WenQuanYi Micro Hei\"', '图像块')")
+        width_of = "t => { const c = document.createElement('canvas').getContext('2d'); "
+        width_of += "c.font = '20px sans-serif'; return c.measureText(t).width; }"
+        assert page.evaluate(width_of, "图像块") > page.evaluate(width_of, "iii") * 2
+        assert not visit.blocked and not visit.failed and not visit.errors
+        visit.screenshot("zh-conv_mixer-1280.png")
+    finally:
+        visit.close()
+
+
+def test_math_is_rendered_on_the_chinese_page(browser, site_url):
+    visit = PageVisit(browser, site_url, 1280, page=ZH_PAGE)
+    try:
+        page = visit.page
+        assert page.locator(".katex-html").count() > 100
+        assert page.locator("math").count() == page.locator(".katex").count()
+        visible_text = page.locator("main .docs").all_inner_texts()
+        assert not any("$" in text for text in visible_text), "raw TeX left in the commentary"
+        display = page.locator(".katex-display").first
+        assert display.is_visible() and display.bounding_box()["height"] > 10
+    finally:
+        visit.close()
+
+
+def test_switcher_goes_to_english_and_back_on_the_same_section(browser, site_url):
+    visit = PageVisit(browser, site_url, 1280, page=f"{ZH_PAGE}#{SECTION}")
+    try:
+        page = visit.page
+        page.locator('nav.languages a[hreflang="en"]').click()
+        page.wait_for_load_state()
+        url = urlsplit(page.url)
+        assert url.path == "/" + PAGE and url.fragment == SECTION, page.url
+        assert page.evaluate("document.documentElement.lang") == "en"
+        assert "Patches Are All You Need" in page.locator("h1").inner_text()
+
+        page.locator('nav.languages a[hreflang="zh"]').click()
+        page.wait_for_load_state()
+        url = urlsplit(page.url)
+        assert url.path == "/" + ZH_PAGE and url.fragment == SECTION, page.url
+        assert page.evaluate("document.documentElement.lang") == "zh"
+        top = page.locator(f'[id="{SECTION}"]').evaluate("e => e.getBoundingClientRect().top")
+        assert 0 <= top < 300, f"the section is not scrolled into view after switching ({top}px)"
+        assert not visit.blocked and not visit.failed and not visit.errors
+    finally:
+        visit.close()
