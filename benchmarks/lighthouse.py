@@ -1,17 +1,22 @@
 """Lighthouse scores of the ConvMixer page, en and zh, against the locally served site.
 
     python benchmarks/lighthouse.py [--site site] [--pages conv_mixer/index.html,...]
+                                    [--preset desktop|mobile] [--gzip] [--save DIR]
 
 Builds nothing: serve what `site-builder build` wrote. Runs the pinned npm `lighthouse`
 (`npm ci`) with Debian's Chromium (CHROME_PATH, default /usr/bin/chromium) headless, with the
 desktop preset by default (`--preset mobile` for Lighthouse's mobile emulation), and prints
 performance, accessibility, best practices and SEO (0-100) per page, then PASS/MISS against the
-targets (performance >= 95, the others 100). Not run in CI: ~30 s a page.
+targets (performance >= 95, the others 100), the page's metrics (FCP, LCP, TBT, CLS, speed index)
+and every audit scored below 0.9. The site is served as built, uncompressed; `--gzip` serves text
+files gzipped, as static hosts do. `--save DIR` keeps each JSON report. Not run in CI: ~30 s a page.
 """
 
 import argparse
 import functools
+import gzip
 import http.server
+import io
 import json
 import os
 import subprocess
@@ -29,19 +34,48 @@ CHROME_FLAGS = (
 )
 
 
-def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    class Quiet(http.server.SimpleHTTPRequestHandler):
+TEXT_SUFFIXES = (".html", ".css", ".js", ".svg", ".json", ".xml")
+
+
+def serve(folder: Path, compress: bool = False) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """Serve `folder` on 127.0.0.1; with `compress`, text files go out gzipped to clients that
+    accept it, as static hosts and CDNs serve them."""
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
+        def send_head(self):
+            path = Path(self.translate_path(self.path))
+            accepts = "gzip" in self.headers.get("Accept-Encoding", "")
+            if not (compress and accepts and path.is_file() and path.suffix in TEXT_SUFFIXES):
+                return super().send_head()
+            body = gzip.compress(path.read_bytes())
+            self.send_response(200)
+            self.send_header("Content-Type", self.guess_type(str(path)))
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            return io.BytesIO(body)
+
     server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder))
+        ("127.0.0.1", 0), functools.partial(Handler, directory=str(folder))
     )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
-def scores(url: str, preset: str) -> dict[str, int]:
+METRICS = {
+    "first-contentful-paint": "FCP",
+    "largest-contentful-paint": "LCP",
+    "total-blocking-time": "TBT",
+    "cumulative-layout-shift": "CLS",
+    "speed-index": "SI",
+}
+
+
+def run_lighthouse(url: str, preset: str, save: Path | None = None) -> dict:
+    """Lighthouse's JSON report for one URL (also written to `save` when given)."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         command = [
@@ -56,8 +90,25 @@ def scores(url: str, preset: str) -> dict[str, int]:
         ]
         env = {**os.environ, "CHROME_PATH": os.environ.get("CHROME_PATH", "/usr/bin/chromium")}
         subprocess.run(command, check=True, env=env, timeout=300)
-        data = json.loads(report.read_text(encoding="utf-8"))
+        text = report.read_text(encoding="utf-8")
+    if save:
+        save.write_text(text, encoding="utf-8")
+    return json.loads(text)
+
+
+def scores(data: dict) -> dict[str, int]:
     return {name: round(data["categories"][name]["score"] * 100) for name in CATEGORIES}
+
+
+def details(data: dict) -> list[str]:
+    """The metrics, then each audit that scored below 0.9 (with its display value)."""
+    audits = data["audits"]
+    metrics = "  ".join(f"{short} {audits[key]['displayValue']}" for key, short in METRICS.items())
+    lines = [metrics]
+    for key, audit in sorted(audits.items()):
+        if audit.get("score") is not None and audit["score"] < 0.9 and key not in METRICS:
+            lines.append(f"{key} ({audit['score']:.2f}): {audit.get('displayValue', '')}".strip())
+    return lines
 
 
 def main() -> int:
@@ -70,18 +121,30 @@ def main() -> int:
         default="desktop",
         help="Lighthouse's desktop preset, or its default mobile emulation (slow 4G, 4x CPU)",
     )
+    parser.add_argument("--save", type=Path, help="folder for the JSON reports")
+    parser.add_argument(
+        "--gzip", action="store_true", help="serve text files gzipped (as a static host would)"
+    )
     args = parser.parse_args()
     if not LIGHTHOUSE.exists():
         sys.exit(f"{LIGHTHOUSE} is missing: run `npm ci` in the project root")
-    server, base = serve(args.site)
+    server, base = serve(args.site, compress=args.gzip)
     ok = True
     try:
         for page in args.pages.split(","):
-            got = scores(base + page, args.preset)
+            save = None
+            if args.save:
+                args.save.mkdir(parents=True, exist_ok=True)
+                save = args.save / f"{page.replace('/', '_')}.{args.preset}.json"
+            data = run_lighthouse(base + page, args.preset, save)
+            got = scores(data)
             line = "  ".join(f"{name} {value}" for name, value in got.items())
             passed = all(got[name] >= target for name, target in CATEGORIES.items())
             ok &= passed
-            print(f"{page} ({args.preset}): {line}  {'PASS' if passed else 'MISS'}")
+            served = f"{args.preset}{', gzip' if args.gzip else ''}"
+            print(f"{page} ({served}): {line}  {'PASS' if passed else 'MISS'}")
+            for detail in details(data):
+                print("    " + detail)
     finally:
         server.shutdown()
     return 0 if ok else 1

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from . import __version__, search, translate, xref
+from . import __version__, search, xref
 from .config import SiteConfig, load_config
 from .links import Link, PageLinks, check_links, ids_in, is_external, resolve, urls_in
 from .model import BuildError, Module
@@ -55,6 +55,7 @@ class BuildReport:
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     warnings: list[BuildError] = field(default_factory=list)
+    unindexed: dict[str, Blob] | None = None  # pages the search index lags behind (serve only)
 
     @contextmanager
     def stage(self, name: str):
@@ -107,7 +108,12 @@ class PageRecord:
     problems: list[tuple[str, int | None, str]]  # BuildError's (path, line, message)
 
 
-def build_site(config: SiteConfig | dict | None = None, keep_going: bool = False) -> BuildReport:
+def build_site(
+    config: SiteConfig | dict | None = None, keep_going: bool = False, index_search: bool = True
+) -> BuildReport:
+    """Build the site. With `index_search` off, Pagefind is not run: the site gets the newest
+    index in the cache, and `report.unindexed` holds the pages for `search.build_index` when
+    that index is not theirs (serve refreshes it in the background)."""
     report = BuildReport()
     with report.stage("load config"):
         config = config if isinstance(config, SiteConfig) else load_config(config)
@@ -133,7 +139,12 @@ def build_site(config: SiteConfig | dict | None = None, keep_going: bool = False
     with report.stage("check links"):
         report.warnings = check_site(config, site, records, outputs, keep_going)
     with report.stage("search"):
-        outputs |= search.search_outputs(config.cache_dir, outputs)
+        if index_search:
+            outputs |= search.search_outputs(config.cache_dir, outputs)
+        else:
+            index, current = search.latest_outputs(config.cache_dir, outputs)
+            report.unindexed = None if current else search.pages_to_index(outputs)
+            outputs |= index
     with report.stage("write"):
         result = write_site(config.out, outputs)
         cache.save({site.render_key(i) for i in inputs}, {i.key for i in inputs}, site.extras_key)
@@ -255,7 +266,9 @@ class Translated:
 
 def parse_and_translate(report: BuildReport, config: SiteConfig, inputs: list[Input]) -> dict:
     """Parse each source once, then translate it into each language asked for."""
-    from . import parse
+    if not inputs:
+        return {}
+    from . import parse, translate
 
     parsed: dict[Path, Module] = {}
     with report.stage("parse"):
@@ -284,6 +297,8 @@ def parse_and_translate(report: BuildReport, config: SiteConfig, inputs: list[In
 def ui_translations(lang: str, locale_dir: Path | None = None):
     """UI strings for the templates, from the i18n stage when it provides them."""
     import gettext
+
+    from . import translate
 
     provider = getattr(translate, "ui_translations", None)
     return provider(lang, locale_dir) if provider else gettext.NullTranslations()
@@ -472,8 +487,14 @@ _forked_job: tuple[PageJob, list[list[Input]]] | None = None  # what forked work
 
 def render_pages(report: BuildReport, job: PageJob, stale: list[Input]):
     """Yield (input, record) for every stale page, rendered in this process or, when there are
-    many, in forked worker processes (identical results; each worker starts its own KaTeX)."""
+    many, in forked worker processes (identical results; each worker starts its own KaTeX).
+    Rendered math is kept in the cache folder for later builds."""
     global _forked_job
+    if not stale:
+        return
+    from . import tex
+
+    tex.use_disk_cache(job.cache.folder)
     by_source: dict[str, list[Input]] = {}
     for item in stale:
         by_source.setdefault(item.source.url, []).append(item)
@@ -482,6 +503,7 @@ def render_pages(report: BuildReport, job: PageJob, stale: list[Input]):
     if workers < 2:
         for items in units:
             yield from zip(items, job.render(report, items), strict=True)
+        tex.save_disk_cache()
         return
     import multiprocessing
 
@@ -492,22 +514,27 @@ def render_pages(report: BuildReport, job: PageJob, stale: list[Input]):
             done = list(pool.imap(_render_forked, range(len(units)), chunksize=1))
     finally:
         _forked_job = None
-    for items, (records, seconds, problem) in zip(units, done, strict=True):
+    for items, (records, seconds, problem, math) in zip(units, done, strict=True):
         for stage, spent in seconds.items():
             report.worker_seconds[stage] = report.worker_seconds.get(stage, 0.0) + spent
         if problem:
             raise BuildError(*problem)
+        tex.remember(math)
         yield from zip(items, records, strict=True)
+    tex.save_disk_cache()
 
 
 def _render_forked(unit: int):
-    """In a worker: render one unit; a BuildError comes back as (path, line, message)."""
+    """In a worker: render one unit; a BuildError comes back as (path, line, message), and the
+    math rendered as `tex.take_unsaved()`."""
+    from .tex import take_unsaved
+
     job, units = _forked_job
     report = BuildReport()
     try:
-        return job.render(report, units[unit]), report.seconds, None
+        return job.render(report, units[unit]), report.seconds, None, take_unsaved()
     except BuildError as error:
-        return [], report.seconds, (error.path, error.line, error.message)
+        return [], report.seconds, (error.path, error.line, error.message), take_unsaved()
 
 
 def _worker_count(pages: int) -> int:
@@ -566,7 +593,9 @@ def _template_links(page_html: str, found: Commentary, page_file: str) -> list[L
 def site_outputs(config, site, renderer, records, cache) -> dict[str, Blob]:
     """Every file of the site: pages, static files, KaTeX, docs assets (per language), extras."""
     outputs = {url: cache.blob(record.html_digest) for url, record in records.items()}
+    # static/*.css are not copied: they go into the one stylesheet made in _extras.
     static = {f"static/{p.name}": p for p in STATIC_DIR.iterdir() if p.is_file()}
+    static = {rel: path for rel, path in static.items() if path.suffix != ".css"}
     outputs |= {rel: cache.file_blob(path) for rel, path in {**static, **katex_files()}.items()}
     for lang in config.languages:
         prefix = language_prefix(config, lang)
@@ -587,14 +616,15 @@ def katex_files() -> dict[str, Path]:
 
 
 def _extras(config: SiteConfig, site: SiteIndex, renderer: PageRenderer) -> dict[str, bytes]:
-    """Files made from the site as a whole: 404 page, sitemap, Pygments CSS, and a home page
-    listing everything when the package has no root `__init__.py`."""
-    from .highlight import pygments_css
+    """Files made from the site as a whole: 404 page, sitemap, the stylesheet (site.css with the
+    Pygments colours), and a home page listing everything when the package has no root
+    `__init__.py`."""
+    from .page import stylesheet
 
     extras = {
         "404.html": renderer.not_found_page().encode(),
         "sitemap.xml": sitemap_xml(config, sorted(site.urls | {"index.html"})).encode(),
-        "static/pygments.css": pygments_css(*PYGMENTS_STYLES).encode(),
+        "static/site.css": stylesheet(*PYGMENTS_STYLES).encode(),
     }
     if "index.html" not in site.urls:
         for lang in config.languages:

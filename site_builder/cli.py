@@ -77,7 +77,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return serve(config_from_args(args), port=args.port, keep_going=args.keep_going)
 
 
-def make_parser() -> argparse.ArgumentParser:
+def make_parser(with_i18n: bool = True) -> argparse.ArgumentParser:
+    """The command line; without `with_i18n` the i18n commands (and their imports) are left out,
+    which `main` does when the command is `build` or `serve`."""
     parser = argparse.ArgumentParser(
         prog="site-builder", description="Render an annotated Python package as a static site."
     )
@@ -89,18 +91,16 @@ def make_parser() -> argparse.ArgumentParser:
     _add_config_flags(serve)
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     serve.set_defaults(func=_cmd_serve)
-    try:
-        from . import i18n
-    except ImportError:
-        i18n = None
-    add_cli = getattr(i18n, "add_cli", None)
-    if add_cli:
+    if with_i18n:
+        from .i18n import add_cli
+
         add_cli(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = make_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = make_parser(with_i18n=argv[:1] not in (["build"], ["serve"])).parse_args(argv)
     try:
         return args.func(args)
     except BuildError as error:

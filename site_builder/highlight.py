@@ -7,9 +7,10 @@ string), cut into per-line HTML, and each section takes its own lines from that 
 import functools
 from html import escape
 
+from pygments.lexer import RegexLexer
 from pygments.lexers import PythonLexer, get_lexer_by_name
 from pygments.styles import get_style_by_name
-from pygments.token import STANDARD_TYPES, Token
+from pygments.token import STANDARD_TYPES, Token, _TokenType
 from pygments.util import ClassNotFound
 
 from .model import Section
@@ -89,54 +90,109 @@ def highlight_module(source: str, sections: list[Section]) -> None:
         section.code_html = '<pre class="code"><code>' + "\n".join(rows) + "</code></pre>"
 
 
-def _declarations(style, ttype) -> str:
-    rule = style.style_for_token(ttype)
-    # Every property is set for every class, so one theme's colours never leak into the other.
-    parts = [
-        f"color: #{rule['color']}" if rule["color"] else "color: inherit",
-        f"background-color: #{rule['bgcolor']}"
-        if rule["bgcolor"]
-        else "background-color: transparent",
-        "font-weight: bold" if rule["bold"] else "font-weight: inherit",
-        "font-style: italic" if rule["italic"] else "font-style: inherit",
-        "text-decoration: underline" if rule["underline"] else "text-decoration: none",
-    ]
-    return "; ".join(parts)
+# ----------------------------------------------------------------------------------- stylesheet
+
+CSS_LANGUAGES = ("python", "bash", "toml")  # fenced blocks in other languages show plain text
+_PROPERTIES = {  # Pygments style key -> (CSS property, value when set, value when unset)
+    "color": ("color", None, "inherit"),
+    "bgcolor": ("background-color", None, "transparent"),
+    "bold": ("font-weight", "700", "inherit"),
+    "italic": ("font-style", "italic", "inherit"),
+    "underline": ("text-decoration", "underline", "none"),
+}
 
 
-def _theme_rules(style_name: str, scope: str) -> list[str]:
+def _token_types(lexer, seen: set) -> set:
+    """Token types a RegexLexer can yield: its rule table, including `bygroups` and `using`
+    callbacks (read from their closures), plus Error for text no rule matches."""
+    if type(lexer) in seen:
+        return set()
+    seen.add(type(lexer))
+    found = {Token.Error}
+
+    def visit(action) -> None:
+        if isinstance(action, _TokenType):
+            found.add(action)
+        elif isinstance(action, tuple | list):
+            for item in action:
+                visit(item)
+        elif isinstance(action, type) and issubclass(action, RegexLexer):
+            found.update(_token_types(action(), seen))
+        elif callable(action):
+            for cell in action.__closure__ or ():
+                visit(cell.cell_contents)
+
+    for rules in lexer._tokens.values():
+        for _, action, _ in rules:
+            visit(action)
+    return found
+
+
+def emitted_classes(languages=CSS_LANGUAGES) -> set[str]:
+    """The short CSS classes our highlighting can give tokens of these languages."""
+    classes = set()
+    for language in languages:
+        classes |= {_css_class(t) for t in _token_types(_lexer(language), set())}
+    return classes - {""}
+
+
+def _theme(style_name: str, classes: set[str]) -> tuple[dict, dict[str, dict[str, str]]]:
+    """A style's base (`.code` colours) and each class's own properties (those set)."""
     style = get_style_by_name(style_name)
-    base = style.style_for_token(Token)
-    text_color = f"#{base['color']}" if base["color"] else "inherit"
-    rules = [
-        f"{scope} .code {{ color: {text_color}; background-color: {style.background_color}; }}",
-        f"{scope} .code .ln {{ color: {style.line_number_color}; }}",
-    ]
-    seen = set()
-    for ttype, css in sorted(STANDARD_TYPES.items(), key=lambda item: item[1]):
-        if css and css not in seen:
-            seen.add(css)
-            rules.append(f"{scope} .code .{css} {{ {_declarations(style, ttype)}; }}")
+    text = style.style_for_token(Token)["color"]
+    base = {"color": f"#{text}" if text else "inherit", "background-color": style.background_color}
+    by_class = {}
+    for ttype, css in STANDARD_TYPES.items():
+        if css in classes:
+            rule = style.style_for_token(ttype)
+            by_class[css] = {key: rule[key] for key in _PROPERTIES if rule[key]}
+    return base, by_class
+
+
+def _declarations(own: dict, keys: list[str]) -> str:
+    parts = []
+    for key in keys:
+        prop, on, off = _PROPERTIES[key]
+        value = (f"#{own[key]}" if on is None else on) if key in own else off
+        parts.append(f"{prop}:{value}")
+    return ";".join(parts)
+
+
+def _rules(scope: str, base: dict, declarations: dict[str, str]) -> list[str]:
+    """One rule per distinct declaration block, its classes joined in one `:is()` (which counts
+    as one class, so `scope .code .k` and `scope .code :is(.k,.kc)` weigh the same)."""
+    groups: dict[str, list[str]] = {}
+    for css in sorted(declarations):
+        if declarations[css]:
+            groups.setdefault(declarations[css], []).append("." + css)
+    rules = [f"{scope}.code{{{';'.join(f'{k}:{v}' for k, v in base.items())}}}"]
+    for block, selectors in groups.items():
+        target = selectors[0] if len(selectors) == 1 else f":is({','.join(selectors)})"
+        rules.append(f"{scope}.code {target}{{{block}}}")
     return rules
 
 
-def pygments_css(style_light: str, style_dark: str) -> str:
-    """CSS for highlighted code in both themes: light by default and under [data-theme=light],
-    dark under [data-theme=dark] and under prefers-color-scheme: dark unless the page is
-    explicitly light. Raises pygments.util.ClassNotFound for an unknown style name."""
-    light = _theme_rules(style_light, ":root")
-    light_explicit = _theme_rules(style_light, "[data-theme=light]")
-    dark = _theme_rules(style_dark, "[data-theme=dark]")
-    dark_auto = _theme_rules(style_dark, ":root:not([data-theme=light])")
-    auto = "\n".join("  " + rule for rule in dark_auto)
+def pygments_css(style_light: str, style_dark: str, languages=CSS_LANGUAGES) -> str:
+    """Compact CSS for the classes our highlighting emits for `languages`, in both themes:
+    light by default, dark under [data-theme=dark] and under prefers-color-scheme: dark unless
+    the page is explicitly light. Classes that look like plain text in both themes get no rule;
+    a property either theme sets is set by both, so one theme never leaks into the other.
+    Raises pygments.util.ClassNotFound for an unknown style name."""
+    classes = emitted_classes(languages)
+    light_base, light = _theme(style_light, classes)
+    dark_base, dark = _theme(style_dark, classes)
+    keys = {css: [k for k in _PROPERTIES if k in light[css] or k in dark[css]] for css in classes}
+    light_css = _rules(":root ", light_base, {c: _declarations(light[c], keys[c]) for c in classes})
+    dark_blocks = {c: _declarations(dark[c], keys[c]) for c in classes}
+    dark_css = _rules("[data-theme=dark] ", dark_base, dark_blocks)
+    auto_css = _rules(":root:not([data-theme=light]) ", dark_base, dark_blocks)
     return "\n".join(
         [
             f"/* Pygments: light {style_light!r}, dark {style_dark!r} */",
-            *light,
-            *light_explicit,
-            *dark,
-            "@media (prefers-color-scheme: dark) {",
-            auto,
+            *light_css,
+            *dark_css,
+            "@media (prefers-color-scheme:dark){",
+            *auto_css,
             "}",
             "",
         ]

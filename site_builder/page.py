@@ -23,6 +23,9 @@ from .model import Module
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 _LEADING_H1 = re.compile(r"\s*<h1>(.*?)</h1>\s*", re.S)
+# Strings and comments in CSS (one capturing group, for re.split); what lies between is code.
+_CSS_LITERAL = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|/\*.*?\*/)""", re.S)
+_CSS_TIGHT = re.compile(r" ?([{};,>]) ?")
 LANGUAGE_NAMES = {"en": "English", "zh": "中文", "ja": "日本語", "ko": "한국어", "fr": "Français",
                   "de": "Deutsch", "es": "Español", "ru": "Русский", "pt": "Português"}  # fmt: skip
 
@@ -164,6 +167,30 @@ class PageRenderer:
             canonical="",
         )
         return self.environment(lang).get_template("404.html").render(variables)
+
+
+def minify_css(css: str) -> str:
+    """Drop comments and needless whitespace; strings and the spaces that carry meaning (the
+    descendant combinator, `and (` in media queries, `+` in calc()) stay. A space after a colon
+    never carries meaning outside strings."""
+    out, code = [], ""
+    for i, part in enumerate([*_CSS_LITERAL.split(css), '""']):
+        if i % 2 == 0:
+            code += part
+        elif not part.startswith("/*"):  # a string: the code before it is complete
+            code = re.sub(r"\s+", " ", code).replace(": ", ":")
+            out += [_CSS_TIGHT.sub(r"\1", code).replace(";}", "}"), part]
+            code = ""
+    return "".join(out[:-1]).strip()
+
+
+def stylesheet(style_light: str, style_dark: str) -> str:
+    """The site's one stylesheet: static/site.css, then the code colours of both Pygments
+    styles (one render-blocking request; KaTeX's CSS is loaded apart, see base.html)."""
+    from .highlight import pygments_css
+
+    site_css = (STATIC_DIR / "site.css").read_text(encoding="utf-8")
+    return minify_css(site_css) + "\n" + minify_css(pygments_css(style_light, style_dark)) + "\n"
 
 
 def split_heading(title: str, intro_html: str) -> tuple[Markup, str]:

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from inspect import cleandoc
 from pathlib import Path
 
-import yaml
-
 from .model import BuildError, Module, Section
 
 _FRONT_MATTER_KEYS = {"title", "summary"}
@@ -65,6 +63,8 @@ def _front_matter(path: Path, lines: list[str], first_line: int) -> tuple[dict, 
     end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
     if end is None:
         raise BuildError(path, first_line, "front matter opened with '---' is never closed")
+    import yaml
+
     try:
         meta = yaml.safe_load("\n".join(lines[1:end])) or {}
     except yaml.YAMLError as e:

@@ -4,7 +4,8 @@ Pagefind splits the index by each page's `<html lang>`, so a page searches its o
 the npm package's extended binary (pinned in package.json): it segments Chinese with ICU4X, as the
 browser's `Intl.Segmenter` segments the query, so a search for 逐点卷积 finds the pages that use the
 term. The index is kept in the cache folder, keyed by the digests of the pages, so a build that
-changed no page reuses it without starting Pagefind.
+changed no page reuses it without starting Pagefind. `serve` writes pages with the newest index
+it has (`latest_outputs`) and refreshes it off the rebuild's path (`build_index`).
 """
 
 import hashlib
@@ -55,28 +56,72 @@ def index_key(pages: dict[str, Blob]) -> str:
     return hasher.hexdigest()
 
 
-def search_outputs(cache_dir: Path, outputs: dict[str, Blob]) -> dict[str, Blob]:
-    """The index files for the site's HTML pages, as `pagefind/...` blobs."""
-    pages = {
+def pages_to_index(outputs: dict[str, Blob]) -> dict[str, Blob]:
+    return {
         rel: b for rel, b in outputs.items() if rel.endswith(".html") and rel not in NOT_INDEXED
     }
+
+
+def search_outputs(cache_dir: Path, outputs: dict[str, Blob]) -> dict[str, Blob]:
+    """The index files for the site's HTML pages, as `pagefind/...` blobs (runs Pagefind when
+    the cache has no index for these pages)."""
+    key = build_index(cache_dir, pages_to_index(outputs))
+    _prune(cache_dir / "search", keep=key)
+    return _index_files(cache_dir / "search" / key)
+
+
+def latest_outputs(cache_dir: Path, outputs: dict[str, Blob]) -> tuple[dict[str, Blob], bool]:
+    """Never runs Pagefind: the index of these pages if the cache has it (others are pruned), else
+    the newest index it has (or none). Returns (index files, whether they index these pages)."""
+    root = cache_dir / "search"
+    key = index_key(pages_to_index(outputs))
+    if not (root / key / ".complete").is_file():
+        indexes = root.glob("*/.complete") if root.is_dir() else []
+        newest = max(indexes, key=lambda p: p.stat().st_mtime_ns, default=None)
+        return (_index_files(newest.parent) if newest else {}), False
+    _prune(root, keep=key)
+    return _index_files(root / key), True
+
+
+def build_index(cache_dir: Path, pages: dict[str, Blob]) -> str:
+    """Index `pages` into `cache_dir/search/<key>` unless it is there already; returns the key.
+    The folder appears complete or not at all; other indexes are left alone."""
     key = index_key(pages)
     root = cache_dir / "search"
     folder = root / key
-    if not (folder / ".complete").is_file():
-        root.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=root, prefix=".index-") as scratch:
-            site, bundle = Path(scratch, "site"), Path(scratch, "bundle")
-            for rel, blob in pages.items():
-                (site / rel).parent.mkdir(parents=True, exist_ok=True)
-                (site / rel).write_bytes(blob.content())
-            run_pagefind(site, bundle)
-            (bundle / ".complete").write_text(key)
-            shutil.rmtree(folder, ignore_errors=True)
-            os.replace(bundle, folder)
-    for old in root.iterdir():
-        if old.name != key and not old.name.startswith(".index-"):
+    if (folder / ".complete").is_file():
+        return key
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=root, prefix=".index-") as scratch:
+        site, bundle = Path(scratch, "site"), Path(scratch, "bundle")
+        for rel, blob in pages.items():
+            (site / rel).parent.mkdir(parents=True, exist_ok=True)
+            _place(blob, site / rel)
+        run_pagefind(site, bundle)
+        (bundle / ".complete").write_text(key)
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(bundle, folder)
+    return key
+
+
+def _place(blob: Blob, path: Path) -> None:
+    """A hard link to the blob's file where it has one (Pagefind only reads it), else a copy."""
+    if blob.path is not None:
+        try:
+            os.link(blob.path, path)
+            return
+        except OSError:
+            pass
+    path.write_bytes(blob.content())
+
+
+def _prune(root: Path, keep: str) -> None:
+    for old in root.iterdir() if root.is_dir() else []:
+        if old.name != keep and not old.name.startswith(".index-"):
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _index_files(folder: Path) -> dict[str, Blob]:
     return {
         f"{FOLDER}/{path.relative_to(folder).as_posix()}": Blob.of_file(path)
         for path in sorted(folder.rglob("*"))

@@ -3,6 +3,10 @@
 The reload script is added to HTML responses only (never written to disk); it listens on a
 server-sent-events endpoint that announces each rebuild with the site paths it wrote. Requests are
 confined to the site dir: `..`, encoded dots, absolute paths and symlinks leading out are refused.
+
+Search is off the rebuild's path: a rebuild writes its pages with the newest index at hand, then a
+background thread runs Pagefind and swaps the fresh index in (only `pagefind/` changes, and that
+is not announced: open pages need no reload for it).
 """
 
 import json
@@ -13,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from . import search
 from .config import SiteConfig
 from .model import BuildError
 
@@ -164,6 +169,9 @@ class PreviewServer:
         self.httpd.daemon_threads = True
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
+        self.build_lock = threading.Lock()  # one build at a time writes the site
+        self.index_wanted = threading.Condition()
+        self.unindexed: dict | None = None  # pages whose index the site lacks, newest first
 
     @property
     def url(self) -> str:
@@ -177,15 +185,48 @@ class PreviewServer:
         from .cli import location, print_report
 
         try:
-            report = build_site(self.config, keep_going=self.keep_going)
+            with self.build_lock:
+                report = build_site(self.config, keep_going=self.keep_going, index_search=False)
         except BuildError as error:
             print(location(error), file=sys.stderr, flush=True)
             return None
         print_report(report, self.config.out)
         changed = report.written + report.removed
-        if changed:
-            self.announcer.publish(changed)
+        announced = [path for path in changed if not path.startswith(search.FOLDER + "/")]
+        if announced:
+            self.announcer.publish(announced)
+        if report.unindexed is not None:
+            with self.index_wanted:
+                self.unindexed = report.unindexed
+                self.index_wanted.notify()
         return changed
+
+    def _index(self) -> None:
+        """Index the latest pages while rebuilds go on, then swap the index in with a rebuild
+        (which renders only pages edited meanwhile). On failure the site keeps its old index."""
+        from .cli import location
+
+        stopped = self.stop_event.is_set
+        while True:
+            with self.index_wanted:
+                self.index_wanted.wait_for(lambda: self.unindexed is not None or stopped())
+                if stopped():
+                    return
+                pages, self.unindexed = self.unindexed, None
+            try:
+                search.build_index(self.config.cache_dir, pages)
+            except (BuildError, OSError) as error:
+                with self.index_wanted:
+                    superseded = self.unindexed is not None  # its pages changed meanwhile
+                if not superseded:
+                    problem = (
+                        error
+                        if isinstance(error, BuildError)
+                        else BuildError("pagefind", None, f"search index failed: {error}")
+                    )
+                    print(location(problem), file=sys.stderr, flush=True)
+                continue
+            self.rebuild()
 
     def watched_dirs(self) -> list[Path]:
         dirs = [self.config.source]
@@ -202,13 +243,15 @@ class PreviewServer:
                 self.rebuild()
 
     def start(self) -> None:
-        for target in (self.httpd.serve_forever, self._watch):
+        for target in (self.httpd.serve_forever, self._watch, self._index):
             thread = threading.Thread(target=target, daemon=True)
             thread.start()
             self.threads.append(thread)
 
     def stop(self) -> None:
         self.stop_event.set()
+        with self.index_wanted:
+            self.index_wanted.notify_all()
         self.announcer.close()
         self.httpd.shutdown()
         self.httpd.server_close()

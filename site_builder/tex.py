@@ -4,14 +4,20 @@ One V8 context is created lazily and reused; results are memoized by (tex, displ
 into V8 costs far more than a small equation takes to render, so `render_tex_many` renders a
 whole batch in one call (the build renders every equation of a page this way).
 
+Rebuilds keep the memo on disk (`use_disk_cache`): it is read the first time an equation is not
+in memory, before V8 would start, so editing prose around known math never starts V8. The file is
+named by KaTeX's version and our options and keeps the `DISK_CACHE_ENTRIES` most recent results.
+
 V8 does not survive a fork: its threads stay in the parent, and a child forked after V8 started
 can hang on a lock one of them held. Fork only while `v8_started()` is false; a forked child
 drops any inherited context and refuses to use V8 started by its parent.
 """
 
 import atexit
+import hashlib
 import json
 import os
+import pickle
 import threading
 from pathlib import Path
 
@@ -73,6 +79,10 @@ _cache: dict[tuple[str, bool], tuple[bool, str]] = {}
 _ctx = None
 _render_js = None
 _v8_pid = None  # the process that started V8, which only it can use
+DISK_CACHE_ENTRIES = 40_000
+_disk_folder: Path | None = None
+_disk_loaded = True  # nothing to read until a folder is set
+_unsaved: dict[tuple[str, bool], tuple[bool, str]] = {}  # rendered since the last save
 
 
 def v8_started() -> bool:
@@ -83,6 +93,7 @@ def v8_started() -> bool:
 def _forget_after_fork() -> None:
     global _lock, _ctx, _render_js
     _lock, _ctx, _render_js = threading.Lock(), None, None
+    _unsaved.clear()
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)
@@ -115,16 +126,80 @@ def _close() -> None:
             _ctx = None
 
 
+# HTML parses <math> into the MathML namespace by itself, so KaTeX's xmlns attribute is dead weight
+# (about 40 bytes a formula).
+MATHML_NAMESPACE = ' xmlns="http://www.w3.org/1998/Math/MathML"'
+
+
 def render_tex_many(items) -> None:
     """Render every (tex, display) pair not yet memoized, in one call into V8."""
     with _lock:
         todo = list(dict.fromkeys(key for key in items if key not in _cache))
+        if todo and not _disk_loaded:
+            _load_disk_cache()
+            todo = [key for key in todo if key not in _cache]
         if not todo:
             return
         _context()
         results = json.loads(_render_js(json.dumps(todo)))
         for key, (ok, text) in zip(todo, results, strict=True):
-            _cache[key] = (ok, text)
+            text = text.replace(MATHML_NAMESPACE, "") if ok else text
+            _cache[key] = _unsaved[key] = (ok, text)
+
+
+def use_disk_cache(folder: Path) -> None:
+    """Keep rendered math in `folder` across processes (see the module's notes)."""
+    global _disk_folder, _disk_loaded
+    with _lock:
+        if folder != _disk_folder:
+            _disk_folder, _disk_loaded = folder, False
+
+
+def _disk_cache_file() -> Path:
+    options = f"{katex_version()}\0{_JS_RENDER}\0{MATHML_NAMESPACE}".encode()
+    return _disk_folder / f"math-{hashlib.blake2b(options, digest_size=8).hexdigest()}.pickle"
+
+
+def _load_disk_cache() -> None:
+    global _disk_loaded
+    _disk_loaded = True
+    try:
+        saved = pickle.loads(_disk_cache_file().read_bytes())
+    except Exception:  # missing or damaged: rendered again
+        return
+    for key, value in saved.items():
+        _cache.setdefault(key, value)
+
+
+def take_unsaved() -> dict[tuple[str, bool], tuple[bool, str]]:
+    """Results rendered here since the last call (a worker hands them to its parent)."""
+    with _lock:
+        taken = dict(_unsaved)
+        _unsaved.clear()
+        return taken
+
+
+def remember(results: dict[tuple[str, bool], tuple[bool, str]]) -> None:
+    """Memoize results rendered elsewhere (by a worker process) and save them with ours."""
+    with _lock:
+        _cache.update(results)
+        _unsaved.update(results)
+
+
+def save_disk_cache() -> None:
+    """Write the memo (the most recent entries) to the disk cache if it gained any; atomic."""
+    with _lock:
+        if _disk_folder is None or not _unsaved:
+            return
+        if not _disk_loaded:
+            _load_disk_cache()
+        keep = list(_cache.items())[-DISK_CACHE_ENTRIES:]
+        path = _disk_cache_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_suffix(f".tmp{os.getpid()}")
+        temp.write_bytes(pickle.dumps(dict(keep), protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(temp, path)
+        _unsaved.clear()
 
 
 def render_tex(tex: str, display: bool) -> str:
@@ -139,6 +214,10 @@ def render_tex(tex: str, display: bool) -> str:
 
 
 def clear_cache() -> None:
-    """Forget memoized results (the V8 context stays); for benchmarks and tests."""
+    """Forget memoized results (the V8 context stays; the disk cache is read again when
+    needed); for benchmarks and tests."""
+    global _disk_loaded
     with _lock:
         _cache.clear()
+        _unsaved.clear()
+        _disk_loaded = _disk_folder is None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import make_config, snapshot, write_tree
 
-from site_builder import translate
+from site_builder import search, translate
 from site_builder.build import build_site, page_url
 from site_builder.config import load_config
 from site_builder.model import BuildError
@@ -95,6 +95,28 @@ def test_rebuild_renders_only_the_changed_page_and_noop_writes_nothing(tiny):
     assert set(report.seconds) >= {"parse", "markdown+math", "highlight", "page", "write"}
 
 
+def test_without_indexing_a_rebuild_keeps_the_newest_index_until_one_is_built(tiny):
+    build_site(tiny)
+    index_before = snapshot(tiny.out / "pagefind")
+    layer = tiny.source / "models/layer.py"
+    layer.write_text(layer.read_text().replace("Keep the width", "Remember the width"))
+    report = build_site(tiny, index_search=False)
+    assert report.written == ["models/layer.html"]
+    assert snapshot(tiny.out / "pagefind") == index_before
+    assert report.unindexed is not None and "models/layer.html" in report.unindexed
+    assert "404.html" not in report.unindexed
+
+    search.build_index(tiny.cache_dir, report.unindexed)
+    swap = build_site(tiny, index_search=False)
+    assert swap.unindexed is None and swap.pages_rendered == []
+    assert swap.written and all(rel.startswith("pagefind/") for rel in swap.written)
+    assert snapshot(tiny.out / "pagefind") != index_before
+    assert [p.name for p in (tiny.cache_dir / "search").iterdir()] == [
+        search.index_key(report.unindexed)
+    ]  # the index it replaced is pruned
+    assert build_site(tiny).written == []  # the CLI's build finds the same index
+
+
 def test_a_new_title_updates_the_listing_and_removing_a_page_removes_it(tiny):
     build_site(tiny)
     notes = tiny.source / "models/notes.md"
@@ -170,7 +192,7 @@ import json, os, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[2])
 from conftest import make_config, snapshot
-from site_builder import search
+from site_builder import search, tex
 from site_builder.build import build_site
 from site_builder.model import BuildError
 
@@ -178,6 +200,7 @@ search.search_outputs = lambda cache_dir, outputs: {}  # Pagefind is tested else
 root, result = Path(sys.argv[1]), {}
 for name, workers in [("pool", "2"), ("serial", "1"), ("after_v8", "2")]:
     os.environ["SITE_BUILDER_WORKERS"] = workers
+    tex.clear_cache()  # workers' math comes back to this process: render it again
     config = make_config(root, out=root / name / "site", languages=("en", "zh"))
     report = build_site(config)
     files = snapshot(config.out)
@@ -222,3 +245,34 @@ def test_worker_count_setting_is_checked(tiny, monkeypatch):
     monkeypatch.setenv("SITE_BUILDER_WORKERS", "two")
     with pytest.raises(BuildError, match="SITE_BUILDER_WORKERS: must be a whole number"):
         build_site(tiny)
+
+
+REBUILD_CHILD = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from conftest import make_config
+from site_builder import search, tex
+from site_builder.build import build_site
+
+search.search_outputs = lambda cache_dir, outputs: {}
+report = build_site(make_config(Path(sys.argv[1])))
+print(sorted(report.pages_rendered), tex.v8_started())
+"""
+
+
+def test_a_rebuild_in_a_new_process_takes_known_math_from_the_cache(tiny):
+    def build() -> str:
+        command = [sys.executable, "-c", REBUILD_CHILD, str(tiny.root), str(PROJECT / "tests")]
+        env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout.strip()
+
+    assert build().endswith("True")  # a cold build renders with KaTeX
+    assert list(tiny.cache_dir.glob("math-*.pickle"))
+    layer = tiny.source / "models/layer.py"
+    layer.write_text(layer.read_text().replace("Keep the width", "Remember the width"))
+    assert build() == "['models/layer.html'] False"
+    layer.write_text(layer.read_text().replace("$d$ features", "$d_{new}$ features"))
+    assert build() == "['models/layer.html'] True"

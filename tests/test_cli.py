@@ -37,3 +37,26 @@ def test_bad_flag_value_is_one_line(tmp_path, monkeypatch, capsys):
     assert main(["build", "--source", "missing"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "source package" in err and "is not a directory" in err
+
+
+NOOP_IMPORTS = """
+import sys
+from site_builder.cli import main
+assert main(sys.argv[1:]) == 0
+heavy = {"babel", "markdown_it", "pygments", "py_mini_racer", "yaml"}
+print(sorted(heavy & {name.split(".")[0] for name in sys.modules}))
+"""
+
+
+def test_a_build_with_nothing_to_render_imports_no_rendering_library(tmp_path):
+    write_tree(tmp_path, {k: v for k, v in tiny_files().items() if k.startswith("pkg/")})
+    command = [sys.executable, "-c", NOOP_IMPORTS, "build", "--source", "pkg", "--out", "web"]
+    env = {"PYTHONPATH": str(PROJECT), "PATH": "/usr/bin:/bin"}
+    runs = [
+        subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        for _ in range(2)
+    ]
+    assert all(run.returncode == 0 for run in runs), runs[0].stderr + runs[1].stderr
+    first, noop = (run.stdout.splitlines() for run in runs)
+    assert "(5 rendered)" in first[0] and first[-1] != "[]"
+    assert "(0 rendered)" in noop[0] and noop[-1] == "[]"

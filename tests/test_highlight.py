@@ -1,6 +1,6 @@
 import re
 
-from site_builder.highlight import highlight_block, highlight_inline, highlight_module, pygments_css
+from site_builder.highlight import highlight_block, highlight_inline, highlight_module
 from site_builder.model import Section
 
 SOURCE = 'x = """first\n# still the string\n"""\n\ndef f(a):\n    return a  # done\n'
@@ -62,15 +62,3 @@ def test_inline_and_block():
     )
     assert 'class="language-bash"' in highlight_block("echo hi\n", "bash")
     assert highlight_block("<b>\n", "") == '<pre class="code"><code>&lt;b&gt;</code></pre>\n'
-
-
-def test_css_has_both_themes_and_every_class():
-    css = pygments_css("default", "monokai")
-    assert "[data-theme=light] .code .k {" in css and "[data-theme=dark] .code .k {" in css
-    assert "@media (prefers-color-scheme: dark)" in css
-    assert ":root:not([data-theme=light]) .code .nf" in css
-    dark = re.search(r"\[data-theme=dark\] \.code \.k \{([^}]*)\}", css).group(1)
-    light = re.search(r"\[data-theme=light\] \.code \.k \{([^}]*)\}", css).group(1)
-    assert dark != light
-    # Each theme sets every property, so light colours cannot leak into dark mode.
-    assert css.count("[data-theme=dark] .code .") == css.count("[data-theme=light] .code .")

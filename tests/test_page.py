@@ -1,9 +1,22 @@
 import gettext
+import re
+import sys
 
-from conftest import make_config
+from conftest import REPO, make_config
+from pygments.styles import get_style_by_name
+from pygments.token import STANDARD_TYPES
 
+from site_builder.highlight import emitted_classes, pygments_css
 from site_builder.model import Module, Section
-from site_builder.page import Crumb, PageContext, PageRenderer, relative_href, sitemap_xml
+from site_builder.page import (
+    Crumb,
+    PageContext,
+    PageRenderer,
+    minify_css,
+    relative_href,
+    sitemap_xml,
+    stylesheet,
+)
 
 
 def module():
@@ -59,3 +72,91 @@ def test_sitemap_lists_every_language_with_alternates(tmp_path):
     assert xml.count("<url>") == 4
     assert "<loc>https://tiny.example.org/zh/</loc>" in xml
     assert xml.count('hreflang="zh" href="https://tiny.example.org/zh/a/x.html"') == 2
+
+
+def test_head_blocks_first_paint_on_one_stylesheet_only(tmp_path):
+    page = PageRenderer(make_config(tmp_path)).module_page(
+        PageContext("a/net.html", "en", module(), [Crumb(None)])
+    )
+    head = page[: page.index("</head>")]
+    assert re.findall(r'<link rel="stylesheet" href="([^"]+)">', head) == [
+        "../static/site.css",  # the only blocking one; KaTeX's is preloaded, and in <noscript>
+        "../static/katex/katex.min.css",
+    ]
+    assert (
+        '<noscript><link rel="stylesheet" href="../static/katex/katex.min.css"></noscript>' in head
+    )
+    assert 'rel="preload" href="../static/katex/katex.min.css" as="style" onload=' in head
+    scripts = re.findall(r"<script([^>]*)>", head)
+    assert scripts == ["", ' src="../static/site.js" defer'], scripts  # inline theme, then deferred
+    assert "twitter:title" not in head and "twitter:description" not in head  # og: tags serve
+    assert head.count('content="A &lt;small&gt; net."') == 2  # description and og:description
+
+
+def test_minify_css_keeps_strings_and_meaningful_spaces():
+    css = """/* a comment's quote */
+    .a  >  .b , .c :not(p) + d { content: " x ;  } " ; width: calc(1px + 2px) ; }
+    @media (max-width: 10px) and (prefers-color-scheme: dark) { .e { color: red; } }
+    """
+    assert minify_css(css) == (
+        '.a>.b,.c :not(p) + d{content:" x ;  } ";width:calc(1px + 2px)}'
+        "@media (max-width:10px) and (prefers-color-scheme:dark){.e{color:red}}"
+    )
+
+
+def test_stylesheet_holds_the_site_rules_and_both_code_themes():
+    css = stylesheet("default", "github-dark")
+    assert "/*" not in css.split("\n", 1)[0] and ".section>.docs{" in css
+    assert len(css.encode()) < 12_000
+    assert ":root .code :is(.k,.kc,.kn){color:#008000;font-weight:700}" in css
+    assert "[data-theme=dark] .code :is(.k,.kn,.nn){color:#ff7b72;font-weight:inherit}" in css
+    dark_rules = css.count("[data-theme=dark] .code")
+    assert dark_rules > 5 and css.count(":root:not([data-theme=light]) .code") == dark_rules
+
+
+def test_code_colours_match_pygments_for_every_emitted_class():
+    """Each class our highlighting emits gets exactly the Pygments style of its token type, in
+    both themes; a property one theme sets is reset by the other."""
+    classes = emitted_classes()
+    assert {"k", "n", "nf", "nc", "s1", "sd", "c1", "mi", "o", "err"} <= classes
+    css = pygments_css("default", "monokai")
+    for scope, style_name in ((":root ", "default"), ("[data-theme=dark] ", "monokai")):
+        style = get_style_by_name(style_name)
+        rules = dict(re.findall(rf"^{re.escape(scope)}\.code (\S+)\{{([^}}]*)\}}", css, re.M))
+        for ttype, short in STANDARD_TYPES.items():
+            if short not in classes:
+                assert not any(re.search(rf"\.{short}(?=[,)]|$)", s) for s in rules), short
+                continue
+            selector = next((s for s in rules if re.search(rf"\.{short}(?=[,)]|$)", s)), None)
+            got = dict(d.split(":", 1) for d in rules[selector].split(";")) if selector else {}
+            want = style.style_for_token(ttype)
+            if want["color"]:
+                assert got.get("color", "").lower() == f"#{want['color']}".lower(), (scope, short)
+            else:
+                assert got.get("color", "inherit") == "inherit", (scope, short)
+            assert (got.get("font-weight") == "700") == want["bold"], (scope, short)
+            assert (got.get("font-style") == "italic") == want["italic"], (scope, short)
+
+
+def test_page_weight_splits_the_html(tmp_path):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from page_weight import page_weight
+
+    katex = '<span class="katex"><span class="katex-mathml">x²</span><span>x</span></span>'
+    code = '<pre class="code"><code><span class="n">a</span></pre>'
+    inline = '<code class="code">b</code>'
+    html = (
+        '<!doctype html><html><head><link rel="stylesheet" href="s.css">'
+        '<link rel="preload" href="k.css" as="style"><noscript><link rel="stylesheet" '
+        'href="k.css"></noscript><script src="j.js" defer></script></head>'
+        f"<body><p>é {katex} and\n{inline}</p>\n{code}</body></html>"
+    )
+    (tmp_path / "p.html").write_text(html, encoding="utf-8")
+    for name, size in (("s.css", 10), ("k.css", 20), ("j.js", 5)):
+        (tmp_path / name).write_bytes(b"x" * size)
+    weight = page_weight(tmp_path, "p.html")
+    assert weight.html == len(html.encode())
+    assert weight.katex == len(katex.encode())
+    assert weight.code == len(code) + len(inline)
+    assert weight.assets == {"s.css": 10, "k.css": 20, "j.js": 5}
+    assert weight.total == weight.html + 35 and weight.without_katex == weight.total - weight.katex

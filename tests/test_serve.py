@@ -4,7 +4,9 @@ import socket
 import time
 
 import pytest
+from conftest import snapshot
 
+from site_builder.search import pagefind_binary
 from site_builder.serve import RELOAD_SCRIPT, PreviewServer, site_file
 
 
@@ -15,6 +17,26 @@ def server(tiny):
     preview.start()
     yield preview
     preview.stop()
+
+
+def wait_until(condition, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def fake_pagefind(folder, body: str):
+    """An executable standing in for Pagefind (set with $SITE_BUILDER_PAGEFIND)."""
+    script = folder / "pagefind"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(0o755)
+    return script
+
+
+def index_of(tiny) -> dict[str, str]:
+    folder = tiny.out / "pagefind"
+    return snapshot(folder) if folder.is_dir() else {}
 
 
 def raw_get(server, target: str) -> tuple[int, bytes]:
@@ -84,3 +106,37 @@ def test_an_edit_triggers_a_rebuild_event(server, tiny):
     assert b"event: rebuild\n" in lines
     assert any(line.startswith(b"data: ") and b'"models/layer.html"' in line for line in lines)
     assert "Store the width" in (tiny.out / "models/layer.html").read_text()
+
+
+def test_pages_are_written_before_the_search_index_is_refreshed(
+    server, tiny, tmp_path, monkeypatch
+):
+    wait_until(lambda: index_of(tiny))  # the first index, built in the background
+    before = index_of(tiny)
+    slow = fake_pagefind(tmp_path, f'sleep 3; exec "{pagefind_binary()}" "$@"')
+    monkeypatch.setenv("SITE_BUILDER_PAGEFIND", str(slow))
+    layer = tiny.source / "models/layer.py"
+    layer.write_text(layer.read_text().replace("Keep the width", "Hold the width"))
+    server.rebuild()
+    assert "Hold the width" in (tiny.out / "models/layer.html").read_text()
+    assert index_of(tiny) == before  # Pagefind is still running: the old index serves meanwhile
+    wait_until(lambda: index_of(tiny) != before)
+    assert "pagefind.js" in index_of(tiny)
+    assert "pagefind/" not in server.announcer.payload  # a new index reloads no page
+
+
+def test_a_failed_index_keeps_the_previous_one_and_says_why(
+    server, tiny, tmp_path, monkeypatch, capsys
+):
+    wait_until(lambda: index_of(tiny))
+    before = index_of(tiny)
+    broken = fake_pagefind(tmp_path, 'echo "Error: out of index space" >&2; exit 3')
+    monkeypatch.setenv("SITE_BUILDER_PAGEFIND", str(broken))
+    layer = tiny.source / "models/layer.py"
+    layer.write_text(layer.read_text().replace("Keep the width", "Hold the width"))
+    server.rebuild()
+    errors = []
+    wait_until(lambda: errors.append(capsys.readouterr().err) or "index failed" in "".join(errors))
+    assert "pagefind: search index failed: Error: out of index space\n" in "".join(errors)
+    assert "Hold the width" in (tiny.out / "models/layer.html").read_text()
+    assert index_of(tiny) == before

@@ -107,3 +107,55 @@ def test_v8_of_another_process_is_refused(monkeypatch):
     monkeypatch.setattr(tex, "_v8_pid", os.getpid() + 1)
     with pytest.raises(RuntimeError, match="started before this process was forked"):
         tex.render_tex(r"\refused", False)
+
+
+@pytest.fixture
+def disk_cache(tmp_path, monkeypatch):
+    """The module's memo and disk-cache settings, restored after the test."""
+    for name in ("_disk_folder", "_disk_loaded", "_cache", "_unsaved"):
+        value = getattr(tex, name)
+        monkeypatch.setattr(tex, name, value.copy() if isinstance(value, dict) else value)
+    tex.use_disk_cache(tmp_path / "cache")
+    return tmp_path / "cache"
+
+
+def test_disk_cache_serves_a_new_process_without_v8(disk_cache, monkeypatch):
+    keys = [(r"\alpha_{disk}", False), (r"\frac{disk}{2}", True), (r"\bad{", False)]
+    tex.render_tex_many(keys)
+    rendered = {key: tex._cache[key] for key in keys}
+    tex.save_disk_cache()
+    [saved] = disk_cache.glob("math-*.pickle")
+    assert katex_version()  # part of the file's name, with the options
+
+    tex.clear_cache()  # as a new process: nothing in memory
+
+    def no_v8():
+        raise AssertionError("V8 started although every equation was on disk")
+
+    monkeypatch.setattr(tex, "_context", no_v8)
+    tex.render_tex_many(keys)
+    assert {key: tex._cache[key] for key in keys} == rendered
+    with pytest.raises(TexError, match="Undefined control sequence"):
+        render_tex(r"\bad{", False)
+    tex.save_disk_cache()  # nothing new: the file is not rewritten
+    assert saved.stat().st_mtime_ns == next(disk_cache.glob("math-*.pickle")).stat().st_mtime_ns
+
+
+def test_disk_cache_keeps_the_most_recent_entries(disk_cache, monkeypatch):
+    monkeypatch.setattr(tex, "DISK_CACHE_ENTRIES", 2)
+    tex.clear_cache()
+    tex.render_tex_many([(f"x_{{{i}}}", False) for i in range(5)])
+    tex.remember({("from a worker", False): (True, "<span>w</span>")})
+    tex.save_disk_cache()
+    tex.clear_cache()
+    tex._load_disk_cache()
+    assert list(tex._cache) == [("x_{4}", False), ("from a worker", False)]
+
+
+def test_a_damaged_disk_cache_is_ignored(disk_cache):
+    tex.render_tex_many([("y_{damaged}", False)])
+    tex.save_disk_cache()
+    [saved] = disk_cache.glob("math-*.pickle")
+    saved.write_bytes(b"not a pickle")
+    tex.clear_cache()
+    assert "y" in render_tex("y_{damaged}", False)

@@ -1,5 +1,6 @@
 // Reading aids, all optional (the page is complete without them): name and math highlighting,
-// copy buttons, image zoom, search (Pagefind, loaded on first use) and keyboard shortcuts.
+// copy buttons, image zoom, search (Pagefind, loaded on first use), the theme toggle and keyboard
+// shortcuts.
 (function () {
   "use strict";
   var text = JSON.parse(document.getElementById("ui-text").textContent);
@@ -35,11 +36,21 @@
     }
   });
 
-  // Regions that scroll sideways must be reachable by keyboard.
-  main.querySelectorAll(".docs table, .docs pre, .section > .code").forEach(function (box) {
-    if (box.scrollWidth > box.clientWidth + 1 && !box.querySelector("a, button, [tabindex]")) {
-      box.tabIndex = 0;
+  // Regions that scroll sideways must be reachable by keyboard. Measuring one lays it out, so
+  // the checks run in idle time, a few at a time, instead of as one long task at load.
+  var boxes = Array.prototype.slice.call(
+    main.querySelectorAll(".docs table, .docs pre, .section > .code"));
+  var idle = window.requestIdleCallback || function (work) {
+    return setTimeout(function () { work({ timeRemaining: function () { return 8; } }); }, 1);
+  };
+  idle(function check(deadline) {
+    while (boxes.length && deadline.timeRemaining() > 2) {
+      var box = boxes.shift();
+      if (box.scrollWidth > box.clientWidth + 1 && !box.querySelector("a, button, [tabindex]")) {
+        box.tabIndex = 0;
+      }
     }
+    if (boxes.length) idle(check);
   });
 
   // Copy buttons on code sections: the code without its line numbers.
@@ -142,6 +153,26 @@
       })
       .catch(function () { status.textContent = text.searchUnavailable; });
   });
+
+  // Theme toggle: follows prefers-color-scheme until the reader picks one; the choice persists
+  // (base.html applies a saved choice before the first paint).
+  var themeButton = document.querySelector(".theme-toggle");
+  if (themeButton) {
+    var root = document.documentElement;
+    var theme = function () {
+      return root.getAttribute("data-theme") ||
+        (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");
+    };
+    var pressed = function () { themeButton.setAttribute("aria-pressed", String(theme() === "dark")); };
+    themeButton.hidden = false;
+    pressed();
+    themeButton.addEventListener("click", function () {
+      var next = theme() === "dark" ? "light" : "dark";
+      root.setAttribute("data-theme", next);
+      try { localStorage.setItem("site-builder-theme", next); } catch (e) { /* this page only */ }
+      pressed();
+    });
+  }
 
   var buttons = {
     ".search-open": function () { open(search, input); },
