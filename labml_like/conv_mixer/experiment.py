@@ -100,7 +100,7 @@ class ModelConfig:
 
 
 @dataclass
-class DataConfig:
+class DataConfig(Augment):
     r"""
     The data and its [augmentation](../experiments/cifar10.html#Augment).
 
@@ -114,12 +114,6 @@ class DataConfig:
     * `train_limit` and `test_limit` use only the first so many images; `0` uses all
     """
 
-    crop_padding: int = 4
-    flip: bool = True
-    rand_augment_n: int = 0
-    rand_augment_m: int = 0
-    color_jitter: float = 0.0
-    random_erasing: float = 0.0
     mean: tuple[float, float, float] = MEAN
     std: tuple[float, float, float] = STD
     train_limit: int = 0
@@ -431,16 +425,7 @@ def train(config: ExperimentConfig, args: argparse.Namespace, argv: list[str]) -
         m = config.model
         model = conv_mixer(m.d_model, m.n_layers, m.kernel_size, m.patch_size, len(data.classes))
         d = config.data
-        augment = Augment(
-            crop_padding=d.crop_padding,
-            flip=d.flip,
-            rand_augment_n=d.rand_augment_n,
-            rand_augment_m=d.rand_augment_m,
-            color_jitter=d.color_jitter,
-            random_erasing=d.random_erasing,
-            mean=d.mean,
-            std=d.std,
-        )
+        augment = Augment(**{f.name: getattr(d, f.name) for f in fields(Augment)})
         preprocess = partial(normalize, mean=d.mean, std=d.std)
         trainer = Trainer(
             model, data, augment, preprocess, config, config.optim, run_dir, device, distributed
