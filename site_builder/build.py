@@ -436,15 +436,13 @@ def highlight_sources(pages: list[Translated]) -> None:
     if not pages:
         return
     from .highlight import highlight_module
-    from .parse import read_source
 
     done: dict[int, dict[str, str]] = {}
     for page in pages:
         original = page.source_module
         if id(original) not in done:
             sections = [dataclasses.replace(s) for s in original.sections]
-            source = read_source(original.path) if original.sections else ""
-            highlight_module(source, sections)
+            highlight_module(original.source, sections)
             done[id(original)] = {s.id: s.code_html for s in sections}
         for section in page.module.sections:
             section.code_html = done[id(original)].get(section.id, "")

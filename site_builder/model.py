@@ -36,6 +36,7 @@ class Module:
     intro_line: int
     sections: list[Section] = field(default_factory=list)
     intro_html: str = ""
+    source: str = ""  # the decoded text the sections' line numbers refer to
 
 
 class BuildError(Exception):

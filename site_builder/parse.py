@@ -275,6 +275,7 @@ def parse_module(path: Path, rel_path: str) -> Module:
         intro=intro,
         intro_line=intro_line,
         sections=sections,
+        source=source,
     )
 
 

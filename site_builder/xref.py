@@ -277,9 +277,8 @@ def site_symbols(config, inputs, translated: dict, builder: str) -> SymbolTable:
             module = (
                 page.source_module if page else parse.parse_module(source.path, source.rel_path)
             )
-            text = parse.read_source(source.path)
             dotted = dotted_name(config.source.name, source.rel_path)
-            symbols = module_symbols(module, text, source.url, dotted)
+            symbols = module_symbols(module, module.source, source.url, dotted)
         current[item.key] = symbols
     if current.keys() != memo.keys():
         config.cache_dir.mkdir(parents=True, exist_ok=True)
