@@ -1,22 +1,21 @@
 """Lighthouse scores of the ConvMixer page, en and zh, against the locally served site.
 
     python benchmarks/lighthouse.py [--site site] [--pages conv_mixer/index.html,...]
-                                    [--preset desktop|mobile] [--gzip] [--save DIR]
+                                    [--preset desktop|mobile] [--uncompressed]
+                                    [--save DIR]
 
 Builds nothing: serve what `site-builder build` wrote. Runs the pinned npm `lighthouse`
 (`npm ci`) with Debian's Chromium (CHROME_PATH, default /usr/bin/chromium) headless, with the
 desktop preset by default (`--preset mobile` for Lighthouse's mobile emulation), and prints
 performance, accessibility, best practices and SEO (0-100) per page, then PASS/MISS against the
 targets (performance >= 95, the others 100), the page's metrics (FCP, LCP, TBT, CLS, speed index)
-and every audit scored below 0.9. The site is served as built, uncompressed; `--gzip` serves text
-files gzipped, as static hosts do. `--save DIR` keeps each JSON report. Not run in CI: ~30 s a page.
+and every audit scored below 0.9. The site is served as `site-builder serve` serves it, without
+the live-reload script: text gzipped, as static hosts do (`--uncompressed` sends files as they
+are). `--save DIR` keeps each JSON report. Not run in CI: ~30 s a page.
 """
 
 import argparse
-import functools
-import gzip
 import http.server
-import io
 import json
 import os
 import subprocess
@@ -26,6 +25,10 @@ import threading
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from site_builder.serve import make_handler  # noqa: E402
+
 LIGHTHOUSE = REPO / "node_modules" / ".bin" / "lighthouse"
 CATEGORIES = {"performance": 95, "accessibility": 100, "best-practices": 100, "seo": 100}
 CHROME_FLAGS = (
@@ -34,33 +37,10 @@ CHROME_FLAGS = (
 )
 
 
-TEXT_SUFFIXES = (".html", ".css", ".js", ".svg", ".json", ".xml")
-
-
-def serve(folder: Path, compress: bool = False) -> tuple[http.server.ThreadingHTTPServer, str]:
-    """Serve `folder` on 127.0.0.1; with `compress`, text files go out gzipped to clients that
-    accept it, as static hosts and CDNs serve them."""
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def send_head(self):
-            path = Path(self.translate_path(self.path))
-            accepts = "gzip" in self.headers.get("Accept-Encoding", "")
-            if not (compress and accepts and path.is_file() and path.suffix in TEXT_SUFFIXES):
-                return super().send_head()
-            body = gzip.compress(path.read_bytes())
-            self.send_response(200)
-            self.send_header("Content-Type", self.guess_type(str(path)))
-            self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            return io.BytesIO(body)
-
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Handler, directory=str(folder))
-    )
+def serve(folder: Path, compress: bool = True) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """Serve `folder` on 127.0.0.1 with `site-builder serve`'s handler (text gzipped unless
+    `compress` is off), without its live-reload script."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_handler(folder, None, compress))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
@@ -123,12 +103,12 @@ def main() -> int:
     )
     parser.add_argument("--save", type=Path, help="folder for the JSON reports")
     parser.add_argument(
-        "--gzip", action="store_true", help="serve text files gzipped (as a static host would)"
+        "--uncompressed", action="store_true", help="serve text files as they are, not gzipped"
     )
     args = parser.parse_args()
     if not LIGHTHOUSE.exists():
         sys.exit(f"{LIGHTHOUSE} is missing: run `npm ci` in the project root")
-    server, base = serve(args.site, compress=args.gzip)
+    server, base = serve(args.site, compress=not args.uncompressed)
     ok = True
     try:
         for page in args.pages.split(","):
@@ -141,7 +121,7 @@ def main() -> int:
             line = "  ".join(f"{name} {value}" for name, value in got.items())
             passed = all(got[name] >= target for name, target in CATEGORIES.items())
             ok &= passed
-            served = f"{args.preset}{', gzip' if args.gzip else ''}"
+            served = f"{args.preset}, {'uncompressed' if args.uncompressed else 'gzip'}"
             print(f"{page} ({served}): {line}  {'PASS' if passed else 'MISS'}")
             for detail in details(data):
                 print("    " + detail)

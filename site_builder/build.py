@@ -15,6 +15,7 @@ import html
 import os
 import pickle
 import posixpath
+import re
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -594,7 +595,7 @@ def site_outputs(config, site, renderer, records, cache) -> dict[str, Blob]:
     # static/*.css are not copied: they go into the one stylesheet made in _extras.
     static = {f"static/{p.name}": p for p in STATIC_DIR.iterdir() if p.is_file()}
     static = {rel: path for rel, path in static.items() if path.suffix != ".css"}
-    outputs |= {rel: cache.file_blob(path) for rel, path in {**static, **katex_files()}.items()}
+    outputs |= {rel: cache.file_blob(path) for rel, path in static.items()} | katex_outputs(cache)
     for lang in config.languages:
         prefix = language_prefix(config, lang)
         for rel, path in docs_assets(config).items():
@@ -603,14 +604,20 @@ def site_outputs(config, site, renderer, records, cache) -> dict[str, Blob]:
     return outputs
 
 
-def katex_files() -> dict[str, Path]:
+# Browsers that can run the site all read woff2, so the other formats are left out of KaTeX's CSS.
+_LEGACY_FONT_SOURCE = re.compile(r',url\(fonts/[^)]+\.(?:woff|ttf)\) format\("(?:woff|truetype)"\)')
+
+
+def katex_outputs(cache: "Cache") -> dict[str, Blob]:
+    """KaTeX's stylesheet with woff2 font sources only, and the font files it still names."""
     from .tex import katex_dist_dir
 
     dist = katex_dist_dir()
-    files = {"static/katex/katex.min.css": dist / "katex.min.css"}
-    for font in sorted((dist / "fonts").iterdir()):
-        files[f"static/katex/fonts/{font.name}"] = font
-    return files
+    css = _LEGACY_FONT_SOURCE.sub("", (dist / "katex.min.css").read_text(encoding="utf-8"))
+    outputs = {"static/katex/katex.min.css": Blob.of_bytes(css.encode())}
+    for name in sorted(set(re.findall(r"url\(fonts/([^)]+)\)", css))):
+        outputs[f"static/katex/fonts/{name}"] = cache.file_blob(dist / "fonts" / name)
+    return outputs
 
 
 def _extras(config: SiteConfig, site: SiteIndex, renderer: PageRenderer) -> dict[str, bytes]:

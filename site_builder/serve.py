@@ -3,12 +3,14 @@
 The reload script is added to HTML responses only (never written to disk); it listens on a
 server-sent-events endpoint that announces each rebuild with the site paths it wrote. Requests are
 confined to the site dir: `..`, encoded dots, absolute paths and symlinks leading out are refused.
+Text responses are gzipped for clients that accept it, as static hosts serve them.
 
 Search is off the rebuild's path: a rebuild writes its pages with the newest index at hand, then a
 background thread runs Pagefind and swaps the fresh index in (only `pagefind/` changes, and that
 is not announced: open pages need no reload for it).
 """
 
+import gzip
 import json
 import sys
 import threading
@@ -52,6 +54,7 @@ CONTENT_TYPES = {
     ".ttf": "font/ttf",
     ".csv": "text/csv; charset=utf-8",
 }
+COMPRESSED_SUFFIXES = {".html", ".css", ".js", ".json", ".jsonl", ".xml", ".svg", ".csv"}
 
 
 def site_file(site_dir: Path, request_path: str) -> Path | None:
@@ -100,7 +103,23 @@ class Announcer:
             self.condition.notify_all()
 
 
-def make_handler(site_dir: Path, announcer: Announcer):
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header allows gzip, by its own q-value or else `*`'s."""
+    weights = {}
+    for item in accept_encoding.lower().split(","):
+        coding, _, params = item.partition(";")
+        name, _, value = params.strip().partition("=")
+        try:
+            weights[coding.strip()] = float(value) if name.strip() == "q" else 1.0
+        except ValueError:
+            weights[coding.strip()] = 0.0
+    return weights.get("gzip", weights.get("*", 0.0)) > 0
+
+
+def make_handler(site_dir: Path, announcer: Announcer | None, compress: bool = True):
+    """Serves the site; with an `announcer`, HTML gets the live-reload script and the events
+    endpoint is open."""
+
     class Handler(BaseHTTPRequestHandler):
         server_version = "site-builder"
 
@@ -108,7 +127,7 @@ def make_handler(site_dir: Path, announcer: Announcer):
             pass
 
         def do_GET(self):
-            if urlsplit(self.path).path == EVENTS_PATH:
+            if announcer and urlsplit(self.path).path == EVENTS_PATH:
                 return self._events()
             self._send_file(head_only=False)
 
@@ -123,10 +142,15 @@ def make_handler(site_dir: Path, announcer: Announcer):
             body = path.read_bytes() if path else b"<!doctype html><title>Not found</title>"
             suffix = path.suffix if path else ".html"
             content_type = CONTENT_TYPES.get(suffix, "application/octet-stream")
-            if suffix == ".html":
+            if suffix == ".html" and announcer:
                 body = _inject(body)
             self.send_response(status)
             self.send_header("Content-Type", content_type)
+            if compress and suffix in COMPRESSED_SUFFIXES:
+                self.send_header("Vary", "Accept-Encoding")
+                if accepts_gzip(self.headers.get("Accept-Encoding", "")):
+                    body = gzip.compress(body, compresslevel=6, mtime=0)
+                    self.send_header("Content-Encoding", "gzip")
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
             self.end_headers()

@@ -15,9 +15,11 @@ drops any inherited context and refuses to use V8 started by its parent.
 
 import atexit
 import hashlib
+import html
 import json
 import os
 import pickle
+import re
 import threading
 from pathlib import Path
 
@@ -129,6 +131,29 @@ def _close() -> None:
 # HTML parses <math> into the MathML namespace by itself, so KaTeX's xmlns attribute is dead weight
 # (about 40 bytes a formula).
 MATHML_NAMESPACE = ' xmlns="http://www.w3.org/1998/Math/MathML"'
+# KaTeX keeps the TeX source in a MathML <annotation>, which no reader sees or hears. It moves to the
+# outer span's `data-tex-key` instead, where the cross-reference stage groups repeated formulas by
+# it and drops it from the rest (10-15% of a formula's markup).
+_TEX_ANNOTATION = re.compile(
+    r'<span class="katex"><span class="katex-mathml"><math([^>]*)><semantics>(.*)'
+    r'<annotation encoding="application/x-tex">(.*?)</annotation></semantics></math>',
+    re.S,
+)
+
+
+def _compact(katex_html: str) -> str:
+    """KaTeX's markup without the xmlns attribute, and with its TeX annotation as `data-tex-key`
+    (escaped for an attribute, as KaTeX escapes it)."""
+
+    def move(match: re.Match) -> str:
+        attributes, mathml, tex = match.groups()
+        key = html.escape(html.unescape(tex).strip(), quote=True)
+        return (
+            f'<span class="katex" data-tex-key="{key}"><span class="katex-mathml">'
+            f"<math{attributes}>{mathml}</math>"
+        )
+
+    return _TEX_ANNOTATION.sub(move, katex_html.replace(MATHML_NAMESPACE, ""), count=1)
 
 
 def render_tex_many(items) -> None:
@@ -143,7 +168,7 @@ def render_tex_many(items) -> None:
         _context()
         results = json.loads(_render_js(json.dumps(todo)))
         for key, (ok, text) in zip(todo, results, strict=True):
-            text = text.replace(MATHML_NAMESPACE, "") if ok else text
+            text = _compact(text) if ok else text
             _cache[key] = _unsaved[key] = (ok, text)
 
 
@@ -156,7 +181,8 @@ def use_disk_cache(folder: Path) -> None:
 
 
 def _disk_cache_file() -> Path:
-    options = f"{katex_version()}\0{_JS_RENDER}\0{MATHML_NAMESPACE}".encode()
+    compacting = f"{MATHML_NAMESPACE}\0{_TEX_ANNOTATION.pattern}"
+    options = f"{katex_version()}\0{_JS_RENDER}\0{compacting}".encode()
     return _disk_folder / f"math-{hashlib.blake2b(options, digest_size=8).hexdigest()}.pickle"
 
 

@@ -6,7 +6,7 @@ attributes of a config-like name (`config.lr`). Highlighted HTML gets `data-name
 span, and a link on names the table resolves: a definition on the same page first, then the
 module the page imports the name from, then (capitalised names in code, any name in commentary)
 the one definition of that name in the site; a name defined twice, or imported from outside, is not
-linked. Repeated math gets `data-tex-key` (its TeX source) so a page can highlight it as a group.
+linked. Repeated math keeps its `data-tex-key` (its TeX source) so a page can highlight it as a group.
 """
 
 import ast
@@ -23,8 +23,7 @@ NAME_CLASSES = {"n", "nf", "nc", "fm", "nd", "nb", "bp", "nn"}
 _SPAN = re.compile(r'<span class="([a-z0-9]+)">([^<]*)</span>')
 _LINE = re.compile(r'<span class="line" id="L(\d+)">')
 _INLINE_CODE = re.compile(r'<code class="code">(.*?)</code>', re.S)
-_KATEX = re.compile(r'<span class="katex">')
-_TEX = re.compile(r'<annotation encoding="application/x-tex">(.*?)</annotation>', re.S)
+_KATEX = re.compile(r'<span class="katex" data-tex-key="([^"]*)">')
 _CONFIG_NAME = re.compile(r"(?:^|_)(?:config|cfg|conf)$", re.I)
 _IDENT = re.compile(r"[A-Za-z_]\w*\Z")
 
@@ -221,20 +220,16 @@ def annotate_prose(docs_html: str, url: str, table: SymbolTable) -> str:
 def _tex_keys(fragments: list[str]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for fragment in fragments:
-        for start in _KATEX.finditer(fragment):
-            tex = _TEX.search(fragment, start.end())
-            if tex:
-                counts[tex.group(1)] = counts.get(tex.group(1), 0) + 1
+        for formula in _KATEX.finditer(fragment):
+            counts[formula.group(1)] = counts.get(formula.group(1), 0) + 1
     return counts
 
 
 def _group_math(fragment: str, repeated: set[str]) -> str:
-    def mark(start: re.Match) -> str:
-        tex = _TEX.search(fragment, start.end())
-        if not tex or tex.group(1) not in repeated:
-            return start.group(0)
-        key = html.escape(html.unescape(tex.group(1)).strip(), quote=True)
-        return f'<span class="katex" data-tex-key="{key}">'
+    """Keep `data-tex-key` (set by the math stage) on repeated formulas only."""
+
+    def mark(formula: re.Match) -> str:
+        return formula.group(0) if formula.group(1) in repeated else '<span class="katex">'
 
     return _KATEX.sub(mark, fragment)
 
@@ -247,10 +242,9 @@ def annotate_module(module: Module, url: str, table: SymbolTable) -> None:
         section.code_html = annotate_code(section.code_html, url, table)
     counts = _tex_keys([module.intro_html, *(s.docs_html for s in module.sections)])
     repeated = {tex for tex, n in counts.items() if n > 1}
-    if repeated:
-        module.intro_html = _group_math(module.intro_html, repeated)
-        for section in module.sections:
-            section.docs_html = _group_math(section.docs_html, repeated)
+    module.intro_html = _group_math(module.intro_html, repeated)
+    for section in module.sections:
+        section.docs_html = _group_math(section.docs_html, repeated)
 
 
 def site_symbols(config, inputs, translated: dict, builder: str) -> SymbolTable:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import make_config, snapshot, write_tree
 
-from site_builder import search, translate
+from site_builder import search, tex, translate
 from site_builder.build import build_site, page_url
 from site_builder.config import load_config
 from site_builder.model import BuildError
@@ -50,7 +50,9 @@ def test_builds_nested_package_with_docs_images_and_assets(tiny):
     fonts = {p.name for p in (out / "static/katex/fonts").iterdir()}
     assert "KaTeX_Main-Regular.woff2" in fonts
     css = (out / "static/katex/katex.min.css").read_text()
-    assert all(name in fonts for name in re.findall(r"fonts/([\w-]+\.woff2)", css))
+    named = set(re.findall(r"url\(fonts/([^)]+)\)", css))
+    assert fonts == named and all(name.endswith(".woff2") for name in named)  # woff2 only
+    assert len(named) == len(list((tex.katex_dist_dir() / "fonts").glob("*.woff2")))
 
     home = (out / "index.html").read_text()
     assert '<html lang="en">' in home

@@ -1,3 +1,4 @@
+import gzip
 import http.client
 import os
 import socket
@@ -7,7 +8,7 @@ import pytest
 from conftest import snapshot
 
 from site_builder.search import pagefind_binary
-from site_builder.serve import RELOAD_SCRIPT, PreviewServer, site_file
+from site_builder.serve import RELOAD_SCRIPT, PreviewServer, accepts_gzip, site_file
 
 
 @pytest.fixture
@@ -140,3 +141,51 @@ def test_a_failed_index_keeps_the_previous_one_and_says_why(
     assert "pagefind: search index failed: Error: out of index space\n" in "".join(errors)
     assert "Hold the width" in (tiny.out / "models/layer.html").read_text()
     assert index_of(tiny) == before
+
+
+def get(server, path: str, accept_encoding: str | None) -> http.client.HTTPResponse:
+    host, port = server.httpd.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    conn.request("GET", path, headers={"Accept-Encoding": accept_encoding or "identity"})
+    return conn.getresponse()
+
+
+@pytest.mark.parametrize("path", ["/models/layer.html", "/static/site.css", "/static/site.js"])
+def test_text_is_gzipped_for_clients_that_accept_it(server, tiny, path):
+    served = get(server, path, "gzip, deflate, br")
+    body = served.read()
+    assert served.getheader("Content-Encoding") == "gzip"
+    assert served.getheader("Vary") == "Accept-Encoding"
+    assert int(served.getheader("Content-Length")) == len(body)
+    on_disk = (tiny.out / path.lstrip("/")).read_bytes()
+    plain = gzip.decompress(body)
+    assert plain.replace(RELOAD_SCRIPT, b"") == on_disk and len(body) < len(plain)
+    identity = get(server, path, None)
+    assert identity.getheader("Content-Encoding") is None
+    assert identity.read() == plain
+
+
+def test_fonts_and_refusals_are_sent_as_they_are(server, tiny):
+    font = next((tiny.out / "static/katex/fonts").glob("*.woff2"))
+    served = get(server, f"/static/katex/fonts/{font.name}", "gzip")
+    assert served.getheader("Content-Encoding") is None and served.read() == font.read_bytes()
+    refused = get(server, "/static/site.css", "gzip;q=0, *;q=1")
+    assert refused.getheader("Content-Encoding") is None
+
+
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        ("gzip", True),
+        ("GZIP;q=0.5", True),
+        ("br, *", True),
+        ("gzip;q=0", False),
+        ("*;q=0", False),
+        ("identity", False),
+        ("", False),
+        ("gzip;q=x", False),
+        ("*;q=0, gzip", True),
+    ],  # fmt: skip
+)
+def test_accept_encoding(header, expected):
+    assert accepts_gzip(header) is expected

@@ -11,10 +11,20 @@ from site_builder.tex import TexError, katex_dist_dir, katex_version, render_tex
 
 def test_renders_html_and_mathml():
     html = render_tex(r"\frac{a}{b}", False)
-    assert html.startswith('<span class="katex">')
-    assert "<math" in html and "<mfrac>" in html  # MathML for screen readers
+    assert html.startswith('<span class="katex" data-tex-key="\\frac{a}{b}">')
+    assert "<math><mrow><mfrac>" in html  # MathML for screen readers
     assert 'class="katex-html"' in html
-    assert 'encoding="application/x-tex">\\frac{a}{b}</annotation>' in html
+    assert "annotation" not in html and "semantics" not in html and "xmlns" not in html
+
+
+def test_the_tex_source_becomes_an_attribute_escaped_once():
+    html = render_tex(r"""a<b \text{"q" \& it's}""", False)
+    key = html[: html.index(">")]
+    assert key == '<span class="katex" data-tex-key="a&lt;b \\text{&quot;q&quot; \\&amp; it&#x27;s}"'
+    assert "<mtext>&quot;q&quot;" in html  # the MathML keeps its own copy
+    display = render_tex(" x ", True)
+    assert display.startswith('<span class="katex-display"><span class="katex" data-tex-key="x">')
+    assert '<math display="block"><mrow><mi>x</mi></mrow></math>' in display
 
 
 def test_display_mode_differs_from_inline():

@@ -121,8 +121,9 @@ def test_prose_links_and_math_groups(tmp_path):
     assert "xref" not in annotate_prose(linked, "intro.html", table)
 
     module, _ = load(tmp_path, "nets/model.py", MODEL)
-    tex = '<span class="katex"><math><annotation encoding="application/x-tex">{}</annotation>'
+    tex = '<span class="katex" data-tex-key="{}"><math>..</math></span>'
     module.intro_html = tex.format("h") + tex.format("h") + tex.format("1 \\times 1")
     annotate_module(module, "nets/model.html", table)
     assert module.intro_html.count('data-tex-key="h"') == 2
     assert module.intro_html.count("data-tex-key") == 2  # 1 \times 1 occurs once
+    assert module.intro_html.count('<span class="katex">') == 1
