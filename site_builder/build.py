@@ -269,17 +269,11 @@ def parse_and_translate(report: BuildReport, config: SiteConfig, inputs: list[In
     """Parse each source once, then translate it into each language asked for."""
     if not inputs:
         return {}
-    from . import parse, translate
+    from . import translate
 
-    parsed: dict[Path, Module] = {}
-    with report.stage("parse"):
-        for item in inputs:
-            source = item.source
-            if source.path not in parsed:
-                reader = (
-                    parse.parse_module if source.path.suffix == ".py" else parse.parse_markdown_page
-                )
-                parsed[source.path] = reader(source.path, source.rel_path)
+    parsed = parse_sources(
+        report, list({item.source.path: item.source for item in inputs}.values())
+    )
     translated = {}
     with report.stage("translate"):
         for item in inputs:
@@ -293,6 +287,39 @@ def parse_and_translate(report: BuildReport, config: SiteConfig, inputs: list[In
             meta = Meta(module.title, module.summary)
             translated[item.key] = Translated(module, bool(fallback_ids), meta, original)
     return translated
+
+
+def parse_sources(report: BuildReport, sources: list[Source]) -> dict[Path, Module]:
+    """Each source's module; many sources are parsed in forked worker processes (the first
+    error, in source order, is raised as in a serial parse)."""
+    workers = min(_worker_count(len(sources)), len(sources))
+    if workers < 2:
+        with report.stage("parse"):
+            return {source.path: _parse(source) for source in sources}
+    import multiprocessing
+
+    chunk = max(1, len(sources) // (4 * workers))
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    with report.stage(f"parse in {workers} processes"), pool:
+        results = pool.map(_parse_or_problem, sources, chunksize=chunk)
+    for _, problem in results:
+        if problem:
+            raise BuildError(*problem)
+    return {source.path: module for source, (module, _) in zip(sources, results, strict=True)}
+
+
+def _parse(source: Source) -> Module:
+    from . import parse
+
+    reader = parse.parse_module if source.path.suffix == ".py" else parse.parse_markdown_page
+    return reader(source.path, source.rel_path)
+
+
+def _parse_or_problem(source: Source) -> tuple[Module | None, tuple | None]:
+    try:
+        return _parse(source), None
+    except BuildError as error:
+        return None, (error.path, error.line, error.message)
 
 
 def ui_translations(lang: str, locale_dir: Path | None = None):

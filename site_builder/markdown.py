@@ -9,9 +9,12 @@ from dataclasses import dataclass, field
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
+import imagesize
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
+from markdown_it.rules_inline import StateInline
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 from .highlight import highlight_block, highlight_inline
@@ -76,8 +79,26 @@ def _code_block(self, tokens, idx, options, env):
 
 def _image(self, tokens, idx, options, env):
     token = tokens[idx]
-    env["images"].append((token.attrGet("src"), _line(token)))
+    src = token.attrGet("src")
+    env["images"].append((src, _line(token)))
+    size = _intrinsic_size(env["path"], src)
+    if size and not token.attrGet("width"):
+        token.attrSet("width", str(size[0]))
+        token.attrSet("height", str(size[1]))
     return RendererHTML.image(self, tokens, idx, options, env)
+
+
+def _intrinsic_size(page: Path, src: str) -> tuple[int, int] | None:
+    """Pixel size of a local image next to the page, so the browser reserves its box before the
+    image loads (no layout shift). None for remote, missing or unreadable images."""
+    parts = urlsplit(src)
+    if parts.scheme or parts.netloc or not parts.path or parts.path.startswith("/"):
+        return None
+    try:
+        width, height = imagesize.get(Path(page).parent / unquote(parts.path))
+    except (OSError, ValueError):
+        return None
+    return (round(width), round(height)) if width > 0 and height > 0 else None
 
 
 def _link_open(self, tokens, idx, options, env):
@@ -112,6 +133,36 @@ def _html(self, tokens, idx, options, env):
     return token.content
 
 
+class _PositionedInline(StateInline):
+    """Inline parser state that notes in token.meta["pos"] where in the inline source each token
+    is pushed: where its construct starts (a code span's backtick, a link's label), or for a run
+    of text, where it ends (text is flushed when the next token starts, and never spans a line)."""
+
+    # StateInline.x(self) rather than super().x(): this runs for every token, and is faster.
+    def pushPending(self):
+        token = StateInline.pushPending(self)
+        token.meta["pos"] = self.pos
+        return token
+
+    def push(self, ttype, tag, nesting):
+        token = StateInline.push(self, ttype, tag, nesting)
+        token.meta["pos"] = self.pos
+        return token
+
+
+def _inline_positioned(state) -> None:
+    """markdown-it's core "inline" rule, parsing each inline token with `_PositionedInline`."""
+    inline = state.md.inline
+    for token in state.tokens:
+        if token.type == "inline":
+            if token.children is None:
+                token.children = []
+            inline_state = _PositionedInline(token.content, state.md, state.env, token.children)
+            inline.tokenize(inline_state)
+            for rule in inline.ruler2.getRules(""):
+                rule(inline_state)
+
+
 def _build() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True}).enable("table")
     # No math across a digit ("$5 and $10") or with inner edge spaces; $$...$$ works inline too.
@@ -125,6 +176,7 @@ def _build() -> MarkdownIt:
     md.add_render_rule("link_open", _link_open)
     md.add_render_rule("html_block", _html)
     md.add_render_rule("html_inline", _html)
+    md.core.ruler.at("inline", _inline_positioned)  # source positions of inline tokens
     return md
 
 
@@ -134,8 +186,9 @@ _md = _build()
 def _assign_lines(tokens, first_line: int) -> list[tuple[str, bool]]:
     """Store each token's file line in token.meta["line"]; return the math found, for batching.
 
-    Inline tokens have no map of their own: their line is the paragraph's plus the line breaks
-    before them (a code span broken over lines is counted as one line)."""
+    Inline tokens have no map of their own: their line is their block's plus the newlines in the
+    block's raw inline source before their position (CommonMark hides some of those newlines,
+    e.g. in code spans and link destinations, so token contents cannot be counted)."""
     math = []
     block_line = first_line
     for token in tokens:
@@ -144,15 +197,17 @@ def _assign_lines(tokens, first_line: int) -> list[tuple[str, bool]]:
         token.meta["line"] = block_line
         if token.type in _DISPLAY:
             math.append((token.content, _DISPLAY[token.type]))
-        line = block_line
+        # Positions grow along the children: count the newlines since the previous child's (or,
+        # should one go back, from the start).
+        src, pos, newlines = token.content, 0, 0
         for child in token.children or []:
-            child.meta["line"] = line
+            last, pos = pos, child.meta.pop("pos", pos)  # none: the previous child's line
+            if pos < last:
+                last = newlines = 0
+            newlines += src.count("\n", last, pos)
+            child.meta["line"] = block_line + newlines
             if child.type in _DISPLAY:
                 math.append((child.content, _DISPLAY[child.type]))
-            if child.type in ("softbreak", "hardbreak"):
-                line += 1
-            elif child.type in ("html_inline", "math_inline", "math_inline_double", "text"):
-                line += child.content.count("\n")
     return math
 
 

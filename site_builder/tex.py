@@ -131,9 +131,9 @@ def _close() -> None:
 # HTML parses <math> into the MathML namespace by itself, so KaTeX's xmlns attribute is dead weight
 # (about 40 bytes a formula).
 MATHML_NAMESPACE = ' xmlns="http://www.w3.org/1998/Math/MathML"'
-# KaTeX keeps the TeX source in a MathML <annotation>, which no reader sees or hears. It moves to the
-# outer span's `data-tex-key` instead, where the cross-reference stage groups repeated formulas by
-# it and drops it from the rest (10-15% of a formula's markup).
+# KaTeX keeps the TeX source in a MathML <annotation>, which no reader sees or hears. It moves to
+# the outer span's `data-tex-key` instead, where the cross-reference stage groups repeated formulas
+# by it and drops it from the rest (10-15% of a formula's markup).
 _TEX_ANNOTATION = re.compile(
     r'<span class="katex"><span class="katex-mathml"><math([^>]*)><semantics>(.*)'
     r'<annotation encoding="application/x-tex">(.*?)</annotation></semantics></math>',

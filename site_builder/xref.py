@@ -6,7 +6,8 @@ attributes of a config-like name (`config.lr`). Highlighted HTML gets `data-name
 span, and a link on names the table resolves: a definition on the same page first, then the
 module the page imports the name from, then (capitalised names in code, any name in commentary)
 the one definition of that name in the site; a name defined twice, or imported from outside, is not
-linked. Repeated math keeps its `data-tex-key` (its TeX source) so a page can highlight it as a group.
+linked. Repeated math keeps its `data-tex-key` (its TeX source), so a page can highlight it as a
+group.
 """
 
 import ast

@@ -216,6 +216,13 @@ for name, workers in [("pool_error", "2"), ("serial_error", "1")]:
         build_site(make_config(root, out=root / name / "site"))
     except BuildError as error:
         result[name] = str(error)
+(root / "pkg/models/layer.py").write_text("x = 1\\ndef broken(:\\n")
+for name, workers in [("pool_syntax", "2"), ("serial_syntax", "1")]:
+    os.environ["SITE_BUILDER_WORKERS"] = workers
+    try:
+        build_site(make_config(root, out=root / name / "site"))
+    except BuildError as error:
+        result[name] = str(error)
 print(json.dumps(result))
 """
 
@@ -233,6 +240,7 @@ def test_forked_workers_render_exactly_what_one_process_renders(tiny):
     result = json.loads(done.stdout.strip().splitlines()[-1])
     pool, serial, after_v8 = result["pool"], result["serial"], result["after_v8"]
     assert "pages in 2 processes" in pool["stages"] and "markdown+math" not in pool["stages"]
+    assert "parse in 2 processes" in pool["stages"] and "parse" in serial["stages"]
     assert "markdown+math" in serial["stages"] and not any("process" in s for s in serial["stages"])
     # V8 started in this process by the serial build: forking would be unsafe, so no workers.
     assert not any("process" in s for s in after_v8["stages"])
@@ -241,6 +249,8 @@ def test_forked_workers_render_exactly_what_one_process_renders(tiny):
     assert "TeX error" in result["pool_error"]
     assert result["pool_error"] == result["serial_error"]
     assert result["pool_error"].endswith("layer.py:1: " + result["pool_error"].split(": ", 1)[1])
+    assert "layer.py:2: " in result["pool_syntax"]
+    assert result["pool_syntax"] == result["serial_syntax"]
 
 
 def test_worker_count_setting_is_checked(tiny, monkeypatch):

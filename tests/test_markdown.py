@@ -16,7 +16,7 @@ def render(text, first_line=1):
 
 def test_math_is_tokenized_before_emphasis():
     html = render("Product $a*b*c$ and *emphasis*.").html
-    assert 'encoding="application/x-tex">a*b*c</annotation>' in html
+    assert 'data-tex-key="a*b*c"' in html
     assert html.count("<em>") == 1 and "<em>emphasis</em>" in html
     assert "<math" in html
 
@@ -126,3 +126,83 @@ def test_parsed_once_then_rendered_after_one_math_batch(monkeypatch):
     monkeypatch.setattr(markdown, "render_tex_many", no_v8)
     for text, one in zip(texts, parsed, strict=True):
         assert markdown.render_parsed(one) == render(text, first_line=3)
+
+
+def test_local_images_get_their_intrinsic_size(tmp_path):
+    page = Path(__file__).parents[1] / "labml_like/conv_mixer/__init__.py"
+    html = render_markdown("![ConvMixer](conv_mixer.svg)", page, 1).html
+    assert '<img src="conv_mixer.svg" alt="ConvMixer" width="880" height="580"' in html
+    png = tmp_path / "my plot.png"  # a 3x2 PNG: signature, then the IHDR chunk's width and height
+    png.write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x03\0\0\0\x02\x08\x02\0\0\0\0\0\0\0")
+    html = render_markdown("![p](my%20plot.png)", tmp_path / "page.py", 1).html
+    assert 'width="3" height="2"' in html
+    for src in ("missing.png", "https://example.org/x.png", "/abs.png", "page.py"):
+        (tmp_path / "page.py").write_text("x = 1\n")
+        html = render_markdown(f"![x]({src})", tmp_path / "page.py", 1).html
+        assert "width=" not in html, src
+
+
+def test_lines_after_a_code_span_broken_over_lines():
+    out = render("See `a very\nlong code span` and [broken](#nowhere)\n", first_line=100)
+    assert out.links == [("#nowhere", 101)]
+
+
+def test_tex_error_line_after_a_code_span_broken_over_lines():
+    with pytest.raises(BuildError) as e:
+        render("Intro.\n\nCall `f(a,\nb,\nc)` then $\\frac{a}{$.", first_line=20)
+    assert e.value.line == 24
+
+
+def test_lines_after_link_text_destination_or_title_broken_over_lines():
+    text = (
+        "A [link whose\ntext wraps](a.html) then ![img](i.png)\n"  # lines 10-11
+        "and [title](b.html\n'on the next line') and [c](c.html)\n"  # 12-13
+        "and [d](\nd.html) ![e](\ne.png)"  # 14-16: destinations on the next line
+    )
+    out = render(text, first_line=10)
+    assert out.links == [("a.html", 10), ("b.html", 12), ("c.html", 13), ("d.html", 14)]
+    assert out.images == [("i.png", 11), ("e.png", 15)]
+
+
+def test_lines_not_moved_by_entities_that_decode_to_newlines():
+    out = render("One&#10;two&#xA;three [x](x.html)\n[y](y.html)", first_line=1)
+    assert out.links == [("x.html", 1), ("y.html", 2)]
+
+
+def test_lines_in_headings_tables_quotes_and_lists():
+    text = (
+        "Setext `heading\nwraps` [h](h.html)\n"  # 1-2
+        "===\n"  # 3
+        "\n"
+        "| a | b |\n|---|---|\n| `x` [c](c.html) | ![d](d.png) |\n"  # 5-7
+        "\n"
+        "> quoted `code\n> span` [q](q.html)\n"  # 9-10
+        "\n"
+        "- item `code\n  span` [l](l.html)\n"  # 12-13
+    )
+    out = render(text, first_line=1)
+    assert out.links == [("h.html", 2), ("c.html", 7), ("q.html", 10), ("l.html", 13)]
+    assert out.images == [("d.png", 7)]
+
+
+# Inline constructs, most of them spanning lines in the source; none swallows what follows.
+_WRAPPING = ["word", "plain\nbreak", "*em\nphasis*", "`code\nspan`", "``double `\n` ticks``"]
+_WRAPPING += ["[text\nwraps](w)", "[t](w\n'title')", "![alt\ntext](\nw.png)", "<https://x.org>"]
+_WRAPPING += ["$x\ny$", "<span\ntitle='x'>", "&amp;", "&#10;", "\\`not code\\`", "hard\\\nbreak"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.sampled_from([*_WRAPPING, "LINK", "IMAGE"]), max_size=14))
+def test_link_and_image_lines_match_their_source_line_among_wrapped_inlines(parts):
+    text, links, images = "", [], []
+    for i, part in enumerate(parts):
+        line = 50 + text.count("\n")
+        if part == "LINK":
+            text, links = text + f"[e](u{i}) ", [*links, (f"u{i}", line)]
+        elif part == "IMAGE":
+            text, images = text + f"![e](i{i}.png) ", [*images, (f"i{i}.png", line)]
+        else:
+            text += part + " "
+    out = render(text, first_line=50)
+    assert [link for link in out.links if link[0].startswith("u")] == links
+    assert [image for image in out.images if image[0].startswith("i")] == images

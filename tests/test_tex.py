@@ -20,7 +20,8 @@ def test_renders_html_and_mathml():
 def test_the_tex_source_becomes_an_attribute_escaped_once():
     html = render_tex(r"""a<b \text{"q" \& it's}""", False)
     key = html[: html.index(">")]
-    assert key == '<span class="katex" data-tex-key="a&lt;b \\text{&quot;q&quot; \\&amp; it&#x27;s}"'
+    escaped = "a&lt;b \\text{&quot;q&quot; \\&amp; it&#x27;s}"
+    assert key == f'<span class="katex" data-tex-key="{escaped}"'
     assert "<mtext>&quot;q&quot;" in html  # the MathML keeps its own copy
     display = render_tex(" x ", True)
     assert display.startswith('<span class="katex-display"><span class="katex" data-tex-key="x">')
