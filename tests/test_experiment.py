@@ -56,9 +56,44 @@ def wait_for(condition, process: subprocess.Popen, timeout: float = 120) -> None
         time.sleep(0.005)
 
 
+def ddp_command(*args: str) -> list[str]:
+    """The experiment under `torchrun` with two CPU processes talking through gloo."""
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    return [*launcher, "-m", "labml_like.conv_mixer.experiment", "--device", "cpu", *args]
+
+
+def run_ddp(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ddp_command(*args), cwd=cwd, env=environment(), capture_output=True, text=True, timeout=300
+    )
+
+
+def kill_with_workers(launcher: subprocess.Popen) -> None:
+    """SIGKILL `torchrun` and its workers, as a crash would. The workers run in sessions of their
+    own, so killing the launcher alone would leave them training."""
+    tasks = Path(f"/proc/{launcher.pid}/task")
+    workers = [
+        int(pid) for task in tasks.iterdir() for pid in (task / "children").read_text().split()
+    ]
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    launcher.kill()
+    launcher.wait()
+    for pid in workers:  # dead, if perhaps not yet reaped, before the test goes on
+        status = Path(f"/proc/{pid}/status")
+        while status.exists() and "\nState:\tZ" not in status.read_text():
+            time.sleep(0.005)
+
+
 def deterministic_rows(run_dir: Path) -> list[dict]:
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     return [{k: v for k, v in row.items() if k not in TIMING_KEYS} for row in rows]
+
+
+def without_timing(final_json: Path) -> dict:
+    final = json.loads(final_json.read_text())
+    del final["elapsed_s"]
+    return final
 
 
 @pytest.fixture(scope="module")
@@ -118,17 +153,9 @@ def test_two_processes_with_gloo_shard_the_data_and_only_rank_0_writes(tmp_path)
     args = [
         "--preset", "smoke", "--epochs", "1", "--batch-size", "40", "--log-every", "5",
         "--model.d-model", "16", "--data.train-limit", "400", "--data.test-limit", "200",
-        "--device", "cpu", "--run-name", "ddp",
+        "--run-name", "ddp",
     ]  # fmt: skip
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
-    result = subprocess.run(
-        [*launcher, "-m", "labml_like.conv_mixer.experiment", *args],
-        cwd=tmp_path,
-        env=environment(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_ddp(tmp_path, *args)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("test accuracy") == 1  # only rank 0 prints
     rows = [
@@ -139,6 +166,65 @@ def test_two_processes_with_gloo_shard_the_data_and_only_rank_0_writes(tmp_path)
     assert [r["train_images"] for r in rows if r["split"] == "test"] == [400]
     final = json.loads((tmp_path / "runs/ddp/final.json").read_text())
     assert final["world_size"] == 2 and sum(map(sum, final["confusion"])) == 200
+
+
+@pytest.mark.slow
+def test_two_processes_resume_after_sigkill_reproduce_the_uninterrupted_run_exactly(tmp_path):
+    # TINY with two processes: 25 images each per step, still 20 steps per epoch. Two
+    # uninterrupted gloo runs on the CPU agree bit for bit (an all-reduce over two processes is
+    # one addition, whatever the order), so resuming must match exactly here too.
+    (tmp_path / "reference").mkdir()
+    result = run_ddp(tmp_path / "reference", *TINY, "--run-name", "ref")
+    assert result.returncode == 0, result.stderr
+    reference = tmp_path / "reference/runs/ref"
+
+    work = tmp_path / "interrupted"
+    work.mkdir()
+    run_dir = work / "runs" / "r"
+    process = subprocess.Popen(
+        ddp_command(*TINY, "--run-name", "r"),
+        cwd=work,
+        env=environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for((run_dir / "checkpoint.pt").exists, process)
+    finally:
+        kill_with_workers(process)
+    state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    saved_epoch = state["epoch"]
+    assert 1 <= saved_epoch < 4 and not (run_dir / "final.json").exists()
+    assert state["step"] == 20 * saved_epoch and state["batch_in_epoch"] == 0
+    assert len(state["per_process"]) == 2  # each process's augmentation generator and sums
+    kept = (run_dir / "metrics.jsonl").read_text().splitlines()[: state["metrics_rows"]]
+
+    result = run_ddp(work, "--run-name", "r", "--resume")
+    assert result.returncode == 0, result.stderr
+    # It went on from the checkpoint: the rows before it are untouched (timings included), and
+    # it trained only the later epochs, each reported once (only rank 0 prints).
+    assert (run_dir / "metrics.jsonl").read_text().splitlines()[: len(kept)] == kept
+    finished = [line.split(":")[0] for line in result.stdout.splitlines() if ": train loss" in line]
+    assert finished == [f"epoch {e}/4" for e in range(saved_epoch + 1, 5)]
+    assert result.stdout.count("test accuracy") == 1
+    assert deterministic_rows(run_dir) == deterministic_rows(reference)
+    expected = without_timing(reference / "final.json")
+    assert without_timing(run_dir / "final.json") == expected
+    assert expected["world_size"] == 2 and expected["steps"] == 80
+
+    # Killed during the final evaluation: the last checkpoint is complete, final.json is not
+    # there. The evaluation of the resumed model must give the same final.json.
+    (run_dir / "final.json").unlink()
+    result = run_ddp(work, "--run-name", "r", "--resume")
+    assert result.returncode == 0, result.stderr
+    assert ": train loss" not in result.stdout
+    assert without_timing(run_dir / "final.json") == expected
+    assert deterministic_rows(run_dir) == deterministic_rows(reference)
+    # Only rank 0 wrote: one copy of everything, no leftovers, nothing outside the run folder.
+    assert [p.name for p in work.iterdir()] == ["runs"]
+    assert [p.name for p in run_dir.parent.iterdir()] == ["r"]
+    names = {p.name for p in run_dir.iterdir()} - {"tensorboard"}
+    assert names == {"run.json", "metrics.jsonl", "checkpoint.pt", "final.json"}
 
 
 def test_presets_match_the_recipes():

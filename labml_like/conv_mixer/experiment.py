@@ -602,5 +602,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# ### Leaving a multi-process run
+#
+# Each process of a multi-process run leaves without Python's usual shutdown. The communication
+# library runs each all-reduce on worker threads of its own, and such a thread may still be
+# letting go of the last all-reduce's tensors, which needs Python's interpreter lock, when the
+# main thread has already finished. If Python is shutting down at that moment, the thread is
+# stopped halfway and the whole process aborts (`SIGABRT`), and `torchrun` reports a run that
+# wrote all its results as failed. By the time `main` returns, every result is on disk and the
+# process group is shut down, so once the output is flushed nothing is lost by `os._exit`, which
+# ends the process at once.
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)

@@ -170,6 +170,24 @@ class Distributed:
             dist.all_reduce(t)
         return t
 
+    def broadcast_buffers(self, model: nn.Module) -> None:
+        """
+        Copy rank 0's buffers, BatchNorm's running mean and variance, to every process.
+
+        `DistributedDataParallel` keeps the replicas' *weights* identical, but buffers are not
+        weights: no gradient flows to them, so they are not averaged. Each process updates its
+        own from its own share of the batch. DDP copies rank 0's buffers to the others at the
+        start of every training step, which keeps training in step, but after the last step of
+        an epoch every process holds the statistics of a different last batch. Each process
+        scores its own share of the test set, so each share would be scored by a slightly
+        different model, and only rank 0's is the one saved in the checkpoint: a run resumed
+        from that checkpoint would report other numbers than the run that saved it. Evaluation
+        therefore starts with this copy, and every share is scored by the model that is saved.
+        """
+        if self.world_size > 1:
+            for buffer in model.buffers():
+                dist.broadcast(buffer, src=0)
+
 
 def init_distributed(device_name: str = "auto") -> tuple[Distributed, torch.device]:
     """
@@ -644,6 +662,7 @@ class Trainer:
         two views average out some of the errors of one. It costs a second forward pass.
         """
         self.model.eval()
+        self.distributed.broadcast_buffers(self.model)  # score the model that is saved
         n_classes = len(self.classes)
         loss_sum = torch.zeros(1, device=self.device)
         confusion = torch.zeros(n_classes * n_classes, dtype=torch.int64, device=self.device)
