@@ -414,6 +414,12 @@ def check_translation(english: str, translation: str, glossary: Glossary) -> lis
         )
         if problem
     ]
+    if source.blocks != target.blocks:
+        shape = ", ".join(source.blocks) or "paragraphs only"
+        problems.append(
+            f"structure differs: the English has {shape}; "
+            f"this has {', '.join(target.blocks) or 'paragraphs only'}"
+        )
     sanitized = sanitize_translation(translation, english)
     problems += [f"unsafe: {problem}" for problem in sanitized.problems]
     if not sanitized.problems and sanitized.text != translation:

@@ -198,11 +198,29 @@ class Parts:
     links: Counter
     images: Counter
     prose: str
+    blocks: list[str]  # headings (h1...h6), lists, tables, quotes, fences, display math: in order
+
+
+_STRUCTURE = {
+    "bullet_list_open": "list",
+    "ordered_list_open": "numbered list",
+    "table_open": "table",
+    "blockquote_open": "quote",
+    "fence": "code block",
+    "code_block": "code block",
+    "math_block": "display math",
+    "math_block_label": "display math",
+    "hr": "rule",
+}
 
 
 def parts_of(markdown: str) -> Parts:
-    math, code, links, images, prose = Counter(), Counter(), Counter(), Counter(), []
+    math, code, links, images, prose, blocks = Counter(), Counter(), Counter(), Counter(), [], []
     for token in walk(parser().parse(markdown)):
+        if token.type == "heading_open":
+            blocks.append(token.tag)
+        elif token.type in _STRUCTURE:
+            blocks.append(_STRUCTURE[token.type])
         if token.type.startswith("math_"):
             math[token.content.strip()] += 1
         elif token.type == "code_inline":
@@ -213,4 +231,4 @@ def parts_of(markdown: str) -> Parts:
             images[token.attrGet("src")] += 1
         elif token.type == "text":
             prose.append(token.content)
-    return Parts(math, code, links, images, "\n".join(prose))
+    return Parts(math, code, links, images, "\n".join(prose), blocks)

@@ -421,3 +421,21 @@ def test_a_multi_line_previous_msgid_round_trips_exactly(project):
         )
         assert result.returncode == 0, result.stderr
         assert '#| msgid ""\n#| "## Old heading\\n"' in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("translation", "problem"),
+    [
+        ("### 退出\n\n段落。\n\n- 一\n- 二", None),
+        # An escaped "\n" in the PO file: the heading swallows the paragraph, the list is gone.
+        ("### 退出\\n\\n段落。- 一 - 二", "the English has h3, list; this has h3"),
+        ("## 退出\n\n段落。\n\n- 一\n- 二", "the English has h3, list; this has h2, list"),
+        ("退出\n\n段落。\n\n- 一\n- 二", "the English has h3, list; this has list"),
+    ],
+)
+def test_check_compares_the_block_structure(tmp_path, translation, problem):
+    (tmp_path / "glossary.toml").write_text("[terms]\n")
+    glossary = i18n.load_glossary(tmp_path / "glossary.toml")
+    english = "### Leaving\n\nA paragraph.\n\n- one\n- two"
+    problems = i18n.check_translation(english, translation, glossary)
+    assert problems == ([f"structure differs: {problem}"] if problem else [])

@@ -38,7 +38,7 @@ share of the work. That is what the paper reports.
 
 ## How it compares
 
-| | ViT | MLP-Mixer | ConvMixer |
+| aspect | ViT | MLP-Mixer | ConvMixer |
 |---|---|---|---|
 | mixes locations with | self-attention | an MLP across patches | a depth-wise $k \times k$ conv |
 | reach of one layer | global | global | the $k \times k$ neighbours |
