@@ -209,20 +209,15 @@ for name, workers in [("pool", "2"), ("serial", "1"), ("after_v8", "2")]:
     files.pop(".site-builder.json")  # the manifest records write times
     result[name] = {"stages": sorted(report.seconds), "files": files,
                     "rendered": sorted(report.pages_rendered)}
-(root / "pkg/models/layer.py").write_text('# Broken: $\\\\frac{1}{$.\\nx = 1\\n')
-for name, workers in [("pool_error", "2"), ("serial_error", "1")]:
-    os.environ["SITE_BUILDER_WORKERS"] = workers
-    try:
-        build_site(make_config(root, out=root / name / "site"))
-    except BuildError as error:
-        result[name] = str(error)
-(root / "pkg/models/layer.py").write_text("x = 1\\ndef broken(:\\n")
-for name, workers in [("pool_syntax", "2"), ("serial_syntax", "1")]:
-    os.environ["SITE_BUILDER_WORKERS"] = workers
-    try:
-        build_site(make_config(root, out=root / name / "site"))
-    except BuildError as error:
-        result[name] = str(error)
+broken = {"error": '# Broken: $\\\\frac{1}{$.\\nx = 1\\n', "syntax": "x = 1\\ndef broken(:\\n"}
+for kind, source in broken.items():
+    (root / "pkg/models/layer.py").write_text(source)
+    for mode, workers in [("pool", "2"), ("serial", "1")]:
+        os.environ["SITE_BUILDER_WORKERS"] = workers
+        try:
+            build_site(make_config(root, out=root / f"{mode}_{kind}" / "site"))
+        except BuildError as error:
+            result[f"{mode}_{kind}"] = str(error)
 print(json.dumps(result))
 """
 
