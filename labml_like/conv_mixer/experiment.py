@@ -201,7 +201,8 @@ def paper() -> ExperimentConfig:
     and bias of the first layer's point-wise convolution by 3 changes that layer's output by 12%
     (relative L2 norm of the difference; 11% for the fourth layer). With ReLU in GELU's place the
     change is $2 \times 10^{-5}$: $\mathrm{ReLU}(3x) = 3\,\mathrm{ReLU}(x)$, and BatchNorm
-    divides the 3 out; only its small $\epsilon$ does not scale.
+    divides the 3 out; only its small $\epsilon$ does not scale. (`benchmarks/note_figures.py`
+    prints these figures.)
     """
     return ExperimentConfig(
         preset="paper",
