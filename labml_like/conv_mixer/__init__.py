@@ -138,10 +138,10 @@ class ConvMixerLayer(nn.Module):
     even the top-left patch sees the bottom-right one, 15 patches away, since
     $8 \cdot (5-1)/2 = 16 \ge 15$; after 7 layers it could not ($14 < 15$). The point-wise convs
     do not widen the receptive field, and the [head](#ClassificationHead) only averages what the
-    layers have already computed, so this is the distance over which features can combine. This is
-    why the paper prefers large kernels ($k = 7$ or $9$) to the $3 \times 3$ kernels of
-    classic convnets: with few, wide layers, distant parts of the image meet early, as they do
-    in a transformer, where every patch sees every other from the first layer on.
+    layers have already computed, so this is the distance over which features can combine. It is
+    one reason to prefer large kernels ($k = 7$ or $9$, as the paper does) to the $3 \times 3$
+    kernels of classic convnets: with few, wide layers, distant parts of the image meet early, as
+    they do in a transformer, where every patch sees every other from the first layer on.
 
     **Parameters.** The depth-wise conv has $h k^2$ weights and $h$ biases, the point-wise conv
     $h^2$ weights and $h$ biases, and each BatchNorm a scale and a shift per channel ($2h$).
@@ -180,8 +180,8 @@ class ConvMixerLayer(nn.Module):
         self.activation = nn.GELU()
         # BatchNorm after the spatial step. Over a batch it normalizes each channel with that
         # channel's mean and variance across all $B \cdot (n/p)^2$ locations, then applies a
-        # learned scale and shift: $2h$ parameters. This is the normalization convnets have
-        # used since ResNet, and the paper uses it in place of ViT's LayerNorm (which
+        # learned scale and shift: $2h$ parameters. This is the normalization ResNet uses, and
+        # the paper uses it in place of ViT's LayerNorm (which
         # normalizes each location's $h$-vector on its own). At inference the statistics are
         # fixed running averages, so BatchNorm is just a per-channel multiply-add, with no
         # statistics computed per image as LayerNorm needs. A BatchNorm that directly follows
@@ -357,8 +357,8 @@ class ConvMixer(nn.Module):
 
     The model works in either memory layout. After `model.to(memory_format=torch.channels_last)`
     and the same for the input, the $h$ channels of a location lie next to each other in memory,
-    which suits the point-wise conv, and GPU convolution libraries are usually fastest in that
-    layout with 16-bit floats. Under `torch.autocast` with `bfloat16`, the convolutions and the
+    which suits the point-wise conv, and NVIDIA recommends that layout (NHWC) for convolutions on
+    its GPUs' tensor cores. Under `torch.autocast` with `bfloat16`, the convolutions and the
     linear layer run in bfloat16.
     """
 
@@ -386,8 +386,8 @@ class ConvMixer(nn.Module):
         # The $d$ layers. `copy.deepcopy` gives each its own parameters, and then we draw them
         # afresh: a plain deep copy would start every layer with the same numbers. That would
         # still train, because each layer sees a different input, but it is not how
-        # convolutional networks are normally initialized, and the paper's layers are each
-        # built, and so initialized, independently.
+        # convolutional networks are normally initialized, and the authors' code builds, and so
+        # initializes, each layer on its own.
         self.conv_mixer_layers = nn.ModuleList(
             _reinitialized(copy.deepcopy(conv_mixer_layer)) for _ in range(n_layers)
         )
