@@ -3,6 +3,7 @@ two-process DDP, plotting and publishing, on the real shared CIFAR-10 images."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -285,7 +286,7 @@ def test_plot_and_publish(tmp_path, reference, capsys):
     note = "A tiny test run."
     assert ex.main(["publish", str(reference), "--out", str(out), "--note", note]) == 0
     assert {p.name for p in out.iterdir()} == {
-        "readme.md", "curves.svg", "metrics.jsonl", "final.json", "run.json"
+        "readme.md", "curves.svg", "confusion.svg", "metrics.jsonl", "final.json", "run.json"
     }  # fmt: skip
     readme = (out / "readme.md").read_text()
     final = json.loads((out / "final.json").read_text())
@@ -293,6 +294,10 @@ def test_plot_and_publish(tmp_path, reference, capsys):
     assert f"{final['test_accuracy']:.2%}" in readme
     assert "python -m labml_like.conv_mixer.experiment --preset smoke --epochs 4" in readme
     assert "| true \\ predicted | airpl |" in readme and "git commit" in readme
-    assert "![Loss and accuracy" in readme
+    assert "![Loss and accuracy" in readme and "](confusion.svg)" in readme
+    # The picture shows every count of the matrix, one cell each.
+    svg = (out / "confusion.svg").read_text()
+    counts = [int(c) for c in re.findall(r'fill="#(?:fff|222)">(\d+)</text>', svg)]
+    assert counts == [v for row in final["confusion"] for v in row]
     assert ex.main(["publish", str(tmp_path)]) == 1
     assert "only a finished run can be published" in capsys.readouterr().err

@@ -555,6 +555,48 @@ def confusion_table(confusion: list[list[int]], classes: list[str]) -> str:
     return "\n".join(lines)
 
 
+def confusion_svg(confusion: list[list[int]], classes: list[str], cell: int = 34) -> str:
+    """
+    The same matrix as a picture: each cell is shaded by the share of its row, so the diagonal
+    stands out and the common mistakes (cats taken for dogs, say) show as darker cells off it.
+    """
+    left, top = 84, 84
+    size = cell * len(classes)
+    parts = [
+        f'<text x="{left + size / 2}" y="14" text-anchor="middle">predicted</text>',
+        f'<text x="12" y="{top + size / 2}" text-anchor="middle" '
+        f'transform="rotate(-90 12 {top + size / 2})">true</text>',
+    ]
+    for i, name in enumerate(classes):
+        y = top + i * cell + cell / 2 + 4
+        x = left + i * cell + cell / 2
+        parts.append(f'<text x="{left - 6}" y="{y}" text-anchor="end">{name}</text>')
+        parts.append(
+            f'<text x="{x}" y="{top - 6}" transform="rotate(-45 {x} {top - 6})">{name}</text>'
+        )
+    for i, row in enumerate(confusion):
+        total = max(sum(row), 1)
+        for j, count in enumerate(row):
+            share = count / total
+            x, y = left + j * cell, top + i * cell
+            ink = "#fff" if share > 0.5 else "#222"
+            parts.append(
+                f'<rect x="{x}" y="{y}" width="{cell}" height="{cell}" '
+                f'fill="rgb(31,111,178)" fill-opacity="{share:.3f}" stroke="#ccc"/>'
+                f'<text x="{x + cell / 2}" y="{y + cell / 2 + 4}" text-anchor="middle" '
+                f'fill="{ink}">{count}</text>'
+            )
+    width, height = left + size + 8, top + size + 8
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" font-family="sans-serif" font-size="11" '
+        'role="img" aria-label="Confusion matrix: true classes in rows, predicted classes in '
+        'columns">\n<rect width="100%" height="100%" fill="#fff"/>\n'
+        + "\n".join(parts)
+        + "\n</svg>\n"
+    )
+
+
 def results_readme(info: dict, final: dict, note: str) -> str:
     config = info["config"]
     m = config["model"]
@@ -606,6 +648,8 @@ bold, counts correct answers.
 
 {confusion_table(final["confusion"], final["classes"])}
 
+![The same confusion matrix, each cell shaded by the share of its row](confusion.svg)
+
 Raw data: [metrics.jsonl](metrics.jsonl) (one row per logged step and per epoch),
 [final.json](final.json) and [run.json](run.json) (the full configuration).
 """
@@ -620,7 +664,10 @@ def publish(run_dir: Path, out_dir: Path, note: str) -> Path:
     info = json.loads((run_dir / "run.json").read_text())
     final = json.loads((run_dir / "final.json").read_text())
     plot_run(run_dir)
-    copy_run_files(run_dir, out_dir, ["metrics.jsonl", "curves.svg", "final.json", "run.json"])
+    svg = confusion_svg(final["confusion"], final["classes"])
+    (run_dir / "confusion.svg").write_text(svg)
+    names = ["metrics.jsonl", "curves.svg", "confusion.svg", "final.json", "run.json"]
+    copy_run_files(run_dir, out_dir, names)
     readme = out_dir / "readme.md"
     readme.write_text(results_readme(info, final, note))
     return readme
