@@ -16,6 +16,7 @@ import os
 import pickle
 import posixpath
 import re
+import stat
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -38,7 +39,7 @@ from .page import (
     relative_href,
     sitemap_xml,
 )
-from .write import Blob, write_site
+from .write import Blob, DamagedBlob, check_out_dir, write_site
 
 ASSET_SUFFIXES = {".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".json", ".jsonl", ".csv"}
 PYGMENTS_STYLES = ("default", "github-dark")
@@ -114,13 +115,29 @@ def build_site(
 ) -> BuildReport:
     """Build the site. With `index_search` off, Pagefind is not run: the site gets the newest
     index in the cache, and `report.unindexed` holds the pages for `search.build_index` when
-    that index is not theirs (serve refreshes it in the background)."""
+    that index is not theirs (serve refreshes it in the background).
+
+    A cache file found missing or damaged on the way is forgotten with everything made from it,
+    and the site is built again (which renders what it lacks)."""
     report = BuildReport()
     with report.stage("load config"):
         config = config if isinstance(config, SiteConfig) else load_config(config)
+        check_out(config)
+    try:
+        return _build(report, config, keep_going, index_search)
+    except DamagedBlob:
+        again = BuildReport(seconds=dict(report.seconds))
+        return _build(again, config, keep_going, index_search, heal=True)
+
+
+def _build(report, config, keep_going, index_search, heal=False) -> BuildReport:
+    with report.stage("load config"):
         cache = Cache.load(config.cache_dir, builder_digest())
+        if heal:
+            cache.heal()
     with report.stage("find sources"):
-        sources = find_sources(config)
+        sources = find_sources(config, report.warnings)
+        assets = docs_assets(config, report.warnings)
         inputs = read_inputs(config, sources)
     modules = parse_and_translate(report, config, [i for i in inputs if i.key not in cache.metas])
     cache.remember_metas({key: page.meta for key, page in modules.items()})
@@ -136,9 +153,9 @@ def build_site(
         cache.dirty = True
     with report.stage("page"):
         records = {i.url: cache.records[site.render_key(i)] for i in inputs}
-        outputs = site_outputs(config, site, renderer, records, cache)
+        outputs = site_outputs(config, site, renderer, records, cache, assets)
     with report.stage("check links"):
-        report.warnings = check_site(config, site, records, outputs, keep_going)
+        report.warnings += check_site(config, site, records, outputs, keep_going)
     with report.stage("search"):
         if index_search:
             outputs |= search.search_outputs(config.cache_dir, outputs)
@@ -158,8 +175,9 @@ def build_site(
 # ---------------------------------------------------------------------------------------- sources
 
 
-def find_sources(config: SiteConfig) -> list[Source]:
-    """Pages of the package tree (`.py`, `.md`) and of the docs tree (`.md`), by site path."""
+def find_sources(config: SiteConfig, warnings: list[BuildError] | None = None) -> list[Source]:
+    """Pages of the package tree (`.py`, `.md`) and of the docs tree (`.md`), by site path.
+    Files that cannot be pages (see `_readable`) are skipped with a warning."""
     skip = {config.out, config.cache_dir}
     found: dict[str, Source] = {}
     trees = [("package", config.source, (".py", ".md"))]
@@ -167,7 +185,7 @@ def find_sources(config: SiteConfig) -> list[Source]:
         trees.append(("docs", config.docs, (".md",)))
     for tree, root, suffixes in trees:
         for path in _walk(root, skip | ({root / "locale"} if tree == "docs" else set())):
-            if path.suffix not in suffixes:
+            if path.suffix not in suffixes or not _readable(path, config, warnings):
                 continue
             rel = path.relative_to(root).as_posix()
             url = page_url(rel)
@@ -191,6 +209,38 @@ def _walk(root: Path, skip: set[Path]):
                 yield Path(folder, name)
 
 
+def input_trees(config: SiteConfig) -> list[Path]:
+    return [tree for tree in (config.source, config.docs) if tree]
+
+
+def check_out(config: SiteConfig) -> None:
+    """Refuse an out dir that is the filesystem root, not a folder, holds the package or the docs,
+    or is a folder site-builder did not make (before anything is written, the cache included)."""
+    check_out_dir(config.out, input_trees(config))
+
+
+def _readable(path: Path, config: SiteConfig, warnings: list[BuildError] | None) -> bool:
+    """Whether an input file may be read: a regular file, or a link to one inside the package or
+    docs tree. A link leading out of them is not followed (it would publish a file the author
+    did not put in the tree), and a FIFO, socket or device is not read (it can block forever).
+    A broken link passes: reading it reports the error."""
+    problem = None
+    if path.is_symlink():
+        target = path.resolve()
+        if not any(target.is_relative_to(tree) for tree in input_trees(config)):
+            problem = f"links outside the source tree (to {target}); not followed, skipped"
+    if problem is None:
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            return True
+        if not stat.S_ISREG(mode):
+            problem = "not a regular file (a FIFO, socket or device); skipped"
+    if problem and warnings is not None:
+        warnings.append(BuildError(path, None, problem))
+    return problem is None
+
+
 def page_url(rel_path: str) -> str:
     """`a/__init__.py` -> `a/index.html`, `a/x.py` -> `a/x.html`, `a/notes.md` -> `a/notes.html`."""
     folder, name = posixpath.split(rel_path)
@@ -198,14 +248,14 @@ def page_url(rel_path: str) -> str:
     return posixpath.join(folder, stem + ".html")
 
 
-def docs_assets(config: SiteConfig) -> dict[str, Path]:
+def docs_assets(config: SiteConfig, warnings: list[BuildError] | None = None) -> dict[str, Path]:
     if not config.docs:
         return {}
     skip = {config.out, config.cache_dir, config.docs / "locale"}
     return {
         path.relative_to(config.docs).as_posix(): path
         for path in _walk(config.docs, skip)
-        if path.suffix.lower() in ASSET_SUFFIXES
+        if path.suffix.lower() in ASSET_SUFFIXES and _readable(path, config, warnings)
     }
 
 
@@ -616,8 +666,8 @@ def _template_links(page_html: str, found: Commentary, page_file: str) -> list[L
 # ----------------------------------------------------------------- outputs and link checking
 
 
-def site_outputs(config, site, renderer, records, cache) -> dict[str, Blob]:
-    """Every file of the site: pages, static files, KaTeX, docs assets (per language), extras."""
+def site_outputs(config, site, renderer, records, cache, assets) -> dict[str, Blob]:
+    """Every file of the site: pages, static files, KaTeX, docs `assets` (per language), extras."""
     outputs = {url: cache.blob(record.html_digest) for url, record in records.items()}
     # static/*.css are not copied: they go into the one stylesheet made in _extras.
     static = {f"static/{p.name}": p for p in STATIC_DIR.iterdir() if p.is_file()}
@@ -625,7 +675,7 @@ def site_outputs(config, site, renderer, records, cache) -> dict[str, Blob]:
     outputs |= {rel: cache.file_blob(path) for rel, path in static.items()} | katex_outputs(cache)
     for lang in config.languages:
         prefix = language_prefix(config, lang)
-        for rel, path in docs_assets(config).items():
+        for rel, path in assets.items():
             outputs[prefix + rel] = cache.file_blob(path)
     outputs |= cache.extras(site.extras_key, lambda: _extras(config, site, renderer))
     return outputs
@@ -705,9 +755,14 @@ def _add_image(config: SiteConfig, url: str, image: Link, outputs: dict) -> list
         if target and target.startswith(lang + "/"):
             lang_free = target[len(lang) + 1 :]
     for tree in (config.source, config.docs):
-        if tree and lang_free and (tree / lang_free).is_file():
-            outputs[target] = Blob.of_file(tree / lang_free)
-            return []
+        if not (tree and lang_free and (tree / lang_free).is_file()):
+            continue
+        found = (tree / lang_free).resolve()
+        if not any(found.is_relative_to(t) for t in input_trees(config)):
+            message = f"image '{image.href}' links outside the source tree (to {found})"
+            return [BuildError(image.file, image.line, message)]
+        outputs[target] = Blob.of_file(found)
+        return []
     return [BuildError(image.file, image.line, f"missing image '{image.href}'")]
 
 
@@ -743,6 +798,25 @@ class Cache:
     def _blob_path(self, digest: str) -> Path:
         return self.folder / "blobs" / digest[:2] / digest
 
+    def heal(self) -> None:
+        """Forget the pages and extras whose blob is missing or damaged (deleting the damaged
+        files), and every remembered file digest, so that this build makes them again."""
+        used = {r.html_digest for r in self.records.values()}
+        used |= {d for files in self.extra_files.values() for d in files.values()}
+        bad = set()
+        for digest in used:
+            try:
+                Blob(digest, path=self._blob_path(digest)).content()
+            except (DamagedBlob, OSError):
+                bad.add(digest)
+                self._blob_path(digest).unlink(missing_ok=True)
+        self.records = {k: r for k, r in self.records.items() if r.html_digest not in bad}
+        self.extra_files = {
+            k: files for k, files in self.extra_files.items() if not bad & set(files.values())
+        }
+        self.file_digests = {}
+        self.dirty = True
+
     def blob(self, digest: str) -> Blob:
         return Blob(digest, path=self._blob_path(digest))
 
@@ -770,12 +844,15 @@ class Cache:
 
     def file_blob(self, path: Path) -> Blob:
         """A blob for a file on disk; its digest is remembered by (size, mtime)."""
-        stat = path.stat()
-        known = self.file_digests.get(str(path))
-        if known and known[:2] == (stat.st_size, stat.st_mtime_ns):
-            return Blob(known[2], path=path)
-        blob = Blob.of_file(path)
-        self.file_digests[str(path)] = (stat.st_size, stat.st_mtime_ns, blob.digest)
+        try:
+            info = path.stat()
+            known = self.file_digests.get(str(path))
+            if known and known[:2] == (info.st_size, info.st_mtime_ns):
+                return Blob(known[2], path=path)
+            blob = Blob.of_file(path)
+        except OSError as error:
+            raise BuildError(path, None, f"cannot read: {error.strerror or error}") from None
+        self.file_digests[str(path)] = (info.st_size, info.st_mtime_ns, blob.digest)
         self.dirty = True
         return blob
 

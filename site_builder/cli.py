@@ -106,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as error:
         print(location(error), file=sys.stderr)
         return 1
+    except OSError as error:  # from the machine, not the input: a read-only folder, a full disk
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"{where}{error.strerror or error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

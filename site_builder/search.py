@@ -105,8 +105,10 @@ def build_index(cache_dir: Path, pages: dict[str, Blob]) -> str:
 
 
 def _place(blob: Blob, path: Path) -> None:
-    """A hard link to the blob's file where it has one (Pagefind only reads it), else a copy."""
+    """A hard link to the blob's file where it has one (Pagefind only reads it), else a copy.
+    The file is checked against its digest first: a damaged cache file is never indexed."""
     if blob.path is not None:
+        blob.content()
         try:
             os.link(blob.path, path)
             return

@@ -1,9 +1,13 @@
 """Preview server: build, serve the site on 127.0.0.1, rebuild on edits, live-reload open pages.
 
 The reload script is added to HTML responses only (never written to disk); it listens on a
-server-sent-events endpoint that announces each rebuild with the site paths it wrote. Requests are
-confined to the site dir: `..`, encoded dots, absolute paths and symlinks leading out are refused.
-Text responses are gzipped for clients that accept it, as static hosts serve them.
+server-sent-events endpoint that announces each rebuild with the site paths it wrote, and each
+failed rebuild with its message, which the page shows in a banner until a rebuild succeeds (the
+terminal gets the same line). Any error in a rebuild leaves the previous site served and the
+watcher running. Requests are confined to the site dir: `..`, encoded dots, absolute paths and
+symlinks leading out are refused, and so is a Host header that is not a loopback name (a page
+of another site whose DNS name is rebound to 127.0.0.1 sends its own name). Text responses are
+gzipped for clients that accept it, as static hosts serve them.
 
 Search is off the rebuild's path: a rebuild writes its pages with the newest index at hand, then a
 background thread runs Pagefind and swaps the fresh index in (only `pagefind/` changes, and that
@@ -12,8 +16,10 @@ is not announced: open pages need no reload for it).
 
 import gzip
 import json
+import re
 import sys
 import threading
+import traceback
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,18 +30,57 @@ from .config import SiteConfig
 from .model import BuildError
 
 EVENTS_PATH = "/__site_builder/events"
+ERROR_BANNER_ID = "site-builder-error"
 RELOAD_SCRIPT = b"""<script>
 (function () {
   var here = location.pathname.replace(/^\\//, "").replace(/(^|\\/)$/, "$1index.html");
   var events = new EventSource("%s");
+  function hide() {
+    var old = document.getElementById("%s");
+    if (old) old.remove();
+  }
+  function show(message) {
+    hide();
+    var banner = document.createElement("div"), title = document.createElement("p");
+    var text = document.createElement("pre"), close = document.createElement("button");
+    banner.id = "%s";
+    banner.setAttribute("role", "alert");
+    banner.style.cssText = "position:fixed;left:0;right:0;bottom:0;z-index:2147483647;" +
+      "max-height:50vh;overflow:auto;margin:0;padding:.75rem 1rem;background:#fff8f7;" +
+      "color:#1b1b1b;border-top:.3rem solid #b3261e;font:15px/1.4 system-ui,sans-serif;" +
+      "box-shadow:0 -2px 8px rgba(0,0,0,.25)";
+    title.style.cssText = "margin:0 0 .4rem;font-weight:700";
+    title.textContent = "Rebuild failed: this page is from the last good build.";
+    text.style.cssText = "margin:0 0 .5rem;white-space:pre-wrap;color:#8c1d18;" +
+      "font:14px/1.4 ui-monospace,monospace;background:none;border:0;padding:0";
+    text.textContent = message;
+    close.type = "button";
+    close.textContent = "Dismiss";
+    close.style.cssText = "font:inherit;padding:.2rem .8rem;color:#1b1b1b;background:#fff;" +
+      "border:1px solid #5f5f5f;border-radius:.25rem;cursor:pointer";
+    close.addEventListener("click", hide);
+    banner.append(title, text, close);
+    document.body.appendChild(banner);
+  }
+  events.addEventListener("build-error", function (event) {
+    show(JSON.parse(event.data).message);
+  });
+  events.addEventListener("build-ok", hide);
   events.addEventListener("rebuild", function (event) {
+    hide();
     var written = JSON.parse(event.data);
     var mine = written.some(function (path) { return path === here || !/\\.html$/.test(path); });
     if (mine) location.reload();
   });
 })();
 </script>
-""" % EVENTS_PATH.encode()
+""" % (EVENTS_PATH.encode(), ERROR_BANNER_ID.encode(), ERROR_BANNER_ID.encode())
+# Host headers that name this machine: 127.0.0.1, localhost or [::1], with or without a port.
+LOCAL_HOST = re.compile(r"(127\.0\.0\.1|localhost|\[::1\])(:[0-9]{1,5})?", re.IGNORECASE)
+HOST_REFUSED = (
+    b"Refused: the Host header must be 127.0.0.1, localhost or [::1]. This preview server "
+    b"answers only to local names, so that no other site can reach it by DNS rebinding.\n"
+)
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
@@ -67,35 +112,60 @@ def site_file(site_dir: Path, request_path: str) -> Path | None:
         return None
     root = site_dir.resolve()
     candidate = root.joinpath(*parts) if parts else root
-    if candidate.is_dir():
-        candidate = candidate / "index.html"
-    resolved = candidate.resolve()
-    if not resolved.is_relative_to(root) or not resolved.is_file():
+    try:  # a name too long for the file system is an OSError, like any missing file
+        if candidate.is_dir():
+            candidate = candidate / "index.html"
+        resolved = candidate.resolve()
+        if not resolved.is_relative_to(root) or not resolved.is_file():
+            return None
+    except OSError:
         return None
     return resolved
 
 
 class Announcer:
-    """Tells every open event stream about each rebuild (a counter plus the latest payload)."""
+    """Tells every open event stream about each rebuild (`rebuild`, with the paths written) and
+    each failed one (`build-error`, with its message). Events are numbered; a stream sends those
+    it has not seen, of the latest few. `error` is the message while the site is out of date."""
+
+    KEPT = 32
 
     def __init__(self):
         self.condition = threading.Condition()
         self.version = 0
-        self.payload = "[]"
+        self.events: list[tuple[int, str, str]] = []  # (number, kind, data)
+        self.payload = "[]"  # of the latest rebuild
+        self.error: str | None = None
         self.closed = False
 
     def publish(self, written: list[str]) -> None:
         with self.condition:
-            self.version += 1
-            self.payload = json.dumps(written)
-            self.condition.notify_all()
+            self.payload, self.error = json.dumps(written), None
+            self._add("rebuild", self.payload)
 
-    def wait(self, seen: int, timeout: float) -> tuple[int, str | None]:
+    def fail(self, message: str) -> None:
+        with self.condition:
+            self.error = message
+            self._add("build-error", json.dumps({"message": message}))
+
+    def _add(self, kind: str, data: str) -> None:
+        self.version += 1
+        self.events = [*self.events[-(self.KEPT - 1) :], (self.version, kind, data)]
+        self.condition.notify_all()
+
+    def state(self) -> tuple[int, str, str]:
+        """The latest event number, and what a new stream is told first: the current error, or
+        that there is none."""
+        with self.condition:
+            if self.error is None:
+                return self.version, "build-ok", "{}"
+            return self.version, "build-error", json.dumps({"message": self.error})
+
+    def wait(self, seen: int, timeout: float) -> tuple[int, list[tuple[str, str]]]:
+        """Events after number `seen` (none when `timeout` passes first), and the newest number."""
         with self.condition:
             self.condition.wait_for(lambda: self.version != seen or self.closed, timeout)
-            if self.version == seen:
-                return seen, None
-            return self.version, self.payload
+            return self.version, [(kind, data) for n, kind, data in self.events if n > seen]
 
     def close(self) -> None:
         with self.condition:
@@ -127,19 +197,37 @@ def make_handler(site_dir: Path, announcer: Announcer | None, compress: bool = T
             pass
 
         def do_GET(self):
+            if not self._host_allowed(head_only=False):
+                return
             if announcer and urlsplit(self.path).path == EVENTS_PATH:
                 return self._events()
             self._send_file(head_only=False)
 
         def do_HEAD(self):
-            self._send_file(head_only=True)
+            if self._host_allowed(head_only=True):
+                self._send_file(head_only=True)
+
+        def _host_allowed(self, head_only: bool) -> bool:
+            if LOCAL_HOST.fullmatch(self.headers.get("Host", "").strip()):
+                return True
+            self.send_response(HTTPStatus.FORBIDDEN)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(HOST_REFUSED)))
+            self.end_headers()
+            if not head_only:
+                self.wfile.write(HOST_REFUSED)
+            return False
 
         def _send_file(self, head_only: bool):
             path = site_file(site_dir, self.path)
             status = HTTPStatus.OK
             if path is None:
                 status, path = HTTPStatus.NOT_FOUND, site_file(site_dir, "/404.html")
-            body = path.read_bytes() if path else b"<!doctype html><title>Not found</title>"
+            try:
+                body = path.read_bytes() if path else None
+            except OSError:  # removed or swapped by a rebuild meanwhile
+                status, path, body = HTTPStatus.NOT_FOUND, None, None
+            body = body if body is not None else b"<!doctype html><title>Not found</title>"
             suffix = path.suffix if path else ".html"
             content_type = CONTENT_TYPES.get(suffix, "application/octet-stream")
             if suffix == ".html" and announcer:
@@ -162,14 +250,14 @@ def make_handler(site_dir: Path, announcer: Announcer | None, compress: bool = T
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
-            seen = announcer.version
+            seen, kind, data = announcer.state()
             try:
-                self.wfile.write(b": connected\n\n")
+                self.wfile.write(f": connected\n\nevent: {kind}\ndata: {data}\n\n".encode())
                 self.wfile.flush()
                 while not announcer.closed:
-                    seen, payload = announcer.wait(seen, timeout=10)
-                    message = f"event: rebuild\ndata: {payload}\n\n" if payload else ": ping\n\n"
-                    self.wfile.write(message.encode())
+                    seen, events = announcer.wait(seen, timeout=10)
+                    messages = [f"event: {kind}\ndata: {data}\n\n" for kind, data in events]
+                    self.wfile.write("".join(messages or [": ping\n\n"]).encode())
                     self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError):
                 pass
@@ -182,6 +270,25 @@ def _inject(body: bytes) -> bytes:
     return body[:marker] + RELOAD_SCRIPT + body[marker:] if marker >= 0 else body + RELOAD_SCRIPT
 
 
+class LocalServer(ThreadingHTTPServer):
+    """A thread per request, and a listen backlog for a burst of them (socketserver's is 5)."""
+
+    daemon_threads = True
+    request_queue_size = 1024
+
+
+def unexpected(error: Exception) -> str:
+    """One line for an exception that is not a BuildError: its type, message and where in
+    site_builder it was raised (such an exception is a bug of site-builder's)."""
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if "site_builder" in Path(frame.filename).parts
+    ]
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return f"internal error{where}: {type(error).__name__}: {error}"
+
+
 class PreviewServer:
     """The HTTP server and the rebuild-on-change watcher, on background threads."""
 
@@ -189,8 +296,13 @@ class PreviewServer:
         self.config, self.keep_going = config, keep_going
         self.announcer = Announcer()
         handler = make_handler(config.out, self.announcer)
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.httpd.daemon_threads = True
+        if not 0 <= port <= 65535:
+            raise BuildError("<command line>", None, f"--port must be 0 to 65535, not {port}")
+        try:
+            self.httpd = LocalServer(("127.0.0.1", port), handler)
+        except OSError as error:
+            message = f"cannot serve on 127.0.0.1:{port}: {error.strerror or error}"
+            raise BuildError("<command line>", None, message) from None
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
         self.build_lock = threading.Lock()  # one build at a time writes the site
@@ -203,8 +315,8 @@ class PreviewServer:
         return f"http://{host}:{port}/"
 
     def rebuild(self) -> list[str] | None:
-        """Build (incrementally); announce what changed; on bad input print the one-line error
-        and keep serving the previous site."""
+        """Build (incrementally); announce what changed. On any error, print one line, show it
+        on the open pages, and keep serving the previous site."""
         from .build import build_site
         from .cli import location, print_report
 
@@ -212,18 +324,23 @@ class PreviewServer:
             with self.build_lock:
                 report = build_site(self.config, keep_going=self.keep_going, index_search=False)
         except BuildError as error:
-            print(location(error), file=sys.stderr, flush=True)
-            return None
+            return self._failed(location(error))
+        except Exception as error:  # a bug; the watcher outlives it and the next edit rebuilds
+            return self._failed(f"rebuild failed: {unexpected(error)}")
         print_report(report, self.config.out)
         changed = report.written + report.removed
         announced = [path for path in changed if not path.startswith(search.FOLDER + "/")]
-        if announced:
+        if announced or self.announcer.error is not None:
             self.announcer.publish(announced)
         if report.unindexed is not None:
             with self.index_wanted:
                 self.unindexed = report.unindexed
                 self.index_wanted.notify()
         return changed
+
+    def _failed(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+        self.announcer.fail(message)
 
     def _index(self) -> None:
         """Index the latest pages while rebuilds go on, then swap the index in with a rebuild
@@ -239,15 +356,15 @@ class PreviewServer:
                 pages, self.unindexed = self.unindexed, None
             try:
                 search.build_index(self.config.cache_dir, pages)
-            except (BuildError, OSError) as error:
+            except Exception as error:
                 with self.index_wanted:
                     superseded = self.unindexed is not None  # its pages changed meanwhile
                 if not superseded:
-                    problem = (
-                        error
-                        if isinstance(error, BuildError)
-                        else BuildError("pagefind", None, f"search index failed: {error}")
-                    )
+                    if isinstance(error, BuildError):
+                        problem = error
+                    else:
+                        detail = error if isinstance(error, OSError) else unexpected(error)
+                        problem = BuildError("pagefind", None, f"search index failed: {detail}")
                     print(location(problem), file=sys.stderr, flush=True)
                 continue
             self.rebuild()
@@ -264,7 +381,7 @@ class PreviewServer:
         ignored = (self.config.out, self.config.cache_dir)
         for changes in watch(*self.watched_dirs(), stop_event=self.stop_event, debounce=100):
             if any(not _inside(Path(path), ignored) for _, path in changes):
-                self.rebuild()
+                self.rebuild()  # reports its own errors, so the watcher lives on
 
     def start(self) -> None:
         for target in (self.httpd.serve_forever, self._watch, self._index):
@@ -288,6 +405,9 @@ def _inside(path: Path, folders) -> bool:
 
 
 def serve(config: SiteConfig, port: int = 8000, keep_going: bool = False) -> int:
+    from .build import check_out
+
+    check_out(config)
     server = PreviewServer(config, port, keep_going)
     server.rebuild()
     server.start()

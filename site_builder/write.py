@@ -5,20 +5,34 @@ files are written to a temp name and renamed over their link (a linked file is n
 place, so the live site cannot change), stale files are unlinked, then the two dirs are swapped.
 A manifest (`.site-builder.json` in the out dir) records each file's digest, size and mtime, so an
 unchanged build is detected from `stat` alone and writes nothing.
+
+The site's folders and files get the modes the umask gives (an existing out dir keeps its own).
+A staging dir is named after its process and locked (flock) while it is written; one whose
+process is gone and whose lock is free was left by a killed build and is removed by the next.
 """
 
 import ctypes
+import fcntl
 import hashlib
 import json
 import os
+import secrets
 import shutil
-import tempfile
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from .model import BuildError
 
 MANIFEST = ".site-builder.json"
+
+
+def digest_of(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+class DamagedBlob(BuildError):
+    """A blob's file is missing or no longer holds the bytes of its digest."""
 
 
 @dataclass(frozen=True)
@@ -31,14 +45,23 @@ class Blob:
 
     @classmethod
     def of_bytes(cls, data: bytes) -> "Blob":
-        return cls(hashlib.blake2b(data, digest_size=16).hexdigest(), data=data)
+        return cls(digest_of(data), data=data)
 
     @classmethod
     def of_file(cls, path: Path) -> "Blob":
-        return cls(hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest(), path=path)
+        return cls(digest_of(path.read_bytes()), path=path)
 
     def content(self) -> bytes:
-        return self.data if self.data is not None else self.path.read_bytes()
+        """The bytes, checked against the digest when they come from a file."""
+        if self.data is not None:
+            return self.data
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            raise DamagedBlob(self.path, None, "missing; build again") from None
+        if digest_of(data) != self.digest:
+            raise DamagedBlob(self.path, None, "changed while the site was built; build again")
+        return data
 
 
 @dataclass
@@ -71,16 +94,30 @@ def _known_digests(out: Path, existing: dict[str, os.stat_result]) -> dict[str, 
     return known
 
 
-def _guard_out_dir(out: Path, existing: dict[str, os.stat_result]) -> None:
-    if existing and not (out / MANIFEST).exists():
-        message = "the out dir exists and was not made by site-builder; refusing to replace it"
-        raise BuildError(out, None, message)
+def check_out_dir(out: Path, inputs: list[Path] = ()) -> None:
+    """Refuse an out dir the site must not replace: the filesystem root, anything but a folder,
+    a folder holding one of the `inputs`, or a non-empty folder site-builder did not make."""
+    out = Path(os.path.abspath(out))
+    if out == Path(out.anchor):
+        raise BuildError(out, None, "is the filesystem root; refusing to write the site there")
+    if (out.is_symlink() or out.exists()) and not out.is_dir():
+        raise BuildError(out, None, "exists and is not a folder; refusing to replace it")
+    for path in inputs:
+        if Path(os.path.abspath(path)).is_relative_to(out):
+            relation = "is" if Path(os.path.abspath(path)) == out else "holds"
+            message = f"{relation} the input folder '{path}'; refusing to write the site over it"
+            raise BuildError(out, None, message)
+    if out.is_dir() and not (out / MANIFEST).exists():
+        with os.scandir(out) as entries:
+            if any(True for _ in entries):
+                message = "exists and was not made by site-builder; refusing to replace it"
+                raise BuildError(out, None, message)
 
 
 def plan(out: Path, outputs: dict[str, Blob]) -> tuple[list[str], list[str]]:
     """Which files must be (re)written and which removed to turn `out` into `outputs`."""
+    check_out_dir(out)
     existing = _existing_files(out) if out.is_dir() else {}
-    _guard_out_dir(out, existing)
     known = _known_digests(out, existing)
     changed = sorted(rel for rel, blob in outputs.items() if known.get(rel) != blob.digest)
     stale = sorted(set(existing) - set(outputs))
@@ -90,10 +127,11 @@ def plan(out: Path, outputs: dict[str, Blob]) -> tuple[list[str], list[str]]:
 def write_site(out: Path, outputs: dict[str, Blob]) -> WriteResult:
     """Make `out` hold exactly `outputs`, atomically; a no-op when nothing changed."""
     changed, stale = plan(out, outputs)
+    remove_stale_staging(out)
     if not changed and not stale:
         return WriteResult([], [])
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    staging, lock = _make_staging(out)
     try:
         if out.is_dir():
             _hard_link_clone(out, staging)
@@ -106,7 +144,68 @@ def write_site(out: Path, outputs: dict[str, Blob]) -> WriteResult:
         _swap_into_place(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        os.close(lock)
     return WriteResult(changed, stale)
+
+
+def _staging_prefix(out: Path) -> str:
+    return f".{out.name}.staging-"
+
+
+def _make_staging(out: Path) -> tuple[Path, int]:
+    """A new sibling of `out`, named after this process, and a file descriptor holding its lock.
+    Its mode is the umask's (mkdir's), or that of the out dir it will replace."""
+    while True:
+        staging = out.with_name(f"{_staging_prefix(out)}{os.getpid()}-{secrets.token_hex(4)}")
+        try:
+            os.mkdir(staging)
+            break
+        except FileExistsError:
+            continue
+    lock = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    if out.is_dir():
+        os.chmod(staging, stat.S_IMODE(out.stat().st_mode))
+    return staging, lock
+
+
+def remove_stale_staging(out: Path) -> list[Path]:
+    """Remove staging dirs of `out` left by killed builds: named after a process that is gone,
+    with no build holding their lock. Returns what was removed."""
+    prefix, removed = _staging_prefix(out), []
+    try:
+        with os.scandir(out.parent) as found:
+            entries = [entry for entry in found if entry.name.startswith(prefix)]
+    except OSError:
+        return removed
+    for entry in entries:
+        pid = entry.name[len(prefix) :].split("-")[0]
+        if not pid.isdigit() or _process_exists(int(pid)):
+            continue
+        try:
+            lock = os.open(entry.path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a build (in another pid namespace) is writing it
+        else:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(Path(entry.path))
+        finally:
+            os.close(lock)
+    return removed
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, and belongs to another user
+    return True
 
 
 def _hard_link_clone(source: Path, target: Path) -> None:

@@ -1,6 +1,8 @@
 import json
 import os
 import re
+import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -283,3 +285,117 @@ def test_a_rebuild_in_a_new_process_takes_known_math_from_the_cache(tiny):
     assert build() == "['models/layer.html'] False"
     layer.write_text(layer.read_text().replace("$d$ features", "$d_{new}$ features"))
     assert build() == "['models/layer.html'] True"
+
+
+def without_manifest(folder: Path) -> dict[str, str]:
+    files = snapshot(folder)
+    files.pop(".site-builder.json")  # it records write times
+    return files
+
+
+def test_the_cache_heals_when_its_blobs_are_deleted(tiny):
+    build_site(tiny)
+    site = without_manifest(tiny.out)
+    shutil.rmtree(tiny.cache_dir / "blobs")
+    assert build_site(tiny).written == []  # the site is intact: nothing to write
+    shutil.rmtree(tiny.cache_dir / "blobs")
+    shutil.rmtree(tiny.out)
+    build_site(tiny)
+    assert without_manifest(tiny.out) == site
+    assert build_site(tiny).pages_rendered == []
+
+
+def test_a_damaged_blob_is_made_again_and_never_published(tiny):
+    build_site(tiny)
+    site = without_manifest(tiny.out)
+    notes = (tiny.out / "models/notes.html").read_bytes()
+    (blob,) = [p for p in (tiny.cache_dir / "blobs").glob("*/*") if p.read_bytes() == notes]
+    for remove in ["models/notes.html", None]:  # a page the site lacks; the whole site
+        blob.write_bytes(notes.replace(b"Notes", b"EVIL!"))
+        if remove:
+            (tiny.out / remove).unlink()
+        else:
+            shutil.rmtree(tiny.out)
+        report = build_site(tiny)
+        assert without_manifest(tiny.out) == site
+        assert report.pages_rendered == ["models/notes.html"]
+        assert blob.read_bytes() == notes
+
+
+def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """The CLI in its own process, with a time limit: a hang fails the test."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    command = [sys.executable, "-m", "site_builder", "build", *args]
+    return subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=90, env=env)
+
+
+def test_a_fifo_among_the_sources_is_skipped_with_a_warning(tiny):
+    write_tree(tiny.root, {"pyproject.toml": PYPROJECT})
+    fifos = ["pkg/models/stuck.py", "pkg/models/blocked.md", "docs/stuck.md", "docs/stuck.png"]
+    for name in fifos:
+        os.mkfifo(tiny.root / name)  # opening one to read would wait for a writer forever
+    done = run_cli(tiny.root)
+    assert done.returncode == 0, done.stderr
+    for name in fifos:
+        message = f"warning: {name}: not a regular file (a FIFO, socket or device); skipped"
+        assert message in done.stderr.splitlines()
+    published = snapshot(tiny.root / "site")
+    assert not any(Path(rel).stem in ("stuck", "blocked") for rel in published)
+    assert "models/layer.html" in published
+
+
+PYPROJECT = """[tool.site_builder]
+source = "pkg"
+docs = "docs"
+out = "site"
+"""
+
+
+def test_links_out_of_the_source_tree_are_not_followed(tiny):
+    write_tree(
+        tiny.root,
+        {
+            "secret.png": b"SECRET-7f3a",
+            "secret.py": "PASSWORD = 1\n",
+            "pkg/models/figure.py": "x = 1\n\n# ![a figure](pic.png)\ny = 2\n",
+        },
+    )
+    (tiny.source / "models/pic.png").symlink_to(tiny.root / "secret.png")
+    (tiny.source / "models/secret.py").symlink_to(tiny.root / "secret.py")
+    (tiny.docs / "leak.png").symlink_to(tiny.root / "secret.png")
+    (tiny.docs / "alias.svg").symlink_to("figure.svg")  # inside the tree: followed
+    (tiny.docs / "diagram.png").symlink_to(tiny.source / "models/diagram.png")  # other tree
+    with pytest.raises(BuildError, match="figure.py:3: image 'pic.png' links outside"):
+        build_site(tiny)
+    report = build_site(tiny, keep_going=True)
+    where = {w: Path(w.path).relative_to(tiny.root) for w in report.warnings}
+    warnings = {f"{where[w]}:{w.line}: {w.message}" for w in report.warnings}
+    secret = tiny.root / "secret"
+    assert warnings == {
+        f"pkg/models/figure.py:3: image 'pic.png' links outside the source tree (to {secret}.png)",
+        f"pkg/models/secret.py:None: links outside the source tree (to {secret}.py); "
+        "not followed, skipped",
+        f"docs/leak.png:None: links outside the source tree (to {secret}.png); "
+        "not followed, skipped",
+    }
+    published = snapshot(tiny.out)
+    assert not any(rel.endswith(("pic.png", "leak.png", "secret.html")) for rel in published)
+    assert not any(b"SECRET-7f3a" in p.read_bytes() for p in tiny.out.rglob("*") if p.is_file())
+    assert (tiny.out / "alias.svg").read_text() == (tiny.docs / "figure.svg").read_text()
+    diagram = (tiny.source / "models/diagram.png").read_bytes()
+    assert (tiny.out / "diagram.png").read_bytes() == diagram
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new-out", "existing-empty-out"])
+def test_the_site_is_readable_by_others_under_umask_022(tiny, existing):
+    old = os.umask(0o022)
+    try:
+        if existing:
+            tiny.out.mkdir()
+        build_site(tiny)
+    finally:
+        os.umask(old)
+    found = {("dir", stat.S_IMODE(tiny.out.stat().st_mode))}
+    for path in tiny.out.rglob("*"):
+        found.add(("dir" if path.is_dir() else "file", stat.S_IMODE(path.stat().st_mode)))
+    assert found == {("dir", 0o755), ("file", 0o644)}

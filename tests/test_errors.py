@@ -1,6 +1,7 @@
 """Each kind of bad input: one `file:line: message` line, exit 1, the previous site untouched."""
 
 import os
+import socket
 
 import pytest
 from conftest import snapshot, tiny_files, write_tree
@@ -70,7 +71,7 @@ def test_bad_input_reports_one_line_and_keeps_the_previous_site(project, capsys,
 
 
 def test_dangling_file_is_unreadable(project, capsys):
-    os.symlink(project / "nowhere.py", project / "pkg/ghost.py")
+    os.symlink(project / "pkg/nowhere.py", project / "pkg/ghost.py")
     assert break_and_build(project, capsys, {}).startswith("pkg/ghost.py: cannot read")
 
 
@@ -81,3 +82,57 @@ def test_keep_going_exits_zero_and_counts_warnings(project, capsys):
     assert "warning: pkg/extra.py:2: broken link 'nope.html'" in err
     assert "1 warning(s)" in err
     assert (project / "site/extra.html").is_file()
+
+
+def one_line_failure(capsys, argv) -> str:
+    capsys.readouterr()
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return err.strip()
+
+
+def test_out_that_is_a_file_is_refused_and_left_untouched(project, capsys):
+    (project / "notes.txt").write_text("keep me")
+    err = one_line_failure(capsys, ["build", "--out", "notes.txt"])
+    assert err == "notes.txt: exists and is not a folder; refusing to replace it"
+    assert (project / "notes.txt").read_text() == "keep me"
+    assert not [p.name for p in project.iterdir() if ".staging-" in p.name]
+
+
+@pytest.mark.parametrize(
+    ("out", "expected"),
+    [
+        ("/", "/: is the filesystem root; refusing to write the site there"),
+        ("pkg", "pkg: is the input folder '{root}/pkg'; refusing to write the site over it"),
+        ("docs", "docs: is the input folder '{root}/docs'; refusing to write the site over it"),
+        (".", ".: holds the input folder '{root}/pkg'; refusing to write the site over it"),
+        ("..", "{parent}: holds the input folder '{root}/pkg'; refusing to write the site over it"),
+    ],
+)
+@pytest.mark.parametrize("command", ["build", "serve"])
+def test_out_that_would_replace_the_inputs_or_the_root_is_refused(
+    project, capsys, out, expected, command
+):
+    root_entries = sorted(os.listdir("/"))
+    before = snapshot(project)
+    err = one_line_failure(capsys, [command, "--out", out])
+    assert err == expected.format(root=project, parent=project.parent)
+    assert snapshot(project) == before and sorted(os.listdir("/")) == root_entries
+
+
+@pytest.mark.parametrize(
+    ("port", "expected"),
+    [
+        ("70000", "<command line>: --port must be 0 to 65535, not 70000"),
+        ("-1", "<command line>: --port must be 0 to 65535, not -1"),
+        ("{busy}", "<command line>: cannot serve on 127.0.0.1:{busy}: Address already in use"),
+    ],
+)
+def test_serve_on_a_bad_port_says_so_in_one_line(project, capsys, port, expected):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        err = one_line_failure(capsys, ["serve", "--port", port.format(busy=busy)])
+    assert err == expected.format(busy=busy)

@@ -1,8 +1,13 @@
 import gzip
 import http.client
+import json
 import os
+import re
 import socket
+import threading
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import snapshot
@@ -40,11 +45,12 @@ def index_of(tiny) -> dict[str, str]:
     return snapshot(folder) if folder.is_dir() else {}
 
 
-def raw_get(server, target: str) -> tuple[int, bytes]:
+def raw_get(server, target: str, host_header: str = "127.0.0.1") -> tuple[int, bytes]:
     """Send the request line as is (no client-side normalisation of `..`)."""
     host, port = server.httpd.server_address[:2]
+    head = f"GET {target} HTTP/1.1\r\nHost: {host_header}\r\nConnection: close\r\n\r\n"
     with socket.create_connection((host, port), timeout=10) as conn:
-        conn.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        conn.sendall(head.encode())
         data = b""
         while chunk := conn.recv(65536):
             data += chunk
@@ -189,3 +195,143 @@ def test_fonts_and_refusals_are_sent_as_they_are(server, tiny):
 )
 def test_accept_encoding(header, expected):
     assert accepts_gzip(header) is expected
+
+
+class EventStream:
+    """The live-reload event stream, read event by event (bounded waits)."""
+
+    def __init__(self, server):
+        host, port = server.httpd.server_address[:2]
+        self.conn = http.client.HTTPConnection(host, port, timeout=30)
+        self.conn.request("GET", "/__site_builder/events")
+        self.response = self.conn.getresponse()
+        assert self.response.readline() == b": connected\n"
+
+    def next(self, kind: str, seconds: float = 60) -> str:
+        """The data of the next event of this kind."""
+        deadline, current = time.monotonic() + seconds, None
+        while time.monotonic() < deadline:
+            line = self.response.readline().decode()
+            if line.startswith("event: "):
+                current = line[len("event: ") :].strip()
+            elif line.startswith("data: ") and current == kind:
+                return line[len("data: ") :].strip()
+        raise AssertionError(f"no {kind!r} event in {seconds} s")
+
+    def close(self):
+        self.conn.close()
+
+
+def served(server, path: str) -> str:
+    status, body = raw_get(server, path)
+    return body.decode() if status == 200 else ""
+
+
+def test_the_watcher_survives_a_dangling_link_and_rebuilds_the_next_edit(server, tiny, capsys):
+    """The issue's reproduction: a link to nowhere in docs, then removed, then an edit."""
+    time.sleep(0.5)  # let the watcher start
+    link = tiny.docs / "pic.png"
+    link.symlink_to("/nonexistent")
+    errors = []
+    wait_until(lambda: errors.append(capsys.readouterr().err) or "pic.png" in "".join(errors))
+    link.unlink()
+    layer = tiny.source / "models/layer.py"
+    layer.write_text(layer.read_text().replace("Keep the width", "Mind the width"))
+    wait_until(lambda: "Mind the width" in served(server, "/models/layer.html"))
+    errors.append(capsys.readouterr().err)
+    assert "Traceback" not in "".join(errors)
+    assert "pic.png: links outside the source tree (to /nonexistent)" in "".join(errors)
+
+
+def test_any_rebuild_error_is_shown_and_the_next_edit_rebuilds(server, tiny, capsys, monkeypatch):
+    """A bug in a stage (not a BuildError) and bad input alike: one line in the terminal, a
+    `build-error` event for open pages (and for pages opened meanwhile), then a rebuild."""
+    from site_builder import build
+
+    real_site_outputs, broken = build.site_outputs, []
+
+    def site_outputs(*args):
+        if broken:
+            raise KeyError("boom")
+        return real_site_outputs(*args)
+
+    monkeypatch.setattr(build, "site_outputs", site_outputs)
+    wait_until(lambda: index_of(tiny))  # the background index is in: no rebuild of its own
+    stream = EventStream(server)
+    assert stream.next("build-ok") == "{}"
+    time.sleep(0.5)  # let the watcher start
+    capsys.readouterr()
+    layer = tiny.source / "models/layer.py"
+    broken.append(True)
+    layer.write_text(layer.read_text().replace("Keep the width", "Mind the width"))
+    message = json.loads(stream.next("build-error"))["message"]
+    expected = r"rebuild failed: internal error at build\.py:\d+: KeyError: 'boom'"
+    assert re.fullmatch(expected, message), message
+    err = capsys.readouterr().err
+    assert set(err.splitlines()) == {message}  # one line per failed rebuild
+    late = EventStream(server)  # a page opened while the site is out of date is told too
+    assert json.loads(late.next("build-error"))["message"] == message
+    late.close()
+
+    layer.write_text(layer.read_text().replace("def forward(self, x):", "def forward(self, x:"))
+    syntax = r"\S*models/layer\.py:\d+: syntax error"
+    for _ in range(3):  # an edit may come as two changes, each rebuilt
+        message = json.loads(stream.next("build-error"))["message"]
+        if re.match(syntax, message):
+            break
+    assert re.match(syntax, message), message
+
+    broken.clear()
+    layer.write_text(layer.read_text().replace("def forward(self, x:", "def forward(self, x):"))
+    assert "models/layer.html" in json.loads(stream.next("rebuild"))
+    stream.close()
+    wait_until(lambda: "Mind the width" in served(server, "/models/layer.html"))
+    assert server.announcer.error is None
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_very_long_path_segment_gets_the_404_page(server):
+    status, body = raw_get(server, "/" + "a" * 300 + "/index.html")
+    assert status == 404 and b"Page not found" in body
+    assert raw_get(server, "/models/layer.html")[0] == 200  # the server still answers
+
+
+def test_two_hundred_concurrent_requests_are_all_served(server):
+    host, port = server.httpd.server_address[:2]
+    clients = 200
+    ready = threading.Barrier(clients)
+
+    def fetch(_) -> int | str:
+        ready.wait(timeout=30)  # all at once
+        try:
+            conn = http.client.HTTPConnection(host, port, timeout=20)
+            conn.request("GET", "/models/layer.html")
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            return response.status
+        except OSError as error:
+            return repr(error)
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        statuses = list(pool.map(fetch, range(clients)))
+    assert statuses == [200] * clients, Counter(statuses)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "LocalHost", "[::1]"])
+def test_local_host_names_are_served_with_or_without_the_port(server, host):
+    port = server.httpd.server_address[1]
+    assert raw_get(server, "/models/layer.html", host)[0] == 200
+    assert raw_get(server, "/models/layer.html", f"{host}:{port}")[0] == 200
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["evil.example", "evil.example:{port}", "127.0.0.1.evil.example", "localhost.evil.example",
+     "127.0.0.2", "evil.example:80@127.0.0.1", "127.0.0.1 evil.example", ""],
+)  # fmt: skip
+def test_other_host_names_are_refused_against_dns_rebinding(server, host):
+    port = server.httpd.server_address[1]
+    for path in ["/models/layer.html", "/__site_builder/events"]:
+        status, body = raw_get(server, path, host.format(port=port))
+        assert status == 403 and b"Host header must be 127.0.0.1, localhost or [::1]" in body
