@@ -175,6 +175,24 @@ def test_two_processes_with_gloo_shard_the_data_and_only_rank_0_writes(tmp_path)
 
 
 @pytest.mark.slow
+def test_two_processes_keep_the_last_smaller_batch(tmp_path):
+    # 400 images, 2 processes of 30 (steps of 60): 200 each, 6 batches of 30 and one of 20, the
+    # same on both processes, so neither waits for the other at the last step.
+    args = [
+        "--preset", "smoke", "--epochs", "1", "--batch-size", "60", "--log-every", "5",
+        "--model.d-model", "16", "--data.train-limit", "400", "--data.test-limit", "200",
+        "--no-drop-last", "--run-name", "ddp",
+    ]  # fmt: skip
+    result = run_ddp(tmp_path, *args)
+    assert result.returncode == 0, result.stderr
+    rows = [
+        json.loads(line) for line in (tmp_path / "runs/ddp/metrics.jsonl").read_text().splitlines()
+    ]
+    assert [r["step"] for r in rows if r["split"] == "train"] == [5, 7]
+    assert [r["train_images"] for r in rows if r["split"] == "test"] == [400]
+
+
+@pytest.mark.slow
 def test_two_processes_resume_after_sigkill_reproduce_the_uninterrupted_run_exactly(tmp_path):
     # TINY with two processes: 25 images each per step, still 20 steps per epoch. Two
     # uninterrupted gloo runs on the CPU agree bit for bit (an all-reduce over two processes is
