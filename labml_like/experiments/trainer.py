@@ -183,10 +183,11 @@ class Distributed:
         Copy rank 0's buffers, BatchNorm's running mean and variance, to every process.
 
         `DistributedDataParallel` keeps the replicas' *weights* identical, but buffers are not
-        weights: no gradient flows to them, so they are not averaged. Each process updates its
-        own from its own share of the batch. DDP copies rank 0's buffers to the others at the
-        start of every training step, which keeps training in step, but after the last step of
-        an epoch every process holds the statistics of a different last batch. Each process
+        weights: no gradient flows to them, so they are not averaged. With plain BatchNorm each
+        process updates its own from its own share of the batch (with SyncBatchNorm they all
+        see the whole batch). DDP copies rank 0's buffers to the others at the start of every
+        training step, which keeps training in step, but after the last step of an epoch every
+        process holds the statistics of a different last batch. Each process
         scores its own share of the test set, so each share would be scored by a slightly
         different model, and only rank 0's is the one saved in the checkpoint: a run resumed
         from that checkpoint would report other numbers than the run that saved it. Evaluation
