@@ -7,6 +7,7 @@ import pickle
 import shutil
 import tarfile
 import urllib.error
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -357,7 +358,7 @@ def test_normalize_train_set(data):
 
 
 def test_rand_augment_keeps_dtype_and_range_and_changes_images(images):
-    out = rand_augment(images, 2, 15, gen())
+    out = rand_augment(images, 2, 12, gen())
     assert out.shape == images.shape and out.dtype == torch.uint8
     changed = (out != images).flatten(1).any(1).float().mean()
     assert changed > 0.8
@@ -370,23 +371,247 @@ def test_rand_augment_keeps_dtype_and_range_and_changes_images(images):
         rand_augment(images, 2, 31, gen())
 
 
-def test_rand_augment_operations(images):
-    x = images.float() / 255
-    zero, full = torch.zeros(len(x)), torch.ones(len(x))
-    for name, op in cifar10.COLOUR_OPS.items():
-        if name != "autocontrast":  # magnitude 0 leaves the image alone
-            assert torch.allclose(op(x, zero), x, atol=1e-6), name
-    for name, matrix in cifar10.GEOMETRIC_OPS.items():
-        assert torch.allclose(cifar10.warp(x, matrix(zero)), x, atol=1e-5), name
-    posterized = (cifar10.posterize(x, full) * 255).round().long()
-    assert (posterized % 16 == 0).all()
-    assert torch.allclose(cifar10.solarize(x, full), 1 - x)
-    stretched = cifar10.autocontrast(x, zero)
-    assert torch.allclose(stretched.amin((2, 3)), torch.zeros(1)) and stretched.amax() == 1
-    # A translation of exactly 4 pixels moves the content by 4 columns, grey comes in at one edge.
-    moved = cifar10.warp(x, cifar10.translate_x(torch.full((len(x),), 4 / (0.45 * 32))))
-    assert torch.allclose(moved[..., :-4], x[..., 4:], atol=1e-5)
-    assert torch.allclose(moved[..., -4:], torch.full_like(moved[..., -4:], 0.5))
+def test_rand_augment_draws_per_image():
+    # 64 copies of one image: each copy draws its own two operations and signs, out of 23 signed
+    # variants, so the copies come out in many different ways.
+    same = torch.randint(0, 256, (1, 3, 32, 32), generator=gen(), dtype=torch.uint8)
+    out = rand_augment(same.expand(64, -1, -1, -1), 2, 12, gen())
+    assert len({tuple(image.flatten().tolist()) for image in out}) > 32
+
+
+# --- RandAugment, operation by operation ---------------------------------------------------------
+#
+# Each expected value below is worked out by hand from the operation's definition: the Pillow
+# arithmetic that torchvision's RandAugment runs on the authors' PIL images. The operations take
+# bytes held in float32, `[N, 3, H, W]`, and one value per image.
+
+
+def grey_image(rows: list[list[int]]) -> torch.Tensor:
+    """One image with the same bytes in all three channels."""
+    plane = torch.tensor(rows, dtype=torch.float32)
+    return plane.expand(1, 3, *plane.shape).clone()
+
+
+def per_image(*values: float) -> torch.Tensor:
+    return torch.tensor(values, dtype=torch.float32)
+
+
+def test_the_14_operations_and_their_strengths_at_magnitude_12():
+    assert cifar10.OPS == (
+        "identity", "shear_x", "shear_y", "translate_x", "translate_y", "rotate", "brightness",
+        "color", "contrast", "sharpness", "posterize", "solarize", "autocontrast", "equalize",
+    )  # fmt: skip
+    at_12 = {op: cifar10.op_strength(op, 12) for op in cifar10.OPS}
+    # Shear: linspace(0, 0.3, 31)[12] = 0.3 * 12/30.
+    assert at_12["shear_x"] == at_12["shear_y"] == pytest.approx(0.12)
+    # Translate: linspace(0, 150/331 * 32, 31)[12] = 14.50 * 12/30 = 5.80, truncated: 5 pixels.
+    assert at_12["translate_x"] == at_12["translate_y"] == 5
+    # Rotate: linspace(0, 30, 31)[12] = 12 degrees.
+    assert at_12["rotate"] == pytest.approx(12)
+    # Brightness, colour, contrast, sharpness: linspace(0, 0.9, 31)[12] = 0.36, factor 1 ± 0.36.
+    for op in ("brightness", "color", "contrast", "sharpness"):
+        assert at_12[op] == pytest.approx(0.36)
+    # Posterize: 8 - round(12 / 7.5) = 8 - round(1.6) = 6 bits.
+    assert at_12["posterize"] == 6
+    # Solarize: linspace(255, 0, 31)[12] = 255 - 12 * 8.5 = 153.
+    assert at_12["solarize"] == 153
+    assert at_12["identity"] == at_12["autocontrast"] == at_12["equalize"] == 0
+    # The ends of the scale, and the image size: 150/331 * 64 = 29.0 pixels at m = 30.
+    assert [cifar10.op_strength("posterize", m) for m in (0, 30)] == [8, 4]
+    assert [cifar10.op_strength("solarize", m) for m in (0, 30)] == [255, 0]
+    assert cifar10.op_strength("translate_x", 30, height=32, width=64) == 29
+    with pytest.raises(ValueError):
+        cifar10.op_strength("rotate", 31)
+    with pytest.raises(ValueError):
+        cifar10.op_strength("invert", 12)
+
+
+FOUR_BY_FOUR = [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]]
+
+
+def warped(rows: list[list[int]], matrix) -> list[list[float]]:
+    x = grey_image(rows)
+    out = cifar10.warp(x, torch.tensor([cifar10.fixed_point(matrix(*x.shape[2:]))]))
+    assert torch.equal(out[0, 0], out[0, 2])  # the channels move together
+    return out[0, 0].tolist()
+
+
+def test_translate_by_hand():
+    # Output column j reads input column j - t; where that is off the image, black (0) comes in.
+    assert warped(FOUR_BY_FOUR, partial(cifar10.translate_x, 1)) == [
+        [0, 1, 2, 3], [0, 5, 6, 7], [0, 9, 10, 11], [0, 13, 14, 15]
+    ]  # fmt: skip
+    assert warped(FOUR_BY_FOUR, partial(cifar10.translate_x, -2)) == [
+        [3, 4, 0, 0], [7, 8, 0, 0], [11, 12, 0, 0], [15, 16, 0, 0]
+    ]  # fmt: skip
+    assert warped(FOUR_BY_FOUR, partial(cifar10.translate_y, 1)) == [
+        [0, 0, 0, 0], [1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]
+    ]  # fmt: skip
+
+
+def test_shear_by_hand():
+    # Shear x by 0.5: pixel (row i, column j) reads column floor(j + 0.5 + 0.5 (i + 0.5)), so
+    # rows 0..3 read from 0.25, 0.75, 1.25, 1.75 columns to the right: j, j+1, j+1, j+2.
+    assert warped(FOUR_BY_FOUR, partial(cifar10.shear_x, 0.5)) == [
+        [1, 2, 3, 4], [6, 7, 8, 0], [10, 11, 12, 0], [15, 16, 0, 0]
+    ]  # fmt: skip
+    # Shear y by 0.5: column j reads row floor(i + 0.5 + 0.5 (j + 0.5)): rows i, i+1, i+1, i+2.
+    assert warped(FOUR_BY_FOUR, partial(cifar10.shear_y, 0.5)) == [
+        [1, 6, 7, 12], [5, 10, 11, 16], [9, 14, 15, 0], [13, 0, 0, 0]
+    ]  # fmt: skip
+    # Shear x by -0.5 reads to the left instead: floor(j + 0.5 - 0.25), ... -> j, j-1, j-1, j-2.
+    assert warped(FOUR_BY_FOUR, partial(cifar10.shear_x, -0.5)) == [
+        [1, 2, 3, 4], [0, 5, 6, 7], [0, 9, 10, 11], [0, 0, 13, 14]
+    ]  # fmt: skip
+
+
+def test_rotate_by_hand():
+    # 90 degrees counter-clockwise about the centre (1, 1) of [[1, 2], [3, 4]]: cos = 0, sin = 1,
+    # so the top-left output pixel, centre (0.5, 0.5), reads x = 2 - 0.5 = 1.5, y = 0.5: the
+    # top-right input pixel, 2. The picture turns left: [[2, 4], [1, 3]].
+    assert warped([[1, 2], [3, 4]], partial(cifar10.rotate, 90)) == [[2, 4], [1, 3]]
+    assert warped([[1, 2], [3, 4]], partial(cifar10.rotate, -90)) == [[3, 1], [4, 2]]
+    # 0 degrees changes nothing.
+    assert warped(FOUR_BY_FOUR, partial(cifar10.rotate, 0)) == FOUR_BY_FOUR
+
+
+def test_brightness_by_hand():
+    x = grey_image([[10, 11, 151, 255]])
+    # Blend with black by k and truncate: 10 * 1.36 = 13.6 -> 13, 11 * 1.36 = 14.96 -> 14,
+    # 151 * 1.36 = 205.36 -> 205, 255 * 1.36 = 346.8 -> clipped to 255.
+    assert cifar10.brightness(x, per_image(1.36))[0, 0].tolist() == [[13, 14, 205, 255]]
+    # 10 * 0.64 = 6.4 -> 6, 11 * 0.64 = 7.04 -> 7, 151 * 0.64 = 96.64 -> 96, 255 * 0.64 = 163.2.
+    assert cifar10.brightness(x, per_image(0.64))[0, 0].tolist() == [[6, 7, 96, 163]]
+
+
+def test_color_by_hand():
+    # Two pixels, pure red and (10, 20, 30). Pillow's grey levels:
+    # (19595 * 255 + 32768) >> 16 = 76 and (19595 * 10 + 38470 * 20 + 7471 * 30 + 32768) >> 16 = 18.
+    x = torch.tensor([[[[255, 10]], [[0, 20]], [[0, 30]]]], dtype=torch.float32)
+    # k = 1.36: red 76 + 1.36 * 179 = 319.4 -> 255, green and blue 76 - 1.36 * 76 = -27.4 -> 0;
+    # second pixel 18 - 1.36 * 8 = 7.12 -> 7, 18 + 1.36 * 2 = 20.72 -> 20,
+    # 18 + 1.36 * 12 = 34.32 -> 34.
+    assert cifar10.color(x, per_image(1.36)).flatten(1).tolist() == [[255, 7, 0, 20, 0, 34]]
+    # k = 0.64: 76 + 0.64 * 179 = 190.56 -> 190, 76 - 0.64 * 76 = 27.36 -> 27;
+    # 18 - 0.64 * 8 = 12.88 -> 12, 18 + 0.64 * 2 = 19.28 -> 19, 18 + 0.64 * 12 = 25.68 -> 25.
+    assert cifar10.color(x, per_image(0.64)).flatten(1).tolist() == [[190, 12, 27, 19, 27, 25]]
+
+
+def test_contrast_by_hand():
+    x = grey_image([[60, 80], [101, 121]])
+    # Mean grey (60 + 80 + 101 + 121) / 4 = 90.5, rounded half up to 91.
+    # k = 1.36: 91 - 1.36 * 31 = 48.84 -> 48, 91 - 1.36 * 11 = 76.04 -> 76,
+    # 91 + 1.36 * 10 = 104.6 -> 104, 91 + 1.36 * 30 = 131.8 -> 131.
+    assert cifar10.contrast(x, per_image(1.36))[0, 0].tolist() == [[48, 76], [104, 131]]
+    # k = 0.64: 91 - 19.84 = 71.16 -> 71, 91 - 7.04 = 83.96 -> 83, 91 + 6.4 = 97.4 -> 97,
+    # 91 + 19.2 = 110.2 -> 110.
+    assert cifar10.contrast(x, per_image(0.64))[0, 0].tolist() == [[71, 83], [97, 110]]
+
+
+def test_sharpness_by_hand():
+    x = grey_image([[0, 0, 0, 90], [0, 7, 13, 0], [0, 0, 0, 0], [0, 0, 0, 0]])
+    # The smoothed copy of the four inner pixels, (5 * centre + the 8 neighbours) / 13, rounded:
+    # (1, 1): (35 + 13) / 13 = 3.69 -> 4;   (1, 2): (65 + 7 + 90) / 13 = 12.46 -> 12;
+    # (2, 1): (7 + 13) / 13 = 1.54 -> 2;    (2, 2): (7 + 13) / 13 = 1.54 -> 2.
+    # The border, 90 included, is left as it is.
+    # k = 1.36: 4 + 1.36 * 3 = 8.08 -> 8, 12 + 1.36 * 1 = 13.36 -> 13, 2 - 1.36 * 2 = -0.72 -> 0.
+    assert cifar10.sharpness(x, per_image(1.36))[0, 0].tolist() == [
+        [0, 0, 0, 90], [0, 8, 13, 0], [0, 0, 0, 0], [0, 0, 0, 0]
+    ]  # fmt: skip
+    # k = 0.64: 4 + 1.92 = 5.92 -> 5, 12 + 0.64 = 12.64 -> 12, 2 - 1.28 = 0.72 -> 0.
+    assert cifar10.sharpness(x, per_image(0.64))[0, 0].tolist() == [
+        [0, 0, 0, 90], [0, 5, 12, 0], [0, 0, 0, 0], [0, 0, 0, 0]
+    ]  # fmt: skip
+
+
+def test_posterize_and_solarize_by_hand():
+    x = grey_image([[255, 130, 7, 3]])
+    # 6 bits: clear the low 2 bits, round down to a multiple of 4: 252, 128, 4, 0.
+    assert cifar10.posterize(x, per_image(6))[0, 0].tolist() == [[252, 128, 4, 0]]
+    # 4 bits: multiples of 16: 240, 128, 0, 0.
+    assert cifar10.posterize(x, per_image(4))[0, 0].tolist() == [[240, 128, 0, 0]]
+    y = grey_image([[0, 152, 153, 200, 255]])
+    # Threshold 153 (m = 12): bytes >= 153 become 255 - v: 153 -> 102, 200 -> 55, 255 -> 0.
+    assert cifar10.solarize(y, per_image(153))[0, 0].tolist() == [[0, 152, 102, 55, 0]]
+    # Threshold 255 (m = 0) still inverts pure white, as torchvision's table has it.
+    assert cifar10.solarize(y, per_image(255))[0, 0].tolist() == [[0, 152, 153, 200, 0]]
+
+
+def test_autocontrast_by_hand():
+    x = torch.tensor([[[[0, 12, 25]], [[50, 100, 150]], [[7, 7, 7]]]], dtype=torch.float32)
+    out = cifar10.autocontrast(x)[0, :, 0].tolist()
+    # Red 0..25: scale 255 / 25 = 10.2, which is a little less than 10.2 in binary: 12 -> 122.39
+    # -> 122, and 25 -> 254.99999999999997 -> 254, as Pillow has it (its brightest value is 254).
+    assert out[0] == [0, 122, 254]
+    # Green 50..150: scale 2.55, 100 -> 127.49999999999999 -> 127, 150 -> 255.
+    assert out[1] == [0, 127, 255]
+    # Blue has a single value: left alone.
+    assert out[2] == [7, 7, 7]
+
+
+def test_equalize_by_hand():
+    # Three 32 x 32 channels (1,024 pixels each).
+    first = [10] * 510 + [20] * 255 + [30] * 259
+    second = [77] * 1024
+    third = [10] * 512 + [20] * 256 + [30] * 256
+    x = torch.tensor([first, second, third], dtype=torch.float32).view(1, 3, 32, 32)
+    out = cifar10.equalize(x)[0].flatten(1)
+    # First: step q = (1024 - 259) // 255 = 3, start at q // 2 = 1; value 10 has 0 pixels below,
+    # (1 + 0) // 3 = 0; 20 has 510 below, (1 + 510) // 3 = 170; 30 has 765, (1 + 765) // 3 = 255.
+    assert sorted(set(out[0].tolist())) == [0, 170, 255]
+    assert torch.equal(out[0] == 170, torch.tensor(first) == 20)
+    # Second: a single value: left alone.
+    assert set(out[1].tolist()) == {77}
+    # Third: q = (1024 - 256) // 255 = 3: 10 -> 0, 20 -> (1 + 512) // 3 = 171,
+    # 30 -> (1 + 768) // 3 = 256, clipped to 255.
+    assert torch.equal(out[2], torch.tensor([0.0] * 512 + [171.0] * 256 + [255.0] * 256))
+    # Fewer than 255 pixels below the top value: the step is 0 and nothing changes.
+    small = grey_image([[1, 2], [3, 4]])
+    assert torch.equal(cifar10.equalize(small), small)
+
+
+def test_every_operation_matches_pillow_on_real_images(images):
+    # The authors' torchvision runs each operation through Pillow; run Pillow here on 64 real
+    # images, at m = 12 with both signs, and compare every byte.
+    image_module = pytest.importorskip("PIL.Image")
+    enhance = pytest.importorskip("PIL.ImageEnhance")
+    ops = pytest.importorskip("PIL.ImageOps")
+    nearest = image_module.Resampling.NEAREST
+
+    def affine(img, matrix):
+        return img.transform(img.size, image_module.Transform.AFFINE, matrix, nearest, fillcolor=0)
+
+    pillow = {
+        "identity": lambda img, v: img,
+        "shear_x": lambda img, v: affine(img, (1, v, 0, 0, 1, 0)),
+        "shear_y": lambda img, v: affine(img, (1, 0, 0, v, 1, 0)),
+        "translate_x": lambda img, v: affine(img, (1, 0, -v, 0, 1, 0)),
+        "translate_y": lambda img, v: affine(img, (1, 0, 0, 0, 1, -v)),
+        "rotate": lambda img, v: img.rotate(v, nearest, fillcolor=0),
+        "brightness": lambda img, v: enhance.Brightness(img).enhance(1 + v),
+        "color": lambda img, v: enhance.Color(img).enhance(1 + v),
+        "contrast": lambda img, v: enhance.Contrast(img).enhance(1 + v),
+        "sharpness": lambda img, v: enhance.Sharpness(img).enhance(1 + v),
+        "posterize": lambda img, v: ops.posterize(img, int(v)),
+        "solarize": lambda img, v: ops.solarize(img, v),
+        "autocontrast": lambda img, v: ops.autocontrast(img),
+        "equalize": lambda img, v: ops.equalize(img),
+    }
+    assert set(pillow) == set(cifar10.OPS)
+    as_bytes = cifar10.to_bytes(images)
+    signed = (*cifar10.GEOMETRIC_OPS, *cifar10.BLEND_OPS)
+    for op in cifar10.OPS:
+        for sign in (1, -1) if op in signed else (1,):
+            v = sign * cifar10.op_strength(op, 12)
+            expected = np.stack(
+                [
+                    np.asarray(pillow[op](image_module.fromarray(im.permute(1, 2, 0).numpy()), v))
+                    for im in images
+                ]
+            ).transpose(0, 3, 1, 2)
+            positive = torch.full((len(images),), sign > 0)
+            ours = cifar10.apply_op(as_bytes, op, 12, positive).to(torch.uint8).numpy()
+            assert np.array_equal(ours, expected), f"{op} with sign {sign}"
 
 
 def test_color_jitter(images):
@@ -394,6 +619,11 @@ def test_color_jitter(images):
     assert out.dtype == torch.uint8 and out.shape == images.shape
     assert (out != images).flatten(1).any(1).all()
     assert torch.equal(color_jitter(images, 0.0, gen()), images)
+    # Its steps are RandAugment's blends: a flat grey image keeps its grey level under contrast
+    # and colour, so only brightness changes it, by a factor in [0.6, 1.4].
+    flat = torch.full((64, 3, 4, 4), 100, dtype=torch.uint8)
+    levels = color_jitter(flat, 0.4, gen())[:, :, 0, 0]
+    assert (levels == levels[:, :1]).all() and 60 <= levels.min() < levels.max() <= 140
 
 
 def test_random_erasing_erases_rectangles(images):
@@ -402,15 +632,30 @@ def test_random_erasing_erases_rectangles(images):
     for n in range(len(x)):
         erased = (out[n] != x[n]).any(0)
         rows, cols = erased.any(1).nonzero()[:, 0], erased.any(0).nonzero()[:, 0]
-        assert len(rows) and len(cols)
+        assert 0 < len(rows) < 32 and 0 < len(cols) < 32  # smaller than the image both ways
         box = erased[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
         assert box.all(), f"image {n}: the erased pixels are not one rectangle"
         assert (out[n][:, erased] == 0).all()
-        assert erased.sum() <= 0.4 * 32 * 32 * 1.2  # area fraction up to 0.4, plus rounding
+        # At most 33% of the area, plus what rounding height and width adds:
+        # (h + 1/2)(w + 1/2) <= hw + (h + w) / 2 + 1/4, with h, w < 32.
+        assert erased.sum() <= 0.33 * 32 * 32 + 32 + 0.25
     some = random_erasing(x, 0.5, gen())
     hit = (some != x).flatten(1).any(1).sum()
     assert 16 <= hit <= 48
     assert torch.equal(random_erasing(x, 0.0, gen()), x)
+
+
+def test_random_erasing_area_and_shape_follow_torchvision():
+    # 4,000 rectangles on a flat image. The area fraction is uniform on (0.02, 0.33): mean 0.175;
+    # the aspect ratio h / w is log-uniform on (0.3, 3.3), so as many are taller as are wider.
+    out = random_erasing(torch.ones(4000, 1, 32, 32), 1.0, gen(2))
+    erased = out[:, 0] == 0
+    fraction = erased.flatten(1).float().mean(1)
+    assert fraction.mean().item() == pytest.approx(0.175, abs=0.01)
+    assert fraction.min() >= 0.01 and fraction.max() <= 0.4
+    height = erased.any(2).sum(1).float()
+    width = erased.any(1).sum(1).float()
+    assert ((height > width).float().mean() - (height < width).float().mean()).abs() < 0.05
 
 
 def test_augment_defaults_and_evaluation(images):
@@ -466,6 +711,21 @@ def test_batches_sizes_order_and_epochs():
         next(batches(labels, labels[:50], 32, gen()))
     with pytest.raises(ValueError):
         next(batches(labels, labels, 32, gen(), rank=2, world_size=2))
+
+
+def test_a_final_partial_batch_is_split_evenly_across_ranks():
+    # 1,000 images, 4 ranks of 64 (steps of 256): 250 per rank, batches of 64, 64, 64 and 58.
+    n, world = 1000, 4
+    labels = torch.zeros(n, dtype=torch.long)
+    ranks = [list(batches(labels, labels, 64, gen(1), rank=r, world_size=world)) for r in range(4)]
+    assert [[len(b) for b in shares] for shares in ranks] == [[64, 64, 64, 58]] * world
+    # Step k of the four ranks together is the k-th batch one process takes with batch size 256:
+    # 256, 256, 256 and the last 232 = 4 * 58.
+    alone = list(batches(labels, labels, 256, gen(1)))
+    assert [len(b) for b in alone] == [256, 256, 256, 232]
+    for k, batch in enumerate(alone):
+        together = torch.cat([shares[k] for shares in ranks])
+        assert torch.equal(together.sort().values, batch.sort().values)
 
 
 def test_restricted_unpickler_allows_arrays_only():

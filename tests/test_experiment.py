@@ -159,6 +159,12 @@ def test_two_processes_with_gloo_shard_the_data_and_only_rank_0_writes(tmp_path)
     result = run_ddp(tmp_path, *args)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("test accuracy") == 1  # only rank 0 prints
+    # On the CPU there is no SyncBatchNorm; the run says so once, at the start.
+    note = (
+        "BatchNorm: statistics per process, over each process's 20 of the 40 images of a step "
+        "(SyncBatchNorm needs CUDA, this is cpu)"
+    )
+    assert result.stdout.splitlines().count(note) == 1
     rows = [
         json.loads(line) for line in (tmp_path / "runs/ddp/metrics.jsonl").read_text().splitlines()
     ]
@@ -167,6 +173,24 @@ def test_two_processes_with_gloo_shard_the_data_and_only_rank_0_writes(tmp_path)
     assert [r["train_images"] for r in rows if r["split"] == "test"] == [400]
     final = json.loads((tmp_path / "runs/ddp/final.json").read_text())
     assert final["world_size"] == 2 and sum(map(sum, final["confusion"])) == 200
+
+
+@pytest.mark.slow
+def test_two_processes_keep_the_last_smaller_batch(tmp_path):
+    # 400 images, 2 processes of 30 (steps of 60): 200 each, 6 batches of 30 and one of 20, the
+    # same on both processes, so neither waits for the other at the last step.
+    args = [
+        "--preset", "smoke", "--epochs", "1", "--batch-size", "60", "--log-every", "5",
+        "--model.d-model", "16", "--data.train-limit", "400", "--data.test-limit", "200",
+        "--no-drop-last", "--run-name", "ddp",
+    ]  # fmt: skip
+    result = run_ddp(tmp_path, *args)
+    assert result.returncode == 0, result.stderr
+    rows = [
+        json.loads(line) for line in (tmp_path / "runs/ddp/metrics.jsonl").read_text().splitlines()
+    ]
+    assert [r["step"] for r in rows if r["split"] == "train"] == [5, 7]
+    assert [r["train_images"] for r in rows if r["split"] == "test"] == [400]
 
 
 @pytest.mark.slow
@@ -234,6 +258,11 @@ def test_presets_match_the_recipes():
     assert (paper.optim.name, paper.optim.lr, paper.optim.weight_decay) == ("adamw", 0.05, 0.005)
     assert (paper.batch_size, paper.epochs, paper.optim.schedule) == (512, 25, "one_cycle")
     assert (paper.data.rand_augment_n, paper.data.rand_augment_m) == (2, 12)
+    # As the authors' script runs: float16 with a gradient scaler, the last smaller batch kept,
+    # their normalization constants; SyncBatchNorm on several GPUs.
+    assert (paper.precision, paper.drop_last, paper.sync_bn) == ("fp16", False, True)
+    assert paper.data.std == (0.2471, 0.2435, 0.2616) and paper.data.crop_padding == 0
+    assert (paper.data.color_jitter, paper.data.random_erasing) == (0.0, 0.0)
     labml = ex.labml()
     assert (labml.model.kernel_size, labml.optim.name, labml.optim.lr) == (7, "adam", 2.5e-4)
     assert (labml.batch_size, labml.epochs, labml.optim.schedule) == (64, 150, "constant")
@@ -253,6 +282,19 @@ def test_command_line_overrides_every_level():
     assert ex.config_from_dict(json.loads(json.dumps(ex.asdict(config)))) == config
 
 
+def test_an_older_run_json_still_resumes():
+    # run.json files written before `precision`, `drop_last` and `sync_bn` existed have
+    # `mixed_precision` instead; they resume as those runs ran.
+    old = json.loads(json.dumps(ex.asdict(ex.smoke())))
+    for key in ("precision", "drop_last", "sync_bn"):
+        del old[key]
+    old["mixed_precision"] = True
+    config = ex.config_from_dict(old)
+    assert (config.precision, config.drop_last, config.sync_bn) == ("bf16", True, False)
+    old["mixed_precision"] = False
+    assert ex.config_from_dict(old).precision == "fp32"
+
+
 def test_help_lists_every_field_with_the_preset_default(capsys):
     with pytest.raises(SystemExit):
         ex.parse_train_arguments(["--preset", "labml", "--help"])
@@ -260,7 +302,8 @@ def test_help_lists_every_field_with_the_preset_default(capsys):
     for flag in ["--epochs", "--batch-size", "--label-smoothing", "--compile", "--tta",
                  "--model.d-model", "--model.kernel-size", "--optim.lr", "--optim.schedule",
                  "--data.rand-augment-n", "--data.random-erasing", "--data-dir", "--device",
-                 "--run-name", "--resume"]:  # fmt: skip
+                 "--run-name", "--resume", "--precision", "--sync-bn", "--no-sync-bn",
+                 "--drop-last"]:  # fmt: skip
         assert flag in text
     assert "the peak learning rate" in text and "(0.00025)" in text and "(150)" in text
 
@@ -269,6 +312,9 @@ def test_bad_input_gets_one_clear_message(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         ex.parse_train_arguments(["--optim.name", "lamb"])
     assert exit_info.value.code == 2 and "invalid choice: 'lamb'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        ex.parse_train_arguments(["--precision", "fp8"])
+    assert "invalid choice: 'fp8'" in capsys.readouterr().err
     assert ex.main(["--resume"]) == 1
     assert "--resume needs the --run-name" in capsys.readouterr().err
     assert ex.main(["--resume", "--run-name", "nothing", "--runs-dir", str(tmp_path)]) == 1

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 
 from labml_like.conv_mixer import conv_mixer
 from labml_like.experiments import trainer as tr
@@ -28,13 +29,15 @@ def data():
     return full
 
 
-def make_trainer(data, run_dir: Path, lr: float = 0.01, **changes) -> tr.Trainer:
+def make_trainer(
+    data, run_dir: Path, lr: float = 0.01, model=None, device: str = "cpu", **changes
+) -> tr.Trainer:
     config = tr.TrainerConfig(**{"epochs": 2, "batch_size": 64, "log_every": 2, **changes})
     torch.manual_seed(config.seed)
-    model = conv_mixer(d_model=16, n_layers=1, kernel_size=3, patch_size=4)
+    model = model or conv_mixer(d_model=16, n_layers=1, kernel_size=3, patch_size=4)
     optim = tr.OptimConfig(name="adamw", lr=lr, schedule="one_cycle")
     return tr.Trainer(
-        model, data, Augment(), partial(normalize), config, optim, run_dir, torch.device("cpu")
+        model, data, Augment(), partial(normalize), config, optim, run_dir, torch.device(device)
     )
 
 
@@ -146,6 +149,156 @@ def test_resume_rejects_a_different_schedule_length(data, tmp_path):
 def test_batch_size_must_fit(data, tmp_path):
     with pytest.raises(tr.TrainingError, match="larger than the 256 training images"):
         make_trainer(data, tmp_path, batch_size=512)
+
+
+def without_timing(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k not in ("images_per_s", "elapsed_s")} for r in rows]
+
+
+def test_steps_per_epoch_keep_or_drop_the_last_batch():
+    # 50,000 images in steps of 512: 97 full steps and one of 50,000 - 97 * 512 = 336.
+    assert tr.steps_per_epoch(50_000, 512, 1, drop_last=False) == 98
+    assert tr.steps_per_epoch(50_000, 512, 1, drop_last=True) == 97
+    # 4 processes: 12,500 images each in batches of 128: 97 of 128 and one of 84.
+    assert tr.steps_per_epoch(50_000, 512, 4, drop_last=False) == 98
+    assert tr.steps_per_epoch(50_000, 512, 4, drop_last=True) == 97
+    assert tr.steps_per_epoch(1000, 50, 2, drop_last=False) == 20  # nothing left over
+
+
+def test_the_last_smaller_batch_is_trained_and_resumes_exactly(data, tmp_path):
+    # 256 images in batches of 60: 4 steps of 60 and one of 16 per epoch.
+    final = make_trainer(data, tmp_path / "a", batch_size=60, drop_last=False).fit()
+    rows = read_rows(tmp_path / "a")
+    assert [r["train_images"] for r in rows if r["split"] == "test"] == [256, 256]
+    assert final["steps"] == 10
+    dropped = make_trainer(data, tmp_path / "b", batch_size=60).fit()  # the default drops it
+    assert dropped["steps"] == 8
+    assert [r["train_images"] for r in read_rows(tmp_path / "b") if r["split"] == "test"] == [
+        240,
+        240,
+    ]
+    # Stopped after the first step and resumed: the same numbers as the uninterrupted run.
+    stopped = make_trainer(data, tmp_path / "c", batch_size=60, drop_last=False)
+    stopped.stop_requested = True
+    with pytest.raises(tr.Interrupted):
+        stopped.fit()
+    resumed = make_trainer(data, tmp_path / "c", batch_size=60, drop_last=False).fit(resume=True)
+    assert resumed["confusion"] == final["confusion"]
+    assert without_timing(read_rows(tmp_path / "c")) == without_timing(rows)
+
+
+def test_precision_chooses_the_autocast_format():
+    cuda, cpu, mps = torch.device("cuda"), torch.device("cpu"), torch.device("mps")
+    assert tr.autocast_dtype("bf16", cuda) == torch.bfloat16
+    assert tr.autocast_dtype("fp16", cuda) == torch.float16
+    assert tr.autocast_dtype("fp32", cuda) is None
+    # On the CPU and MPS autocast is off, whatever the setting.
+    for precision in ("bf16", "fp16", "fp32"):
+        assert tr.autocast_dtype(precision, cpu) is None
+        assert tr.autocast_dtype(precision, mps) is None
+    with pytest.raises(tr.TrainingError, match="unknown precision 'fp8'"):
+        tr.autocast_dtype("fp8", cuda)
+
+
+def test_the_gradient_scaler_is_checkpointed_and_restored(data, tmp_path):
+    # On the CPU, fp16 leaves autocast and the scaler off.
+    trainer = make_trainer(data, tmp_path / "off", precision="fp16")
+    assert trainer.autocast_dtype is None and not trainer.scaler.is_enabled()
+    trainer.fit()
+    assert tr.load_checkpoint(tmp_path / "off" / "checkpoint.pt")["scaler"] == {}
+
+    # The scaler's own logic runs on the CPU as well: give the trainer an enabled one that
+    # starts at 2^10 and doubles after every 3 steps without an overflow.
+    def with_scaler(trainer: tr.Trainer, init_scale: float) -> tr.Trainer:
+        trainer.scaler = torch.amp.GradScaler("cpu", init_scale=init_scale, growth_interval=3)
+        return trainer
+
+    final = with_scaler(make_trainer(data, tmp_path / "a"), 2.0**10).fit()
+    saved = tr.load_checkpoint(tmp_path / "a" / "checkpoint.pt")["scaler"]
+    # 8 steps: doubled after steps 3 and 6, and 2 steps since.
+    assert saved["scale"] == 2.0**12 and saved["_growth_tracker"] == 2
+    assert saved["growth_interval"] == 3
+
+    # Stopped after step 1, then resumed with a scaler that starts elsewhere: the checkpoint's
+    # scale and count take over, and the run ends exactly as the uninterrupted one.
+    stopped = with_scaler(make_trainer(data, tmp_path / "b"), 2.0**10)
+    stopped.stop_requested = True
+    with pytest.raises(tr.Interrupted):
+        stopped.fit()
+    resumed = with_scaler(make_trainer(data, tmp_path / "b"), 1.0).fit(resume=True)
+    assert tr.load_checkpoint(tmp_path / "b" / "checkpoint.pt")["scaler"] == saved
+    assert resumed["confusion"] == final["confusion"]
+    assert without_timing(read_rows(tmp_path / "b")) == without_timing(read_rows(tmp_path / "a"))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_fp16_on_cuda_runs_under_autocast_with_the_scaler(data, tmp_path):
+    trainer = make_trainer(data, tmp_path / "run", device="cuda", precision="fp16")
+    assert trainer.autocast_dtype == torch.float16 and trainer.scaler.is_enabled()
+    with trainer.autocast():
+        logits = trainer.model(normalize(data.test_images[:8].cuda()))
+    assert logits.dtype == torch.float16
+    final = trainer.fit()
+    assert 0 <= final["test_accuracy"] <= 1
+    state = tr.load_checkpoint(tmp_path / "run" / "checkpoint.pt")
+    assert state["scaler"]["scale"] > 0
+    bf16 = make_trainer(data, tmp_path / "bf16", device="cuda")
+    assert bf16.autocast_dtype == torch.bfloat16 and not bf16.scaler.is_enabled()
+
+
+def test_sync_batchnorm_is_used_exactly_with_several_cuda_processes():
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert tr.use_sync_batchnorm(True, 4, cuda)
+    assert not tr.use_sync_batchnorm(False, 4, cuda)  # --no-sync-bn
+    assert not tr.use_sync_batchnorm(True, 1, cuda)  # one process: nothing to share
+    assert not tr.use_sync_batchnorm(True, 2, cpu)  # gloo: PyTorch's SyncBatchNorm needs CUDA
+
+    def norms(model):
+        return {type(m).__name__ for m in model.modules() if "Norm" in type(m).__name__}
+
+    def build():
+        return conv_mixer(d_model=16, n_layers=2, kernel_size=3, patch_size=4)
+
+    # The conversion itself touches no device, so it can be checked here for CUDA too.
+    model, note = tr.prepare_batchnorm(build(), True, 4, cuda, 512)
+    assert norms(model) == {"SyncBatchNorm"}
+    assert note == (
+        "BatchNorm: SyncBatchNorm, statistics over all 512 images of a step, across the 4 processes"
+    )
+    model, note = tr.prepare_batchnorm(build(), True, 2, cpu, 512)
+    assert norms(model) == {"BatchNorm2d"}
+    assert "statistics per process, over each process's 256 of the 512 images" in note
+    assert "SyncBatchNorm needs CUDA, this is cpu" in note
+    model, note = tr.prepare_batchnorm(build(), False, 4, cuda, 512)
+    assert norms(model) == {"BatchNorm2d"} and note.endswith("(--no-sync-bn)")
+    model, note = tr.prepare_batchnorm(build(), True, 1, cuda, 512)
+    assert norms(model) == {"BatchNorm2d"} and note is None
+
+
+def test_a_checkpoint_saved_with_sync_batchnorm_loads_into_one_process(data, tmp_path):
+    # A model as several GPUs train it: SyncBatchNorm layers, with statistics of their own.
+    torch.manual_seed(1)
+    model = conv_mixer(d_model=16, n_layers=1, kernel_size=3, patch_size=4)
+    for layer in model.modules():
+        if isinstance(layer, nn.BatchNorm2d):
+            layer.running_mean.uniform_(-1, 1)
+            layer.running_var.uniform_(0.5, 2)
+            layer.num_batches_tracked.fill_(7)
+    synced = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    run = tmp_path / "run"
+    run.mkdir()
+    make_trainer(data, run, model=synced).save()
+    saved = tr.load_checkpoint(run / "checkpoint.pt")
+    # One process with plain BatchNorm takes the checkpoint, names and values alike...
+    plain = make_trainer(data, run)
+    assert not any(isinstance(m, nn.SyncBatchNorm) for m in plain.model.modules())
+    plain.load_state_dict(saved)
+    loaded = plain.model.state_dict()
+    assert loaded.keys() == synced.state_dict().keys()
+    assert all(torch.equal(loaded[k], v) for k, v in synced.state_dict().items())
+    # ...and trains on from it to the end.
+    final = make_trainer(data, run).fit(resume=True)
+    assert final["epochs"] == 2 and 0 <= final["test_accuracy"] <= 1
 
 
 def test_plot_writes_an_svg_with_both_panels(data, tmp_path):

@@ -185,6 +185,51 @@ def paper() -> ExperimentConfig:
     whole image, so the crop does nothing: we set `crop_padding` to 0. The shifts come from
     RandAugment's translations instead.
 
+    The rest follows their script as it runs. Our
+    [RandAugment](../experiments/cifar10.html#rand_augment) is torchvision's, operation by
+    operation: the same 14 operations at the same strengths, black fill, and the bytes Pillow
+    computes (the tests compare every operation with Pillow on real images).
+    [Random erasing](../experiments/cifar10.html#random_erasing) and
+    [colour jitter](../experiments/cifar10.html#color_jitter), off here, follow torchvision's
+    defaults too. An epoch keeps its last, smaller batch, as their `DataLoader` does: 50,000 images
+    make 97 steps of 512 and one of 336, 98 steps in all. The forward pass runs in float16 with a
+    gradient scaler, as theirs does ([why a scaler](../experiments/trainer.html#autocast_dtype)),
+    and inputs are normalized with their constants, whose red standard deviation is 0.2471 where
+    our default has 0.2470. On several GPUs, BatchNorm shares its statistics across them
+    ([SyncBatchNorm](../experiments/trainer.html#use_sync_batchnorm)), so that 4 GPUs normalize
+    over all 512 images of a step, as their run on one GPU did.
+
+    **Remaining differences from the authors' script.**
+
+    * *Where and how the augmentation runs.* Theirs applies torchvision transforms to one PIL
+      image at a time in `DataLoader` worker processes; ours applies the same operations to whole
+      batches, on the training device. Each operation gives the same bytes; we checked against
+      Pillow 13.0, and the Pillow version they used is not recorded.
+    * *The random numbers.* Every choice is drawn from the same distribution, but from other
+      generators and in another order (our sign is drawn for every image, torchvision's only for
+      the signed operations; our random erasing draws its ten candidate rectangles at once). The
+      initial weights and the shuffling come from our seed; their script sets none. No run of ours
+      sees the same augmented images as one of theirs.
+    * *The torchvision version.* Their script does not pin one, and torchvision's RandAugment has
+      changed since it was added: earlier versions sheared about the image centre (pull request
+      #5285 moved the centre to the top-left corner in 2022), by an angle of $v$ radians, a
+      factor of $\tan v$, rather than by the factor $v$, and started the solarize thresholds at
+      256 instead of 255. We follow the current definitions.
+    * *Several GPUs.* Their script wraps the model in `nn.DataParallel`, which on several GPUs
+      runs a replica per GPU on its slice of the batch, so BatchNorm there normalizes per GPU
+      (their published log is from one GPU). With SyncBatchNorm, our default, several GPUs
+      normalize as one does; `--no-sync-bn` gives per-GPU statistics instead.
+    * *The optimizer's kernel.* On CUDA we use PyTorch's fused AdamW; their `AdamW` uses
+      PyTorch's default implementation. The update rule is the same; the rounding may differ.
+    * *The schedule's knots with other epoch counts.* Their learning rate peaks at epoch
+      `epochs * 2 // 5` and drops to $\eta_{max}/20$ at `epochs * 4 // 5`, whole epochs; ours at
+      40% and 80% of the steps. For 25 epochs these are the same points; for an `--epochs` that is
+      not a multiple of 5 they are not.
+    * *The memory layout.* Our images and activations are stored channels-last, which changes
+      which convolution kernels run (and their rounding), not what they compute.
+    * *The data.* Their script downloads the official archive, as ours does; on a copy rebuilt
+      from JPEG files the images are not the same.
+
     Why can Adam take a learning rate of 0.05, when $10^{-3}$ is PyTorch's default? We have no
     proof that it is safe; it is the rate the authors chose, and their published log trains
     without diverging. Two things keep it in check. Adam divides each gradient by a running
@@ -209,8 +254,17 @@ def paper() -> ExperimentConfig:
         epochs=25,
         batch_size=512,
         model=ModelConfig(d_model=256, n_layers=8, kernel_size=5, patch_size=2),
+        precision="fp16",
+        drop_last=False,
         optim=OptimConfig(name="adamw", lr=0.05, weight_decay=0.005, schedule="one_cycle"),
-        data=DataConfig(crop_padding=0, flip=True, rand_augment_n=2, rand_augment_m=12),
+        data=DataConfig(
+            crop_padding=0,
+            flip=True,
+            rand_augment_n=2,
+            rand_augment_m=12,
+            mean=(0.4914, 0.4822, 0.4465),
+            std=(0.2471, 0.2435, 0.2616),
+        ),
     )
 
 
@@ -313,7 +367,11 @@ def laptop() -> ExperimentConfig:
 PRESETS = {"labml": labml, "paper": paper, "fast": fast, "laptop": laptop, "smoke": smoke}
 
 # Fields whose values come from a fixed list; argparse then rejects anything else.
-CHOICES = {"optim.name": ("adam", "adamw", "sgd"), "optim.schedule": ("constant", "one_cycle")}
+CHOICES = {
+    "optim.name": ("adam", "adamw", "sgd"),
+    "optim.schedule": ("constant", "one_cycle"),
+    "precision": ("bf16", "fp16", "fp32"),
+}
 
 
 # ## The command line
@@ -378,7 +436,17 @@ def apply_arguments(config, args: argparse.Namespace, prefix: str = ""):
 
 
 def config_from_dict(values: dict) -> ExperimentConfig:
-    """Rebuild a configuration saved with `asdict` (as in `run.json`)."""
+    """
+    Rebuild a configuration saved with `asdict` (as in `run.json`). A file written before a
+    setting existed gets the value that reproduces what that run did: `mixed_precision` (true or
+    false) becomes `precision` `bf16` or `fp32`; such runs kept plain BatchNorm and dropped each
+    epoch's last, smaller batch.
+    """
+    values = dict(values)
+    if "mixed_precision" in values:
+        values.setdefault("precision", "bf16" if values.pop("mixed_precision") else "fp32")
+    values.setdefault("sync_bn", False)
+    values.setdefault("drop_last", True)
     nested = {"model": ModelConfig, "optim": OptimConfig, "data": DataConfig}
     kwargs = {}
     for f in fields(ExperimentConfig):

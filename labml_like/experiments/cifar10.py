@@ -60,7 +60,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 # ## Where the data comes from
 #
@@ -411,16 +410,21 @@ def integers(gen: torch.Generator, high: int, shape: tuple[int, ...], device) ->
     return torch.randint(high, shape, generator=gen, device=gen.device).to(device)
 
 
-def to_float(x: torch.Tensor) -> torch.Tensor:
-    """Bytes $0..255$ to floats in $[0, 1]$; a float batch is copied, sparing the caller's data."""
-    return x.float() / 255 if x.dtype == torch.uint8 else x.clone()
-
-
-def like(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Give `y` (floats in $[0, 1]$) the dtype of the original batch `x`, rounding back to bytes."""
+def to_bytes(x: torch.Tensor) -> torch.Tensor:
+    """
+    A batch as bytes $0..255$ held in `float32`: `uint8` is converted, floats in $[0, 1]$ are scaled
+    and rounded. Either way the result is a new tensor, sparing the caller's data.
+    """
     if x.dtype == torch.uint8:
-        return (y * 255).round_().clamp_(0, 255).to(torch.uint8)
-    return y.to(x.dtype)
+        return x.float()
+    return (x.float() * 255).round_().clamp_(0, 255)
+
+
+def from_bytes(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Give the bytes `y` the kind of the original batch `x`: `uint8`, or floats in $[0, 1]$."""
+    if x.dtype == torch.uint8:
+        return y.to(torch.uint8)
+    return (y / 255).to(x.dtype)
 
 
 def random_crop(x: torch.Tensor, padding: int, gen: torch.Generator) -> torch.Tensor:
@@ -481,167 +485,348 @@ def horizontal_flip(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 # ## RandAugment
 #
 # RandAugment (Cubuk et al., 2020) replaces AutoAugment's learned policy with two numbers: apply $n$
-# operations chosen uniformly at random from a fixed list, all at one magnitude $m$. ConvMixer's
-# CIFAR-10 runs use $n = 2$, $m = 12$. We use an integer magnitude scale $0..30$; $v = m / 30$ is
-# the fraction of each operation's strongest setting, and the strongest settings are AutoAugment's:
+# operations, each chosen uniformly at random from a fixed list, all at one magnitude $m$. The
+# ConvMixer authors' CIFAR-10 script calls torchvision's `RandAugment(num_ops=2, magnitude=12)` on
+# PIL images, so that is the transform we reproduce, operation by operation: the same 14
+# operations, the same strengths, the same black fill and the same arithmetic on bytes.
 #
-# | operation | effect at magnitude fraction $v$ | sign |
-# |---|---|---|
-# | identity | nothing | |
-# | brightness | multiply by $1 \pm 0.9v$ | random |
-# | contrast | blend with the image's mean grey by $1 \pm 0.9v$ | random |
-# | color | blend with the grey image by $1 \pm 0.9v$ (saturation) | random |
-# | sharpness | blend with a blurred copy by $1 \pm 0.9v$ | random |
-# | posterize | keep $8 - \lfloor 4v \rfloor$ bits per channel | |
-# | solarize | invert values at or above $256(1 - v)$ | |
-# | autocontrast | stretch each channel to the full range | |
-# | rotate | $\pm 30v$ degrees | random |
-# | shear x, shear y | shear factor $\pm 0.3v$ | random |
-# | translate x, translate y | $\pm 0.45v$ of the image size | random |
+# torchvision's magnitude scale has 31 steps, $m = 0, \dots, 30$. Each operation's strength rises
+# linearly from nothing at $m = 0$ to its maximum at $m = 30$; with $f = m / 30$:
 #
-# A blend "by $f$" computes $\text{base} + f(x - \text{base})$: $f = 1$ leaves the image alone,
-# $f < 1$ moves it toward the base, $f > 1$ away from it. Operations with a direction pick a random
-# sign per image.
+# | operation | what it does to the image | strength | at $m = 12$ | sign |
+# |---|---|---|---|---|
+# | identity | nothing | | | |
+# | shear x | slides row $y$ sideways by $s \cdot y$ pixels | $s = 0.3 f$ | 0.12 | ± |
+# | shear y | slides column $x$ up or down by $s \cdot x$ pixels | $s = 0.3 f$ | 0.12 | ± |
+# | translate x | shifts it sideways by $t$ pixels | $t = \lfloor 150 W f / 331 \rfloor$ | 5 | ± |
+# | translate y | shifts it up or down by $t$ pixels | $t = \lfloor 150 H f / 331 \rfloor$ | 5 | ± |
+# | rotate | turns it about its centre by $\theta$ degrees | $\theta = 30 f$ | 12 | ± |
+# | brightness | blends with black by $1 + a$ | $a = 0.9 f$ | 0.36 | ± |
+# | color | blends with its own grey version by $1 + a$ | $a = 0.9 f$ | 0.36 | ± |
+# | contrast | blends with its mean grey level by $1 + a$ | $a = 0.9 f$ | 0.36 | ± |
+# | sharpness | blends with a smoothed copy by $1 + a$ | $a = 0.9 f$ | 0.36 | ± |
+# | posterize | keeps the top $b$ bits of every byte | $b = 8 - \mathrm{round}(4 f)$ | 6 | |
+# | solarize | inverts every byte $\ge \tau$: $v \mapsto 255 - v$ | $\tau = 255 (1 - f)$ | 153 | |
+# | autocontrast | stretches each channel to the full range $0..255$ | | | |
+# | equalize | spreads each channel's values evenly over $0..255$ | | | |
+#
+# A blend "by $k$" computes $\text{base} + k (x - \text{base})$: $k = 1$ leaves the image alone,
+# $k < 1$ moves it toward the base, $k > 1$ pushes it away (brightness $1.36$ brightens by 36%,
+# colour $0.64$ washes the colours out toward grey). The operations marked ± get a random sign per
+# image, each with probability ½: a shear to the left or to the right, a brighter or a darker image.
+#
+# Why these operations? Each one changes the picture in a way that keeps its class: the geometric
+# five move the object a little (a cat slightly turned, slanted or off-centre is still a cat), and
+# the other eight change its tones and detail, from changes that other light or another camera
+# could cause (brightness, contrast, colour, sharpness) to ones no camera makes (solarize,
+# posterize), so that the network cannot rely on exact intensities. Identity lets some images
+# through unchanged.
+#
+# **Bytes, rounded where Pillow rounds.** For a PIL image, torchvision calls Pillow (its
+# `ImageEnhance`, `ImageOps` and affine transform), which stores 8-bit channels and rounds after
+# every operation: a blend is clipped to $0..255$ and then truncated, the smoothing filter rounds
+# to the nearest integer, the grey image uses Pillow's integer weights. Each rounding moves a value
+# by less than one level, but they add up over two operations, and a few decide more: Pillow's
+# autocontrast, for instance, sends the brightest value of some channels to 254 instead of 255. We
+# keep the bytes in `float32` tensors (every integer below $2^{24}$ is exact there) and round at the
+# same places, so every operation below gives the bytes Pillow gives. The tests check this on real
+# images, operation by operation.
 #
 # **Batching.** Each image needs its own operation, which looks like a per-image loop. Instead, at
-# every one of the $n$ steps we draw an operation for every image, then run each operation once on
-# the group of images that drew it. That is at most 14 small tensor calls per step, whatever the
-# batch size. The five geometric operations are all affine maps, so they share a single
-# `grid_sample` call: each image gets its own $2 \times 3$ matrix, the identity if it drew a colour
-# operation.
+# every one of the $n$ steps we draw an operation and a sign for every image, then run each
+# operation once, on the group of images that drew it: at most 14 groups per step, whatever the
+# batch size.
 MAX_MAGNITUDE = 30
-GREY = (0.299, 0.587, 0.114)  # ITU-R 601 luma weights, as PIL's "L" conversion uses
+OPS = (
+    "identity",
+    "shear_x",
+    "shear_y",
+    "translate_x",
+    "translate_y",
+    "rotate",
+    "brightness",
+    "color",
+    "contrast",
+    "sharpness",
+    "posterize",
+    "solarize",
+    "autocontrast",
+    "equalize",
+)
+GEOMETRIC_OPS = ("shear_x", "shear_y", "translate_x", "translate_y", "rotate")
+BLEND_OPS = ("brightness", "color", "contrast", "sharpness")
+
+
+def op_strength(op: str, m: int, height: int = 32, width: int = 32) -> float:
+    r"""
+    The strength of operation `op` at magnitude `m`, before its sign, for an image of the given
+    size: entry $m$ of torchvision's 31-entry table. The tables are evenly spaced `float32` values
+    (`torch.linspace`), so we build them the same way and get the very same numbers. A translation
+    is a whole number of pixels: torchvision truncates it with `int`.
+    """
+    if not 0 <= m <= MAX_MAGNITUDE:
+        raise ValueError(f"RandAugment magnitude must be in 0..{MAX_MAGNITUDE}, got {m}")
+
+    def entry(start: float, end: float) -> float:
+        return torch.linspace(start, end, MAX_MAGNITUDE + 1)[m].item()
+
+    if op in ("shear_x", "shear_y"):
+        return entry(0.0, 0.3)
+    if op == "translate_x":
+        return float(int(entry(0.0, 150 / 331 * width)))
+    if op == "translate_y":
+        return float(int(entry(0.0, 150 / 331 * height)))
+    if op == "rotate":
+        return entry(0.0, 30.0)
+    if op in BLEND_OPS:
+        return entry(0.0, 0.9)
+    if op == "posterize":
+        return float(8 - round(4 * m / MAX_MAGNITUDE))
+    if op == "solarize":
+        return entry(255.0, 0.0)
+    if op in OPS:
+        return 0.0
+    raise ValueError(f"unknown RandAugment operation {op!r}")
+
+
+# ### The colour operations
+#
+# Each takes a batch of bytes `[N, 3, H, W]` held in `float32` and one value per image `[N]`: the
+# blend factor $k$, the number of bits, or the threshold.
+
+
+def blend(base: torch.Tensor, x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    r"""
+    Pillow's `Image.blend` on bytes: $\text{base} + k (x - \text{base})$ computed in `float32`,
+    clipped to $0..255$ and truncated to an integer.
+    """
+    return (base + k.view(-1, 1, 1, 1) * (x - base)).clamp(0, 255).floor()
 
 
 def grey(x: torch.Tensor) -> torch.Tensor:
-    """Luminance `[N, 1, H, W]` of a float batch."""
-    return torch.einsum("nchw,c->nhw", x, x.new_tensor(GREY))[:, None]
+    r"""
+    The grey level `[N, 1, H, W]` of each pixel, as Pillow converts RGB to its "L" mode: the ITU-R
+    601 luma $0.299 R + 0.587 G + 0.114 B$ in fixed point, with weights out of $2^{16}$ and rounding
+    to the nearest integer. Every intermediate is an integer below $2^{24}$, exact in `float32`.
+    """
+    weighted = 19595 * x[:, 0] + 38470 * x[:, 1] + 7471 * x[:, 2] + 32768
+    return (weighted / 65536).floor()[:, None]
 
 
-def blend(base: torch.Tensor, x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
-    r"""$\text{base} + f(x - \text{base})$ with one factor per image, clamped to $[0, 1]$."""
-    return (base + factor.view(-1, 1, 1, 1) * (x - base)).clamp(0, 1)
+def brightness(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    return blend(torch.zeros_like(x), x, k)
 
 
-def brightness(x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    return blend(torch.zeros_like(x), x, 1 + 0.9 * v)
+def color(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    # The base is the image's own grey version, so $k$ scales each pixel's distance from grey: its
+    # saturation.
+    return blend(grey(x), x, k)
 
 
-def contrast(x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    return blend(grey(x).mean((1, 2, 3), keepdim=True), x, 1 + 0.9 * v)
+def contrast(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    # The base is one flat grey: the mean grey level of the image, rounded half up (Pillow's
+    # `int(mean + 0.5)`). Integer arithmetic gives that rounding exactly:
+    # $\lfloor \frac{2 S + n}{2 n} \rfloor$ for a sum $S$ over $n$ pixels.
+    levels = grey(x).long().sum((1, 2, 3), keepdim=True)
+    count = x.shape[2] * x.shape[3]
+    mean = torch.div(2 * levels + count, 2 * count, rounding_mode="floor")
+    return blend(mean.to(x.dtype), x, k)
 
 
-def color(x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    return blend(grey(x), x, 1 + 0.9 * v)
+def sharpness(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    r"""
+    The base is a smoothed copy: Pillow's "smooth" filter, a $3 \times 3$ kernel with weight 5 in
+    the centre and 1 around it, divided by 13 and rounded. Pillow leaves the outermost rows and
+    columns as they are, so there the smoothed copy equals the image and the blend changes
+    nothing.
+    """
+    h, w = x.shape[-2:]
+    total = 4 * x[..., 1:-1, 1:-1]  # the centre counts 4 times here and once more in the loop
+    for dy in range(3):
+        for dx in range(3):
+            total = total + x[..., dy : h - 2 + dy, dx : w - 2 + dx]
+    # Round $S / 13$ to the nearest integer: $\lfloor (2S + 13) / 26 \rfloor$. $S / 13$ is never
+    # exactly halfway between two integers, as 13 is odd, so `float32` cannot tip the result.
+    smoothed = x.clone()
+    smoothed[..., 1:-1, 1:-1] = torch.div(2 * total + 13, 26, rounding_mode="floor")
+    return blend(smoothed, x, k)
 
 
-def sharpness(x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    # The blurred copy uses a $3 \times 3$ kernel with weight 5 in the centre and 1 around it (PIL's
-    # "smooth" filter), applied to each channel separately (`groups=3`); the border is replicated so
-    # the image edges do not darken.
-    kernel = x.new_tensor([[1, 1, 1], [1, 5, 1], [1, 1, 1]]) / 13
-    blurred = F.conv2d(
-        F.pad(x, (1, 1, 1, 1), mode="replicate"), kernel.expand(3, 1, 3, 3), groups=3
-    )
-    return blend(blurred, x, 1 + 0.9 * v)
+def posterize(x: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
+    # Keeping the top $b$ bits clears the low $8 - b$: round down to a multiple of $2^{8 - b}$.
+    step = (2.0 ** (8 - bits)).view(-1, 1, 1, 1)
+    return torch.div(x, step, rounding_mode="floor") * step
 
 
-def posterize(x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    # Keeping the top $b$ bits of each byte is a bitwise AND with a mask of $b$ ones then $8 - b$
-    # zeros.
-    bits = 8 - (4 * v.abs()).floor().long()
-    mask = (0xFF << (8 - bits)) & 0xFF
-    pixels = (x * 255).round().to(torch.uint8)
-    return (pixels & mask.to(torch.uint8).view(-1, 1, 1, 1)).to(x.dtype) / 255
+def solarize(x: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
+    return torch.where(x >= threshold.view(-1, 1, 1, 1), 255 - x, x)
 
 
-def solarize(x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    # At $v = 0$ the threshold is 256, above every byte, so nothing changes.
-    threshold = (256 * (1 - v.abs())).view(-1, 1, 1, 1)
-    return torch.where(x * 255 >= threshold, 1 - x, x)
+def autocontrast(x: torch.Tensor, unused: torch.Tensor | None = None) -> torch.Tensor:
+    r"""
+    Map each channel's darkest value $lo$ to 0 and its brightest $hi$ to 255 through the line
+    $v \mapsto \lfloor v \cdot s - lo \cdot s \rfloor$ with $s = 255 / (hi - lo)$; a channel with a
+    single value is left alone. Pillow computes $s$ and the line in double precision, where
+    $255 / (hi - lo)$ is rounded, and for some ranges the brightest value then lands just below 255
+    and truncates to 254. We evaluate the same expression in `float64` (on the CPU for Apple's MPS,
+    which has no `float64`), and so land on the same byte.
+    """
+    work = x.cpu() if x.device.type == "mps" else x
+    values = work.double()
+    low, high = values.amin((2, 3), keepdim=True), values.amax((2, 3), keepdim=True)
+    # `255 / t` would be computed as `255 * (1 / t)`, rounded twice; dividing tensors rounds once.
+    scale = torch.full_like(high, 255.0) / (high - low).clamp_min(1)
+    stretched = (values * scale + -low * scale).floor().clamp(0, 255)
+    return torch.where(high > low, stretched, values).to(x.dtype).to(x.device)
 
 
-def autocontrast(x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    # Map each channel's darkest value to 0 and brightest to 1; a flat channel is left alone.
-    low, high = x.amin((2, 3), keepdim=True), x.amax((2, 3), keepdim=True)
-    flat = high <= low
-    scale = torch.where(flat, torch.ones_like(high), 1 / (high - low).clamp_min(1e-6))
-    return ((x - torch.where(flat, torch.zeros_like(low), low)) * scale).clamp(0, 1)
+def equalize(x: torch.Tensor, unused: torch.Tensor | None = None) -> torch.Tensor:
+    r"""
+    Histogram equalization, per channel, as Pillow's `ImageOps.equalize` does it. With $h_i$
+    pixels of value $i$, $n$ pixels in all and $h_{last}$ of them at the highest value present, the
+    step is $q = \lfloor (n - h_{last}) / 255 \rfloor$ and value $i$ becomes
+    $\min(255, \lfloor (\lfloor q / 2 \rfloor + \sum_{j < i} h_j) / q \rfloor)$: each value moves to
+    about 255 times the fraction of pixels darker than it, so that the values end up spread
+    evenly. With $q = 0$ (fewer than 255 pixels below the top value, as with a single value) the
+    channel is left alone.
+    """
+    n, c, h, w = x.shape
+    values = x.long().reshape(n * c, h * w)
+    counts = torch.zeros(n * c, 256, dtype=torch.long, device=x.device)
+    counts.scatter_add_(1, values, torch.ones_like(values))
+    top = counts.gather(1, values.amax(1, keepdim=True))
+    step = torch.div(h * w - top, 255, rounding_mode="floor")
+    below = counts.cumsum(1) - counts  # $\sum_{j < i} h_j$ for every $i$
+    table = torch.div(step // 2 + below, step.clamp_min(1), rounding_mode="floor").clamp(max=255)
+    table = torch.where(step > 0, table, torch.arange(256, device=x.device))
+    return table.gather(1, values).view(n, c, h, w).to(x.dtype)
 
 
-def identity(x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+def identity(x: torch.Tensor, unused: torch.Tensor | None = None) -> torch.Tensor:
     return x
-
-
-# The geometric operations return the affine matrix $\theta$ that `affine_grid` expects: it maps
-# each *output* pixel's coordinates, scaled to $[-1, 1]$, to the input coordinates to sample from.
-# The sign of $v$ is random, so whether a matrix turns the picture one way or the other does not
-# matter. A shift of $t$ of the image size is $2t$ in these coordinates, as the image spans a width
-# of 2.
-def affine(a, b, c, d, e, f) -> torch.Tensor:
-    r"""
-    Stack per-image entries into matrices `[N, 2, 3]`,
-    $\begin{pmatrix}a & b & c\\ d & e & f\end{pmatrix}$.
-    """
-    return torch.stack([a, b, c, d, e, f], dim=1).view(-1, 2, 3)
-
-
-def rotate(v: torch.Tensor) -> torch.Tensor:
-    angle = torch.deg2rad(30 * v)
-    cos, sin, zero = angle.cos(), angle.sin(), torch.zeros_like(v)
-    return affine(cos, -sin, zero, sin, cos, zero)
-
-
-def shear_x(v: torch.Tensor) -> torch.Tensor:
-    one, zero = torch.ones_like(v), torch.zeros_like(v)
-    return affine(one, 0.3 * v, zero, zero, one, zero)
-
-
-def shear_y(v: torch.Tensor) -> torch.Tensor:
-    one, zero = torch.ones_like(v), torch.zeros_like(v)
-    return affine(one, zero, zero, 0.3 * v, one, zero)
-
-
-def translate_x(v: torch.Tensor) -> torch.Tensor:
-    one, zero = torch.ones_like(v), torch.zeros_like(v)
-    return affine(one, zero, 2 * 0.45 * v, zero, one, zero)
-
-
-def translate_y(v: torch.Tensor) -> torch.Tensor:
-    one, zero = torch.ones_like(v), torch.zeros_like(v)
-    return affine(one, zero, zero, zero, one, 2 * 0.45 * v)
-
-
-def warp(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    r"""
-    Resample each image through its own affine matrix with bilinear interpolation (smoother than
-    nearest neighbour at $32 \times 32$, where jagged edges are a large part of the picture).
-    Pixels that come from outside the image are filled with mid-grey rather than black:
-    `grid_sample` fills with zeros, so we shift the image by ½ before sampling and back after, which
-    turns the zeros into 0.5.
-    """
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x - 0.5, grid, mode="bilinear", align_corners=False) + 0.5
 
 
 COLOUR_OPS = {
     "identity": identity,
     "brightness": brightness,
-    "contrast": contrast,
     "color": color,
+    "contrast": contrast,
     "sharpness": sharpness,
     "posterize": posterize,
     "solarize": solarize,
     "autocontrast": autocontrast,
+    "equalize": equalize,
 }
-GEOMETRIC_OPS = {
-    "rotate": rotate,
+
+
+# ### The geometric operations
+#
+# Pillow moves pixels by asking, for every *output* pixel, which input pixel to read. Its affine
+# transform takes six numbers $(a, b, c, d, e, f)$ and reads the input at
+#
+# $$x_{in} = a x + b y + c, \qquad y_{in} = d x + e y + f$$
+#
+# where $(x, y)$ is the centre of the output pixel, $(j + ½, i + ½)$ for row $i$ and column $j$.
+# With nearest-neighbour sampling (torchvision's default) the pixel read is
+# $(\lfloor y_{in} \rfloor, \lfloor x_{in} \rfloor)$, and an output pixel whose source falls
+# outside the image gets the fill: black, torchvision's default. Each function below returns these
+# six numbers, for shift or strength `v` and an image of `height` by `width` pixels.
+
+
+def shear_x(v: float, height: int, width: int) -> tuple[float, ...]:
+    # Shear about the top-left corner (torchvision moved the centre there from the image centre in
+    # pull request #5285 to match Pillow-based reference implementations): row $y$ reads from
+    # $v \cdot y$ pixels to its right.
+    return (1.0, v, 0.0, 0.0, 1.0, 0.0)
+
+
+def shear_y(v: float, height: int, width: int) -> tuple[float, ...]:
+    return (1.0, 0.0, 0.0, v, 1.0, 0.0)
+
+
+def translate_x(v: float, height: int, width: int) -> tuple[float, ...]:
+    # Output column $x$ reads input column $x - v$: the content moves $v$ pixels to the right.
+    return (1.0, 0.0, -v, 0.0, 1.0, 0.0)
+
+
+def translate_y(v: float, height: int, width: int) -> tuple[float, ...]:
+    return (1.0, 0.0, 0.0, 0.0, 1.0, -v)
+
+
+def rotate(v: float, height: int, width: int) -> tuple[float, ...]:
+    r"""
+    Counter-clockwise by `v` degrees about the image centre $c = (W/2, H/2)$, as Pillow's
+    `Image.rotate` builds it: output point $p$ reads the input at $c + R_\theta (p - c)$, with the
+    usual rotation matrix $R_\theta = \begin{pmatrix}\cos\theta & -\sin\theta\\ \sin\theta &
+    \cos\theta\end{pmatrix}$. With $y$ pointing down, $R_\theta$ turns points clockwise on the
+    screen, so the picture turns counter-clockwise. Pillow rounds $\cos$ and $\sin$ to 15
+    decimals first; so do we.
+    """
+    angle = -math.radians(v % 360)  # Pillow first brings the angle into [0, 360)
+    cos, sin = round(math.cos(angle), 15), round(math.sin(angle), 15)
+    cx, cy = width / 2, height / 2
+    return (cos, sin, cos * -cx + sin * -cy + cx, -sin, cos, -sin * -cx + cos * -cy + cy)
+
+
+GEOMETRIC_MATRICES = {
     "shear_x": shear_x,
     "shear_y": shear_y,
     "translate_x": translate_x,
     "translate_y": translate_y,
+    "rotate": rotate,
 }
-OP_NAMES = [*COLOUR_OPS, *GEOMETRIC_OPS]
+
+
+def fixed_point(matrix: tuple[float, ...]) -> list[int]:
+    r"""
+    Pillow evaluates the map in 16.16 fixed point: each coefficient becomes the nearest multiple of
+    $2^{-16}$, and the offsets absorb the half-pixel shift to pixel centres, so that input column
+    $\lfloor x_{in} \rfloor$ is an integer division by $2^{16}$. Doing the same in integers lands on
+    the very same pixel even where $x_{in}$ is within a rounding error of a pixel boundary.
+    (Pillow uses floating point for pure translations; with whole-pixel shifts the two agree.)
+    """
+    a, b, c, d, e, f = matrix
+
+    def fix(value: float) -> int:
+        return math.floor(value * 65536 + 0.5)
+
+    return [fix(a), fix(b), fix(c + a * 0.5 + b * 0.5), fix(d), fix(e), fix(f + d * 0.5 + e * 0.5)]
+
+
+def warp(x: torch.Tensor, matrices: torch.Tensor) -> torch.Tensor:
+    """
+    Resample each image of `x` `[N, 3, H, W]` through its own fixed-point matrix (`matrices`,
+    `int64` `[N, 6]`), nearest neighbour, with black where the source is outside the image.
+    """
+    n, _, h, w = x.shape
+    m = matrices.to(x.device).view(n, 6, 1, 1).unbind(1)
+    col = torch.arange(w, device=x.device).view(1, 1, w)
+    row = torch.arange(h, device=x.device).view(1, h, 1)
+    src_col = torch.div(m[2] + m[0] * col + m[1] * row, 65536, rounding_mode="floor")  # [N, H, W]
+    src_row = torch.div(m[5] + m[3] * col + m[4] * row, 65536, rounding_mode="floor")
+    inside = (src_col >= 0) & (src_col < w) & (src_row >= 0) & (src_row < h)
+    # One gather picks every pixel of every image, as in `random_crop`; outside pixels read pixel
+    # $(0, 0)$ and are then blacked out.
+    batch = torch.arange(n, device=x.device).view(n, 1, 1)
+    picked = x.permute(0, 2, 3, 1)[batch, src_row * inside, src_col * inside]  # [N, H, W, 3]
+    return (picked * inside[..., None]).permute(0, 3, 1, 2)
+
+
+def apply_op(x: torch.Tensor, op: str, m: int, positive: torch.Tensor) -> torch.Tensor:
+    """
+    Apply RandAugment operation `op` at magnitude `m` to every image of the byte batch `x`, with the
+    sign + where `positive` (a boolean `[N]`) is true and - elsewhere.
+    """
+    h, w = x.shape[-2:]
+    v = op_strength(op, m, h, w)
+    sign = (~positive).long()  # 0 picks the first entry (+v), 1 the second (-v)
+    if op in GEOMETRIC_OPS:
+        matrices = [fixed_point(GEOMETRIC_MATRICES[op](value, h, w)) for value in (v, -v)]
+        return warp(x, torch.tensor(matrices, device=x.device)[sign])
+    # The blend factor $1 \pm a$ is worked out in double precision, as torchvision does before
+    # handing it to Pillow, which then uses it as a `float32`.
+    values = (1.0 + v, 1.0 - v) if op in BLEND_OPS else (v, v)
+    return COLOUR_OPS[op](x, torch.tensor(values, dtype=x.dtype, device=x.device)[sign])
 
 
 def rand_augment(x: torch.Tensor, n: int, m: int, gen: torch.Generator) -> torch.Tensor:
@@ -652,51 +837,44 @@ def rand_augment(x: torch.Tensor, n: int, m: int, gen: torch.Generator) -> torch
         raise ValueError(f"RandAugment magnitude must be in 0..{MAX_MAGNITUDE}, got {m}")
     if n == 0:
         return x
-    images = to_float(x)
+    images = to_bytes(x)
     size = x.shape[0]
     for _ in range(n):
-        # One operation per image, and a signed strength $\pm v$ per image.
-        op = integers(gen, len(OP_NAMES), (size,), x.device)
-        sign = torch.where(uniform(gen, (size,), x.device) < 0.5, -1.0, 1.0)
-        v = (sign * m / MAX_MAGNITUDE).to(images.dtype)
-        # All start with the identity matrix; images that drew a geometric operation get theirs.
-        theta = torch.eye(2, 3, dtype=images.dtype, device=x.device).repeat(size, 1, 1)
-        moved = torch.zeros(size, dtype=torch.bool, device=x.device)
-        for k, name in enumerate(OP_NAMES):
+        # One operation per image, and a sign per image (used only by the signed operations).
+        op = integers(gen, len(OPS), (size,), x.device)
+        positive = uniform(gen, (size,), x.device) < 0.5
+        for k, name in enumerate(OPS):
             group = (op == k).nonzero()[:, 0]
-            if group.numel() == 0:
-                continue
-            if name in GEOMETRIC_OPS:
-                theta[group] = GEOMETRIC_OPS[name](v[group])
-                moved[group] = True
-            else:
-                images[group] = COLOUR_OPS[name](images[group], v[group])
-        group = moved.nonzero()[:, 0]
-        if group.numel():
-            images[group] = warp(images[group], theta[group]).clamp(0, 1)
-    return like(images, x)
+            if group.numel() and name != "identity":
+                images[group] = apply_op(images[group], name, m, positive[group])
+    return from_bytes(images, x)
 
 
 def color_jitter(x: torch.Tensor, strength: float, gen: torch.Generator) -> torch.Tensor:
-    """
+    r"""
     ## Colour jitter
 
-    Scale brightness, contrast and saturation of each image by independent random factors in
-    $[1 - s, 1 + s]$. Photos of the same class come under different light and from different
-    cameras; jitter keeps the network from leaning on exact colours. Unlike RandAugment this touches
-    every image, but gently (the 100-epoch command of the authors' CIFAR-10 script uses $s = 0.2$).
-    All three steps are whole-batch operations, applied in a fixed order; the factors are what is
-    random.
+    Change the brightness, contrast and saturation of each image by independent random factors in
+    $[\max(0, 1 - s), 1 + s]$. Photos of the same class come under different light and from
+    different cameras; jitter keeps the network from leaning on exact colours. Unlike RandAugment
+    this touches every image, but gently. This is torchvision's `ColorJitter(s, s, s)` on a PIL
+    image, which the authors' longer CIFAR-10 run uses with $s = 0.2$: the same three Pillow blends
+    as RandAugment's brightness, contrast and colour, applied in a random order drawn per image.
     """
     if strength == 0:
         return x
-    images = to_float(x)
-    low, span = max(0.0, 1 - strength), 1 + strength - max(0.0, 1 - strength)
-    factors = low + span * uniform(gen, (3, x.shape[0]), x.device).to(images.dtype)
-    images = blend(torch.zeros_like(images), images, factors[0])
-    images = blend(grey(images).mean((1, 2, 3), keepdim=True), images, factors[1])
-    images = blend(grey(images), images, factors[2])
-    return like(images, x)
+    images = to_bytes(x)
+    size = x.shape[0]
+    low = max(0.0, 1 - strength)
+    factors = low + (1 + strength - low) * uniform(gen, (3, size), x.device).to(images.dtype)
+    # Sorting three uniform numbers gives a uniformly random order of the three steps.
+    order = uniform(gen, (size, 3), x.device).argsort(dim=1)
+    for position in range(3):
+        for k, step in enumerate((brightness, contrast, color)):
+            group = (order[:, position] == k).nonzero()[:, 0]
+            if group.numel():
+                images[group] = step(images[group], factors[k, group])
+    return from_bytes(images, x)
 
 
 # ## Normalization
@@ -731,8 +909,15 @@ def normalize(
     return (images - mean_) / std_
 
 
-def random_erasing(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor:
-    """
+def random_erasing(
+    x: torch.Tensor,
+    p: float,
+    gen: torch.Generator,
+    scale: tuple[float, float] = (0.02, 0.33),
+    ratio: tuple[float, float] = (0.3, 3.3),
+    attempts: int = 10,
+) -> torch.Tensor:
+    r"""
     ## Random erasing
 
     With probability $p$, blank out one random rectangle of each image (Zhong et al., 2020). The
@@ -740,10 +925,15 @@ def random_erasing(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Ten
     because that part is sometimes missing: it learns to use all of the evidence, which also helps
     with occluded objects.
 
-    Following the paper, the rectangle covers a fraction of the image drawn uniformly from
-    $[0.02, 0.4]$, with aspect ratio between 0.3 and $1/0.3$ (drawn uniformly on a log scale, so
-    tall and wide are equally likely). Where the paper redraws a rectangle that does not fit, we
-    clip it to the image, which keeps the batch in one pass.
+    We draw the rectangle as torchvision's `RandomErasing` does with its defaults, which the
+    authors' script keeps: an area drawn uniformly between `scale` = 2% and 33% of the image (the
+    paper's upper bound is 40%), and an aspect ratio (height over width) between 0.3 and 3.3, drawn
+    uniformly on a log scale so that tall and wide are equally likely. Height and width are the
+    rounded $\sqrt{\text{area} \cdot \text{ratio}}$ and $\sqrt{\text{area} / \text{ratio}}$. A
+    rectangle must be smaller than the image in both directions; torchvision draws up to 10 times
+    until one is, and leaves the image alone if none is. We draw all 10 candidates for every image
+    at once and take the first that fits. The position is uniform over the places where the
+    rectangle fits.
 
     The rectangle is filled with 0. This function runs *after* [normalization](#normalize), where 0
     is the dataset's mean colour: an unremarkable grey rectangle, not a black hole.
@@ -751,13 +941,20 @@ def random_erasing(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Ten
     if p == 0:
         return x
     n, _, h, w = x.shape
-    area = h * w * (0.02 + 0.38 * uniform(gen, (n,), x.device))
-    ratio = torch.exp(math.log(0.3) * (1 - 2 * uniform(gen, (n,), x.device)))
-    height = (area * ratio).sqrt().round().clamp(1, h)
-    width = (area / ratio).sqrt().round().clamp(1, w)
+    erase = uniform(gen, (n,), x.device) < p
+    low, high = scale
+    area = h * w * (low + (high - low) * uniform(gen, (n, attempts), x.device))
+    log_low, log_high = math.log(ratio[0]), math.log(ratio[1])
+    aspect = torch.exp(log_low + (log_high - log_low) * uniform(gen, (n, attempts), x.device))
+    # `round` rounds halves to even, like Python's `round` that torchvision uses.
+    heights = (area * aspect).sqrt().round()
+    widths = (area / aspect).sqrt().round()
+    fits = (heights < h) & (widths < w)
+    first = fits.int().argmax(dim=1, keepdim=True)  # the first candidate that fits (0 if none)
+    height, width = heights.gather(1, first)[:, 0], widths.gather(1, first)[:, 0]
+    erase &= fits.any(dim=1)
     top = (uniform(gen, (n,), x.device) * (h - height + 1)).floor()
     left = (uniform(gen, (n,), x.device) * (w - width + 1)).floor()
-    erase = uniform(gen, (n,), x.device) < p
     # The rectangle as a mask: a row is inside if $\text{top} \le i < \text{top} + \text{height}$, a
     # column likewise, and a pixel if both are. `[N, H, 1] & [N, 1, W]` broadcasts to `[N, H, W]`.
     i = torch.arange(h, device=x.device)
@@ -778,9 +975,9 @@ class Augment:
     classic CIFAR recipe, a 4-pixel crop and a flip (our crop reflects the border where the classic
     one pads with zeros). The order matters:
 
-    1. crop and flip first, on bytes: they only move pixels, and moving bytes is cheapest;
-    2. RandAugment and colour jitter next, on floats in $[0, 1]$: their operations are defined on
-       image intensities;
+    1. crop and flip first: they only move pixels, and moving bytes is cheapest;
+    2. RandAugment and colour jitter next, on bytes rounded as Pillow rounds them, in the order of
+       the authors' torchvision pipeline (which runs them on PIL images, before `ToTensor`);
     3. normalize;
     4. random erasing last, so its zeros mean "average colour".
 
@@ -800,10 +997,8 @@ class Augment:
         x = random_crop(images, self.crop_padding, gen)
         if self.flip:
             x = horizontal_flip(x, gen)
-        if self.rand_augment_n or self.color_jitter:
-            x = to_float(x)
-            x = rand_augment(x, self.rand_augment_n, self.rand_augment_m, gen)
-            x = color_jitter(x, self.color_jitter, gen)
+        x = rand_augment(x, self.rand_augment_n, self.rand_augment_m, gen)
+        x = color_jitter(x, self.color_jitter, gen)
         x = normalize(x, self.mean, self.std)
         return random_erasing(x, self.random_erasing, gen)
 
@@ -837,9 +1032,16 @@ def batches(
     differ from epoch to epoch when shuffling. For the augmentation, by contrast, give each rank its
     own generator, so the ranks do not all crop their images the same way.
 
-    `drop_last` drops a final batch smaller than `batch_size`, so that every training step has the
-    same size (BatchNorm statistics of a batch of 3 are noise). It is off by default so that
-    evaluation sees every image.
+    Together, the ranks' $k$-th batches hold exactly positions $kBW$ to $(k + 1)BW - 1$ of the
+    permutation ($B$ = `batch_size`, each rank's share of a step): the batch one process would
+    take with `batch_size` $BW$. That holds for a final, smaller batch too. It is equally small on
+    every rank, since the shares have equal length: 50,000 images in steps of 512 are 97 full
+    steps and one of 336, which four ranks split into four batches of 84.
+
+    `drop_last` drops that final smaller batch, so that every training step has the same size
+    (BatchNorm statistics of a batch of 3 are noise). It is off by default, so that evaluation
+    sees every image, and so that training matches a PyTorch `DataLoader` with its default
+    `drop_last=False`, as in the ConvMixer authors' script.
     """
     n = len(images)
     if len(labels) != n:

@@ -2,8 +2,9 @@ r"""
 ---
 title: The training loop
 summary: >
-  A generic, annotated training loop for image classifiers: device choice, bfloat16 autocast,
-  channels-last, one-cycle learning rates, atomic checkpoints with exact resume, Ctrl-C handling,
+  A generic, annotated training loop for image classifiers: device choice, mixed precision
+  (bfloat16, or float16 with a gradient scaler), channels-last, one-cycle learning rates, atomic
+  checkpoints with exact resume, Ctrl-C handling,
   several GPUs with DDP, and evaluation with a confusion matrix.
 ---
 
@@ -18,14 +19,14 @@ A training loop is short when nothing goes wrong. Most of this page is about the
 wrong, and about making a run something you can trust:
 
 * **speed**: the whole dataset lives on the device as `uint8`, augmentation runs on whole batches
-  there, matrix multiplications run in bfloat16 on CUDA GPUs, and tensors use the channels-last
+  there, matrix multiplications run in 16-bit floats on CUDA GPUs, and tensors use the channels-last
   layout;
 * **reproducibility**: every random number comes from a seeded generator whose state is saved, so a
   run that was killed and resumed on a CPU produces *exactly* the same numbers as one that was not;
 * **safety**: checkpoints are written atomically, a diverging loss stops the run with a clear
   message, and Ctrl-C saves before it exits;
 * **scale**: the same code runs on several GPUs under `torchrun`, each process training on its own
-  share of every batch.
+  share of every batch, with BatchNorm statistics shared across them.
 
 Metrics go to `runs/<name>/metrics.jsonl`, one JSON object per line, which the
 [plotting code](#plot_run) at the end of this page turns into the curves you see on the experiment
@@ -94,7 +95,11 @@ class TrainerConfig:
       (each of $W$ processes takes `batch_size / W`)
     * `seed` seeds the model's initialization, the shuffling and the augmentation
     * `label_smoothing` is $\epsilon$ of [label smoothing](#Trainer.loss)
-    * `mixed_precision` runs the forward pass in bfloat16 on CUDA (it is ignored elsewhere)
+    * `precision` is `bf16`, `fp16` or `fp32`, the number format of the forward pass on CUDA
+      ([mixed precision](#autocast_dtype)); `fp16` adds a gradient scaler. On the CPU and MPS
+      training runs in float32 whatever this says
+    * `drop_last` drops the last, smaller batch of every epoch
+    * `sync_bn` uses SyncBatchNorm when several CUDA processes train together
     * `channels_last` stores images and activations as `[B, H, W, C]` in memory
     * `compile` runs the model through `torch.compile`
     * `tta` also reports test accuracy with flip test-time augmentation
@@ -105,7 +110,9 @@ class TrainerConfig:
     batch_size: int = 512
     seed: int = 0
     label_smoothing: float = 0.0
-    mixed_precision: bool = True
+    precision: str = "bf16"
+    drop_last: bool = True
+    sync_bn: bool = True
     channels_last: bool = True
     compile: bool = False
     tta: bool = False
@@ -176,10 +183,11 @@ class Distributed:
         Copy rank 0's buffers, BatchNorm's running mean and variance, to every process.
 
         `DistributedDataParallel` keeps the replicas' *weights* identical, but buffers are not
-        weights: no gradient flows to them, so they are not averaged. Each process updates its
-        own from its own share of the batch. DDP copies rank 0's buffers to the others at the
-        start of every training step, which keeps training in step, but after the last step of
-        an epoch every process holds the statistics of a different last batch. Each process
+        weights: no gradient flows to them, so they are not averaged. With plain BatchNorm each
+        process updates its own from its own share of the batch (with SyncBatchNorm they all
+        see the whole batch). DDP copies rank 0's buffers to the others at the start of every
+        training step, which keeps training in step, but after the last step of an epoch every
+        process holds the statistics of a different last batch. Each process
         scores its own share of the test set, so each share would be scored by a slightly
         different model, and only rank 0's is the one saved in the checkpoint: a run resumed
         from that checkpoint would report other numbers than the run that saved it. Evaluation
@@ -205,6 +213,117 @@ def init_distributed(device_name: str = "auto") -> tuple[Distributed, torch.devi
         torch.cuda.set_device(device)
     dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return Distributed(dist.get_rank(), dist.get_world_size()), device
+
+
+PRECISIONS = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    r"""
+    ## Mixed precision
+
+    The number format autocast runs the forward pass in, or `None` for plain float32. With `bf16`
+    or `fp16` on CUDA, autocast runs matrix products and convolutions in that 16-bit format,
+    which halves the bytes each activation takes, and keeps in float32 the operations PyTorch's
+    autocast lists as needing float32's range, such as softmax and the losses. Weights, gradients
+    and the optimizer's state stay float32.
+
+    The two 16-bit formats split their 16 bits differently:
+
+    | format | exponent bits | mantissa bits | largest value | smallest normal value |
+    |---|---|---|---|---|
+    | float32 | 8 | 23 | $3.4 \cdot 10^{38}$ | $1.2 \cdot 10^{-38}$ |
+    | bfloat16 | 8 | 7 | $3.4 \cdot 10^{38}$ | $1.2 \cdot 10^{-38}$ |
+    | float16 | 5 | 10 | 65,504 | $6.1 \cdot 10^{-5}$ |
+
+    bfloat16 keeps float32's exponent, and so its range, and gives up precision. float16 keeps
+    more precision but has a narrow range: below $2^{-14} \approx 6.1 \cdot 10^{-5}$ it starts
+    losing bits, the smallest value it holds at all is $2^{-24} \approx 6 \cdot 10^{-8}$, and
+    anything below half of that rounds to zero.
+
+    **Why float16 needs a gradient scaler.** Micikevicius et al. (2018, *Mixed Precision Training*)
+    found that in some networks many of the gradients of the backward pass lie below float16's
+    range: in float16 they become zero, and the weights they lead to stop learning. Their fix,
+    loss scaling, multiplies the loss by a large factor $S$ before the backward pass.
+    Backpropagation is linear in the loss, so every gradient comes out $S$ times larger, lifted
+    into float16's range; the float32 gradients are divided by $S$ again before the optimizer uses
+    them. PyTorch's `GradScaler` chooses $S$ as it goes: it starts at $2^{16}$, and whenever a
+    gradient holds an `inf` or a NaN (an overflow: $S$ is too large) it skips that optimizer step
+    and halves $S$; after 2,000 steps without one it doubles $S$. The scale is part of the
+    training state, so it goes into the checkpoint.
+
+    bfloat16 needs none of this, since its range is float32's. It is the default here; the `paper`
+    preset uses `fp16` with the scaler, because the ConvMixer authors' script does
+    (`torch.cuda.amp.autocast` and `GradScaler`).
+
+    **On the CPU and MPS autocast is off**, whatever `precision` says: we train in float32 there.
+    Our CPU runs are the ones whose exact reproduction the tests check, and we have not measured
+    what 16-bit formats would do to them.
+    """
+    if precision not in PRECISIONS:
+        raise TrainingError(f"unknown precision {precision!r}; use bf16, fp16 or fp32")
+    return PRECISIONS[precision] if device.type == "cuda" else None
+
+
+def steps_per_epoch(n_images: int, batch_size: int, world_size: int, drop_last: bool) -> int:
+    """
+    Optimizer steps in one epoch. Each of the `world_size` processes gets an equal share of the
+    images (the few left over are skipped, see [`batches`](cifar10.html#batches)) and takes
+    `batch_size / world_size` of them per step; the last, smaller batch is a step too unless
+    `drop_last`. 50,000 images in steps of 512 make 98 steps, the last of 336 images, or 97 with
+    `drop_last`.
+    """
+    share, per_process = n_images // world_size, batch_size // world_size
+    return share // per_process if drop_last else math.ceil(share / per_process)
+
+
+def use_sync_batchnorm(sync_bn: bool, world_size: int, device: torch.device) -> bool:
+    r"""
+    ## BatchNorm across processes
+
+    BatchNorm normalizes each channel with the mean and variance of the current batch. Under
+    `torchrun` each process runs its own replica on its own share of the batch, and plain
+    BatchNorm only sees that share: with batches of 512 on 4 GPUs, each replica computes its
+    statistics from 128 images. Those are a quarter of the data, so they are noisier estimates of
+    the batch's statistics, and they differ from replica to replica. The normalization, and the
+    noise it adds to training, then depend on the number of GPUs, and a recipe tuned on one GPU
+    is not quite the same recipe on four.
+
+    `SyncBatchNorm` has the processes exchange their per-channel statistics (count, mean and
+    inverse standard deviation) in every BatchNorm layer, and two per-channel sums in the backward
+    pass, so that each replica normalizes with the statistics of all 512 images, as a single GPU
+    would. The price is one small exchange per layer and pass. We use it whenever several CUDA
+    processes train together, unless `--no-sync-bn` says otherwise.
+
+    PyTorch's `SyncBatchNorm` runs on CUDA only (and a few other accelerators, not the CPU). On the
+    CPU, where processes talk through gloo, we keep plain BatchNorm: the statistics are then per
+    process, and the run says so in one line at the start.
+    """
+    return sync_bn and world_size > 1 and device.type == "cuda"
+
+
+def prepare_batchnorm(
+    model: nn.Module, sync_bn: bool, world_size: int, device: torch.device, batch_size: int
+) -> tuple[nn.Module, str | None]:
+    """
+    The model with its BatchNorm layers converted to `SyncBatchNorm` when
+    [`use_sync_batchnorm`](#use_sync_batchnorm) says so, and the line to log about it (`None` for
+    a single process). `SyncBatchNorm` keeps the same parameters and buffers under the same names,
+    so a checkpoint saved with it loads into plain BatchNorm and back.
+    """
+    norms = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+    if world_size == 1 or not any(isinstance(m, norms) for m in model.modules()):
+        return model, None
+    if use_sync_batchnorm(sync_bn, world_size, device):
+        return nn.SyncBatchNorm.convert_sync_batchnorm(model), (
+            f"BatchNorm: SyncBatchNorm, statistics over all {batch_size} images of a step, "
+            f"across the {world_size} processes"
+        )
+    reason = "--no-sync-bn" if not sync_bn else f"SyncBatchNorm needs CUDA, this is {device.type}"
+    return model, (
+        f"BatchNorm: statistics per process, over each process's {batch_size // world_size} of "
+        f"the {batch_size} images of a step ({reason})"
+    )
 
 
 def one_cycle(progress: float) -> float:
@@ -415,7 +534,9 @@ class Trainer:
         self.test_images = data.test_images.to(device)
         self.test_labels = data.test_labels.to(device)
         self.rank_batch_size = config.batch_size // world
-        self.steps_per_epoch = len(self.train_images) // world // self.rank_batch_size
+        self.steps_per_epoch = steps_per_epoch(
+            len(self.train_images), config.batch_size, world, config.drop_last
+        )
         if self.steps_per_epoch == 0:
             raise TrainingError(
                 f"batch_size {config.batch_size} is larger than the "
@@ -435,6 +556,15 @@ class Trainer:
         self.memory_format = (
             torch.channels_last if config.channels_last else torch.contiguous_format
         )
+        # ### SyncBatchNorm
+        #
+        # Convert before anything else holds the model's parameters (the optimizer, DDP): the
+        # conversion builds new layers. See [`use_sync_batchnorm`](#use_sync_batchnorm) for why.
+        model, batchnorm_note = prepare_batchnorm(
+            model, config.sync_bn, world, device, config.batch_size
+        )
+        if batchnorm_note and self.distributed.is_main:
+            print(batchnorm_note, flush=True)
         self.model = model.to(device, memory_format=self.memory_format)
         self.optimizer = make_optimizer(self.model.parameters(), optim, device)
         # ### Compiling
@@ -474,22 +604,14 @@ class Trainer:
         self.generator.manual_seed(config.seed * 1000 + self.distributed.rank)
         # ### Mixed precision
         #
-        # On CUDA the forward pass runs under bfloat16 autocast: matrix products and
-        # convolutions take bfloat16 inputs, half the bytes of float32, so they move half the
-        # data. Their arithmetic gets faster too, but not by as much as one might think, since
-        # float32 convolutions do not run at plain float32 speed: PyTorch lets cuDNN compute them
-        # on tensor cores in TF32 by default (`torch.backends.cudnn.allow_tf32`), and on A100
-        # and H100 NVIDIA's peak bfloat16 rate is twice the TF32 one. We have not measured the
-        # speed-up for ConvMixer yet. Weights, optimizer state and the reductions that need
-        # precision (BatchNorm statistics, softmax, the loss) stay in float32.
-        #
-        # Why bfloat16 rather than float16? bfloat16 keeps float32's 8 exponent bits and
-        # gives up mantissa bits instead, so it covers the same range of magnitudes. Small
-        # gradients do not underflow to zero, and we need no gradient scaler, the loss
-        # multiplier that float16 training requires. On CPU and MPS we stay in float32: we have
-        # not measured what bfloat16 would gain there, and the CPU runs are the ones our tests
-        # compare bit for bit.
-        self.autocast = config.mixed_precision and device.type == "cuda"
+        # The forward pass runs under autocast in the configured 16-bit format on CUDA, in
+        # float32 elsewhere ([why, and how](#autocast_dtype)). float16 comes with a
+        # `GradScaler`; for the other formats the scaler is created disabled, and then each of
+        # its calls below passes straight through.
+        self.autocast_dtype = autocast_dtype(config.precision, device)
+        self.scaler = torch.amp.GradScaler(
+            device.type, enabled=self.autocast_dtype == torch.float16
+        )
         # Progress through training: global step, finished epochs and batches done in the
         # current epoch. These, with the accumulators, are what a checkpoint must restore.
         self.step = 0
@@ -506,6 +628,12 @@ class Trainer:
         # `stop_requested` is set by Ctrl-C in this process; `stopping` once all processes agree.
         self.stop_requested = False
         self.stopping = False
+
+    def autocast(self) -> torch.autocast:
+        """The autocast context of the forward passes: the configured format, or off."""
+        return torch.autocast(
+            self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None
+        )
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         r"""
@@ -541,16 +669,23 @@ class Trainer:
         images = self.augment(self.train_images[index], self.generator)
         images = images.contiguous(memory_format=self.memory_format)
         labels = self.train_labels[index]
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+        with self.autocast():
             logits = self.network(images)
         loss = self.loss(logits, labels)
         # `set_to_none` frees the gradient tensors instead of filling them with zeros; the
         # backward pass then writes rather than adds.
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        # With float16 the loss is multiplied by the scale $S$ before the backward pass.
+        self.scaler.scale(loss).backward()
         if self.optim_config.grad_clip > 0:
+            # Clipping compares gradient norms with a threshold, so it needs the true gradients:
+            # divide by $S$ first (the scaler then does not divide again in `step`).
+            self.scaler.unscale_(self.optimizer)
             nn.utils.clip_grad_norm_(self.model.parameters(), self.optim_config.grad_clip)
-        self.optimizer.step()
+        # `step` unscales the gradients and updates the weights, or skips the update if a
+        # gradient overflowed; `update` then adjusts $S$.
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
         # Accumulate on the device. Calling `.item()` here would make the CPU wait for the GPU
         # at every step and leave it idle while Python prepares the next one; we read the sums
         # only every `log_every` steps.
@@ -651,12 +786,14 @@ class Trainer:
             self.rank_batch_size,
             shuffle,
             shuffle=True,
-            drop_last=True,
+            drop_last=self.config.drop_last,
             rank=self.distributed.rank,
             world_size=self.distributed.world_size,
         )
-        # BatchNorm uses batch statistics in training mode. We drop the last, incomplete batch:
-        # a batch of a handful of images gives noisy statistics and a noisy step.
+        # BatchNorm uses batch statistics in training mode, so by default we drop the last,
+        # incomplete batch: a batch of a handful of images gives noisy statistics and a noisy
+        # step. With `drop_last` off (the `paper` preset, as the authors' `DataLoader` does) it is
+        # one more, smaller step; its loss is the mean over its own images, like every step's.
         show_bar = self.distributed.is_main and sys.stdout.isatty()
         bar = None
         if show_bar:
@@ -724,7 +861,7 @@ class Trainer:
             images = self.preprocess(self.test_images[index])
             images = images.contiguous(memory_format=self.memory_format)
             labels = self.test_labels[index]
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            with self.autocast():
                 logits = self.forward_model(images).float()
                 if tta:
                     logits = (logits + self.forward_model(images.flip(3)).float()) / 2
@@ -757,6 +894,9 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "schedule": {"name": self.optim_config.schedule, "total_steps": self.total_steps},
+            # The gradient scaler's $S$ and its count of steps since the last overflow; empty
+            # unless training in float16.
+            "scaler": self.scaler.state_dict(),
             "epoch": self.epoch,
             "step": self.step,
             "batch_in_epoch": self.batch_in_epoch,
@@ -790,6 +930,8 @@ class Trainer:
             )
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
+        if state.get("scaler"):  # older checkpoints have none
+            self.scaler.load_state_dict(state["scaler"])
         self.epoch, self.step = state["epoch"], state["step"]
         self.batch_in_epoch = state["batch_in_epoch"]
         if len(state["per_process"]) != self.distributed.world_size:
