@@ -838,9 +838,9 @@ class Trainer:
         With `tta` we also classify the mirror image of every test image and average the two
         sets of logits. The mirror image of a photo is another plausible photo of the same
         class, it needs no padding or resampling, and the model saw flipped images in training.
-        Where the two views disagree, averaging can correct some errors of either. In our small
-        reference run it raised test accuracy from 63.0% to 64.4%. It costs a second forward
-        pass.
+        Where the two views disagree, averaging can correct some errors of either. In our
+        reference run on all of CIFAR-10 it raised test accuracy from 81.06% to 81.60%. It costs
+        a second forward pass.
         """
         self.model.eval()
         self.distributed.broadcast_buffers(self.model)  # score the model that is saved
