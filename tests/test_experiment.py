@@ -347,3 +347,16 @@ def test_plot_and_publish(tmp_path, reference, capsys):
     assert counts == [v for row in final["confusion"] for v in row]
     assert ex.main(["publish", str(tmp_path)]) == 1
     assert "only a finished run can be published" in capsys.readouterr().err
+
+
+def test_laptop_preset_trains_on_all_of_cifar10_with_the_published_model():
+    config = ex.laptop()
+    assert (config.data.train_limit, config.data.test_limit) == (0, 0)  # every image
+    m = config.model
+    model = ex.conv_mixer(m.d_model, m.n_layers, m.kernel_size, m.patch_size)
+    assert sum(p.numel() for p in model.parameters()) == 125_322
+    published = json.loads((REPO / "docs_src/results/conv_mixer/run.json").read_text())
+    assert published["config"]["preset"] == "laptop"
+    assert (published["train_images"], published["test_images"]) == (50_000, 10_000)
+    assert published["config"]["model"] == ex.asdict(config)["model"]
+    assert published["config"]["epochs"] == config.epochs
