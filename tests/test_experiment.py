@@ -402,6 +402,9 @@ def test_resume_applies_epochs_log_every_and_tta_and_says_so(tmp_path, capsys):
     info = json.loads((runs / "c/run.json").read_text())
     assert info["config"]["epochs"] == 2 and info["config"]["tta"]
     assert info["resumed_with"][0].endswith("--resume --epochs 2 --tta")
+    assert ex.main(["publish", str(runs / "c"), "--out", str(tmp_path / "published")]) == 0
+    readme = (tmp_path / "published/readme.md").read_text()
+    assert f"{info['command']}\n{info['resumed_with'][0]}\n```" in readme
     # run.json now holds the new length, so a plain --resume continues the 2-epoch run.
     assert ex.main(resume) == 0
     assert ": train loss" not in capsys.readouterr().out

@@ -690,6 +690,8 @@ def results_readme(info: dict, final: dict, note: str) -> str:
         ("started", info["started"]),
     ]
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
+    # A run resumed with changes (more epochs, say) is reproduced by its commands in order.
+    commands = "\n".join([info["command"], *info.get("resumed_with", [])])
     return f"""---
 title: "ConvMixer on CIFAR-10: reference run"
 summary: The published reference run of the ConvMixer experiment, with its exact command.
@@ -706,7 +708,7 @@ summary: The published reference run of the ConvMixer experiment, with its exact
 Reproduce it with:
 
 ```bash
-{info["command"]}
+{commands}
 ```
 
 ![Loss and accuracy by epoch, training and test](curves.svg)
