@@ -1,6 +1,7 @@
 """The ConvMixer experiment end to end: presets, command line, resume after a kill or Ctrl-C,
 two-process DDP, plotting and publishing, on the real shared CIFAR-10 images."""
 
+import errno
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import pytest
 import torch
 
 from labml_like.conv_mixer import experiment as ex
+from labml_like.experiments import trainer as tr
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("LABML_LIKE_CIFAR10") or REPO.parent / "shared/data/cifar10")
@@ -360,3 +362,190 @@ def test_laptop_preset_trains_on_all_of_cifar10_with_the_published_model():
     assert (published["train_images"], published["test_images"]) == (50_000, 10_000)
     assert published["config"]["model"] == ex.asdict(config)["model"]
     assert published["config"]["epochs"] == config.epochs
+
+
+# ## Bad input to the training command: one line, a non-zero exit, nothing half-written
+
+
+def tiny(runs_dir: Path, *extra: str) -> list[str]:
+    """A run of 4 steps on 256 images, evaluated on 128: a few seconds on a CPU."""
+    return [
+        "--preset", "smoke", "--epochs", "1", "--batch-size", "64", "--model.d-model", "16",
+        "--data.train-limit", "256", "--data.test-limit", "128",
+        "--data-dir", str(DATA_DIR), "--runs-dir", str(runs_dir), *extra,
+    ]  # fmt: skip
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    return err
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--epochs", "-1"], "--epochs -1: must be at least 1"),
+        (["--epochs", "0"], "--epochs 0: must be at least 1"),
+        (["--batch-size", "0"], "--batch-size 0: must be at least 1"),
+        (["--batch-size", "-5"], "--batch-size -5: must be at least 1"),
+        (["--model.kernel-size", "4"], "--model.kernel-size 4: must be odd"),
+        (["--model.patch-size", "64"], "--model.patch-size 64: must be a divisor of the 32-pixel"),
+        (["--optim.lr", "nan"], "--optim.lr nan: must be a finite number above 0"),
+        (["--data.crop-padding", "32"], "--data.crop-padding 32: must be from 0 to 31"),
+    ],
+)
+def test_invalid_settings_stop_the_run_before_anything_is_written(tmp_path, capsys, flags, message):
+    assert ex.main(tiny(tmp_path / "runs", "--run-name", "bad", *flags)) == 1
+    assert message in one_line_error(capsys)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_every_invalid_setting_is_named_in_the_one_line(tmp_path, capsys):
+    flags = ["--epochs", "0", "--optim.lr", "inf", "--data.std", "0", "1", "1"]
+    assert ex.main(tiny(tmp_path, *flags)) == 1
+    err = one_line_error(capsys)
+    assert "--epochs 0" in err and "--optim.lr inf" in err and "--data.std 0.0 1.0 1.0" in err
+
+
+@pytest.mark.parametrize("name", ["../../x", "../x", "a/b", "..", ".", "", "/abs/x"])
+def test_run_name_must_be_one_folder_inside_the_runs_dir(tmp_path, capsys, name):
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    assert ex.main(tiny(work / "runs", "--run-name", name)) == 1
+    assert f"--run-name {name!r}: must be a single folder name" in one_line_error(capsys)
+    assert list(tmp_path.rglob("*")) == [tmp_path / "a", work]
+
+
+def test_given_settings_are_the_typed_ones_even_with_the_preset_value():
+    _, args = ex.parse_train_arguments(["--preset", "paper", "--epochs", "25", "--no-data.flip"])
+    assert args.given == {"preset", "epochs", "data.flip"}
+
+
+@pytest.fixture(scope="module")
+def one_cycle_run(tmp_path_factory) -> Path:
+    """A finished 1-epoch run with the smoke preset's one-cycle schedule."""
+    runs = tmp_path_factory.mktemp("one_cycle") / "runs"
+    assert ex.main(tiny(runs, "--run-name", "r")) == 0
+    return runs / "r"
+
+
+def test_resume_refuses_flags_that_would_change_the_run_and_names_them(one_cycle_run, capsys):
+    before = snapshot(one_cycle_run)
+    resume = ["--run-name", "r", "--resume"]
+    assert ex.main([*resume, "--runs-dir", str(one_cycle_run.parent), "--epochs", "5",
+                    "--model.d-model", "64", "--seed", "3"]) == 1  # fmt: skip
+    err = one_line_error(capsys)
+    assert "--seed 3 (the run has 0), --model.d-model 64 (the run has 16)" in err
+    assert "another --run-name" in err
+    # --epochs alone may change, but not under a schedule laid out over the run's length.
+    assert ex.main([*resume, "--runs-dir", str(one_cycle_run.parent), "--epochs", "5"]) == 1
+    assert "--epochs 5: the one_cycle learning-rate schedule" in one_line_error(capsys)
+    assert snapshot(one_cycle_run) == before
+    # Repeating the run's own values changes nothing: the original command plus --resume works.
+    assert ex.main(tiny(one_cycle_run.parent, *resume)) == 0
+    assert "resuming" not in capsys.readouterr().out
+    assert json.loads((one_cycle_run / "run.json").read_text()) == json.loads(before["run.json"])
+
+
+def test_resume_applies_epochs_log_every_and_tta_and_says_so(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    assert ex.main(tiny(runs, "--run-name", "c", "--optim.schedule", "constant")) == 0
+    capsys.readouterr()
+    resume = ["--run-name", "c", "--runs-dir", str(runs), "--data-dir", str(DATA_DIR), "--resume"]
+    assert ex.main([*resume, "--epochs", "2", "--tta"]) == 0
+    out = capsys.readouterr().out
+    assert f"resuming {runs / 'c'} with --epochs 2 (was 1), --tta (was False)" in out
+    assert "epoch 2/2: train loss" in out and "with flip TTA" in out
+    final = json.loads((runs / "c/final.json").read_text())
+    assert final["epochs"] == 2 and final["steps"] == 8 and "tta_accuracy" in final
+    info = json.loads((runs / "c/run.json").read_text())
+    assert info["config"]["epochs"] == 2 and info["config"]["tta"]
+    assert info["resumed_with"][0].endswith("--resume --epochs 2 --tta")
+    assert ex.main(["publish", str(runs / "c"), "--out", str(tmp_path / "published")]) == 0
+    readme = (tmp_path / "published/readme.md").read_text()
+    assert f"{info['command']}\n{info['resumed_with'][0]}\n```" in readme
+    # run.json now holds the new length, so a plain --resume continues the 2-epoch run.
+    assert ex.main(resume) == 0
+    assert ": train loss" not in capsys.readouterr().out
+    assert ex.main([*resume, "--epochs", "1"]) == 1
+    assert f"--epochs 1: {runs / 'c'} has already trained 2 epochs" in one_line_error(capsys)
+    # A run.json edited to another model no longer fits the checkpoint: one line, not a traceback.
+    info["config"]["model"]["d_model"] = 32
+    (runs / "c/run.json").write_text(json.dumps(info))
+    assert ex.main(resume) == 1
+    assert "checkpoint.pt: does not fit this run's settings (" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"{not json", "run.json: not valid JSON"),
+        (b"\xff\xfe", "run.json: not valid JSON"),
+        (b"[]", 'run.json: no "config" object'),
+        (b'{"config": {"epochs": "many"}}', 'run.json: epochs: expected int, found "many"'),
+        (b'{"config": {"model": {"d_model": 1.5}}}', "run.json: model.d_model: expected int"),
+        (b'{"config": {"data": {"mean": [0.5]}}}', "run.json: data.mean: expected a list of 3"),
+        (b'{"config": {"modle": {}}}', "run.json: unknown setting modle"),
+        (b'{"config": {"epochs": 0}}', "run.json: --epochs 0: must be at least 1"),
+    ],
+)
+def test_resume_reports_a_corrupt_run_json_in_one_line(tmp_path, capsys, content, message):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r/run.json").write_bytes(content)
+    assert ex.main(["--run-name", "r", "--runs-dir", str(tmp_path), "--resume"]) == 1
+    assert message in one_line_error(capsys)
+    assert [p.name for p in (tmp_path / "r").iterdir()] == ["run.json"]
+
+
+def test_full_disk_keeps_the_last_good_checkpoint_and_leaves_no_temporary_file(
+    tmp_path, capsys, monkeypatch
+):
+    """The disk fills up while the second epoch's checkpoint is written: `torch.save` has
+    written part of it when the write fails with ENOSPC, as it would on a real full disk."""
+    real_save, saves = torch.save, []
+
+    def save_until_the_disk_is_full(obj, f, *args, **kwargs):
+        saves.append(obj["epoch"])
+        if len(saves) == 1:
+            return real_save(obj, f, *args, **kwargs)
+        f.write(b"half a checkpoint")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(torch, "save", save_until_the_disk_is_full)
+    args = tiny(tmp_path, "--run-name", "full", "--epochs", "2")
+    assert ex.main(args) == 1
+    err = one_line_error(capsys)
+    assert f"{tmp_path / 'full/checkpoint.pt'}: cannot save (No space left on device)" in err
+    assert "the last good checkpoint is kept; continue from it with --resume" in err
+    run_dir = tmp_path / "full"
+    left = sorted(p.name for p in run_dir.iterdir())
+    assert left == ["checkpoint.pt", "metrics.jsonl", "run.json"]  # no checkpoint.pt.tmp
+    assert saves == [1, 2] and tr.load_checkpoint(run_dir / "checkpoint.pt")["epoch"] == 1
+    monkeypatch.undo()  # space freed
+    assert ex.main([*args, "--resume"]) == 0
+    assert json.loads((run_dir / "final.json").read_text())["epochs"] == 2
+
+
+def test_a_runs_dir_that_cannot_be_created_is_one_line(tmp_path, capsys):
+    """A file where the runs folder should be: mkdir fails with ENOTDIR, whoever runs the test
+    (a read-only folder would not stop root, see the next test)."""
+    (tmp_path / "file").write_text("")
+    assert ex.main(tiny(tmp_path / "file/runs", "--run-name", "r")) == 1
+    assert f"{tmp_path / 'file/runs/r'}: Not a directory" in one_line_error(capsys)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only folders")
+def test_a_read_only_runs_dir_is_one_line(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    runs.mkdir(mode=0o555)
+    try:
+        assert ex.main(tiny(runs, "--run-name", "r")) == 1
+        assert f"{runs / 'r'}: Permission denied" in one_line_error(capsys)
+        assert list(runs.iterdir()) == []
+    finally:
+        runs.chmod(0o755)

@@ -1,5 +1,6 @@
 """The generic training loop, in process, on a slice of the real shared CIFAR-10 images."""
 
+import errno
 import json
 import os
 import xml.etree.ElementTree as ET
@@ -76,6 +77,28 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
         tr.save_checkpoint({"step": 2, "w": torch.zeros(3)}, path)
     state = tr.load_checkpoint(path)
     assert state["step"] == 1 and torch.equal(state["w"], torch.ones(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # no checkpoint.pt.tmp
+
+
+def test_ctrl_c_during_a_checkpoint_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    def interrupted_midway(obj, f):
+        f.write(b"half a checkpoint")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", interrupted_midway)
+    with pytest.raises(KeyboardInterrupt):
+        tr.save_checkpoint({"step": 1}, tmp_path / "checkpoint.pt")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_trainer_refuses_invalid_settings_naming_the_flags(data, tmp_path):
+    with pytest.raises(tr.TrainingError, match=r"^--epochs 0: must be at least 1$"):
+        make_trainer(data, tmp_path, epochs=0)
+    with pytest.raises(tr.TrainingError, match=r"--batch-size 0: .*; --log-every -1: "):
+        make_trainer(data, tmp_path, batch_size=0, log_every=-1)
+    with pytest.raises(tr.TrainingError, match=r"^--optim.lr nan: must be a finite number"):
+        make_trainer(data, tmp_path, lr=float("nan"))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_load_checkpoint_errors(tmp_path):
@@ -96,6 +119,35 @@ def test_metrics_log_truncates_rows_written_after_the_checkpoint(tmp_path):
     log.write({"split": "train", "step": 3})
     log.close()
     assert [json.loads(line)["step"] for line in path.read_text().splitlines()] == [0, 1, 2, 3]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_metrics_on_a_full_disk_is_one_clear_error(tmp_path):
+    log = tr.MetricsLog(tmp_path / "metrics.jsonl")
+    log.file.close()
+    log.file = open("/dev/full", "a")  # noqa: SIM115 (every write to it fails with ENOSPC)
+    with pytest.raises(tr.TrainingError, match=r"metrics.jsonl: cannot write metrics \(No space"):
+        log.write({"split": "train", "step": 1})
+    log.close()  # the unwritten row is not reported a second time
+
+
+def test_first_checkpoint_on_a_full_disk_then_a_fresh_run_starts_clean(data, tmp_path, monkeypatch):
+    def disk_full(obj, f):
+        f.write(b"half a checkpoint")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    run_dir = tmp_path / "run"
+    monkeypatch.setattr(torch, "save", disk_full)
+    message = r"checkpoint.pt: cannot save \(No space left on device\); no checkpoint was saved"
+    with pytest.raises(tr.TrainingError, match=message):
+        make_trainer(data, run_dir, epochs=1).fit()
+    assert [p.name for p in run_dir.iterdir()] == ["metrics.jsonl"]
+    monkeypatch.undo()
+    make_trainer(data, run_dir, epochs=1).fit()
+    # The rows of the failed attempt are gone: 4 steps, a row every 2, then the epoch's row.
+    assert [(r["split"], r["step"]) for r in read_rows(run_dir)] == [
+        ("train", 2), ("train", 4), ("test", 4)
+    ]  # fmt: skip
 
 
 def test_fit_trains_logs_checkpoints_and_evaluates(data, tmp_path):

@@ -40,22 +40,22 @@ python -m labml_like.conv_mixer.experiment publish runs/paper    # to docs_src/r
 
 ![Loss and accuracy of the published reference run, by epoch](../results/conv_mixer/curves.svg)
 
-This is a run on the whole of CIFAR-10 that you can repeat on a laptop: the
-[`laptop` preset](#laptop), ConvMixer-128/6 (kernel 5, patch 2, 125,322 parameters), trained for
-5 epochs on all 50,000 training images and tested on all 10,000 test images. It reached
-**81.06%** test accuracy (81.60% with [flip test-time augmentation](../experiments/trainer.html#Trainer.evaluate)),
-in 37 minutes of training and evaluation on two cores of an AMD EPYC server, at about 118
-images a second in the last epoch. The machine was a shared virtual machine that was running
-other, lower-priority work at the same time, so a quiet laptop may well be faster.
+This is a run on the whole of CIFAR-10 that you can repeat on a laptop: the [`laptop`
+preset](#laptop), ConvMixer-128/6 (kernel 5, patch 2, 125,322 parameters), trained for 5 epochs on
+all 50,000 training images and tested on all 10,000 test images. It reached **81.06%** test accuracy
+(81.60% with [flip test-time augmentation](../experiments/trainer.html#Trainer.evaluate)), in 37
+minutes of training and evaluation on two cores of an AMD EPYC server, at about 118 images a second
+in the last epoch. The machine was a shared virtual machine that was running other, lower-priority
+work at the same time, so a quiet laptop may well be faster.
 
-![The reference run's confusion matrix: true classes in rows, predicted classes in columns](../results/conv_mixer/confusion.svg)
+![Confusion matrix of the reference run](../results/conv_mixer/confusion.svg)
 
-The confusion matrix shows where the errors are: the two largest numbers off the diagonal are cats
-taken for dogs and dogs taken for cats, while cars, ships and trucks are the classes it gets right
-most often.
+The confusion matrix (true classes in rows, predicted ones in columns) shows where the errors are:
+the two largest numbers off the diagonal are cats taken for dogs and dogs taken for cats, while
+cars, ships and trucks are the classes it gets right most often.
 
-The images are not quite the official ones. Our machines cannot download CIFAR-10, so the run used
-a copy whose images were stored as JPEG at quality 75 and rebuilt into the standard layout, in the
+The images are not quite the official ones. Our machines cannot download CIFAR-10, so the run used a
+copy whose images were stored as JPEG at quality 75 and rebuilt into the standard layout, in the
 original order; each pixel differs from the original by about 5.8 grey levels on average. Accuracy
 on the official images will be close to this but not the same. The command, with `DATA` the folder
 that holds `cifar-10-batches-py` (leave `--data-dir` out to download the official archive):
@@ -64,15 +64,14 @@ that holds `cifar-10-batches-py` (leave `--data-dir` out to download the officia
 python -m labml_like.conv_mixer.experiment --preset laptop --data-dir DATA --run-name laptop
 ```
 
-[Its own page](../results/conv_mixer/readme.html) gives the exact command as it ran, the git
-commit, the metrics of every logged step and the confusion matrix as a table. This is not a result
-to compare with the paper's or with those of the authors' CIFAR-10 script (see
-[the presets](#paper) below), whose recipe trains a model almost five times larger for 25 epochs
-on a GPU.
-"""
+[Its own page](../results/conv_mixer/readme.html) gives the exact command as it ran, the git commit,
+the metrics of every logged step and the confusion matrix as a table. This is not a result to
+compare with the paper's or with those of the authors' CIFAR-10 script (see [the presets](#paper)
+below), whose recipe trains a model almost five times larger for 25 epochs on a GPU."""
 
 import argparse
 import json
+import math
 import os
 import platform
 import re
@@ -88,17 +87,35 @@ import torch
 import torch.distributed as dist
 
 from labml_like.conv_mixer import conv_mixer
-from labml_like.experiments.cifar10 import MEAN, STD, Augment, DatasetError, load_cifar10, normalize
+from labml_like.experiments.cifar10 import (
+    IMAGE_SHAPE,
+    MAX_MAGNITUDE,
+    MEAN,
+    STD,
+    Augment,
+    DatasetError,
+    load_cifar10,
+    normalize,
+)
 from labml_like.experiments.trainer import (
     Interrupted,
     OptimConfig,
     Trainer,
     TrainerConfig,
     TrainingError,
+    config_problems,
     copy_run_files,
+    flag,
     init_distributed,
+    invalid,
+    load_checkpoint,
     plot_run,
+    validate,
+    write_atomically,
 )
+
+# The side of a CIFAR-10 image in pixels.
+SIDE = IMAGE_SHAPE[-1]
 
 
 @dataclass
@@ -118,6 +135,26 @@ class ModelConfig:
     n_layers: int = 8
     kernel_size: int = 5
     patch_size: int = 2
+
+    def problems(self) -> dict[str, str]:
+        """
+        The invalid fields, checked the [same way](../experiments/trainer.html#invalid) as the
+        training settings. The kernel needs a centre pixel, so that padding $(k-1)/2$ keeps the
+        grid in place, and the patches must tile the image exactly.
+        """
+        divisors = [p for p in range(1, SIDE + 1) if SIDE % p == 0]
+        return invalid(
+            d_model=(self.d_model >= 1, "at least 1"),
+            n_layers=(self.n_layers >= 1, "at least 1"),
+            kernel_size=(
+                self.kernel_size >= 1 and self.kernel_size % 2 == 1,
+                "odd: an even kernel has no centre, and 'same' padding would shift the grid",
+            ),
+            patch_size=(
+                self.patch_size in divisors,
+                f"a divisor of the {SIDE}-pixel image side ({', '.join(map(str, divisors))})",
+            ),
+        )
 
 
 @dataclass
@@ -139,6 +176,20 @@ class DataConfig(Augment):
     std: tuple[float, float, float] = STD
     train_limit: int = 0
     test_limit: int = 0
+
+    def problems(self) -> dict[str, str]:
+        """The invalid fields."""
+        return invalid(
+            crop_padding=(0 <= self.crop_padding < SIDE, f"from 0 to {SIDE - 1}"),
+            rand_augment_n=(self.rand_augment_n >= 0, "0 (off) or more"),
+            rand_augment_m=(0 <= self.rand_augment_m <= MAX_MAGNITUDE, f"0 to {MAX_MAGNITUDE}"),
+            color_jitter=(0 <= self.color_jitter <= 1, "from 0 to 1"),
+            random_erasing=(0 <= self.random_erasing <= 1, "a probability, from 0 to 1"),
+            mean=(all(math.isfinite(v) for v in self.mean), "three finite numbers"),
+            std=(all(0 < v < math.inf for v in self.std), "three numbers above 0"),
+            train_limit=(self.train_limit >= 0, "0 (all images) or more"),
+            test_limit=(self.test_limit >= 0, "0 (all images) or more"),
+        )
 
 
 @dataclass
@@ -430,16 +481,16 @@ def add_arguments(parser, config, prefix: str = "") -> None:
             group = parser.add_argument_group(f"{name} settings")
             add_arguments(group, value, name + ".")
             continue
-        flag = "--" + name.replace("_", "-")
+        option = flag(name)
         help_text = f"{helps.get(f.name, '')} (%(default)s)"
         kwargs = {"dest": name, "default": value, "help": help_text, "metavar": f.name.upper()}
         if isinstance(value, bool):
             del kwargs["metavar"]
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, **kwargs)
+            parser.add_argument(option, action=argparse.BooleanOptionalAction, **kwargs)
         elif isinstance(value, tuple):
-            parser.add_argument(flag, nargs=len(value), type=type(value[0]), **kwargs)
+            parser.add_argument(option, nargs=len(value), type=type(value[0]), **kwargs)
         else:
-            parser.add_argument(flag, type=type(value), choices=CHOICES.get(name), **kwargs)
+            parser.add_argument(option, type=type(value), choices=CHOICES.get(name), **kwargs)
 
 
 def apply_arguments(config, args: argparse.Namespace, prefix: str = ""):
@@ -455,27 +506,49 @@ def apply_arguments(config, args: argparse.Namespace, prefix: str = ""):
     return replace(config, **changes)
 
 
-def config_from_dict(values: dict) -> ExperimentConfig:
+def config_from_dict(values: dict, defaults=None, prefix: str = ""):
     """
-    Rebuild a configuration saved with `asdict` (as in `run.json`). A file written before a
-    setting existed gets the value that reproduces what that run did: `mixed_precision` (true or
-    false) becomes `precision` `bf16` or `fp32`; such runs kept plain BatchNorm and dropped each
-    epoch's last, smaller batch.
+    Rebuild a configuration saved with `asdict` (as in `run.json`). Every value must have the
+    type of its field, or `ValueError` names it. A field the file lacks, because an older
+    version wrote it, keeps its default, except where another value reproduces what that run
+    did: `mixed_precision` (true or false) becomes `precision` `bf16` or `fp32`, and such runs
+    kept plain BatchNorm and dropped each epoch's last, smaller batch.
     """
-    values = dict(values)
-    if "mixed_precision" in values:
+    defaults = ExperimentConfig() if defaults is None else defaults
+    if not isinstance(values, dict):
+        raise ValueError(f"{prefix.rstrip('.') or 'config'}: expected an object")
+    if not prefix and "mixed_precision" in values:
+        values = dict(values)
         values.setdefault("precision", "bf16" if values.pop("mixed_precision") else "fp32")
-    values.setdefault("sync_bn", False)
-    values.setdefault("drop_last", True)
-    nested = {"model": ModelConfig, "optim": OptimConfig, "data": DataConfig}
-    kwargs = {}
-    for f in fields(ExperimentConfig):
-        value = values[f.name]
-        if f.name in nested:
-            inner = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
-            value = nested[f.name](**inner)
-        kwargs[f.name] = value
-    return ExperimentConfig(**kwargs)
+        values.setdefault("sync_bn", False)
+        values.setdefault("drop_last", True)
+    names = {f.name for f in fields(defaults)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ValueError(f"unknown setting {prefix}{unknown[0]}")
+    changes = {}
+    for name, value in values.items():
+        default = getattr(defaults, name)
+        if is_dataclass(default):
+            changes[name] = config_from_dict(value, default, f"{prefix}{name}.")
+        else:
+            changes[name] = typed(value, default, prefix + name)
+    return replace(defaults, **changes)
+
+
+def typed(value, default, name: str):
+    """A value read from JSON, checked against the type of the field's `default`."""
+    if isinstance(default, tuple):
+        if isinstance(value, list | tuple) and len(value) == len(default):
+            return tuple(typed(v, d, name) for v, d in zip(value, default, strict=True))
+        expected = f"a list of {len(default)}"
+    elif isinstance(default, float) and type(value) in (int, float):
+        return float(value)
+    elif type(value) is type(default):
+        return value
+    else:
+        expected = type(default).__name__
+    raise ValueError(f"{name}: expected {expected}, found {json.dumps(value)[:40]}")
 
 
 def build_parser(config: ExperimentConfig) -> argparse.ArgumentParser:
@@ -517,7 +590,28 @@ def parse_train_arguments(argv: list[str]) -> tuple[ExperimentConfig, argparse.N
     known, _ = first.parse_known_args(argv)
     config = PRESETS[known.preset]()
     args = build_parser(config).parse_args(argv)
+    # `args.given` is the set of settings typed on the command line. Parsing again into a
+    # namespace whose every attribute is already set keeps argparse from filling in defaults,
+    # so what changed is what was typed, even where it equals the preset's value.
+    unset = object()
+    typed_only = argparse.Namespace(**dict.fromkeys(vars(args), unset))
+    build_parser(config).parse_args(argv, typed_only)
+    args.given = {name for name, value in vars(typed_only).items() if value is not unset}
     return apply_arguments(config, args), args
+
+
+def check_run_name(name: str | None) -> None:
+    """
+    A run writes to `runs_dir/name`, so `name` must be one plain folder name: with a `/` or
+    `..` in it, `--run-name ../../x` would write outside `--runs-dir`.
+    """
+    if name is None:
+        return
+    plain = name not in ("", ".", "..") and Path(name).name == name
+    if not plain or "/" in name or "\0" in name:
+        raise TrainingError(
+            f"--run-name {name!r}: must be a single folder name, without '/' or '..'"
+        )
 
 
 # ## Training
@@ -552,6 +646,10 @@ def git_commit() -> str:
         return head.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown (git not available)"
+
+
+def command_line(argv: list[str]) -> str:
+    return shlex.join(["python", "-m", "labml_like.conv_mixer.experiment", *argv])
 
 
 def train(config: ExperimentConfig, args: argparse.Namespace, argv: list[str]) -> dict:
@@ -591,7 +689,7 @@ def train(config: ExperimentConfig, args: argparse.Namespace, argv: list[str]) -
         if distributed.is_main and not args.resume:
             run_dir.mkdir(parents=True, exist_ok=True)
             info = {
-                "command": shlex.join(["python", "-m", "labml_like.conv_mixer.experiment", *argv]),
+                "command": command_line(argv),
                 "hardware": describe_device(device),
                 "processes": distributed.world_size,
                 "torch": torch.__version__,
@@ -607,7 +705,7 @@ def train(config: ExperimentConfig, args: argparse.Namespace, argv: list[str]) -
                     f"{run_dir} already holds a run; pass --resume to continue "
                     "it, or choose another --run-name"
                 )
-            (run_dir / "run.json").write_text(json.dumps(info, indent=1) + "\n")
+            write_atomically(run_dir / "run.json", json.dumps(info, indent=1) + "\n")
         return trainer.fit(resume=args.resume)
     finally:
         if distributed.world_size > 1:
@@ -615,11 +713,90 @@ def train(config: ExperimentConfig, args: argparse.Namespace, argv: list[str]) -
 
 
 def read_run_config(run_dir: Path) -> ExperimentConfig:
-    """The configuration a run was started with, from its `run.json`."""
+    """The configuration of a run, from its `run.json`, checked like a new one."""
     path = run_dir / "run.json"
     if not path.is_file():
         raise TrainingError(f"{path}: not found; nothing to resume under this --run-name")
-    return config_from_dict(json.loads(path.read_text())["config"])
+    try:
+        info = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise TrainingError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(info, dict) or "config" not in info:
+        raise TrainingError(f'{path}: no "config" object')
+    try:
+        config = config_from_dict(info["config"])
+    except ValueError as e:
+        raise TrainingError(f"{path}: {e}") from None
+    problems = config_problems(config)
+    if problems:
+        raise TrainingError(f"{path}: " + "; ".join(problems))
+    return config
+
+
+# ### Resuming with flags
+#
+# `--resume` continues a run with the settings in its `run.json`, and compares every flag typed
+# next to it with them. A flag that repeats the run's value changes nothing, so the original
+# command with `--resume` added works. `--epochs`, `--log-every` and `--tta` may change: they
+# do not alter what the weights saved so far mean. Any other change is refused, naming the
+# flags: a run whose first epochs followed one recipe and the rest another is a result of
+# neither.
+RESUMABLE = ("epochs", "log_every", "tta")
+
+
+def settings(config, prefix: str = "") -> dict:
+    """Every field of `config` by its dotted name (`model.d_model`), nested groups included."""
+    flat = {}
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if is_dataclass(value):
+            flat.update(settings(value, f"{prefix}{f.name}."))
+        else:
+            flat[prefix + f.name] = value
+    return flat
+
+
+def resume_config(
+    run_dir: Path, asked: ExperimentConfig, given: set[str]
+) -> tuple[ExperimentConfig, list[str]]:
+    """
+    The run's configuration with the changes that the `given` flags of `asked` may make, and
+    those changes, described one per flag.
+    """
+    saved = read_run_config(run_dir)
+    old, new = settings(saved), settings(asked)
+    changed = [name for name in old if name in given and new[name] != old[name]]
+    refused = [name for name in changed if name not in RESUMABLE]
+    if refused:
+        flags = ", ".join(f"{flag(n, new[n])} (the run has {old[n]})" for n in refused)
+        raise TrainingError(
+            f"--resume continues {run_dir} with its own settings, and these flags would change "
+            f"them: {flags}; drop them, or start a new run with another --run-name"
+        )
+    if "epochs" in changed:
+        # The one-cycle schedule is laid out over the whole run; a constant rate is not.
+        if saved.optim.schedule != "constant":
+            raise TrainingError(
+                f"{flag('epochs', new['epochs'])}: the {saved.optim.schedule} learning-rate "
+                f"schedule of {run_dir} is laid out over its {old['epochs']} epochs, so the "
+                "length of the run cannot change (with --optim.schedule constant it could)"
+            )
+        trained = load_checkpoint(run_dir / "checkpoint.pt")["epoch"]
+        if new["epochs"] < trained:
+            raise TrainingError(
+                f"{flag('epochs', new['epochs'])}: {run_dir} has already trained {trained} epochs"
+            )
+    config = replace(saved, **{name: new[name] for name in changed})
+    return config, [f"{flag(n, new[n])} (was {old[n]})" for n in changed]
+
+
+def record_resume(run_dir: Path, config: ExperimentConfig, argv: list[str]) -> None:
+    """Keep `run.json` true to a run resumed with changes: its settings now, and the command."""
+    path = run_dir / "run.json"
+    info = json.loads(path.read_text())
+    info["config"] = asdict(config)
+    info.setdefault("resumed_with", []).append(command_line(argv))
+    write_atomically(path, json.dumps(info, indent=1) + "\n")
 
 
 # ## Publishing a run
@@ -708,6 +885,8 @@ def results_readme(info: dict, final: dict, note: str) -> str:
         ("started", info["started"]),
     ]
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
+    # A run resumed with changes (more epochs, say) is reproduced by its commands in order.
+    commands = "\n".join([info["command"], *info.get("resumed_with", [])])
     return f"""---
 title: "ConvMixer on CIFAR-10: reference run"
 summary: The published reference run of the ConvMixer experiment, with its exact command.
@@ -724,7 +903,7 @@ summary: The published reference run of the ConvMixer experiment, with its exact
 Reproduce it with:
 
 ```bash
-{info["command"]}
+{commands}
 ```
 
 ![Loss and accuracy by epoch, training and test](curves.svg)
@@ -785,10 +964,16 @@ def main(argv: list[str] | None = None) -> int:
             print(publish(args.run_dir, args.out, args.note))
         else:
             config, args = parse_train_arguments(argv)
+            check_run_name(args.run_name)
+            validate(config)
             if args.resume:
                 if not args.run_name:
                     raise TrainingError("--resume needs the --run-name of the run to continue")
-                config = read_run_config(Path(args.runs_dir) / args.run_name)
+                run_dir = Path(args.runs_dir) / args.run_name
+                config, changes = resume_config(run_dir, config, args.given)
+                if changes and int(os.environ.get("RANK", "0")) == 0:
+                    record_resume(run_dir, config, argv)
+                    print(f"resuming {run_dir} with " + ", ".join(changes), flush=True)
             args.run_name = args.run_name or (
                 f"{config.preset}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
             )
@@ -803,6 +988,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except (TrainingError, DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        # A folder we may not write to, a full disk, a file where a folder should be.
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
         return 1
     return 0
 

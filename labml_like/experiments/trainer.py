@@ -33,14 +33,14 @@ Metrics go to `runs/<name>/metrics.jsonl`, one JSON object per line, which the
 page.
 """
 
+import contextlib
 import json
 import math
 import os
-import shutil
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from pathlib import Path
 
 import torch
@@ -81,6 +81,17 @@ class OptimConfig:
     betas: tuple[float, float] = (0.9, 0.999)
     grad_clip: float = 0.0
 
+    def problems(self) -> dict[str, str]:
+        """The invalid fields, as `{name: what it must be}` (see [checking settings](#invalid))."""
+        return invalid(
+            name=(self.name in ("adam", "adamw", "sgd"), "adam, adamw or sgd"),
+            lr=(0 < self.lr < math.inf, "a finite number above 0"),
+            weight_decay=(0 <= self.weight_decay < math.inf, "a finite number, 0 or more"),
+            schedule=(self.schedule in ("constant", "one_cycle"), "constant or one_cycle"),
+            betas=(all(0 <= b < 1 for b in self.betas), "two numbers from 0 up to (not) 1"),
+            grad_clip=(0 <= self.grad_clip < math.inf, "0 (off) or a finite number above 0"),
+        )
+
 
 @dataclass
 class TrainerConfig:
@@ -117,6 +128,64 @@ class TrainerConfig:
     compile: bool = False
     tta: bool = False
     log_every: int = 20
+
+    def problems(self) -> dict[str, str]:
+        """The invalid fields, as `{name: what it must be}`."""
+        return invalid(
+            epochs=(self.epochs >= 1, "at least 1"),
+            batch_size=(self.batch_size >= 1, "at least 1"),
+            seed=(0 <= self.seed < 2**32, "from 0 to 2**32 - 1"),
+            label_smoothing=(0 <= self.label_smoothing <= 1, "from 0 to 1"),
+            log_every=(self.log_every >= 1, "at least 1"),
+        )
+
+
+# ## Checking settings
+#
+# Every settings dataclass lists its invalid fields in a `problems` method, and
+# `config_problems` collects them into messages that name the command-line flag. A bad value
+# then stops the run in its first second with one line, instead of a traceback from deep inside
+# PyTorch after the data has loaded, or, worse, no error at all: `--epochs 0` used to write
+# the test accuracy of an untrained network to `final.json`, a number that looks like a result.
+# The comparisons are written so that `nan` fails every one of them.
+
+
+def invalid(**checks: tuple[bool, str]) -> dict[str, str]:
+    """`{name: rule}` for each check `name=(passed, rule)` that failed."""
+    return {name: rule for name, (passed, rule) in checks.items() if not passed}
+
+
+def flag(name: str, value=None) -> str:
+    """
+    The command-line form of setting `name` (`optim.grad_clip` is `--optim.grad-clip`), with
+    `value` as one would type it.
+    """
+    option = "--" + name.replace("_", "-")
+    if isinstance(value, bool):
+        return option if value else "--no-" + option[2:]
+    if isinstance(value, tuple):
+        return " ".join([option, *map(str, value)])
+    return option if value is None else f"{option} {value}"
+
+
+def config_problems(config, prefix: str = "") -> list[str]:
+    """One message per invalid value of `config` and of the settings groups nested in it."""
+    rules = config.problems() if hasattr(config, "problems") else {}
+    found = []
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if is_dataclass(value):
+            found += config_problems(value, f"{prefix}{f.name}.")
+        elif f.name in rules:
+            found.append(f"{flag(prefix + f.name, value)}: must be {rules[f.name]}")
+    return found
+
+
+def validate(config, prefix: str = "") -> None:
+    """Raise one `TrainingError` that lists every invalid value of `config`."""
+    problems = config_problems(config, prefix)
+    if problems:
+        raise TrainingError("; ".join(problems))
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -415,18 +484,38 @@ def save_checkpoint(state: dict, path: Path) -> None:
     the path sees either the complete old checkpoint or the complete new one, never a mixture.
     Finally we `fsync` the directory so that the rename itself is on disk.
     """
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    replace_atomically(path, lambda f: torch.save(state, f))
     if hasattr(os, "O_DIRECTORY"):
         fd = os.open(path.parent, os.O_DIRECTORY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def replace_atomically(path: Path, write) -> None:
+    """
+    Call `write(f)` on a new temporary file next to `path`, put its bytes on disk, and move it
+    over `path`. If anything fails, a full disk or Ctrl-C halfway, the temporary file is
+    removed and `path` keeps its old content: a failed save leaves nothing half-written behind.
+    """
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_atomically(path: Path, content: str | bytes) -> None:
+    """Replace `path` with `content` (text is written as UTF-8), atomically."""
+    data = content.encode() if isinstance(content, str) else content
+    replace_atomically(path, lambda f: f.write(data))
 
 
 def load_checkpoint(path: Path) -> dict:
@@ -470,8 +559,11 @@ class MetricsLog:
             pass
 
     def write(self, row: dict) -> None:
-        self.file.write(json.dumps(row) + "\n")
-        self.file.flush()
+        try:
+            self.file.write(json.dumps(row) + "\n")
+            self.file.flush()
+        except OSError as e:
+            raise TrainingError(f"{self.path}: cannot write metrics ({e.strerror or e})") from e
         self.rows += 1
         if self.tensorboard is not None:
             for key, value in row.items():
@@ -479,7 +571,10 @@ class MetricsLog:
                     self.tensorboard.add_scalar(f"{row['split']}/{key}", value, row["step"])
 
     def close(self) -> None:
-        self.file.close()
+        # After a failed write (a full disk) the unwritten row is still buffered, and closing
+        # would fail again; the error has already been reported.
+        with contextlib.suppress(OSError):
+            self.file.close()
         if self.tensorboard is not None:
             self.tensorboard.close()
 
@@ -512,6 +607,8 @@ class Trainer:
         device: torch.device,
         distributed: Distributed | None = None,
     ):
+        validate(config)
+        validate(optim, "optim.")
         self.config, self.optim_config, self.device = config, optim, device
         self.distributed = distributed or Distributed()
         self.run_dir = run_dir
@@ -923,7 +1020,10 @@ class Trainer:
 
     def load_state_dict(self, state: dict) -> None:
         """Restore the state saved by `state_dict`."""
-        if state["schedule"]["total_steps"] != self.total_steps:
+        # A constant rate does not depend on the run's length, so such a run may be given more
+        # epochs; the one-cycle schedule is laid out over the whole run and may not.
+        length_matters = self.optim_config.schedule != "constant"
+        if length_matters and state["schedule"]["total_steps"] != self.total_steps:
             raise TrainingError(
                 f"{self.checkpoint_path}: saved for {state['schedule']['total_steps']} steps, "
                 f"but this configuration has {self.total_steps}; resume with the same settings"
@@ -952,7 +1052,17 @@ class Trainer:
         """Only rank 0 writes: all replicas hold the same weights."""
         state = self.state_dict()  # every process takes part in gathering it
         if self.distributed.is_main:
-            save_checkpoint(state, self.checkpoint_path)
+            try:
+                save_checkpoint(state, self.checkpoint_path)
+            except OSError as e:
+                kept = (
+                    "the last good checkpoint is kept; continue from it with --resume"
+                    if self.checkpoint_path.exists()
+                    else "no checkpoint was saved"
+                )
+                raise TrainingError(
+                    f"{self.checkpoint_path}: cannot save ({e.strerror or e}); {kept}"
+                ) from e
 
     def fit(self, resume: bool = False) -> dict:
         """
@@ -961,10 +1071,17 @@ class Trainer:
         Train for the configured number of epochs, evaluating and saving a checkpoint after each,
         then write `final.json` with the final test results. Returns those results.
         """
-        keep_rows = None
+        keep_rows = 0  # a fresh run drops rows left by one that failed before its first checkpoint
         if resume:
             state = load_checkpoint(self.checkpoint_path)
-            self.load_state_dict(state)
+            try:
+                self.load_state_dict(state)
+            except (KeyError, RuntimeError, ValueError) as e:
+                # A checkpoint of another model (its run.json edited since) or of another program.
+                reason = " ".join(str(e).split())[:200]
+                raise TrainingError(
+                    f"{self.checkpoint_path}: does not fit this run's settings ({reason})"
+                ) from e
             keep_rows = state["metrics_rows"]
         elif self.checkpoint_path.exists():
             raise TrainingError(
@@ -1057,7 +1174,7 @@ class Trainer:
         if self.config.tta:
             final["tta_accuracy"] = self.evaluate(tta=True)["accuracy"]
         if self.distributed.is_main:
-            (self.run_dir / "final.json").write_text(json.dumps(final, indent=1) + "\n")
+            write_atomically(self.run_dir / "final.json", json.dumps(final, indent=1) + "\n")
         return final
 
 
@@ -1179,6 +1296,4 @@ def copy_run_files(run_dir: Path, out_dir: Path, names: list[str]) -> None:
     """Copy the named files from a run directory, each replaced atomically."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in names:
-        tmp = out_dir / (name + ".tmp")
-        shutil.copyfile(run_dir / name, tmp)
-        os.replace(tmp, out_dir / name)
+        write_atomically(out_dir / name, (run_dir / name).read_bytes())
