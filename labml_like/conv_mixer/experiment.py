@@ -2,9 +2,10 @@ r"""
 ---
 title: Training ConvMixer on CIFAR-10
 summary: >
-  The runnable CIFAR-10 experiment for ConvMixer: four presets (the labml original, the 25-epoch
-  recipe of the authors' CIFAR-10 script, our fast recipe, and a CPU smoke test), a command line
-  generated from the configuration, plots, and publishing a run's results.
+  The runnable CIFAR-10 experiment for ConvMixer: five presets (the labml original, the 25-epoch
+  recipe of the authors' CIFAR-10 script, our fast recipe, a full run for a laptop CPU, and a
+  smoke test), a command line generated from the configuration, plots, and publishing a run's
+  results.
 ---
 
 # Training ConvMixer on CIFAR-10
