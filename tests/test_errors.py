@@ -62,7 +62,7 @@ def break_and_build(project, capsys, files):
             {"pyproject.toml": PYPROJECT + 'colour = "red"\n'},
             "pyproject.toml:6: unknown key 'colour' in [tool.site_builder]; known: source,",
         ),
-        ({"pkg/extra.py": b"x = '\xff\xfe'\n"}, "pkg/extra.py: cannot read"),
+        ({"pkg/extra.py": b"x = '\xff\xfe'\n"}, "pkg/extra.py:1: cannot read"),
     ],
 )
 def test_bad_input_reports_one_line_and_keeps_the_previous_site(project, capsys, files, expected):
