@@ -485,22 +485,25 @@ class Commentary:
     problems: list[BuildError] = field(default_factory=list)
 
 
-def render_commentary(pages: list[Translated], keep_going: bool) -> list[Commentary]:
+def render_commentary(
+    pages: list[Translated], keep_going: bool, docs: Path | None = None
+) -> list[Commentary]:
     """Markdown and math for the intro and each section of each page, all their math in one call
     into KaTeX; TeX errors become problems when keep_going, shown in place of the commentary they
-    broke."""
+    broke. Images not next to their page are looked for at the page's place in `docs`."""
     from .markdown import parse_markdown, render_markdown, render_parsed
     from .tex import render_tex_many
 
     blocks = []  # (page number, section or None for the intro, text, line, parsed)
     for number, page in enumerate(pages):
         module = page.module
+        image_dirs = (docs / posixpath.dirname(module.rel_path),) if docs else ()
         for section, text, line in [
             (None, module.intro, module.intro_line),
             *((s, s.docs, s.docs_line) for s in module.sections),
         ]:
             if text.strip():
-                parsed = parse_markdown(text, module.path, line)
+                parsed = parse_markdown(text, module.path, line, image_dirs)
                 blocks.append((number, section, text, line, parsed))
             elif section is not None:
                 section.docs_html = ""
@@ -561,7 +564,7 @@ class PageJob:
         languages), stored in the cache."""
         pages = [self.modules[item.key] for item in items]
         with report.stage("markdown+math"):
-            found = render_commentary(pages, self.keep_going)
+            found = render_commentary(pages, self.keep_going, self.site.config.docs)
         with report.stage("highlight"):
             highlight_sources(pages)
         with report.stage("xref"):

@@ -50,6 +50,7 @@ def read_source(path: Path) -> str:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as e:
+        _decode(path, data, "utf-8")  # bytes that are not UTF-8, without a declaration: where
         raise BuildError(path, None, f"cannot read: {e.msg}") from None
     return _decode(path, data, encoding)
 
@@ -270,6 +271,14 @@ def _tokens(source: str, lines: list[str]) -> tuple[dict[int, str | None], dict[
     return comments, strings
 
 
+def python_ast(source: str, filename: str = "<unknown>") -> ast.Module:
+    """`ast.parse` without Python's warnings about invalid escapes: docstrings are read as
+    written (see above), and a file is not ours to fix."""
+    with catch_warnings():
+        simplefilter("ignore")
+        return ast.parse(source, filename=filename)
+
+
 @dataclass
 class _Draft:
     kind: str
@@ -285,9 +294,7 @@ def parse_module(path: Path, rel_path: str) -> Module:
     path = Path(path)
     source = read_source(path)
     try:
-        with catch_warnings():
-            simplefilter("ignore")  # invalid escapes: docstrings are read as written, see above
-            tree = ast.parse(source, filename=str(path))
+        tree = python_ast(source, str(path))
     except SyntaxError as e:
         raise BuildError(path, e.lineno, f"syntax error: {e.msg}") from None
     except ValueError as e:  # e.g. null bytes
