@@ -148,7 +148,7 @@ def build_site(
     for item, record in render_pages(report, job, stale):  # markdown+math, highlight, xref, page
         cache.records[site.render_key(item)] = record
         cache.dirty = True
-    inputs = [i for i in inputs if site.render_key(i) in cache.records]  # less failed renders
+    inputs = [i for i in inputs if site.render_key(i) in cache.records]  # drops failed renders
     with report.stage("page"):
         records = {i.url: cache.records[site.render_key(i)] for i in inputs}
         outputs = site_outputs(config, site, renderer, records, cache)
