@@ -96,7 +96,7 @@ def _front_matter(
         raise BuildError(path, first_line + 1, "front matter must be a YAML mapping")
 
     def line_of(key) -> int:
-        pattern = re.compile(rf"\s*['\"]?{re.escape(str(key))}['\"]?\s*:")
+        pattern = re.compile(rf"['\"]?{re.escape(str(key))}['\"]?\s*:")  # a top-level key
         found = (i for i in range(1, end) if pattern.match(lines[i]))
         return first_line + next(found, 1)
 
