@@ -21,6 +21,7 @@ import ast
 import io
 import re
 import tokenize
+from codecs import decode
 from dataclasses import dataclass, field
 from inspect import cleandoc
 from pathlib import Path
@@ -30,7 +31,12 @@ from .model import BuildError, Module, Section
 
 _FRONT_MATTER_KEYS = {"title", "summary"}
 _CODING = re.compile(r"^[ \t\f]*#.*?coding[:=]")
-_ESCAPE = re.compile(r"\\(.?)", re.S)  # one backslash escape of a string literal, left to right
+# One backslash escape of a string literal, left to right. Those of the first group mean one
+# character to Python and nothing to TeX (a plain literal with `\x`, `\u` or `\N` not followed by
+# what Python needs does not compile): both readings resolve them, as they do escaped quotes.
+_ESCAPE = re.compile(
+    r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}]*\}|[0-7]{1,3}|['\"])|\\(.)", re.S
+)
 _CONTROL = {
     "a": "a bell",
     "b": "a backspace",
@@ -41,7 +47,6 @@ _CONTROL = {
     "v": "a vertical tab",
 }
 _OTHER_EFFECTS = {"\\": "one backslash", "\n": "a line join"}
-_PYTHON_ESCAPES = set(_CONTROL) | set(_OTHER_EFFECTS) | set("'\"01234567xNuU")
 
 
 def read_source(path: Path) -> str:
@@ -182,12 +187,12 @@ def _as_written(path: Path, pieces: list[tokenize.TokenInfo], value: str):
     r"""A string literal's text as its author reads it, and a warning when Python reads it
     differently. `pieces` are its string tokens (more than one for implicit concatenation).
 
-    The text between the quotes is taken as it stands, but for escaped quotes (`\"`), which only
-    Python needs: plain docstrings in annotated corpora hold TeX with single backslashes (`\frac`,
-    `\beta`), which Python turns into control characters. Python's value is taken instead when
-    the literal escapes its backslashes (`\\frac`) and holds no escape that only makes sense
-    unescaped: a TeX command that starts with a control escape (`\frac`), or an escape Python
-    keeps as written (`\sum`, `\_`; deprecated since Python 3.6)."""
+    The text between the quotes is taken as it stands, but for escapes that only Python can mean
+    (`\"`, `\u00e9`, `\N{DEGREE SIGN}`): plain docstrings in annotated corpora hold TeX with single
+    backslashes (`\frac`, `\beta`), which Python turns into control characters. Python's value
+    is taken instead when the literal escapes its backslashes (`\\frac`) and holds no escape
+    that only makes sense unescaped: a TeX command that starts with a control escape (`\frac`),
+    or an escape Python keeps as written (`\sum`, `\_`; deprecated since Python 3.6)."""
     parts, doubled, unescaped, changed = [], False, False, None
     for token in pieces:
         prefix = re.match(r"[a-zA-Z]*", token.string).group()
@@ -198,15 +203,15 @@ def _as_written(path: Path, pieces: list[tokenize.TokenInfo], value: str):
             continue
         done = 0
         for escape in _ESCAPE.finditer(content):
-            char = escape.group(1)
-            if char in "'\"":
-                parts += [content[done : escape.start()], char]
+            if escape.group(1):
+                parts += [content[done : escape.start()], decode(escape.group(), "unicode_escape")]
                 done = escape.end()
                 continue
-            after = content[escape.end() : escape.end() + 1]
-            if char not in _PYTHON_ESCAPES or char in _CONTROL and after.isalpha():
-                unescaped = True
-            if char in _PYTHON_ESCAPES:
+            char = escape.group(2)
+            python_escape = char in _CONTROL or char in _OTHER_EFFECTS
+            tex_command = char in _CONTROL and content[escape.end() : escape.end() + 1].isalpha()
+            unescaped = unescaped or tex_command or not python_escape  # `\sum`: kept by Python
+            if python_escape:
                 doubled = doubled or char == "\\"
                 if changed is None:
                     line = token.start[0] + content[: escape.start()].count("\n")
@@ -219,11 +224,11 @@ def _as_written(path: Path, pieces: list[tokenize.TokenInfo], value: str):
     line, char, word = changed
     as_written = unescaped or not doubled
     if as_written:
-        effect = _CONTROL.get(char) or _OTHER_EFFECTS.get(char, "the character it encodes")
+        effect = _CONTROL.get(char) or _OTHER_EFFECTS[char]
         where = f"the {word[:2]} of {word}" if len(word) > 2 else word
         reading = f"as written in the file: Python reads {where} as {effect}"
     else:
-        python = word[1:] if char == "\\" else f"the escape in {word}"
+        python = word[1:] if char == "\\" else f"the escape in {word}"  # \a, \n: control
         reading = f"as Python reads it ({word} as {python}): it escapes backslashes for Python"
     message = f'docstring read {reading}; a raw docstring r"""...""" reads the same both ways'
     return (text if as_written else value), BuildError(path, line, message)

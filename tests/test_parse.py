@@ -273,14 +273,16 @@ def test_docstring_line_numbers_follow_the_file(tmp_path):
     assert [w.line for w in m.warnings] == [3]  # one warning per docstring, at its first escape
 
 
-def test_docstrings_python_reads_as_written_give_no_warning(tmp_path):
+def test_escapes_both_readings_agree_on_give_no_warning(tmp_path):
+    """Escapes Python keeps as written (`\\sum`), and those only Python can mean (quotes,
+    `\\u00e9`, `\\N{...}`: TeX has no use for them), read the same both ways."""
     source = (
         '"""Uses $\\sum_i \\mathbf{x}_i$, \\_ and a \\"quote\\"."""\n\n\n'
-        "def f():\n    '''It\\'s $\\lambda$.'''\n"
+        "def f():\n    '''It\\'s caf\\u00e9 at 20\\N{DEGREE SIGN}, $\\lambda$.'''\n"
     )
     m = parse(tmp_path, source)
     assert m.intro == 'Uses $\\sum_i \\mathbf{x}_i$, \\_ and a "quote".'
-    assert m.sections[0].docs == "It's $\\lambda$."
+    assert m.sections[0].docs == "It's café at 20°, $\\lambda$."
     assert m.warnings == []
 
 
