@@ -48,7 +48,9 @@ SKIPPED_DIRS = {"__pycache__", "node_modules"}
 
 @dataclass
 class BuildReport:
-    """Seconds per stage, what was rendered and written, and warnings kept by --keep-going."""
+    """Seconds per stage, what was rendered and written, the warnings (parse warnings always,
+    link and TeX problems with --keep-going), and the problems that left a page out
+    (--keep-going)."""
 
     seconds: dict[str, float] = field(default_factory=dict)
     worker_seconds: dict[str, float] = field(default_factory=dict)  # per stage, over all workers
@@ -57,6 +59,7 @@ class BuildReport:
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     warnings: list[BuildError] = field(default_factory=list)
+    skipped: list[BuildError] = field(default_factory=list)  # pages left out, with why
     unindexed: dict[str, Blob] | None = None  # pages the search index lags behind (serve only)
 
     @contextmanager
@@ -94,8 +97,11 @@ class Input:
 
 @dataclass
 class Meta:
+    """What the site knows of a page without rendering it, kept per input key."""
+
     title: str
     summary: str
+    warnings: list[BuildError] = field(default_factory=list)  # from parsing the source
 
 
 @dataclass
@@ -118,7 +124,10 @@ def build_site(
     that index is not theirs (serve refreshes it in the background).
 
     A cache file found missing or damaged on the way is forgotten with everything made from it,
-    and the site is built again (which renders what it lacks)."""
+    and the site is built again (which renders what it lacks).
+
+    With `keep_going`, a page whose source cannot be read, parsed, translated or rendered is left
+    out and its error kept in `report.skipped`; the rest of the site is still written."""
     report = BuildReport()
     with report.stage("load config"):
         config = config if isinstance(config, SiteConfig) else load_config(config)
@@ -131,31 +140,41 @@ def build_site(
 
 
 def _build(report, config, keep_going, index_search, heal=False) -> BuildReport:
+    skipped = report.skipped if keep_going else None
     with report.stage("load config"):
         cache = Cache.load(config.cache_dir, builder_digest())
         if heal:
             cache.heal()
     with report.stage("find sources"):
-        sources = find_sources(config, report.warnings)
+        sources = find_sources(config, report.warnings, skipped)
         assets = docs_assets(config, report.warnings)
-        inputs = read_inputs(config, sources)
-    modules = parse_and_translate(report, config, [i for i in inputs if i.key not in cache.metas])
+        inputs = read_inputs(config, sources, skipped)
+    unknown = [i for i in inputs if i.key not in cache.metas]
+    modules = parse_and_translate(report, config, unknown, skipped)
+    inputs = [i for i in inputs if i.key in modules or i.key in cache.metas]
     cache.remember_metas({key: page.meta for key, page in modules.items()})
     with report.stage("xref"):
         symbols = xref.site_symbols(config, inputs, modules, cache.builder)
     site = SiteIndex(config, inputs, cache.metas, _digest(cache.builder, symbols.key()))
     stale = [i for i in inputs if site.render_key(i) not in cache.records]
-    modules |= parse_and_translate(report, config, [i for i in stale if i.key not in modules])
+    unparsed = [i for i in stale if i.key not in modules]
+    modules |= parse_and_translate(report, config, unparsed, skipped)
+    stale = [i for i in stale if i.key in modules]
     renderer = PageRenderer(config, lambda lang: ui_translations(lang, config.locale_dir))
     job = PageJob(site, symbols, renderer, cache, modules, keep_going)
     for item, record in render_pages(report, job, stale):  # markdown+math, highlight, xref, page
         cache.records[site.render_key(item)] = record
         cache.dirty = True
+    inputs = [i for i in inputs if site.render_key(i) in cache.records]  # drops failed renders
     with report.stage("page"):
         records = {i.url: cache.records[site.render_key(i)] for i in inputs}
         outputs = site_outputs(config, site, renderer, records, cache, assets)
     with report.stage("check links"):
-        report.warnings += check_site(config, site, records, outputs, keep_going)
+        problems = check_site(config, site, records, outputs, keep_going)
+        report.warnings = _sorted_problems(
+            report.warnings + [w for i in inputs for w in cache.metas[i.key].warnings] + problems
+        )
+        report.skipped[:] = _sorted_problems(report.skipped)
     with report.stage("search"):
         if index_search:
             outputs |= search.search_outputs(config.cache_dir, outputs)
@@ -167,7 +186,8 @@ def _build(report, config, keep_going, index_search, heal=False) -> BuildReport:
         result = write_site(config.out, outputs)
         cache.save({site.render_key(i) for i in inputs}, {i.key for i in inputs}, site.extras_key)
     report.pages_total = len(inputs)
-    report.pages_rendered = [i.url for i in stale]
+    built = {i.url for i in inputs}
+    report.pages_rendered = [i.url for i in stale if i.url in built]
     report.written, report.removed = result.written, result.removed
     return report
 
@@ -175,9 +195,14 @@ def _build(report, config, keep_going, index_search, heal=False) -> BuildReport:
 # ---------------------------------------------------------------------------------------- sources
 
 
-def find_sources(config: SiteConfig, warnings: list[BuildError] | None = None) -> list[Source]:
+def find_sources(
+    config: SiteConfig,
+    warnings: list[BuildError] | None = None,
+    skipped: list[BuildError] | None = None,
+) -> list[Source]:
     """Pages of the package tree (`.py`, `.md`) and of the docs tree (`.md`), by site path.
-    Files that cannot be pages (see `_readable`) are skipped with a warning."""
+    Files that cannot be pages (see `_readable`) are skipped with a warning. Two sources of one
+    page are an error, or with a `skipped` list, the second is left out."""
     skip = {config.out, config.cache_dir}
     found: dict[str, Source] = {}
     trees = [("package", config.source, (".py", ".md"))]
@@ -192,7 +217,8 @@ def find_sources(config: SiteConfig, warnings: list[BuildError] | None = None) -
             if url in found:
                 other = found[url].path
                 message = f"maps to '{url}', the same page as {other}; rename one of them"
-                raise BuildError(path, None, message)
+                _fail(BuildError(path, None, message), skipped)
+                continue
             found[url] = Source(path, rel, url, tree)
     return [found[url] for url in sorted(found)]
 
@@ -283,17 +309,41 @@ def _read(path: Path) -> bytes:
         raise BuildError(path, None, f"cannot read: {error.strerror or error}") from None
 
 
-def read_inputs(config: SiteConfig, sources: list[Source]) -> list[Input]:
-    """One input per page and language, keyed by the source bytes and the page's catalog."""
+def read_inputs(
+    config: SiteConfig, sources: list[Source], skipped: list[BuildError] | None = None
+) -> list[Input]:
+    """One input per page and language, keyed by the source bytes and the page's catalog. An
+    unreadable file is an error, or with a `skipped` list, its pages are left out."""
     inputs = []
     for source in sources:
-        data = _read(source.path)
+        try:
+            data = _read(source.path)
+        except BuildError as error:
+            _fail(error, skipped)
+            continue
         for lang in config.languages:
             catalog = catalog_path(config, lang, source.url)
-            catalog_bytes = _read(catalog) if catalog and catalog.is_file() else b""
+            try:
+                catalog_bytes = _read(catalog) if catalog and catalog.is_file() else b""
+            except BuildError as error:
+                _fail(error, skipped)
+                continue
             key = _digest(source.url, source.tree, lang, data, catalog_bytes)
             inputs.append(Input(source, lang, language_prefix(config, lang) + source.url, key))
     return inputs
+
+
+def _fail(error: BuildError, skipped: list[BuildError] | None) -> None:
+    """Raise `error`, or with --keep-going (a `skipped` list) keep it: its page is left out."""
+    if skipped is None:
+        raise error
+    skipped.append(error)
+
+
+def _sorted_problems(problems: list[BuildError]) -> list[BuildError]:
+    """Each problem once (a source's warnings come with each of its languages), by file:line."""
+    unique = {(p.path, p.line or 0, p.message): p for p in problems}
+    return [unique[key] for key in sorted(unique)]
 
 
 def catalog_path(config: SiteConfig, lang: str, url: str) -> Path | None:
@@ -315,47 +365,70 @@ class Translated:
     source_module: Module
 
 
-def parse_and_translate(report: BuildReport, config: SiteConfig, inputs: list[Input]) -> dict:
-    """Parse each source once, then translate it into each language asked for."""
+def parse_and_translate(
+    report: BuildReport,
+    config: SiteConfig,
+    inputs: list[Input],
+    skipped: list[BuildError] | None = None,
+) -> dict:
+    """Parse each source once, then translate it into each language asked for. A problem is an
+    error, or with a `skipped` list, its pages are left out of the result."""
     if not inputs:
         return {}
     from . import translate
 
     parsed = parse_sources(
-        report, list({item.source.path: item.source for item in inputs}.values())
+        report, list({item.source.path: item.source for item in inputs}.values()), skipped
     )
     translated = {}
     with report.stage("translate"):
         for item in inputs:
-            original = parsed[item.source.path]
-            module, fallback_ids = translate.translate_module(
-                copy.copy(original), item.lang, config.locale_dir, config.languages[0]
-            )
+            original = parsed.get(item.source.path)
+            if original is None:
+                continue
+            try:
+                module, fallback_ids = translate.translate_module(
+                    copy.copy(original), item.lang, config.locale_dir, config.languages[0]
+                )
+            except BuildError as error:
+                _fail(error, skipped)
+                continue
             module = dataclasses.replace(
                 module, sections=[dataclasses.replace(s) for s in module.sections]
             )
-            meta = Meta(module.title, module.summary)
+            meta = Meta(module.title, module.summary, original.warnings)
             translated[item.key] = Translated(module, bool(fallback_ids), meta, original)
     return translated
 
 
-def parse_sources(report: BuildReport, sources: list[Source]) -> dict[Path, Module]:
-    """Each source's module; many sources are parsed in forked worker processes (the first
-    error, in source order, is raised as in a serial parse)."""
+def parse_sources(
+    report: BuildReport, sources: list[Source], skipped: list[BuildError] | None = None
+) -> dict[Path, Module]:
+    """Each source's module; many sources are parsed in forked worker processes. The first
+    error, in source order, is raised as in a serial parse; with a `skipped` list, every error
+    is kept there and its source left out."""
     workers = min(_worker_count(len(sources)), len(sources))
     if workers < 2:
         with report.stage("parse"):
-            return {source.path: _parse(source) for source in sources}
-    import multiprocessing
+            results = []
+            for source in sources:
+                results.append(_parse_or_problem(source))
+                if results[-1][1] and skipped is None:
+                    break
+    else:
+        import multiprocessing
 
-    chunk = max(1, len(sources) // (4 * workers))
-    pool = multiprocessing.get_context("fork").Pool(workers)
-    with report.stage(f"parse in {workers} processes"), pool:
-        results = pool.map(_parse_or_problem, sources, chunksize=chunk)
-    for _, problem in results:
+        chunk = max(1, len(sources) // (4 * workers))
+        pool = multiprocessing.get_context("fork").Pool(workers)
+        with report.stage(f"parse in {workers} processes"), pool:
+            results = pool.map(_parse_or_problem, sources, chunksize=chunk)
+    parsed = {}
+    for source, (module, problem) in zip(sources, results, strict=False):  # a serial parse stops
         if problem:
-            raise BuildError(*problem)
-    return {source.path: module for source, (module, _) in zip(sources, results, strict=True)}
+            _fail(problem, skipped)
+        else:
+            parsed[source.path] = module
+    return parsed
 
 
 def _parse(source: Source) -> Module:
@@ -365,11 +438,11 @@ def _parse(source: Source) -> Module:
     return reader(source.path, source.rel_path)
 
 
-def _parse_or_problem(source: Source) -> tuple[Module | None, tuple | None]:
+def _parse_or_problem(source: Source) -> tuple[Module | None, BuildError | None]:
     try:
         return _parse(source), None
     except BuildError as error:
-        return None, (error.path, error.line, error.message)
+        return None, error
 
 
 def ui_translations(lang: str, locale_dir: Path | None = None):
@@ -466,22 +539,25 @@ class Commentary:
     problems: list[BuildError] = field(default_factory=list)
 
 
-def render_commentary(pages: list[Translated], keep_going: bool) -> list[Commentary]:
+def render_commentary(
+    pages: list[Translated], keep_going: bool, docs: Path | None = None
+) -> list[Commentary]:
     """Markdown and math for the intro and each section of each page, all their math in one call
     into KaTeX; TeX errors become problems when keep_going, shown in place of the commentary they
-    broke."""
+    broke. Images not next to their page are looked for at the page's place in `docs`."""
     from .markdown import parse_markdown, render_markdown, render_parsed
     from .tex import render_tex_many
 
     blocks = []  # (page number, section or None for the intro, text, line, parsed)
     for number, page in enumerate(pages):
         module = page.module
+        image_dirs = (docs / posixpath.dirname(module.rel_path),) if docs else ()
         for section, text, line in [
             (None, module.intro, module.intro_line),
             *((s, s.docs, s.docs_line) for s in module.sections),
         ]:
             if text.strip():
-                parsed = parse_markdown(text, module.path, line)
+                parsed = parse_markdown(text, module.path, line, image_dirs)
                 blocks.append((number, section, text, line, parsed))
             elif section is not None:
                 section.docs_html = ""
@@ -542,7 +618,7 @@ class PageJob:
         languages), stored in the cache."""
         pages = [self.modules[item.key] for item in items]
         with report.stage("markdown+math"):
-            found = render_commentary(pages, self.keep_going)
+            found = render_commentary(pages, self.keep_going, self.site.config.docs)
         with report.stage("highlight"):
             highlight_sources(pages)
         with report.stage("xref"):
@@ -576,9 +652,15 @@ def render_pages(report: BuildReport, job: PageJob, stale: list[Input]):
         by_source.setdefault(item.source.url, []).append(item)
     units = list(by_source.values())
     workers = min(_worker_count(len(stale)), len(units))
+    skipped = report.skipped if job.keep_going else None
     if workers < 2:
         for items in units:
-            yield from zip(items, job.render(report, items), strict=True)
+            try:
+                records = job.render(report, items)
+            except BuildError as error:
+                _fail(error, skipped)
+                continue
+            yield from zip(items, records, strict=True)
         tex.save_disk_cache()
         return
     import multiprocessing
@@ -593,9 +675,10 @@ def render_pages(report: BuildReport, job: PageJob, stale: list[Input]):
     for items, (records, seconds, problem, math) in zip(units, done, strict=True):
         for stage, spent in seconds.items():
             report.worker_seconds[stage] = report.worker_seconds.get(stage, 0.0) + spent
-        if problem:
-            raise BuildError(*problem)
         tex.remember(math)
+        if problem:
+            _fail(BuildError(*problem), skipped)
+            continue
         yield from zip(items, records, strict=True)
     tex.save_disk_cache()
 

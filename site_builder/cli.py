@@ -1,6 +1,9 @@
 """Command line: `site-builder build`, `site-builder serve`, and the i18n commands.
 
 Input problems print one line, `file:line: message`, to stderr and exit 1 (no traceback).
+Warnings print `warning: file:line: message` and leave the exit status 0. With --keep-going, a
+page that cannot be built is skipped (`error: file:line: ...`) and the build exits 1 once the rest
+of the site is written.
 """
 
 import argparse
@@ -22,7 +25,8 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--keep-going",
         action="store_true",
-        help="report broken links and TeX errors as warnings and still write the site",
+        help="skip a page that cannot be read, parsed or rendered (exit status 1), report broken "
+        "links and TeX errors as warnings (exit status 0), and still write the rest of the site",
     )
 
 
@@ -52,10 +56,19 @@ def location(error: BuildError) -> str:
 
 
 def print_report(report, out: Path) -> None:
+    """Pages left out (errors) and warnings, one `file:line` line each, counted; then the
+    summary."""
+    for error in report.skipped:
+        print(f"error: {location(error)} (page skipped)", file=sys.stderr)
     for warning in report.warnings:
         print(f"warning: {location(warning)}", file=sys.stderr)
+    counts = []
+    if report.skipped:
+        counts.append(f"{len(report.skipped)} error(s), pages skipped")
     if report.warnings:
-        print(f"{len(report.warnings)} warning(s)", file=sys.stderr)
+        counts.append(f"{len(report.warnings)} warning(s)")
+    if counts:
+        print(", ".join(counts), file=sys.stderr)
     print(
         f"{report.pages_total} pages ({len(report.pages_rendered)} rendered), "
         f"{len(report.written)} files written, {len(report.removed)} removed, "
@@ -67,8 +80,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from .build import build_site
 
     config = config_from_args(args)
-    print_report(build_site(config, keep_going=args.keep_going), config.out)
-    return 0
+    report = build_site(config, keep_going=args.keep_going)
+    print_report(report, config.out)
+    return 1 if report.skipped else 0
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

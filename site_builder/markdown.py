@@ -81,24 +81,28 @@ def _image(self, tokens, idx, options, env):
     token = tokens[idx]
     src = token.attrGet("src")
     env["images"].append((src, _line(token)))
-    size = _intrinsic_size(env["path"], src)
+    size = _intrinsic_size([Path(env["path"]).parent, *env.get("image_dirs", ())], src)
     if size and not token.attrGet("width"):
         token.attrSet("width", str(size[0]))
         token.attrSet("height", str(size[1]))
     return RendererHTML.image(self, tokens, idx, options, env)
 
 
-def _intrinsic_size(page: Path, src: str) -> tuple[int, int] | None:
-    """Pixel size of a local image next to the page, so the browser reserves its box before the
-    image loads (no layout shift). None for remote, missing or unreadable images."""
+def _intrinsic_size(folders: list[Path], src: str) -> tuple[int, int] | None:
+    """Pixel size of a local image, found relative to the first of `folders` that has it (the
+    page's own folder, then its place in the docs tree), so the browser reserves its box before
+    the image loads (no layout shift). None for remote, missing or unreadable images."""
     parts = urlsplit(src)
     if parts.scheme or parts.netloc or not parts.path or parts.path.startswith("/"):
         return None
-    try:
-        width, height = imagesize.get(Path(page).parent / unquote(parts.path))
-    except (OSError, ValueError):
-        return None
-    return (round(width), round(height)) if width > 0 and height > 0 else None
+    for folder in folders:
+        try:
+            width, height = imagesize.get(folder / unquote(parts.path))
+        except (OSError, ValueError):
+            continue
+        if width > 0 and height > 0:
+            return round(width), round(height)
+    return None
 
 
 def _link_open(self, tokens, idx, options, env):
@@ -221,8 +225,12 @@ class ParsedMarkdown:
     math: list[tuple[str, bool]]
 
 
-def parse_markdown(text: str, path: Path, first_line: int) -> ParsedMarkdown:
-    env = {"path": path, "links": [], "images": []}
+def parse_markdown(
+    text: str, path: Path, first_line: int, image_dirs: tuple[Path, ...] = ()
+) -> ParsedMarkdown:
+    """Tokens of commentary `text` (from line `first_line` of `path`). Images are looked for
+    next to `path`, then in `image_dirs`."""
+    env = {"path": path, "links": [], "images": [], "image_dirs": image_dirs}
     tokens = _md.parse(text, env)
     return ParsedMarkdown(tokens, env, _assign_lines(tokens, first_line))
 

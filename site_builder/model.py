@@ -37,6 +37,7 @@ class Module:
     sections: list[Section] = field(default_factory=list)
     intro_html: str = ""
     source: str = ""  # the decoded text the sections' line numbers refer to
+    warnings: list["BuildError"] = field(default_factory=list)  # from parsing; never fatal
 
 
 class BuildError(Exception):
@@ -46,3 +47,6 @@ class BuildError(Exception):
         self.path, self.line, self.message = str(path), line, message
         location = f"{self.path}:{line}" if line else self.path
         super().__init__(f"{location}: {message}")
+
+    def __reduce__(self):  # pickled with its parts (worker processes, the build cache)
+        return type(self), (self.path, self.line, self.message)

@@ -1,4 +1,4 @@
-"""Parse stage: an annotated Python file (or a Markdown page) -> Module.
+r"""Parse stage: an annotated Python file (or a Markdown page) -> Module.
 
 Conventions, those of nn.labml.ai's annotated sources:
 - the module docstring holds YAML front matter (title, summary) and then the introduction;
@@ -9,22 +9,44 @@ Conventions, those of nn.labml.ai's annotated sources:
   starts a new section with no commentary; a comment after code stays in the code.
 `tokenize` finds the comments and `ast` the docstrings and scopes, so `#` or quotes inside strings
 never split anything. Every line that is not commentary keeps its original number.
+
+A docstring is read as written in the file, as its author reads it, not as Python's `__doc__`:
+TeX such as `\frac` or `\beta` in a plain (not raw) docstring stays TeX. The exception is a
+docstring that escapes its backslashes for Python (`\\frac`, and no escape that only makes sense
+unescaped): it is read as Python reads it, so it renders as the raw docstring with `\frac` would.
+Wherever the two readings differ, the module gets a warning with `file:line`.
 """
 
 import ast
 import io
 import re
 import tokenize
+from codecs import decode
 from dataclasses import dataclass, field
 from inspect import cleandoc
 from pathlib import Path
+from warnings import catch_warnings, simplefilter
 
 from .model import BuildError, Module, Section
 
 _FRONT_MATTER_KEYS = {"title", "summary"}
 _CODING = re.compile(r"^[ \t\f]*#.*?coding[:=]")
-# An odd run of backslashes before one of these letters: an escape yielding a control character.
-_CONTROL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\[abfnrtv]")
+# One backslash escape of a string literal, left to right. Those of the first group mean one
+# character to Python and nothing to TeX (a plain literal with `\x`, `\u` or `\N` not followed by
+# what Python needs does not compile): both readings resolve them, as they do escaped quotes.
+_ESCAPE = re.compile(
+    r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}]*\}|[0-7]{1,3}|['\"])|\\(.)", re.S
+)
+_CONTROL = {
+    "a": "a bell",
+    "b": "a backspace",
+    "f": "a form feed",
+    "n": "a line break",
+    "r": "a carriage return",
+    "t": "a tab",
+    "v": "a vertical tab",
+}
+_OTHER_EFFECTS = {"\\": "one backslash", "\n": "a line join"}
 
 
 def read_source(path: Path) -> str:
@@ -33,6 +55,7 @@ def read_source(path: Path) -> str:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as e:
+        _decode(path, data, "utf-8")  # bytes that are not UTF-8, without a declaration: where
         raise BuildError(path, None, f"cannot read: {e.msg}") from None
     return _decode(path, data, encoding)
 
@@ -49,15 +72,17 @@ def _decode(path: Path, data: bytes, encoding: str) -> str:
         text = data.decode(encoding)
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
-        raise BuildError(
-            path, None, f"cannot read: not valid {encoding} (byte {e.start}, line {line})"
-        ) from None
+        message = f"cannot read: not valid {encoding} (byte {e.start})"
+        raise BuildError(path, line, message) from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _front_matter(path: Path, lines: list[str], first_line: int) -> tuple[dict, int]:
+def _front_matter(
+    path: Path, lines: list[str], first_line: int, warnings: list[BuildError]
+) -> tuple[dict, int]:
     """Split optional `---` YAML front matter off `lines` (which start at file line `first_line`).
-    Returns (metadata, index of the first line after it)."""
+    Returns (metadata, index of the first line after it). Keys other than title and summary are
+    left out with a warning: other tools' keys (`redirect:`) must not stop a build."""
     if not lines or lines[0].strip() != "---":
         return {}, 0
     end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
@@ -74,14 +99,19 @@ def _front_matter(path: Path, lines: list[str], first_line: int) -> tuple[dict, 
         raise BuildError(path, line, f"invalid YAML front matter: {problem}") from None
     if not isinstance(meta, dict):
         raise BuildError(path, first_line + 1, "front matter must be a YAML mapping")
-    unknown = sorted(set(map(str, meta)) - _FRONT_MATTER_KEYS)
-    if unknown:
-        raise BuildError(
-            path, first_line + 1, f"unknown front matter key(s) {unknown}; allowed: title, summary"
-        )
+
+    def line_of(key) -> int:
+        pattern = re.compile(rf"['\"]?{re.escape(str(key))}['\"]?\s*:")  # a top-level key
+        found = (i for i in range(1, end) if pattern.match(lines[i]))
+        return first_line + next(found, 1)
+
+    for key in [key for key in meta if key not in _FRONT_MATTER_KEYS]:
+        message = f"front matter key {str(key)!r} is not used (only title and summary are)"
+        warnings.append(BuildError(path, line_of(key), message))
+        del meta[key]
     for key, value in meta.items():
         if not isinstance(value, str):
-            raise BuildError(path, first_line + 1, f"front matter {key!r} must be a string")
+            raise BuildError(path, line_of(key), f"front matter {key!r} must be a string")
     return meta, end + 1
 
 
@@ -101,7 +131,8 @@ def parse_markdown_page(path: Path, rel_path: str) -> Module:
     """A Markdown page (readme.md, docs): optional front matter, then the whole body is the intro.
     The title falls back to the first `# ` heading, then to the file name."""
     lines = _decode(path, _read_bytes(path), "utf-8-sig").split("\n")
-    meta, after = _front_matter(path, lines, 1)
+    warnings: list[BuildError] = []
+    meta, after = _front_matter(path, lines, 1, warnings)
     intro, start = _body(lines, after)
     title = meta.get("title")
     if title is None:
@@ -114,6 +145,7 @@ def parse_markdown_page(path: Path, rel_path: str) -> Module:
         summary=meta.get("summary", ""),
         intro=intro,
         intro_line=start + 1 if intro else 0,
+        warnings=warnings,
     )
 
 
@@ -126,7 +158,9 @@ class _Docstring:
     header_line: int  # first line of the class/def (decorators included)
 
 
-def _docstring(path: Path, lines: list[str], owner, qualname: str) -> _Docstring | None:
+def _docstring(path: Path, lines: list[str], strings: dict, owner, qualname: str, warnings: list):
+    """The docstring of `owner` (a module, class or function) read as written in the file (see
+    the module's notes), or None. `strings` holds the file's string tokens by line."""
     body = owner.body
     if not body or not isinstance(body[0], ast.Expr):
         return None
@@ -138,27 +172,69 @@ def _docstring(path: Path, lines: list[str], owner, qualname: str) -> _Docstring
     last = lines[node.end_lineno - 1].encode()
     if first[: node.col_offset].strip() or last[node.end_col_offset :].strip():
         return None
-    literal = "\n".join(lines[node.lineno - 1 : node.end_lineno]).encode()
-    literal = literal[node.col_offset : len(literal) - len(last) + node.end_col_offset].decode()
-    prefix = re.match(r"[a-zA-Z]*", literal).group()
-    escape = None if "r" in prefix.lower() else _CONTROL_ESCAPE.search(literal)
-    if escape:
-        line = node.lineno + literal[: escape.start()].count("\n")
-        raise BuildError(
-            path,
-            line,
-            f"docstring escape \\{escape.group()[-1]} turns into a control character (TeX such "
-            'as \\frac, \\beta or \\nabla is lost): make it a raw docstring, r"""..."""',
-        )
-    value = node.value.value
-    leading = value[: len(value) - len(value.lstrip())]
+    pieces = [tok for n in range(node.lineno, node.end_lineno + 1) for tok in strings.get(n, ())]
+    text, warning = _as_written(path, pieces, node.value.value)
+    if warning:
+        warnings.append(warning)
+    leading = text[: len(text) - len(text.lstrip())]
     header = owner.lineno if qualname else node.lineno
     if qualname and owner.decorator_list:
         header = min(header, *(d.lineno for d in owner.decorator_list))
-    return _Docstring(node, qualname, cleandoc(value), node.lineno + leading.count("\n"), header)
+    return _Docstring(node, qualname, cleandoc(text), node.lineno + leading.count("\n"), header)
 
 
-def _scopes_and_docstrings(path, tree, lines):
+def _as_written(path: Path, pieces: list[tokenize.TokenInfo], value: str):
+    r"""A string literal's text as its author reads it, and a warning when Python reads it
+    differently. `pieces` are its string tokens (more than one for implicit concatenation).
+
+    The text between the quotes is taken as it stands, but for escapes that only Python can mean
+    (`\"`, `\u00e9`, `\N{DEGREE SIGN}`): plain docstrings in annotated corpora hold TeX with single
+    backslashes (`\frac`, `\beta`), which Python turns into control characters. Python's value
+    is taken instead when the literal escapes its backslashes (`\\frac`) and holds no escape
+    that only makes sense unescaped: a TeX command that starts with a control escape (`\frac`),
+    or an escape Python keeps as written (`\sum`, `\_`; deprecated since Python 3.6)."""
+    parts, doubled, unescaped, changed = [], False, False, None
+    for token in pieces:
+        prefix = re.match(r"[a-zA-Z]*", token.string).group()
+        quote = 3 if token.string[len(prefix) : len(prefix) + 3] in ('"""', "'''") else 1
+        content = token.string[len(prefix) + quote : len(token.string) - quote]
+        if "r" in prefix.lower():
+            parts.append(content)
+            continue
+        done = 0
+        for escape in _ESCAPE.finditer(content):
+            if escape.group(1):
+                parts += [content[done : escape.start()], decode(escape.group(), "unicode_escape")]
+                done = escape.end()
+                continue
+            char = escape.group(2)
+            python_escape = char in _CONTROL or char in _OTHER_EFFECTS
+            tex_command = char in _CONTROL and content[escape.end() : escape.end() + 1].isalpha()
+            unescaped = unescaped or tex_command or not python_escape  # `\sum`: kept by Python
+            if python_escape:
+                doubled = doubled or char == "\\"
+                if changed is None:
+                    line = token.start[0] + content[: escape.start()].count("\n")
+                    word = re.match(r"\\.[a-zA-Z]*", content[escape.start() :], re.S).group()
+                    changed = (line, char, word)
+        parts.append(content[done:])
+    text = "".join(parts)
+    if text == value or changed is None:
+        return text, None
+    line, char, word = changed
+    as_written = unescaped or not doubled
+    if as_written:
+        effect = _CONTROL.get(char) or _OTHER_EFFECTS[char]
+        where = f"the {word[:2]} of {word}" if len(word) > 2 else word
+        reading = f"as written in the file: Python reads {where} as {effect}"
+    else:
+        python = word[1:] if char == "\\" else f"the escape in {word}"  # \a, \n: control
+        reading = f"as Python reads it ({word} as {python}): it escapes backslashes for Python"
+    message = f'docstring read {reading}; a raw docstring r"""...""" reads the same both ways'
+    return (text if as_written else value), BuildError(path, line, message)
+
+
+def _scopes_and_docstrings(path, tree, lines, strings, warnings):
     """(start, end, qualname) of every class/def, and the docstrings by first line."""
     scopes: list[tuple[int, int, str]] = []
     docstrings: dict[int, _Docstring] = {}
@@ -168,7 +244,7 @@ def _scopes_and_docstrings(path, tree, lines):
             if isinstance(child, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
                 qualname = prefix + child.name
                 scopes.append((child.lineno, child.end_lineno, qualname))
-                doc = _docstring(path, lines, child, qualname)
+                doc = _docstring(path, lines, strings, child, qualname, warnings)
                 if doc:
                     docstrings[doc.node.lineno] = doc
                 visit(child, qualname + ".")
@@ -179,10 +255,14 @@ def _scopes_and_docstrings(path, tree, lines):
     return scopes, docstrings
 
 
-def _comment_lines(source: str, lines: list[str]) -> dict[int, str | None]:
-    """Full-line comments by line: the text after `#` and one space, or None for a bare `#`."""
+def _tokens(source: str, lines: list[str]) -> tuple[dict[int, str | None], dict[int, list]]:
+    """Full-line comments by line (the text after `#` and one space, or None for a bare `#`),
+    and the string tokens by their first line."""
     comments: dict[int, str | None] = {}
+    strings: dict[int, list[tokenize.TokenInfo]] = {}
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.STRING:
+            strings.setdefault(tok.start[0], []).append(tok)
         if tok.type != tokenize.COMMENT:
             continue
         row, col = tok.start
@@ -193,7 +273,15 @@ def _comment_lines(source: str, lines: list[str]) -> dict[int, str | None]:
         text = tok.string[1:]
         text = text[1:] if text.startswith(" ") else text
         comments[row] = text if text.strip() else None
-    return comments
+    return comments, strings
+
+
+def python_ast(source: str, filename: str = "<unknown>") -> ast.Module:
+    """`ast.parse` without Python's warnings about invalid escapes: docstrings are read as
+    written (see above), and a file is not ours to fix."""
+    with catch_warnings():
+        simplefilter("ignore")
+        return ast.parse(source, filename=filename)
 
 
 @dataclass
@@ -211,7 +299,7 @@ def parse_module(path: Path, rel_path: str) -> Module:
     path = Path(path)
     source = read_source(path)
     try:
-        tree = ast.parse(source, filename=str(path))
+        tree = python_ast(source, str(path))
     except SyntaxError as e:
         raise BuildError(path, e.lineno, f"syntax error: {e.msg}") from None
     except ValueError as e:  # e.g. null bytes
@@ -219,9 +307,10 @@ def parse_module(path: Path, rel_path: str) -> Module:
     lines = source.split("\n")
     if source.endswith("\n"):
         lines.pop()  # the empty remainder after the final newline is not a line
-    scopes, docstrings = _scopes_and_docstrings(path, tree, lines)
-    comments = _comment_lines(source, lines)
-    module_doc = _docstring(path, lines, tree, "")
+    comments, strings = _tokens(source, lines)
+    warnings: list[BuildError] = []
+    module_doc = _docstring(path, lines, strings, tree, "", warnings)
+    scopes, docstrings = _scopes_and_docstrings(path, tree, lines, strings, warnings)
 
     def scope_of(line: int) -> str:
         inside = [s for s in scopes if s[0] <= line <= s[1]]
@@ -264,7 +353,7 @@ def parse_module(path: Path, rel_path: str) -> Module:
     meta, intro, intro_line = {}, "", 0
     if module_doc:
         doc_lines = module_doc.text.split("\n")
-        meta, after = _front_matter(path, doc_lines, module_doc.text_line)
+        meta, after = _front_matter(path, doc_lines, module_doc.text_line, warnings)
         intro, start = _body(doc_lines, after)
         intro_line = module_doc.text_line + start if intro else 0
     return Module(
@@ -276,6 +365,7 @@ def parse_module(path: Path, rel_path: str) -> Module:
         intro_line=intro_line,
         sections=sections,
         source=source,
+        warnings=sorted(warnings, key=lambda w: w.line or 0),
     )
 
 

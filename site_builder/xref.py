@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from .model import Module
+from .parse import python_ast
 
 NAME_CLASSES = {"n", "nf", "nc", "fm", "nd", "nb", "bp", "nn"}
 _SPAN = re.compile(r'<span class="([a-z0-9]+)">([^<]*)</span>')
@@ -67,7 +68,7 @@ def module_symbols(module: Module, source: str, url: str, dotted: str) -> Module
             table[name] = name if section_of[line] == name else f"L{line}"
             found.sites.add((name, line))
 
-    for node in ast.parse(source).body:
+    for node in python_ast(source).body:
         if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
             define(found.top, node.name, node.lineno)
             if isinstance(node, ast.ClassDef) and _is_dataclass(node):

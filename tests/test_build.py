@@ -399,3 +399,55 @@ def test_the_site_is_readable_by_others_under_umask_022(tiny, existing):
     for path in tiny.out.rglob("*"):
         found.add(("dir" if path.is_dir() else "file", stat.S_IMODE(path.stat().st_mode)))
     assert found == {("dir", 0o755), ("file", 0o644)}
+
+
+KEEP_GOING_CHILD = """
+import json, os, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from conftest import make_config
+from site_builder import search
+from site_builder.build import build_site
+
+search.search_outputs = lambda cache_dir, outputs: {}
+os.environ["SITE_BUILDER_WORKERS"] = sys.argv[3]
+root = Path(sys.argv[1])
+out = root / ("workers" + sys.argv[3]) / "site"  # its own cache folder, next to it
+report = build_site(make_config(root, out=out), keep_going=True)
+print(json.dumps({"stages": sorted(report.seconds), "rendered": sorted(report.pages_rendered),
+                  "skipped": [str(e) for e in report.skipped],
+                  "warnings": [str(w) for w in report.warnings]}))
+"""
+
+
+def test_keep_going_skips_the_same_pages_in_worker_processes_and_in_one(tiny):
+    write_tree(
+        tiny.root,
+        {
+            "pkg/models/layer.py": "x = 1\ndef broken(:\n",  # fails to parse
+            "pkg/fence.md": "Code:\n\n```nosuchlang\nx = 1\n```\n",  # fails to render
+        },
+    )
+
+    def build(workers: str) -> dict:
+        command = [sys.executable, "-c", KEEP_GOING_CHILD, str(tiny.root), str(PROJECT / "tests")]
+        env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+        done = subprocess.run(
+            [*command, workers], capture_output=True, text=True, timeout=300, env=env
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    pool, serial = build("2"), build("1")
+    assert {"parse in 2 processes", "pages in 2 processes"} <= set(pool["stages"])
+    assert not any("process" in stage for stage in serial["stages"])
+    assert pool["skipped"] == serial["skipped"] and len(pool["skipped"]) == 2
+    assert pool["skipped"][0].endswith("pkg/fence.md:3: unknown code language 'nosuchlang'")
+    assert pool["skipped"][1].endswith("pkg/models/layer.py:2: syntax error: invalid syntax")
+    assert pool["rendered"] == serial["rendered"]
+    assert "models/layer.html" not in pool["rendered"] and "fence.html" not in pool["rendered"]
+    assert "models/notes.html" in pool["rendered"] and "index.html" in pool["rendered"]
+    assert pool["warnings"] == serial["warnings"]
+    # Links to the skipped pages are warnings: from commentary, and from the home page's list.
+    assert any("broken link 'models/layer.html#Layer'" in w for w in pool["warnings"])
+    assert any("broken link 'fence.html'" in w for w in pool["warnings"])

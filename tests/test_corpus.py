@@ -1,12 +1,18 @@
-"""The benchmark corpus: deterministic, as large as promised, parsed losslessly, and it builds."""
+"""The benchmark corpus: deterministic, as large as promised, parsed losslessly, and it builds.
+And real packages we did not write build with --keep-going, a page for every module."""
 
 import ast
+import importlib.util
 import io
+import os
+import shutil
+import subprocess
 import sys
 import tokenize
 from pathlib import Path
 
 import pytest
+from conftest import snapshot
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
@@ -99,3 +105,40 @@ def test_corpus_builds_with_all_math_and_links(tiny_corpus, tmp_path):
     assert len(changed) == 1 and before[changed[0]].lstrip().startswith("# ")
     again = build_site(config)
     assert again.pages_rendered == [page_url(stats.files[-1])]
+
+
+# From the standard library and from installed packages: code written to no convention of ours.
+REAL_PACKAGES = ["json", "email", "logging", "http", "markdown_it", "pygments", "jinja2"]
+REPO = Path(__file__).resolve().parents[1]
+
+
+def package_folder(name: str) -> Path:
+    return Path(next(iter(importlib.util.find_spec(name).submodule_search_locations)))
+
+
+@pytest.mark.slow
+def test_real_packages_get_a_page_for_every_module(tmp_path):
+    """One `build --keep-going` over the seven packages side by side (copies, in one tree, so
+    that the build pays for one interpreter, one KaTeX and one search index): every module gets
+    a page, nothing is skipped, no traceback, exit status 0 with warnings only."""
+    source = tmp_path / "real"
+    for name in REAL_PACKAGES:
+        ignore = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(package_folder(name), source / name, ignore=ignore)
+    before = snapshot(source)
+    command = [sys.executable, "-m", "site_builder", "build", "--keep-going"]
+    command += ["--source", str(source), "--out", str(tmp_path / "site")]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr[-5000:]
+    assert done.returncode == 0, done.stderr[-5000:]
+    assert not [line for line in done.stderr.splitlines() if not line.startswith("warning: ")][
+        :-1
+    ], done.stderr[-5000:]  # only warnings, then their count
+    modules = sorted(p.relative_to(source).as_posix() for p in source.rglob("*.py"))
+    for name in REAL_PACKAGES:
+        assert any(m.startswith(name + "/") for m in modules), name
+    missing = [m for m in modules if not (tmp_path / "site" / page_url(m)).is_file()]
+    assert not missing, missing
+    assert done.stdout.startswith(f"{len(modules)} pages ({len(modules)} rendered)"), done.stdout
+    assert snapshot(source) == before, "the build wrote into its source"

@@ -63,7 +63,7 @@ def break_and_build(project, capsys, files):
             {"pyproject.toml": PYPROJECT + 'colour = "red"\n'},
             "pyproject.toml:6: unknown key 'colour' in [tool.site_builder]; known: source,",
         ),
-        ({"pkg/extra.py": b"x = '\xff\xfe'\n"}, "pkg/extra.py: cannot read"),
+        ({"pkg/extra.py": b"x = '\xff\xfe'\n"}, "pkg/extra.py:1: cannot read"),
     ],
 )
 def test_bad_input_reports_one_line_and_keeps_the_previous_site(project, capsys, files, expected):
@@ -136,3 +136,58 @@ def test_serve_on_a_bad_port_says_so_in_one_line(project, capsys, port, expected
         busy = taken.getsockname()[1]
         err = one_line_failure(capsys, ["serve", "--port", port.format(busy=busy)])
     assert err == expected.format(busy=busy)
+
+
+def test_keep_going_skips_each_broken_page_lists_it_and_exits_one(project, capsys):
+    os.symlink(project / "pkg/nowhere.py", project / "pkg/ghost.py")  # dangling, inside the tree
+    write_tree(
+        project,
+        {
+            "pkg/models/layer.py": SYNTAX,  # linked from the home page and from the notes
+            "pkg/models/bad_yaml.py": YAML,
+            "pkg/latin.py": b"x = 1\ns = '\xff'\n",
+            "pkg/models/deep/inner/module.md": "# A twin of module.py\n",
+        },
+    )
+    capsys.readouterr()
+    assert main(["build", "--keep-going"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    expected = [
+        "error: pkg/ghost.py: cannot read: No such file or directory",
+        "error: pkg/latin.py:2: cannot read: not valid utf-8 (byte 11)",
+        "error: pkg/models/bad_yaml.py:3: invalid YAML front matter",
+        "error: pkg/models/deep/inner/module.py: maps to 'models/deep/inner/module.html', the "
+        "same page as",
+        "error: pkg/models/layer.py:7: syntax error",
+    ]
+    assert len(errors) == len(expected), err
+    for line, start in zip(errors, expected, strict=True):
+        assert line.startswith(start) and line.endswith(" (page skipped)"), line
+    warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert [w.split(": broken link")[0] for w in warnings] == [
+        "warning: pkg/__init__.py:6",
+        "warning: pkg/models/notes.md:5",
+    ], err
+    assert err.splitlines()[-1] == "5 error(s), pages skipped, 2 warning(s)"
+    site = project / "site"
+    for page in ["index.html", "models/index.html", "models/notes.html", "guide.html"]:
+        assert (site / page).is_file(), page
+    assert "A twin of module.py" in (site / "models/deep/inner/module.html").read_text()
+    for page in ["models/layer.html", "models/bad_yaml.html", "latin.html", "ghost.html"]:
+        assert not (site / page).exists(), page
+
+
+def test_warnings_alone_leave_the_exit_status_zero(project, capsys):
+    extra = '"""\n---\ntitle: Extra\nredirect: elsewhere.html\n---\nRatio $\\frac{a}{b}$.\n"""\n'
+    write_tree(project, {"pkg/extra.py": extra})
+    capsys.readouterr()
+    assert main(["build"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "warning: pkg/extra.py:4: front matter key 'redirect' is not used " + (
+        "(only title and summary are)"
+    )
+    assert err[1].startswith("warning: pkg/extra.py:6: docstring read as written in the file")
+    assert err[2:] == ["2 warning(s)"]
+    assert "<mfrac>" in (project / "site/extra.html").read_text()

@@ -1,4 +1,5 @@
 import ast
+import inspect
 import os
 import textwrap
 from pathlib import Path
@@ -214,17 +215,113 @@ def test_yaml_error_line_with_mapping_mistake(tmp_path):
     assert e.value.line == 5
 
 
-def test_unknown_front_matter_key(tmp_path):
-    path = write(tmp_path, '"""\n---\ntitel: typo\n---\n"""\n')
-    with pytest.raises(BuildError, match="unknown front matter key"):
-        parse_module(path, "mod.py")
+def test_unknown_front_matter_key_is_a_warning(tmp_path):
+    path = write(tmp_path, '"""\n---\ntitle: Kept\nredirect: /elsewhere\n---\nIntro.\n"""\n')
+    m = parse_module(path, "mod.py")
+    assert (m.title, m.intro) == ("Kept", "Intro.")
+    [warning] = m.warnings
+    assert (warning.path, warning.line) == (str(path), 4)
+    assert "'redirect'" in warning.message and "title and summary" in warning.message
+    page = tmp_path / "readme.md"
+    page.write_text("---\ntitle: Read me\ntags: [a, b]\n---\n# Heading\n")
+    m = parse_markdown_page(page, "readme.md")
+    assert m.title == "Read me" and [(w.line, "'tags'" in w.message) for w in m.warnings] == [
+        (3, True)
+    ]
 
 
-def test_docstring_escape_that_would_break_tex(tmp_path):
-    path = write(tmp_path, 'def f():\n    """\n    Ratio $\\frac{a}{b}$\n    """\n')
-    with pytest.raises(BuildError) as e:
+def test_front_matter_title_must_be_a_string(tmp_path):
+    path = write(tmp_path, '"""\n---\nsummary: fine\ntitle: [a, b]\n---\n"""\n')
+    with pytest.raises(BuildError, match="'title' must be a string") as e:
         parse_module(path, "mod.py")
-    assert e.value.line == 3 and "raw docstring" in e.value.message
+    assert e.value.line == 4
+
+
+TEX_AS_WRITTEN = r"""
+\frac{\partial L}{\partial x}, \beta, \nabla f, a \times b, \big( x \big), \sum_i, \mathbf{c},
+\begin{cases} 1 & x > 0 \\ 0 & \text{otherwise} \end{cases}, \vec{v}, \alpha, \rho, \tau
+"""
+
+
+def test_tex_in_a_plain_docstring_reads_as_written(tmp_path):
+    body = TEX_AS_WRITTEN.strip()
+    indented = body.replace("\n", "\n    ")
+    m = parse(tmp_path, f'x = 1\n\n\ndef f():\n    """\n    {indented}\n    """\n    return 1\n')
+    section = by_id(m)["f"]
+    assert section.docs == body
+    assert section.docs_line == 6
+    assert not any(c in section.docs for c in "\a\b\f\t\v\r")
+    [warning] = m.warnings
+    assert warning.line == 6 and warning.message.startswith("docstring read as written")
+    assert "\\f of \\frac as a form feed" in warning.message
+
+
+def test_docstring_escaped_for_python_reads_like_the_raw_one(tmp_path):
+    raw = parse(tmp_path, 'def f():\n    r"""$\\frac{a}{b}$ and $a \\\\ b$"""\n', "raw.py")
+    escaped = parse(tmp_path, 'def f():\n    """$\\\\frac{a}{b}$ and $a \\\\\\\\ b$"""\n', "esc.py")
+    assert escaped.sections[0].docs == raw.sections[0].docs == "$\\frac{a}{b}$ and $a \\\\ b$"
+    assert raw.warnings == []
+    [warning] = escaped.warnings
+    assert warning.line == 2 and "as Python reads it (\\\\frac as \\frac)" in warning.message
+
+
+def test_docstring_line_numbers_follow_the_file(tmp_path):
+    source = 'def f():\n    """\n    Split at `\\n`.\n\n    Then $\\frac{1}{2}$.\n    """\n'
+    m = parse(tmp_path, source)
+    assert m.sections[0].docs == "Split at `\\n`.\n\nThen $\\frac{1}{2}$."
+    assert m.sections[0].docs_line == 3
+    assert [w.line for w in m.warnings] == [3]  # one warning per docstring, at its first escape
+
+
+def test_escapes_both_readings_agree_on_give_no_warning(tmp_path):
+    """Escapes Python keeps as written (`\\sum`), and those only Python can mean (quotes,
+    `\\u00e9`, `\\N{...}`: TeX has no use for them), read the same both ways."""
+    source = (
+        '"""Uses $\\sum_i \\mathbf{x}_i$, \\_ and a \\"quote\\"."""\n\n\n'
+        "def f():\n    '''It\\'s caf\\u00e9 at 20\\N{DEGREE SIGN}, $\\lambda$.'''\n"
+    )
+    m = parse(tmp_path, source)
+    assert m.intro == 'Uses $\\sum_i \\mathbf{x}_i$, \\_ and a "quote".'
+    assert m.sections[0].docs == "It's café at 20°, $\\lambda$."
+    assert m.warnings == []
+
+
+TEX_WORDS = [
+    "\\frac{a}{b}",
+    "\\beta",
+    "\\nabla",
+    "\\times",
+    "\\big(",
+    "\\vec{v}",
+    "\\\\",
+    "\\sum",
+    "\\_",
+    "\\n",
+    "x",
+    "$",
+    " ",
+    "\n",
+    "é",
+]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(TEX_WORDS), max_size=12).map("".join))
+def test_raw_and_escaped_docstrings_read_the_same(tmp_path_factory, body):
+    folder = tmp_path_factory.mktemp("doc")
+
+    def docs_and_warnings(literal: str) -> tuple[str, list]:
+        path = folder / "mod.py"
+        path.write_text(f"def f():\n    {literal}\n", encoding="utf-8")
+        module = parse_module(path, "mod.py")
+        return module.sections[0].docs, module.warnings
+
+    expected = inspect.cleandoc(body + ".")
+    escaped = body.replace("\\", "\\\\")
+    assert docs_and_warnings(f'r"""{body}."""') == (expected, [])
+    assert docs_and_warnings(f'"""{escaped}."""')[0] == expected
+    if "\\\\" not in body:  # a plain docstring without `\\` is read as written
+        assert docs_and_warnings(f'"""{body}."""')[0] == expected
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
@@ -245,8 +342,7 @@ def test_missing_file_directory_and_bad_encoding(tmp_path):
     path.write_bytes(b"x = 1\ns = '\xe9'\n")
     with pytest.raises(BuildError) as e:
         parse_module(path, "latin.py")
-    assert e.value.line is None
-    assert "cannot read: not valid utf-8" in e.value.message and "line 2" in e.value.message
+    assert e.value.line == 2 and e.value.message == "cannot read: not valid utf-8 (byte 11)"
 
 
 def test_coding_cookie_is_honoured(tmp_path):
