@@ -162,6 +162,10 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 PAGE = "conv_mixer/index.html"
+# Layout positions are fractions of a pixel (font metrics decide them; 16px x 1.6 lines are
+# 25.6px), while Chromium scrolls by whole pixels: a target scrolled to the top of the viewport
+# sits up to half a pixel above or below it. Geometry checks allow this much.
+PX = 1.0
 
 
 @pytest.fixture(scope="session")
@@ -248,6 +252,21 @@ class PageVisit:
     def _console(self, message):
         if message.type == "error":
             self.errors.append(f"console: {message.text} ({message.location})")
+
+    def platform_fonts(self, selector: str) -> dict[str, int]:
+        """The installed fonts Chromium draws the first `selector` match with: family -> glyphs."""
+        cdp = self.context.new_cdp_session(self.page)
+        try:
+            root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+            cdp.send("CSS.enable")  # after DOM.getDocument, which enables the DOM agent
+            node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+            fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        finally:
+            cdp.detach()
+        found: dict[str, int] = {}
+        for font in fonts:
+            found[font["familyName"]] = found.get(font["familyName"], 0) + font["glyphCount"]
+        return found
 
     def screenshot(self, name: str) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
