@@ -431,7 +431,8 @@ def render_commentary(pages: list[Translated], keep_going: bool) -> list[Comment
             *((s, s.docs, s.docs_line) for s in module.sections),
         ]:
             if text.strip():
-                parsed = parse_markdown(text, module.path, line)
+                origin = module.origins.get(section.id if section else "intro")
+                parsed = parse_markdown(text, module.path, line, origin)
                 blocks.append((number, section, text, line, parsed))
             elif section is not None:
                 section.docs_html = ""
@@ -441,7 +442,7 @@ def render_commentary(pages: list[Translated], keep_going: bool) -> list[Comment
 
     found = [Commentary() for _ in pages]
     for number, section, text, line, parsed in blocks:
-        path, notice = pages[number].module.path, ""
+        path, origin, notice = pages[number].module.path, parsed.origin, ""
         try:
             rendered = render_parsed(parsed)
         except BuildError as error:
@@ -449,9 +450,10 @@ def render_commentary(pages: list[Translated], keep_going: bool) -> list[Comment
                 raise
             found[number].problems.append(error)
             notice = f'<p class="build-error">{html.escape(str(error))}</p>'
-            rendered = render_markdown(text.replace("$", "\\$"), path, line)
-        found[number].links += [Link(href, str(path), n) for href, n in rendered.links]
-        found[number].images += [Link(src, str(path), n) for src, n in rendered.images]
+            rendered = render_markdown(text.replace("$", "\\$"), path, line, origin)
+        where = str(origin.path if origin else path)  # a translation: its PO file
+        found[number].links += [Link(href, where, n) for href, n in rendered.links]
+        found[number].images += [Link(src, where, n) for src, n in rendered.images]
         if section is not None:
             section.docs_html = notice + rendered.html
         else:

@@ -25,8 +25,9 @@ from jinja2.ext import babel_extract
 
 from .config import SiteConfig, load_config
 from .model import BuildError, Module
-from .sanitize import parts_of, sanitize_translation
+from .sanitize import Parts, parts_of, sanitize_translation
 from .translate import (
+    PLAIN_TEXT,
     Entry,
     load_translations,
     module_entries,
@@ -401,9 +402,27 @@ def _difference(what: str, english: Counter, translation: Counter) -> str | None
     return f"{what} differ from the English: " + "; ".join(details)
 
 
-def check_translation(english: str, translation: str, glossary: Glossary) -> list[str]:
-    """Problems of one translated entry (see the brief of `i18n check` in the module docs)."""
+def check_translation(
+    english: str, translation: str, glossary: Glossary, plain_text: bool = False
+) -> list[str]:
+    """Problems of one translated entry (see the brief of `i18n check` in the module docs).
+    A plain-text entry (title, summary) is not Markdown: only its words and lines are checked."""
     source, target = parts_of(english), parts_of(translation)
+    problems = [] if plain_text else _markdown_problems(english, translation, source, target)
+    for term, wanted in glossary.terms.items():
+        if glossary.uses_term(term, source.prose) and wanted not in target.prose:
+            problems.append(f"glossary: '{term}' should be translated as '{wanted}'")
+    for word in glossary.forbidden:
+        if word in target.prose:
+            problems.append(f"glossary: '{word}' is not used in this language (see glossary.toml)")
+    for line in translation.splitlines():
+        if line.strip() and line.strip()[0] in _CJK_LINE_START:
+            problems.append(f"'{line.strip()[0]}' starts a line: join it to the sentence before")
+    return problems
+
+
+def _markdown_problems(english: str, translation: str, source: Parts, target: Parts) -> list[str]:
+    """What a Markdown translation must keep of its English, and HTML it may not add."""
     problems = [
         problem
         for problem in (
@@ -424,15 +443,6 @@ def check_translation(english: str, translation: str, glossary: Glossary) -> lis
     problems += [f"unsafe: {problem}" for problem in sanitized.problems]
     if not sanitized.problems and sanitized.text != translation:
         problems.append("raw HTML that the English does not have will show as text")
-    for term, wanted in glossary.terms.items():
-        if glossary.uses_term(term, source.prose) and wanted not in target.prose:
-            problems.append(f"glossary: '{term}' should be translated as '{wanted}'")
-    for word in glossary.forbidden:
-        if word in target.prose:
-            problems.append(f"glossary: '{word}' is not used in this language (see glossary.toml)")
-    for line in translation.splitlines():
-        if line.strip() and line.strip()[0] in _CJK_LINE_START:
-            problems.append(f"'{line.strip()[0]}' starts a line: join it to the sentence before")
     return problems
 
 
@@ -445,7 +455,8 @@ def check(config: SiteConfig, langs: list[str]) -> list[str]:
             for message in read_catalog(path):
                 if not message.id or message.fuzzy or not message.string:
                     continue
-                for problem in check_translation(message.id, message.string, glossary):
+                plain = message.context in PLAIN_TEXT
+                for problem in check_translation(message.id, message.string, glossary, plain):
                     problems.append(f"{path}:{message.lineno}: {problem}")
     return problems
 

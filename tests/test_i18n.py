@@ -262,6 +262,15 @@ def test_check_reports_each_problem_with_file_and_line(
     assert f"{index_po(project)}:{line}: " in capsys.readouterr().err
 
 
+def test_titles_and_summaries_are_plain_text_to_the_check(project):
+    """`<` and `&` in a title are just characters (the page escapes them once), not raw HTML."""
+    i18n.update(config(), ["zh"])
+    set_translations(index_po(project), {**ZH, "title": "演示 a < b & c", "summary": "x <b> y"})
+    assert i18n.check(config(), ["zh"]) == []
+    set_translations(index_po(project), {"helper": "把图像切成 a < b 的图像块。"})
+    assert any("will show as text" in p for p in i18n.check(config(), ["zh"]))
+
+
 def test_fuzzy_entries_are_not_checked(project):
     i18n.update(config(), ["zh"])
     set_translations(index_po(project), {"helper": "错误的 `代码`"})
