@@ -20,7 +20,7 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog, Message
-from babel.messages.pofile import normalize, write_po
+from babel.messages.pofile import normalize, unescape, write_po
 from jinja2.ext import babel_extract
 
 from .config import SiteConfig, load_config
@@ -452,13 +452,66 @@ def check(config: SiteConfig, langs: list[str]) -> list[str]:
     for lang in langs:
         glossary = load_glossary(root / lang / "glossary.toml")
         for path in sorted((root / lang / "LC_MESSAGES").rglob("*.po")):
-            for message in read_catalog(path):
+            catalog = read_catalog(path)  # a malformed file stops here, with its line
+            text = path.read_text(encoding="utf-8")
+            problems += [f"{path}:{line}: {problem}" for line, problem in duplicate_entries(text)]
+            for message in catalog:
                 if not message.id or message.fuzzy or not message.string:
                     continue
                 plain = message.context in PLAIN_TEXT
                 for problem in check_translation(message.id, message.string, glossary, plain):
                     problems.append(f"{path}:{message.lineno}: {problem}")
     return problems
+
+
+def duplicate_entries(text: str) -> list[tuple[int, str]]:
+    """(msgid line, problem) for each entry of a PO file whose msgctxt an earlier entry has.
+
+    Babel keeps the last of two entries with the same msgctxt and msgid; `msgfmt -c` rejects the
+    file. With different msgids both load, but the site finds translations by msgctxt alone."""
+    first_of_key: dict[tuple[str | None, str], int] = {}
+    first_of_context: dict[str, int] = {}
+    problems = []
+    for context, msgid, line in _entries(text):
+        if context is None and not msgid:
+            continue  # the header
+        if (context, msgid) in first_of_key:
+            what = (
+                f"msgctxt {context!r} and its msgid are" if context else f"msgid {msgid[:40]!r} is"
+            )
+            first = first_of_key[context, msgid]
+            problem = f"duplicate entry ({what} already at line {first}): msgfmt rejects"
+            problems.append((line, problem + " the file; keep one"))
+        elif context is not None and context in first_of_context:
+            first = first_of_context[context]
+            problem = f"msgctxt {context!r} is already at line {first}: the site uses one entry"
+            problems.append((line, problem + " per msgctxt; keep one"))
+        else:
+            first_of_key[context, msgid] = line
+            if context is not None:
+                first_of_context[context] = line
+    return problems
+
+
+def _entries(text: str) -> list[tuple[str | None, str, int]]:
+    """(msgctxt or None, msgid, msgid line) of each entry, obsolete ones (#~) left out; the lines
+    have passed `read_catalog`'s grammar check."""
+    entries, fields, keyword, msgid_line = [], {}, None, 0
+    for number, line in enumerate([*text.split("\n"), 'msgctxt ""'], 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith('"'):
+            fields[keyword] = fields.get(keyword, "") + unescape(line)
+            continue
+        word, _, rest = line.partition(" ")
+        if word == "msgctxt" or (word == "msgid" and keyword != "msgctxt"):
+            if "msgid" in fields:
+                entries.append((fields.get("msgctxt"), fields["msgid"], msgid_line))
+            fields = {}
+        msgid_line = number if word == "msgid" else msgid_line
+        keyword, fields[word] = word, unescape(rest.strip())
+    return entries
 
 
 def ui_strings(templates: Path = UI_TEMPLATES) -> dict[str, tuple[str, int]]:
