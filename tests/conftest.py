@@ -166,6 +166,9 @@ PAGE = "conv_mixer/index.html"
 # 25.6px), while Chromium scrolls by whole pixels: a target scrolled to the top of the viewport
 # sits up to half a pixel above or below it. Geometry checks allow this much.
 PX = 1.0
+# How long a browser step may wait (Playwright's default is 30 s): a bound, never a measurement.
+# A loaded two-core machine took over 30 s to load a page and over 10 s to load Pagefind.
+WAIT_MS = 120_000
 
 
 @pytest.fixture(scope="session")
@@ -227,6 +230,7 @@ class PageVisit:
         self.errors: list[str] = []
         viewport = {"width": width, "height": 900}
         self.context = browser.new_context(viewport=viewport, **options)
+        self.context.set_default_timeout(WAIT_MS)
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
         self.page.on("request", lambda request: self.requests.append(request.url))
