@@ -641,7 +641,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     command.set_defaults(func=_cmd_status)
 
     command = commands.add_parser(
-        "check", parents=[project], help="check math, code, links, structure, glossary, punctuation"
+        "check",
+        parents=[project],
+        help="check math, code, links, structure, glossary, punctuation, duplicate entries",
     )
     command.add_argument("langs", nargs="*", metavar="LANG", help=langs_help)
     command.set_defaults(func=_cmd_check)
