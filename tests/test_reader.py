@@ -269,7 +269,7 @@ def test_print_stacks_sections_and_hides_navigation(browser, site_url):
                        && s.querySelector(':scope > .docs').innerText.trim())
           .map(s => [s.querySelector(':scope > .docs').getBoundingClientRect().bottom,
                      s.querySelector(':scope > .code').getBoundingClientRect().top])""")
-        assert rows and all(code_top >= docs_bottom - 1 for docs_bottom, code_top in rows)
+        assert rows and all(code_top >= docs_bottom - PX for docs_bottom, code_top in rows)
         clipped = page.evaluate(
             "Array.from(document.querySelectorAll('.code pre'))"
             ".filter(p => p.scrollWidth > p.clientWidth + 1).length"
