@@ -16,8 +16,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e ".[experiment,dev]"
 	touch $@
 
-# `npm install` follows package-lock.json; `npm ci` would also demand lock entries for other
-# platforms' optional Pagefind binaries, which this registry does not serve.
+# `npm install` follows package-lock.json. The lock is committed exactly as npm install writes it
+# (every platform's optional Pagefind binary listed), so setting up leaves the clone unchanged.
 node_modules/.installed: package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
 	touch $@

@@ -557,7 +557,8 @@ def render_commentary(
             *((s, s.docs, s.docs_line) for s in module.sections),
         ]:
             if text.strip():
-                parsed = parse_markdown(text, module.path, line, image_dirs)
+                origin = module.origins.get(section.id if section else "intro")
+                parsed = parse_markdown(text, module.path, line, origin, image_dirs)
                 blocks.append((number, section, text, line, parsed))
             elif section is not None:
                 section.docs_html = ""
@@ -567,7 +568,7 @@ def render_commentary(
 
     found = [Commentary() for _ in pages]
     for number, section, text, line, parsed in blocks:
-        path, notice = pages[number].module.path, ""
+        path, origin, notice = pages[number].module.path, parsed.origin, ""
         try:
             rendered = render_parsed(parsed)
         except BuildError as error:
@@ -575,9 +576,10 @@ def render_commentary(
                 raise
             found[number].problems.append(error)
             notice = f'<p class="build-error">{html.escape(str(error))}</p>'
-            rendered = render_markdown(text.replace("$", "\\$"), path, line)
-        found[number].links += [Link(href, str(path), n) for href, n in rendered.links]
-        found[number].images += [Link(src, str(path), n) for src, n in rendered.images]
+            rendered = render_markdown(text.replace("$", "\\$"), path, line, origin)
+        where = str(origin.path if origin else path)  # a translation: its PO file
+        found[number].links += [Link(href, where, n) for href, n in rendered.links]
+        found[number].images += [Link(src, where, n) for src, n in rendered.images]
         if section is not None:
             section.docs_html = notice + rendered.html
         else:

@@ -20,13 +20,14 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog, Message
-from babel.messages.pofile import normalize, write_po
+from babel.messages.pofile import normalize, unescape, write_po
 from jinja2.ext import babel_extract
 
 from .config import SiteConfig, load_config
 from .model import BuildError, Module
-from .sanitize import parts_of, sanitize_translation
+from .sanitize import Parts, parts_of, sanitize_translation
 from .translate import (
+    PLAIN_TEXT,
     Entry,
     load_translations,
     module_entries,
@@ -401,9 +402,27 @@ def _difference(what: str, english: Counter, translation: Counter) -> str | None
     return f"{what} differ from the English: " + "; ".join(details)
 
 
-def check_translation(english: str, translation: str, glossary: Glossary) -> list[str]:
-    """Problems of one translated entry (see the brief of `i18n check` in the module docs)."""
+def check_translation(
+    english: str, translation: str, glossary: Glossary, plain_text: bool = False
+) -> list[str]:
+    """Problems of one translated entry (see the brief of `i18n check` in the module docs).
+    A plain-text entry (title, summary) is not Markdown: only its words and lines are checked."""
     source, target = parts_of(english), parts_of(translation)
+    problems = [] if plain_text else _markdown_problems(english, translation, source, target)
+    for term, wanted in glossary.terms.items():
+        if glossary.uses_term(term, source.prose) and wanted not in target.prose:
+            problems.append(f"glossary: '{term}' should be translated as '{wanted}'")
+    for word in glossary.forbidden:
+        if word in target.prose:
+            problems.append(f"glossary: '{word}' is not used in this language (see glossary.toml)")
+    for line in translation.splitlines():
+        if line.strip() and line.strip()[0] in _CJK_LINE_START:
+            problems.append(f"'{line.strip()[0]}' starts a line: join it to the sentence before")
+    return problems
+
+
+def _markdown_problems(english: str, translation: str, source: Parts, target: Parts) -> list[str]:
+    """What a Markdown translation must keep of its English, and HTML it may not add."""
     problems = [
         problem
         for problem in (
@@ -424,15 +443,6 @@ def check_translation(english: str, translation: str, glossary: Glossary) -> lis
     problems += [f"unsafe: {problem}" for problem in sanitized.problems]
     if not sanitized.problems and sanitized.text != translation:
         problems.append("raw HTML that the English does not have will show as text")
-    for term, wanted in glossary.terms.items():
-        if glossary.uses_term(term, source.prose) and wanted not in target.prose:
-            problems.append(f"glossary: '{term}' should be translated as '{wanted}'")
-    for word in glossary.forbidden:
-        if word in target.prose:
-            problems.append(f"glossary: '{word}' is not used in this language (see glossary.toml)")
-    for line in translation.splitlines():
-        if line.strip() and line.strip()[0] in _CJK_LINE_START:
-            problems.append(f"'{line.strip()[0]}' starts a line: join it to the sentence before")
     return problems
 
 
@@ -442,12 +452,66 @@ def check(config: SiteConfig, langs: list[str]) -> list[str]:
     for lang in langs:
         glossary = load_glossary(root / lang / "glossary.toml")
         for path in sorted((root / lang / "LC_MESSAGES").rglob("*.po")):
-            for message in read_catalog(path):
+            catalog = read_catalog(path)  # a malformed file stops here, with its line
+            text = path.read_text(encoding="utf-8")
+            problems += [f"{path}:{line}: {problem}" for line, problem in duplicate_entries(text)]
+            for message in catalog:
                 if not message.id or message.fuzzy or not message.string:
                     continue
-                for problem in check_translation(message.id, message.string, glossary):
+                plain = message.context in PLAIN_TEXT
+                for problem in check_translation(message.id, message.string, glossary, plain):
                     problems.append(f"{path}:{message.lineno}: {problem}")
     return problems
+
+
+def duplicate_entries(text: str) -> list[tuple[int, str]]:
+    """(msgid line, problem) for each entry of a PO file whose msgctxt an earlier entry has.
+
+    Babel keeps the last of two entries with the same msgctxt and msgid; `msgfmt -c` rejects the
+    file. With different msgids both load, but the site finds translations by msgctxt alone."""
+    first_of_key: dict[tuple[str | None, str], int] = {}
+    first_of_context: dict[str, int] = {}
+    problems = []
+    for context, msgid, line in _entries(text):
+        if context is None and not msgid:
+            continue  # the header
+        if (context, msgid) in first_of_key:
+            what = (
+                f"msgctxt {context!r} and its msgid are" if context else f"msgid {msgid[:40]!r} is"
+            )
+            first = first_of_key[context, msgid]
+            problem = f"duplicate entry ({what} already at line {first}): msgfmt rejects"
+            problems.append((line, problem + " the file; keep one"))
+        elif context is not None and context in first_of_context:
+            first = first_of_context[context]
+            problem = f"msgctxt {context!r} is already at line {first}: the site uses one entry"
+            problems.append((line, problem + " per msgctxt; keep one"))
+        else:
+            first_of_key[context, msgid] = line
+            if context is not None:
+                first_of_context[context] = line
+    return problems
+
+
+def _entries(text: str) -> list[tuple[str | None, str, int]]:
+    """(msgctxt or None, msgid, msgid line) of each entry, obsolete ones (#~) left out; the lines
+    have passed `read_catalog`'s grammar check."""
+    entries, fields, keyword, msgid_line = [], {}, None, 0
+    for number, line in enumerate([*text.split("\n"), 'msgctxt ""'], 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith('"'):
+            fields[keyword] = fields.get(keyword, "") + unescape(line)
+            continue
+        word, _, rest = line.partition(" ")
+        if word == "msgctxt" or (word == "msgid" and keyword != "msgctxt"):
+            if "msgid" in fields:
+                entries.append((fields.get("msgctxt"), fields["msgid"], msgid_line))
+            fields = {}
+        msgid_line = number if word == "msgid" else msgid_line
+        keyword, fields[word] = word, unescape(rest.strip())
+    return entries
 
 
 def ui_strings(templates: Path = UI_TEMPLATES) -> dict[str, tuple[str, int]]:
@@ -577,7 +641,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     command.set_defaults(func=_cmd_status)
 
     command = commands.add_parser(
-        "check", parents=[project], help="check math, code, links, structure, glossary, punctuation"
+        "check",
+        parents=[project],
+        help="check math, code, links, structure, glossary, punctuation, duplicate entries",
     )
     command.add_argument("langs", nargs="*", metavar="LANG", help=langs_help)
     command.set_defaults(func=_cmd_check)

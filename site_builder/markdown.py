@@ -18,7 +18,7 @@ from markdown_it.rules_inline import StateInline
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 from .highlight import highlight_block, highlight_inline
-from .model import BuildError
+from .model import BuildError, TextOrigin
 from .tex import TexError, render_tex, render_tex_many
 
 
@@ -45,7 +45,7 @@ def _math(tex: str, display: bool, env: dict, line: int) -> str:
     try:
         return render_tex(tex, display)
     except TexError as e:
-        raise BuildError(env["path"], line, f"TeX error in {tex!r}: {e.message}") from None
+        raise BuildError(env["file"], line, f"TeX error in {tex!r}: {e.message}") from None
 
 
 def _math_inline(self, tokens, idx, options, env):
@@ -70,7 +70,7 @@ def _fence(self, tokens, idx, options, env):
     try:
         return highlight_block(token.content, language)
     except ValueError as e:
-        raise BuildError(env["path"], _line(token), str(e)) from None
+        raise BuildError(env["file"], _line(token), str(e)) from None
 
 
 def _code_block(self, tokens, idx, options, env):
@@ -133,7 +133,8 @@ def _html(self, tokens, idx, options, env):
     parser.feed(token.content)
     parser.close()
     for kind, url, offset in parser.found:
-        env["images" if kind == "image" else "links"].append((url, _line(token) + offset))
+        line = env["line_of"](token.meta["offset"] + offset)
+        env["images" if kind == "image" else "links"].append((url, line))
     return token.content
 
 
@@ -187,18 +188,19 @@ def _build() -> MarkdownIt:
 _md = _build()
 
 
-def _assign_lines(tokens, first_line: int) -> list[tuple[str, bool]]:
-    """Store each token's file line in token.meta["line"]; return the math found, for batching.
+def _assign_lines(tokens, line_of) -> list[tuple[str, bool]]:
+    """Store each token's line in the text in token.meta["offset"] (0-based) and its file line,
+    `line_of(offset)`, in token.meta["line"]; return the math found, for batching.
 
     Inline tokens have no map of their own: their line is their block's plus the newlines in the
     block's raw inline source before their position (CommonMark hides some of those newlines,
     e.g. in code spans and link destinations, so token contents cannot be counted)."""
     math = []
-    block_line = first_line
+    block = 0
     for token in tokens:
         if token.map:
-            block_line = first_line + token.map[0]
-        token.meta["line"] = block_line
+            block = token.map[0]
+        token.meta["offset"], token.meta["line"] = block, line_of(block)
         if token.type in _DISPLAY:
             math.append((token.content, _DISPLAY[token.type]))
         # Positions grow along the children: count the newlines since the previous child's (or,
@@ -209,7 +211,7 @@ def _assign_lines(tokens, first_line: int) -> list[tuple[str, bool]]:
             if pos < last:
                 last = newlines = 0
             newlines += src.count("\n", last, pos)
-            child.meta["line"] = block_line + newlines
+            child.meta["offset"], child.meta["line"] = block + newlines, line_of(block + newlines)
             if child.type in _DISPLAY:
                 math.append((child.content, _DISPLAY[child.type]))
     return math
@@ -223,16 +225,24 @@ class ParsedMarkdown:
     tokens: list
     env: dict
     math: list[tuple[str, bool]]
+    origin: TextOrigin | None = None
 
 
 def parse_markdown(
-    text: str, path: Path, first_line: int, image_dirs: tuple[Path, ...] = ()
+    text: str,
+    path: Path,
+    first_line: int,
+    origin: TextOrigin | None = None,
+    image_dirs: tuple[Path, ...] = (),
 ) -> ParsedMarkdown:
-    """Tokens of commentary `text` (from line `first_line` of `path`). Images are looked for
-    next to `path`, then in `image_dirs`."""
-    env = {"path": path, "links": [], "images": [], "image_dirs": image_dirs}
+    """`text` starts at line `first_line` of its page's source `path`, or, with an `origin` (a
+    translation), was written there: errors and links name it. Images are looked for next to
+    `path`, then in `image_dirs`."""
+    line_of = origin.line if origin else lambda offset: first_line + offset
+    env = {"path": path, "file": origin.path if origin else path, "line_of": line_of}
+    env |= {"links": [], "images": [], "image_dirs": image_dirs}
     tokens = _md.parse(text, env)
-    return ParsedMarkdown(tokens, env, _assign_lines(tokens, first_line))
+    return ParsedMarkdown(tokens, env, _assign_lines(tokens, line_of), origin)
 
 
 def render_parsed(parsed: ParsedMarkdown) -> RenderedMarkdown:
@@ -249,6 +259,9 @@ def prefetch_math(texts) -> None:
     render_tex_many([m for text in texts for m in parse_markdown(text, Path(), 1).math])
 
 
-def render_markdown(text: str, path: Path, first_line: int) -> RenderedMarkdown:
-    """Render commentary `text`, which starts at line `first_line` of `path`, to HTML."""
-    return render_parsed(parse_markdown(text, path, first_line))
+def render_markdown(
+    text: str, path: Path, first_line: int, origin: TextOrigin | None = None
+) -> RenderedMarkdown:
+    """Render commentary `text`, which starts at line `first_line` of `path`, to HTML (see
+    `parse_markdown` for `origin`)."""
+    return render_parsed(parse_markdown(text, path, first_line, origin))

@@ -24,6 +24,19 @@ class Section:
     code_html: str = ""
 
 
+@dataclass(frozen=True)
+class TextOrigin:
+    """Where a text was written when not in its page's source (a translation: its PO file), with
+    the file line on which each line of the text starts."""
+
+    path: Path
+    lines: tuple[int, ...]
+
+    def line(self, offset: int) -> int | None:
+        """The file line of the text's line `offset` (0-based)."""
+        return self.lines[min(offset, len(self.lines) - 1)] if self.lines else None
+
+
 @dataclass
 class Module:
     """One source file: front matter, introduction, then sections in source order."""
@@ -38,6 +51,7 @@ class Module:
     intro_html: str = ""
     source: str = ""  # the decoded text the sections' line numbers refer to
     warnings: list["BuildError"] = field(default_factory=list)  # from parsing; never fatal
+    origins: dict[str, TextOrigin] = field(default_factory=dict)  # translated texts, by msgctxt
 
 
 class BuildError(Exception):

@@ -25,14 +25,24 @@ from pathlib import Path
 
 KATEX_ENV = "SITE_BUILDER_KATEX"
 
-# Output HTML for sighted readers and MathML for screen readers; no \href, \url or HTML extensions.
+# Output HTML for sighted readers and MathML for screen readers. Commands that need KaTeX's trust
+# option (\href, \url, \includegraphics, \htmlClass, \htmlId, \htmlStyle, \htmlData) are errors:
+# with trust off KaTeX does not throw but draws their name in `errorColor`, so that colour is one
+# no TeX can ask for (\color takes names and hex codes only) and its presence fails the equation.
 _JS_RENDER = """
+var UNTRUSTED = "rgb(204,0,1)";
+var UNTRUSTED_NAME = /mathcolor="rgb\\(204,0,1\\)"><mtext>([^<]*)<\\/mtext>/;
 function siteBuilderRender(itemsJson) {
   return JSON.stringify(JSON.parse(itemsJson).map(([tex, display]) => {
     try {
-      return [true, katex.renderToString(tex, {
+      var html = katex.renderToString(tex, {
         displayMode: display, output: "htmlAndMathml", throwOnError: true, trust: false,
-      })];
+        errorColor: UNTRUSTED,
+      });
+      if (html.indexOf(UNTRUSTED) < 0) return [true, html];
+      var name = (UNTRUSTED_NAME.exec(html) || [null, "this command"])[1];
+      return [false, name + " is not allowed: it needs KaTeX's trust option, which is off " +
+        "(math may not add links, images, ids, classes or styles)"];
     } catch (e) {
       return [false, e instanceof katex.ParseError ? e.message : String(e)];
     }

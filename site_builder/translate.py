@@ -5,8 +5,9 @@ The page path is the page's site path without extension, derived from `Module.re
 `x/__init__.py` -> `x/index`, `x/y.py` -> `x/y`, `x/readme.md` -> `x/readme`.
 
 Entries are keyed by msgctxt: "title", "summary", "intro", and each `Section.id`. An entry is used
-only if it is translated, not fuzzy, its msgid is the current English text, and it passes the
-sanitizer; otherwise the English stays and the key goes into `fallback_ids`. Code never changes.
+only if it is translated, not fuzzy, its msgid is the current English text, and (Markdown entries)
+it passes the sanitizer; otherwise the English stays and the key goes into `fallback_ids`. Title
+and summary are plain text, which the templates escape. Code never changes.
 """
 
 import dataclasses
@@ -21,13 +22,14 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, unescape
 
-from .model import BuildError, Module
+from .model import BuildError, Module, TextOrigin
 from .sanitize import parts_of, sanitize_translation
 
 log = logging.getLogger(__name__)
 
 UI_LOCALE_DIR = Path(__file__).parent / "locale"
 UI_DOMAIN = "site_builder"
+PLAIN_TEXT = frozenset({"title", "summary"})  # msgctxts shown as text, not rendered as Markdown
 
 
 @dataclass(frozen=True)
@@ -144,22 +146,60 @@ def _previous_id(lines: list[str], path: Path, line: int) -> list[str]:
     return ["".join(strings[key]) for key in ("msgid", "msgid_plural") if key in strings]
 
 
-_catalogs: dict[Path, tuple[tuple[int, int], dict[str, Message]]] = {}
+_catalogs: dict[Path, tuple[tuple[int, int], dict[str, Message], dict[int, tuple[int, ...]]]] = {}
+
+
+def _load(path: Path) -> tuple[dict[str, Message], dict[int, tuple[int, ...]]]:
+    """A PO file's messages by msgctxt, and `msgstr_lines`; cached per file mtime and size."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return {}, {}
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _catalogs.get(path)
+    if cached and cached[0] == stamp:
+        return cached[1], cached[2]
+    by_context = {message.context: message for message in read_catalog(path) if message.context}
+    lines = msgstr_lines(path.read_text(encoding="utf-8"))
+    _catalogs[path] = (stamp, by_context, lines)
+    return by_context, lines
 
 
 def load_translations(path: Path) -> dict[str, Message]:
     """Messages of a PO file by msgctxt, cached per file mtime and size; {} if there is no file."""
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return {}
-    stamp = (stat.st_mtime_ns, stat.st_size)
-    cached = _catalogs.get(path)
-    if cached and cached[0] == stamp:
-        return cached[1]
-    by_context = {message.context: message for message in read_catalog(path) if message.context}
-    _catalogs[path] = (stamp, by_context)
-    return by_context
+    return _load(path)[0]
+
+
+_STRING = re.compile(r'\s*("(?:\\.|[^"\\])*")\s*')
+
+
+def msgstr_lines(text: str) -> dict[int, tuple[int, ...]]:
+    """For each entry of a PO file (keyed by its msgid's line, Babel's `Message.lineno`), the
+    line on which each line of its msgstr starts, so problems in a translation name that line."""
+    found: dict[int, tuple[int, ...]] = {}
+    msgid_line, pieces = 0, None
+    for number, line in enumerate([*text.split("\n"), ""], 1):  # lines as Babel counts them
+        if pieces is not None:
+            if string := _STRING.fullmatch(line):
+                pieces.append((number, unescape(string.group(1))))
+                continue
+            found[msgid_line], pieces = _line_starts(pieces), None
+        keyword, _, rest = line.strip().partition(" ")
+        if keyword == "msgid":
+            msgid_line = number
+        elif keyword == "msgstr" and (string := _STRING.fullmatch(rest)):
+            pieces = [(number, unescape(string.group(1)))]
+    return found
+
+
+def _line_starts(pieces: list[tuple[int, str]]) -> tuple[int, ...]:
+    starts, at_start = [], True
+    for number, piece in pieces:
+        for char in piece:
+            if at_start:
+                starts.append(number)
+            at_start = char == "\n"
+    return tuple(starts)
 
 
 def usable_translation(message: Message | None, english: str) -> str | None:
@@ -181,12 +221,12 @@ def translate_module(
     if lang == source_lang:
         return module, []
     path = po_path(locale_dir, lang, module.rel_path) if locale_dir else None
-    messages = load_translations(path) if path else {}
-    texts, fallback = {}, []
+    messages, lines = _load(path) if path else ({}, {})
+    texts, fallback, origins = {}, [], {}
     for entry in module_entries(module):
         message = messages.get(entry.context)
         text = usable_translation(message, entry.text)
-        if text is not None:
+        if text is not None and entry.context not in PLAIN_TEXT:
             result = sanitize_translation(text, entry.text)
             if parts_of(text).math != parts_of(entry.text).math:
                 result.problems.append("its math differs from the English")
@@ -200,6 +240,7 @@ def translate_module(
             fallback.append(entry.context)
         else:
             texts[entry.context] = text
+            origins[entry.context] = TextOrigin(path, lines.get(message.lineno, ()))
     sections = [
         dataclasses.replace(section, docs=texts.get(section.id, section.docs))
         for section in module.sections
@@ -210,6 +251,7 @@ def translate_module(
         summary=texts.get("summary", module.summary),
         intro=texts.get("intro", module.intro),
         sections=sections,
+        origins=origins,
     )
     return translated, fallback
 

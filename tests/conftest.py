@@ -162,6 +162,13 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 PAGE = "conv_mixer/index.html"
+# Layout positions are fractions of a pixel (font metrics decide them; 16px x 1.6 lines are
+# 25.6px), while Chromium scrolls by whole pixels: a target scrolled to the top of the viewport
+# sits up to half a pixel above or below it. Geometry checks allow this much.
+PX = 1.0
+# How long a browser step may wait (Playwright's default is 30 s): a bound, never a measurement.
+# A loaded two-core machine took over 30 s to load a page and over 10 s to load Pagefind.
+WAIT_MS = 120_000
 
 
 @pytest.fixture(scope="session")
@@ -223,6 +230,7 @@ class PageVisit:
         self.errors: list[str] = []
         viewport = {"width": width, "height": 900}
         self.context = browser.new_context(viewport=viewport, **options)
+        self.context.set_default_timeout(WAIT_MS)
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
         self.page.on("request", lambda request: self.requests.append(request.url))
@@ -248,6 +256,21 @@ class PageVisit:
     def _console(self, message):
         if message.type == "error":
             self.errors.append(f"console: {message.text} ({message.location})")
+
+    def platform_fonts(self, selector: str) -> dict[str, int]:
+        """The installed fonts Chromium draws the first `selector` match with: family -> glyphs."""
+        cdp = self.context.new_cdp_session(self.page)
+        try:
+            root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+            cdp.send("CSS.enable")  # after DOM.getDocument, which enables the DOM agent
+            node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+            fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        finally:
+            cdp.detach()
+        found: dict[str, int] = {}
+        for font in fonts:
+            found[font["familyName"]] = found.get(font["familyName"], 0) + font["glyphCount"]
+        return found
 
     def screenshot(self, name: str) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

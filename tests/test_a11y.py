@@ -2,7 +2,7 @@
 critical violations. axe-core is the npm package pinned in package.json (`npm ci`)."""
 
 import pytest
-from conftest import REPO
+from conftest import REPO, WAIT_MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -12,6 +12,12 @@ RUN_AXE = """async () => {
   return result.violations.filter(v => v.impact === "serious" || v.impact === "critical")
     .map(v => v.id + " (" + v.impact + "): " + v.nodes.slice(0, 3).map(n => n.target).join(" | "));
 }"""
+# site.js makes regions that scroll sideways focusable in idle time after the load; axe checks
+# that they are, so it runs once they all are (a wait for a state, not for a time).
+SCROLLERS_FOCUSABLE = """() => [...document.querySelectorAll(
+    '.docs table, .docs pre, .section > .code > pre')].every(box =>
+  box.scrollWidth <= box.clientWidth || box.tabIndex >= 0
+  || box.querySelector('a, button, [tabindex]'))"""
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +32,13 @@ def test_no_serious_violations_on_any_page(browser, site_dir, site_url, axe_sour
     pages = sorted(p.relative_to(site_dir).as_posix() for p in site_dir.rglob("*.html"))
     assert any(p.startswith("zh/") for p in pages) and "index.html" in pages
     context = browser.new_context(color_scheme=theme, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     found = {}
     try:
         for rel in pages:
             page.goto(site_url + rel, wait_until="load")
+            page.wait_for_function(SCROLLERS_FOCUSABLE)
             assert page.evaluate("document.documentElement.dataset.theme || ''") in ("", theme)
             page.add_script_tag(content=axe_source)
             violations = page.evaluate(RUN_AXE)

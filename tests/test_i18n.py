@@ -262,6 +262,50 @@ def test_check_reports_each_problem_with_file_and_line(
     assert f"{index_po(project)}:{line}: " in capsys.readouterr().err
 
 
+def test_titles_and_summaries_are_plain_text_to_the_check(project):
+    """`<` and `&` in a title are just characters (the page escapes them once), not raw HTML."""
+    i18n.update(config(), ["zh"])
+    set_translations(index_po(project), {**ZH, "title": "演示 a < b & c", "summary": "x <b> y"})
+    assert i18n.check(config(), ["zh"]) == []
+    set_translations(index_po(project), {"helper": "把图像切成 a < b 的图像块。"})
+    assert any("will show as text" in p for p in i18n.check(config(), ["zh"]))
+
+
+def test_check_reports_duplicate_entries_as_msgfmt_does(project):
+    i18n.update(config(), ["zh"])
+    set_translations(index_po(project), ZH)
+    path = index_po(project)
+    text = path.read_text()
+    entry = text[text.index('msgctxt "helper"') :].split("\n\n")[0]
+    other = entry.replace("把图像切成图像块。", "把图像切成小的图像块。")
+    stale = entry.replace("Cuts the image", "Cuts an image")
+    path.write_text(f"{text.rstrip()}\n\n{other}\n\n{stale}\n")
+    lines = path.read_text().split("\n")
+    first, *again = [n for n, line in enumerate(lines, 1) if line == 'msgctxt "helper"']
+    assert len(again) == 2
+    assert i18n.check(config(), ["zh"]) == [
+        f"{path}:{again[0] + 1}: duplicate entry (msgctxt 'helper' and its msgid are already at "
+        f"line {first + 1}): msgfmt rejects the file; keep one",
+        f"{path}:{again[1] + 1}: msgctxt 'helper' is already at line {first + 1}: "
+        "the site uses one entry per msgctxt; keep one",
+    ]
+    if shutil.which("msgfmt"):
+        result = subprocess.run(["msgfmt", "-c", "-o", "/dev/null", str(path)], capture_output=True)
+        assert result.returncode != 0 and b"duplicate message definition" in result.stderr
+
+
+def test_duplicate_entries_without_msgctxt_and_obsolete_ones():
+    po = (
+        'msgid ""\nmsgstr "Language: zh\\n"\n\n'
+        'msgid "A"\nmsgstr "甲"\n\nmsgid "B"\nmsgstr "乙"\n\n'  # msgids on lines 4, 7
+        'msgid ""\n"A"\nmsgstr "甲"\n\n'  # the same msgid, folded: line 10
+        '#~ msgctxt "x"\n#~ msgid "A"\n#~ msgstr "甲"\n'
+    )
+    assert i18n.duplicate_entries(po) == [
+        (10, "duplicate entry (msgid 'A' is already at line 4): msgfmt rejects the file; keep one")
+    ]
+
+
 def test_fuzzy_entries_are_not_checked(project):
     i18n.update(config(), ["zh"])
     set_translations(index_po(project), {"helper": "错误的 `代码`"})

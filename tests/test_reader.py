@@ -7,7 +7,7 @@ import sys
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import PAGE, REPO, SCREENSHOTS, PageVisit
+from conftest import PAGE, PX, REPO, SCREENSHOTS, WAIT_MS, PageVisit
 
 from site_builder.page import split_heading
 
@@ -87,7 +87,7 @@ def test_definition_link_goes_across_pages(browser, site_url):
         target = visit.page.locator('[id="conv_mixer"]')
         assert target.count() == 1 and target.is_visible()
         top = target.evaluate("e => e.getBoundingClientRect().top")
-        assert 0 <= top < 900 - 50, f"the definition is not scrolled into view (top {top}px)"
+        assert -PX <= top < 900 - 50, f"the definition is not scrolled into view (top {top}px)"
         shot(visit.page, "reader-definition.png")
     finally:
         visit.close()
@@ -107,7 +107,7 @@ def test_search_finds_the_convmixer_page(browser, site_url, site_dir, page, quer
         assert box.is_visible() and box.evaluate("e => e === document.activeElement")
         box.fill(query)
         results = visit.page.locator(".search-results a")
-        results.first.wait_for(timeout=10_000)
+        results.first.wait_for()
         hrefs = [urlsplit(h).path for h in results.evaluate_all("a => a.map(e => e.href)")]
         assert "/" + page in hrefs, f"{query!r} did not find {page}: {hrefs}"
         lang = page.split("/")[0] if page.startswith("zh/") else "en"
@@ -130,6 +130,55 @@ def test_copy_button_copies_code_without_line_numbers(browser, site_url):
         )
         assert copied == expected + "\n"
         assert "residual = x" in copied and not re.match(r"\s*\d", copied)
+    finally:
+        visit.close()
+
+
+# Code text under a copy button, as "L<line>: <text>": every text node's boxes (Range rects),
+# clipped to the box that scrolls, against the button's box, PX apart at least.
+CODE_UNDER_BUTTONS_JS = """px => [...document.querySelectorAll('.section > .code')].flatMap(code=>{
+  const button = code.querySelector('button.copy'), pre = code.querySelector('pre');
+  if (!button) return [];
+  const scrolls = getComputedStyle(pre).overflowX !== 'visible';
+  const b = button.getBoundingClientRect(), clip = (scrolls ? pre : code).getBoundingClientRect();
+  const hidden = [], walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
+  for (let node; (node = walker.nextNode());) {
+    if (!node.textContent.trim()) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    for (const r of range.getClientRects()) {
+      const left = Math.max(r.left, clip.left), right = Math.min(r.right, clip.right);
+      const top = Math.max(r.top, clip.top), bottom = Math.min(r.bottom, clip.bottom);
+      if (right - px > b.left && left + px < b.right
+          && bottom - px > b.top && top + px < b.bottom) {
+        hidden.push(node.parentElement.closest('.line').id + ': ' + node.textContent.trim());
+      }
+    }
+  }
+  return hidden;
+})"""
+
+
+@pytest.mark.parametrize("width", [400, 800, 1280])
+def test_copy_buttons_hide_no_code(browser, site_url, width):
+    """On a phone the button sat on the end of `def forward(self, x: torch.Tensor` (line 198)."""
+    visit = PageVisit(browser, site_url, width)
+    try:
+        page = visit.page
+        buttons = page.locator(".section > .code > button.copy")
+        assert buttons.count() == page.locator(".section > .code > pre").count() > 20
+        assert buttons.evaluate_all("bs => bs.every(b => b.getAttribute('aria-label'))")
+        buttons.first.focus()
+        assert buttons.first.evaluate("b => b === document.activeElement")
+        page.locator('[id="L198"]').scroll_into_view_if_needed()
+        shot(page, f"reader-copy-{width}.png")
+        hidden = page.evaluate(CODE_UNDER_BUTTONS_JS, PX)
+        assert not hidden, f"code under a copy button: {hidden}"
+        # Scrolled sideways to the end, too (long lines scroll on a phone).
+        page.evaluate("document.querySelectorAll('.section > .code, .section > .code > pre')"
+                      ".forEach(box => { box.scrollLeft = box.scrollWidth; })")  # fmt: skip
+        hidden = page.evaluate(CODE_UNDER_BUTTONS_JS, PX)
+        assert not hidden, f"code under a copy button, scrolled to the end: {hidden}"
     finally:
         visit.close()
 
@@ -220,7 +269,7 @@ def test_print_stacks_sections_and_hides_navigation(browser, site_url):
                        && s.querySelector(':scope > .docs').innerText.trim())
           .map(s => [s.querySelector(':scope > .docs').getBoundingClientRect().bottom,
                      s.querySelector(':scope > .code').getBoundingClientRect().top])""")
-        assert rows and all(code_top >= docs_bottom - 1 for docs_bottom, code_top in rows)
+        assert rows and all(code_top >= docs_bottom - PX for docs_bottom, code_top in rows)
         clipped = page.evaluate(
             "Array.from(document.querySelectorAll('.code pre'))"
             ".filter(p => p.scrollWidth > p.clientWidth + 1).length"
@@ -283,6 +332,7 @@ def test_text_paints_before_katex_css_and_barely_moves_when_it_lands(browser, si
     """Hold KaTeX's stylesheet back: the text paints without it, MathML stays hidden, and when
     it lands (fonts included) nothing on the first screen moves by more than 4 px."""
     context = browser.new_context(viewport={"width": width, "height": 800})
+    context.set_default_timeout(WAIT_MS)
     held = []
     context.route("**/katex.min.css", lambda route: held.append(route))
     page = context.new_page()

@@ -103,11 +103,15 @@ def test_an_edit_triggers_a_rebuild_event(server, tiny):
     stream = conn.getresponse()
     assert stream.getheader("Content-Type") == "text/event-stream"
     assert stream.readline() == b": connected\n"
-    time.sleep(0.5)  # let the watcher start
+    # The watcher starts on a thread of its own and may miss an edit made before it watches: edit
+    # again at each ping (one every 10 s) until a rebuild is announced, rather than sleep a while.
     layer = tiny.source / "models/layer.py"
-    layer.write_text(layer.read_text().replace("Keep the width", "Store the width"))
-    deadline, lines = time.monotonic() + 30, []
-    while time.monotonic() < deadline and not any(b"models/layer.html" in x for x in lines):
+    original, lines, edits = layer.read_text(), [b": ping\n"], 0
+    while not any(b"models/layer.html" in x for x in lines):
+        if lines[-1] == b": ping\n":
+            assert edits < 10, f"no rebuild after {edits} edits: {lines}"
+            edits += 1
+            layer.write_text(original.replace("Keep the width", f"Store the width ({edits})"))
         lines.append(stream.readline())
     conn.close()
     assert b"event: rebuild\n" in lines
@@ -120,13 +124,16 @@ def test_pages_are_written_before_the_search_index_is_refreshed(
 ):
     wait_until(lambda: index_of(tiny))  # the first index, built in the background
     before = index_of(tiny)
-    slow = fake_pagefind(tmp_path, f'sleep 3; exec "{pagefind_binary()}" "$@"')
-    monkeypatch.setenv("SITE_BUILDER_PAGEFIND", str(slow))
+    gate = tmp_path / "go"  # Pagefind waits for it (a minute at most): an order, not a time
+    wait = f'for i in $(seq 1200); do [ -e "{gate}" ] && break; sleep 0.05; done'
+    body = f'{wait}; exec "{pagefind_binary()}" "$@"'
+    monkeypatch.setenv("SITE_BUILDER_PAGEFIND", str(fake_pagefind(tmp_path, body)))
     layer = tiny.source / "models/layer.py"
     layer.write_text(layer.read_text().replace("Keep the width", "Hold the width"))
     server.rebuild()
     assert "Hold the width" in (tiny.out / "models/layer.html").read_text()
     assert index_of(tiny) == before  # Pagefind is still running: the old index serves meanwhile
+    gate.touch()
     wait_until(lambda: index_of(tiny) != before)
     assert "pagefind.js" in index_of(tiny)
     assert "pagefind/" not in server.announcer.payload  # a new index reloads no page

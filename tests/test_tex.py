@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from site_builder import tex
+from site_builder.build import build_site
+from site_builder.model import BuildError
 from site_builder.tex import TexError, katex_dist_dir, katex_version, render_tex
 
 
@@ -39,9 +41,33 @@ def test_error_carries_katex_message():
     assert e.value.message.startswith("KaTeX parse error: Unexpected end of input")
 
 
-def test_no_trust_extensions():
-    html = render_tex(r"\href{javascript:alert(1)}{x} \htmlId{i}{y}", False)
-    assert "href=" not in html and 'id="i"' not in html
+@pytest.mark.parametrize(
+    "source",
+    [
+        r"\href{https://example.org}{x}",
+        r"\href{javascript:alert(1)}{x}",
+        r"\url{https://example.org}",
+        r"\url{1x:y}",  # a scheme KaTeX rejects before asking whether to trust it
+        r"\includegraphics[height=1em]{plot.png}",
+        r"\htmlClass{c}{x}",
+        r"\htmlId{i}{x}",
+        r"\htmlStyle{color: red}{x}",
+        r"\htmlData{a=b}{x}",
+        r"\def\link#1{\href{#1}{x}} \link{https://example.org}",
+    ],
+)
+def test_commands_that_need_trust_are_errors(source):
+    """KaTeX draws them as red text instead of throwing: they must fail like any TeX error."""
+    command = "\\href" if "link" in source else source.split("{")[0].split("[")[0]
+    with pytest.raises(TexError) as e:
+        render_tex(f"a + {source} + b", False)
+    assert e.value.message.startswith(f"{command} is not allowed"), e.value.message
+    assert "trust" in e.value.message
+
+
+def test_colour_commands_still_render():
+    html = render_tex(r"\color{#cc0000}{x} + \textcolor{red}{y} + \colorbox{#cc0001}{z}", False)
+    assert "color:#cc0000" in html and "red" in html
 
 
 def test_memoized_and_batched():
@@ -170,3 +196,14 @@ def test_a_damaged_disk_cache_is_ignored(disk_cache):
     saved.write_bytes(b"not a pickle")
     tex.clear_cache()
     assert "y" in render_tex("y_{damaged}", False)
+
+
+def test_a_command_that_needs_trust_fails_the_build_at_its_line(tiny):
+    notes = tiny.source / "models/notes.md"
+    notes.write_text(notes.read_text() + "\nA link in math: $\\href{https://example.org}{x}$.\n")
+    with pytest.raises(BuildError, match=r"notes\.md:7: TeX error .*\\href is not allowed"):
+        build_site(tiny, index_search=False)
+    assert not tiny.out.exists()
+    report = build_site(tiny, keep_going=True, index_search=False)
+    assert [(Path(w.path).name, w.line) for w in report.warnings] == [("notes.md", 7)]
+    assert "\\href is not allowed" in (tiny.out / "models/notes.html").read_text()

@@ -9,7 +9,13 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
 
 from site_builder.model import BuildError, Module, Section
-from site_builder.translate import page_path, po_path, translate_module, ui_translations
+from site_builder.translate import (
+    msgstr_lines,
+    page_path,
+    po_path,
+    translate_module,
+    ui_translations,
+)
 
 
 def make_module() -> Module:
@@ -218,3 +224,14 @@ def test_previous_msgids_in_gnu_and_babel_layouts(tmp_path, caplog):
     assert f"{path}:23: ignoring the unreadable previous msgid" in caplog.text
     assert catalog.obsolete[("Old", "gone")].previous_id == ["Older"]
     assert not any(m.user_comments for m in [*catalog, *catalog.obsolete.values()])
+
+
+def test_msgstr_lines_map_each_line_of_a_translation_to_its_po_line():
+    po = (
+        'msgid ""\nmsgstr "Language: zh\\n"\n\n'  # the header: lines 1-2
+        'msgctxt "a"\nmsgid "One."\nmsgstr "一 \\"引\\"。"\n\n'  # msgid on line 5
+        'msgctxt "b"\nmsgid ""\n"x\\n"\n"y"\nmsgstr ""\n"第一行，"\n"折行。\\n"\n"\\n"\n'
+        '"第三行 [x](y.html)"\n\n'  # msgid on line 9, msgstr on 12
+        '#~ msgctxt "old"\n#~ msgid "Old."\n#~ msgstr "旧。"\n'
+    )
+    assert msgstr_lines(po) == {1: (2,), 5: (6,), 9: (13, 15, 16)}

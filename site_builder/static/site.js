@@ -39,14 +39,14 @@
   // Regions that scroll sideways must be reachable by keyboard. Measuring one lays it out, so
   // the checks run in idle time, a few at a time, instead of as one long task at load.
   var boxes = Array.prototype.slice.call(
-    main.querySelectorAll(".docs table, .docs pre, .section > .code"));
+    main.querySelectorAll(".docs table, .docs pre, .section > .code > pre"));
   var idle = window.requestIdleCallback || function (work) {
     return setTimeout(function () { work({ timeRemaining: function () { return 8; } }); }, 1);
   };
   idle(function check(deadline) {
     while (boxes.length && deadline.timeRemaining() > 2) {
       var box = boxes.shift();
-      if (box.scrollWidth > box.clientWidth + 1 && !box.querySelector("a, button, [tabindex]")) {
+      if (box.scrollWidth > box.clientWidth && !box.querySelector("a, button, [tabindex]")) {
         box.tabIndex = 0;
       }
     }

@@ -1,0 +1,99 @@
+"""Translated pages built end to end: plain-text fields escaped once, and problems in a
+translation reported at the line of its PO file."""
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import write_po
+from conftest import make_config
+
+from site_builder.build import build_site
+from site_builder.model import BuildError
+from site_builder.parse import parse_markdown_page, parse_module
+from site_builder.translate import msgid_of, po_path
+
+
+def translate(config, rel_path: str, texts: dict[str, str]) -> Path:
+    """Write the zh catalog of one page: msgctxt -> translation, msgids from the parsed English."""
+    path = config.source / rel_path
+    reader = parse_module if path.suffix == ".py" else parse_markdown_page
+    module = reader(path, rel_path)
+    english = {"title": module.title, "summary": module.summary, "intro": module.intro}
+    english |= {section.id: section.docs for section in module.sections}
+    catalog = Catalog(locale="zh", fuzzy=False)
+    for context, text in texts.items():
+        catalog.add(msgid_of(english[context]), text, context=context)
+    po = po_path(config.locale_dir, "zh", rel_path)
+    po.parent.mkdir(parents=True, exist_ok=True)
+    with open(po, "wb") as file:
+        write_po(file, catalog, width=76)
+    return po
+
+
+@pytest.fixture
+def zh(tiny):
+    return make_config(tiny.root, languages=("en", "zh"))
+
+
+def test_translated_titles_and_summaries_are_escaped_once(zh):
+    translate(zh, "models/__init__.py", {"title": "模型 <i> & 层", "summary": "全部 a < b & c"})
+    translate(zh, "models/layer.py", {"title": "模块 a < b & c", "summary": '一层 "x" < y & z'})
+    build_site(zh, index_search=False)
+    page = (zh.out / "zh/models/layer.html").read_text()
+    head = page[: page.index("</head>")]
+    assert "<title>模块 a &lt; b &amp; c · Tiny Papers</title>" in head
+    assert '<meta name="description" content="一层 &#34;x&#34; &lt; y &amp; z">' in head
+    assert '<meta property="og:title" content="模块 a &lt; b &amp; c · Tiny Papers">' in head
+    assert '<meta property="og:description" content="一层 &#34;x&#34; &lt; y &amp; z">' in head
+    crumbs = page[page.index('<nav class="breadcrumbs"') : page.index("</nav>")]
+    assert '<a href="index.html">模型 &lt;i&gt; &amp; 层</a>' in crumbs
+    assert '<span aria-current="page">模块 a &lt; b &amp; c</span>' in crumbs
+    assert "<h1>模块 a &lt; b &amp; c</h1>" in page
+    home = (zh.out / "zh/index.html").read_text()
+    assert '<a href="models/index.html">模型 &lt;i&gt; &amp; 层</a>' in home
+    assert "<p>全部 a &lt; b &amp; c</p>" in home
+    assert '<a href="models/layer.html">模块 a &lt; b &amp; c</a>' in home
+    assert "<p>一层 &#34;x&#34; &lt; y &amp; z</p>" in home
+    for text in (page, home):
+        assert "&amp;lt;" not in text and "&amp;amp;" not in text and "&amp;#" not in text
+        # What a reader sees (and a search engine reads) is the translator's text.
+        assert "模块 a < b & c" in html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def line_with(path: Path, text: str) -> int:
+    lines = path.read_text(encoding="utf-8").split("\n")
+    return next(number for number, line in enumerate(lines, 1) if text in line)
+
+
+# The first paragraph has spaces where the PO writer folds it, so PO lines and text lines differ.
+LAYER_ZH = (
+    "带权重 $W$ 和偏置 $b$ 的层。"
+    + " 这一句很长，PO 文件会把它折成好几行。" * 6
+    + "\n\n另见[别处](nowhere.html)。\n\n还有[没有的锚点](notes.html#nope)和 ![图](missing.png)。"
+)
+
+
+def test_problems_in_a_translation_name_the_po_file_and_line(zh):
+    po = translate(zh, "models/layer.py", {"Layer": LAYER_ZH})
+    assert line_with(po, "nowhere.html") > line_with(po, 'msgstr ""') + 3  # folded
+    with pytest.raises(BuildError) as error:
+        build_site(zh, index_search=False)
+    assert str(error.value).startswith(f"{po}:{line_with(po, 'nowhere.html')}: broken link")
+
+    report = build_site(zh, keep_going=True, index_search=False)
+    found = sorted((w.path, w.line, w.message.split(":")[0]) for w in report.warnings)
+    assert found == [
+        (str(po), line_with(po, "nowhere.html"), "broken link 'nowhere.html'"),
+        (str(po), line_with(po, "notes.html#nope"), "broken link 'notes.html#nope'"),
+        (str(po), line_with(po, "missing.png"), "missing image 'missing.png'"),
+    ], found
+    # A link in the English is blamed on the English file, on both pages (the changed English
+    # makes the translation stale, so the zh page shows it too).
+    layer = zh.source / "models/layer.py"
+    layer.write_text(layer.read_text().replace("a bias $b$.", "a bias $b$. [x](nowhere.html)"))
+    report = build_site(zh, keep_going=True, index_search=False)
+    line = line_with(layer, "nowhere.html")
+    assert [(w.path, w.line) for w in report.warnings] == [(str(layer), line)] * 2
