@@ -19,7 +19,7 @@ LANGUAGES = CONFIG.languages[1:]
 
 
 def test_the_site_is_published_in_english_chinese_and_japanese():
-    assert CONFIG.languages[0] == "en" and {"zh"} <= set(LANGUAGES)
+    assert CONFIG.languages[0] == "en" and {"zh", "ja"} <= set(LANGUAGES)
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -68,3 +68,19 @@ def test_msgfmt_accepts_every_catalog(lang):
         command = ["msgfmt", "-c", "--check-format", "-o", "/dev/null", str(path)]
         result = subprocess.run(command, capture_output=True, text=True)
         assert result.returncode == 0 and "warning" not in result.stderr, f"{path}: {result.stderr}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_partly_translated_page_says_so_in_its_language(lang):
+    from site_builder.model import Module
+    from site_builder.page import Crumb, PageContext, PageRenderer
+    from site_builder.translate import ui_translations
+
+    english = "This page is partly untranslated or outdated; the English text is shown instead."
+    notice = ui_translations(lang, CONFIG.locale_dir).gettext(english)
+    assert notice != english
+    renderer = PageRenderer(CONFIG, lambda code: ui_translations(code, CONFIG.locale_dir))
+    module = Module(None, "x.py", "X", "", "", 0, intro_html="<p>x</p>")
+    ctx = PageContext(f"{lang}/x.html", lang, module, [Crumb(None)], fallback=True)
+    page = renderer.module_page(ctx)
+    assert f'<html lang="{lang}">' in page and notice in page and english not in page
