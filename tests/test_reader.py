@@ -320,7 +320,7 @@ def test_text_paints_before_katex_css_and_barely_moves_when_it_lands(browser, si
         context.close()
 
 
-@pytest.mark.parametrize("width", [400, 1280])
+@pytest.mark.parametrize("width", [320, 400, 1280])
 def test_header_keeps_its_height_when_scripts_show_the_buttons(browser, site_url, width):
     """site.js un-hides the search, help and theme buttons after the first paint; the header
     must not grow then, or all of the page below it shifts (Lighthouse measured CLS 0.135)."""
