@@ -22,11 +22,14 @@ node_modules/.installed: package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Debian's Chromium and a CJK font for the browser tests; msgfmt to validate PO files.
-.system-deps:
-	@if ! dpkg -s chromium fonts-wqy-microhei gettext >/dev/null 2>&1; then \
+# Debian's Chromium and fonts for the browser tests (Chinese: WenQuanYi Micro Hei; Japanese:
+# IPA Gothic, 3.5 MB, as Chinese fonts draw many kanji in their Chinese forms); msgfmt to
+# validate PO files.
+SYSTEM_DEPS := chromium fonts-wqy-microhei fonts-ipafont-gothic gettext
+.system-deps: Makefile
+	@if ! dpkg -s $(SYSTEM_DEPS) >/dev/null 2>&1; then \
 	  $(SUDO) apt-get update -qq && \
-	  $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei gettext; \
+	  $(SUDO) apt-get install -y -qq --no-install-recommends $(SYSTEM_DEPS); \
 	fi
 	touch $@
 

@@ -1,4 +1,5 @@
-"""Lighthouse scores of the ConvMixer page, en and zh, against the locally served site.
+"""Lighthouse scores of the ConvMixer page in every configured language, against the locally
+served site.
 
     python benchmarks/lighthouse.py [--site site] [--pages conv_mixer/index.html,...]
                                     [--preset desktop|mobile] [--uncompressed]
@@ -27,9 +28,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from site_builder.config import load_config  # noqa: E402
+from site_builder.page import language_prefix  # noqa: E402
 from site_builder.serve import make_handler  # noqa: E402
 
 LIGHTHOUSE = REPO / "node_modules" / ".bin" / "lighthouse"
+PAGE = "conv_mixer/index.html"
 CATEGORIES = {"performance": 95, "accessibility": 100, "best-practices": 100, "seo": 100}
 CHROME_FLAGS = (
     "--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage "
@@ -91,10 +95,16 @@ def details(data: dict) -> list[str]:
     return lines
 
 
+def default_pages() -> str:
+    """The ConvMixer page in each language of pyproject.toml (`conv_mixer/index.html`, ...)."""
+    config = load_config(start=REPO)
+    return ",".join(language_prefix(config, lang) + PAGE for lang in config.languages)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--site", type=Path, default=REPO / "site")
-    parser.add_argument("--pages", default="conv_mixer/index.html,zh/conv_mixer/index.html")
+    parser.add_argument("--pages", default=default_pages(), help="default: %(default)s")
     parser.add_argument(
         "--preset",
         choices=["desktop", "mobile"],

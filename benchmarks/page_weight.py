@@ -1,4 +1,4 @@
-"""Page weight of the ConvMixer page, en and zh, against the 150 KB target (issue 5).
+"""Page weight of the ConvMixer page, en, zh and ja, against the 150 KB target (issue 5).
 
     python benchmarks/page_weight.py [--site site] [--pages conv_mixer/index.html,...]
                                      [--no-browser]
@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = ("conv_mixer/index.html", "zh/conv_mixer/index.html")
+PAGES = ("conv_mixer/index.html", "zh/conv_mixer/index.html", "ja/conv_mixer/index.html")
 TARGET = 150_000  # bytes of HTML + CSS + JS, fonts excluded
 CHROMIUM = "/usr/bin/chromium"
 FONT_SUFFIXES = (".woff2", ".woff", ".ttf", ".otf")

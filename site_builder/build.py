@@ -445,6 +445,17 @@ def _parse_or_problem(source: Source) -> tuple[Module | None, BuildError | None]
         return None, error
 
 
+def project_ui_catalogs(config: SiteConfig) -> str:
+    """Digest of the project's own UI catalogs (`<locale>/<lang>/LC_MESSAGES/site_builder.po`,
+    `translate.UI_DOMAIN`); the ones site_builder ships are part of `builder_digest`."""
+    if not config.locale_dir:
+        return ""
+    paths = [
+        config.locale_dir / lang / "LC_MESSAGES" / "site_builder.po" for lang in config.languages
+    ]
+    return _digest(*[path.read_bytes() if path.is_file() else None for path in paths])
+
+
 def ui_translations(lang: str, locale_dir: Path | None = None):
     """UI strings for the templates, from the i18n stage when it provides them."""
     import gettext
@@ -473,7 +484,8 @@ class SiteIndex:
         folder_titles = sorted(
             (key, meta.title) for key, meta in self.meta.items() if key[1].endswith("index.html")
         )
-        shared = (builder, config.digest_fields(), "contributing.html" in self.urls)
+        ui = project_ui_catalogs(config)
+        shared = (builder, config.digest_fields(), "contributing.html" in self.urls, ui)
         self.digest = _digest(*shared, folder_titles)
         listing = sorted((k, m.title, m.summary) for k, m in self.meta.items())
         self.home_digest = _digest(self.digest, listing)

@@ -3,6 +3,8 @@
 Layout under the locale dir (`<docs>/locale`):
     templates/<page path>.pot             extracted English, one per page
     <lang>/LC_MESSAGES/<page path>.po     one per page and language
+    <lang>/LC_MESSAGES/site_builder.po    the site's buttons and menus, where site_builder ships
+                                          no catalog for the language
     <lang>/glossary.toml                  terms for `i18n check` (optional)
 Entries are keyed by msgctxt ("title", "summary", "intro", or the section id), so when the English
 of a section changes its entry turns fuzzy and keeps the old English as `#| msgid`.
@@ -10,6 +12,7 @@ of a section changes its entry turns fuzzy and keeps the old English as `#| msgi
 
 import argparse
 import io
+import json
 import re
 import sys
 import tomllib
@@ -28,6 +31,8 @@ from .model import BuildError, Module
 from .sanitize import Parts, parts_of, sanitize_translation
 from .translate import (
     PLAIN_TEXT,
+    UI_DOMAIN,
+    UI_LOCALE_DIR,
     Entry,
     load_translations,
     module_entries,
@@ -125,7 +130,7 @@ def build_template(entries: list[Entry], location: str, project: ProjectInfo) ->
 
 
 def new_catalog(lang: str, location: str, project: ProjectInfo) -> Catalog:
-    locale = Locale.parse(lang)
+    locale = Locale.parse(lang.replace("-", "_"))
     team = f"{locale.english_name} <{project.contact}>"
     return Catalog(
         locale=locale,
@@ -237,7 +242,8 @@ def target_languages(config: SiteConfig, requested: list[str] | None) -> list[st
 
 
 def update(config: SiteConfig, langs: list[str]) -> list[Path]:
-    """Extract every page's English into its POT and merge it into each language's PO.
+    """Extract every page's English into its POT and merge it into each language's PO, and the
+    templates' UI strings into each language's UI catalog (see `ui_catalog_path`).
 
     Every page is parsed before anything is written, so an error leaves all catalogs as they were.
     """
@@ -258,7 +264,33 @@ def update(config: SiteConfig, langs: list[str]) -> list[Path]:
             merge(catalog, template)
             if write_if_changed(path, render_catalog(catalog)):
                 written.append(path)
+    template = ui_template(project)
+    for lang in langs:
+        path = ui_catalog_path(config, lang)
+        if path is None:
+            continue
+        location = "the site's interface (site_builder/templates/)"
+        catalog = read_catalog(path) if path.is_file() else new_catalog(lang, location, project)
+        merge(catalog, template)
+        if write_if_changed(path, render_catalog(catalog)):
+            written.append(path)
     return written
+
+
+def ui_template(project: ProjectInfo) -> Catalog:
+    """Every `_("...")` string of site_builder's Jinja templates, as a catalog template."""
+    template = Catalog(project=project.name, version=project.version)
+    for message, (file, line) in ui_strings().items():
+        template.add(message, locations=[(f"site_builder/templates/{file}", line)])
+    return template
+
+
+def ui_catalog_path(config: SiteConfig, lang: str) -> Path | None:
+    """The project's catalog of the site's buttons and menus in `lang`: the one it has, else one
+    to create when site_builder ships none for the language; None when only the shipped one is."""
+    path = locale_dir(config) / lang / "LC_MESSAGES" / f"{UI_DOMAIN}.po"
+    shipped = UI_LOCALE_DIR / lang / "LC_MESSAGES" / f"{UI_DOMAIN}.po"
+    return path if path.is_file() or not shipped.is_file() else None
 
 
 @dataclass
@@ -297,7 +329,34 @@ def status(config: SiteConfig, langs: list[str]) -> list[Status]:
                 else:
                     row.missing += 1
             rows.append(row)
+    for lang in langs:
+        if row := ui_status(config, lang):
+            rows.append(row)
     return rows
+
+
+UI_ROW = "site interface"
+
+
+def ui_status(config: SiteConfig, lang: str) -> Status | None:
+    """The templates' UI strings in `lang`, when the project has its own UI catalog for it (the
+    ones site_builder ships are its own business). A string counts as translated if either
+    catalog translates it, as the built site uses both."""
+    project = ui_catalog_path(config, lang)
+    if project is None or not project.is_file():
+        return None
+    shipped = UI_LOCALE_DIR / lang / "LC_MESSAGES" / f"{UI_DOMAIN}.po"
+    catalogs = [read_catalog(path) for path in (project, shipped) if path.is_file()]
+    row = Status(UI_ROW, lang)
+    for string in ui_strings():
+        messages = [m for catalog in catalogs if (m := catalog.get(string)) and m.string]
+        if any(not message.fuzzy for message in messages):
+            row.translated += 1
+        elif messages:
+            row.fuzzy += 1
+        else:
+            row.missing += 1
+    return row
 
 
 def totals(rows: list[Status]) -> dict[str, Status]:
@@ -525,10 +584,13 @@ def ui_strings(templates: Path = UI_TEMPLATES) -> dict[str, tuple[str, int]]:
 
 
 def add_language(pyproject: Path, lang: str) -> str | None:
-    """Add `lang` to `languages` in `[tool.site_builder]`, editing the text in place.
+    """Add `lang` to `languages` in `[tool.site_builder]`, keeping the rest of the file as it is.
 
     Returns None when done, else the line the user should add by hand.
     """
+    import tomlkit  # only this command edits TOML
+    from tomlkit.exceptions import TOMLKitError
+
     text = pyproject.read_text(encoding="utf-8") if pyproject.is_file() else ""
     table = tomllib.loads(text).get("tool", {}).get("site_builder") if text else None
     languages = list((table or {}).get("languages", ["en"]))
@@ -537,27 +599,72 @@ def add_language(pyproject: Path, lang: str) -> str | None:
     line = "languages = [" + ", ".join(f'"{code}"' for code in languages) + "]"
     if table is None:
         return line
-    lines, in_table, header_at = text.splitlines(keepends=True), False, None
-    for number, current in enumerate(lines):
-        header = re.match(r"\s*\[+\s*([^\]]+?)\s*\]+", current)
-        if header:
-            in_table = header.group(1).replace('"', "") == "tool.site_builder"
-            header_at = number if in_table else header_at
-        elif in_table and re.match(r"\s*languages\s*=", current):
-            if not current.rstrip().endswith("]"):
-                return line  # a list over several lines: leave it to the user
-            lines[number] = line + "\n"
-            break
-    else:
-        if header_at is None:
-            return line
-        lines.insert(header_at + 1, line + "\n")
-    pyproject.write_text("".join(lines), encoding="utf-8")
+    try:
+        document = tomlkit.parse(text)
+        settings = document["tool"]["site_builder"]
+        if "languages" not in settings:
+            settings["languages"] = languages
+        elif lang not in settings["languages"]:
+            settings["languages"].append(lang)
+    except (TOMLKitError, KeyError, AttributeError):
+        return line
+    pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
     return None
 
 
+GLOSSARY_HEADER = """\
+# {name} glossary, enforced by `site-builder i18n check {lang}`.
+# [terms]: when the English text uses the term (any case, plural or with/without a hyphen),
+# the translation must contain the target. `forbidden`: words that must never appear (wrong
+# translations you have seen, and the spellings you decided against).
+# A term whose English word also has another meaning is a table instead: `target` is the
+# translation and `except` lists English phrases in which the word does not count as the term:
+#   [terms.kernel]
+#   target = "..."
+#   except = ["GPU kernel"]
+"""
+
+
+def glossary_skeleton(root: Path, lang: str) -> str:
+    """A glossary.toml to start `lang` from: names every other glossary keeps as they are, and
+    the other terms commented out, each with the other languages' choices for reference."""
+    choices: dict[str, dict[str, str]] = {}
+    exceptions: dict[str, list[str]] = {}
+    for path in sorted(root.glob("*/glossary.toml")):
+        if path.parent.name == lang:
+            continue
+        try:
+            glossary = load_glossary(path)
+        except BuildError:
+            continue
+        for term, target in glossary.terms.items():
+            choices.setdefault(term, {})[path.parent.name] = target
+            exceptions.setdefault(term, glossary.exceptions.get(term, []))
+    name = Locale.parse(lang.replace("-", "_")).english_name
+    lines = [GLOSSARY_HEADER.format(name=name, lang=lang), "forbidden = []", "", "[terms]"]
+    names = [term for term, targets in choices.items() if set(targets.values()) == {term}]
+    if names:
+        lines.append("# Names that stay as they are.")
+        lines += [f"{_toml_string(term)} = {_toml_string(term)}" for term in names]
+    others = [term for term in choices if term not in names]
+    if others:
+        lines.append("# Translate these, then uncomment them (others' choices on the right).")
+    for term in others:
+        seen = ", ".join(f"{code}: {target}" for code, target in choices[term].items())
+        if exceptions[term]:
+            seen += f"; except {', '.join(exceptions[term])}"
+        lines.append(f'# {_toml_string(term)} = ""  # {seen}')
+    return "\n".join(lines) + "\n"
+
+
+def _toml_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)  # a TOML basic string for these texts
+
+
 def new_language(config: SiteConfig, lang: str) -> tuple[list[Path], str | None]:
-    """Create `lang`'s catalogs and configure it; returns files written and a line to add."""
+    """Create `lang`'s catalogs (pages, and the site's interface unless site_builder ships it) and
+    a glossary to start from, and configure the language; returns the files written and the
+    line to add to pyproject.toml by hand, if it could not be added."""
     try:
         Locale.parse(lang.replace("-", "_"))
     except (UnknownLocaleError, ValueError):
@@ -565,6 +672,11 @@ def new_language(config: SiteConfig, lang: str) -> tuple[list[Path], str | None]
     if lang == config.languages[0]:
         raise BuildError("<command line>", None, f"'{lang}' is the source language")
     written = update(config, [lang])
+    glossary = locale_dir(config) / lang / "glossary.toml"
+    if not glossary.is_file():
+        glossary.parent.mkdir(parents=True, exist_ok=True)
+        glossary.write_text(glossary_skeleton(locale_dir(config), lang), encoding="utf-8")
+        written.append(glossary)
     return written, add_language(config.root / "pyproject.toml", lang)
 
 
@@ -607,12 +719,23 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_new(args: argparse.Namespace) -> int:
     config = _config(args)
     written, line = new_language(config, args.lang)
+    for path in written:
+        print(f"wrote {_location(config, path)}")
     print(f"created {len(written)} file(s) for '{args.lang}'")
     if line:
         print(f"add this line to [tool.site_builder] in pyproject.toml:\n    {line}")
     else:
         print(f"added '{args.lang}' to languages in pyproject.toml")
+    print(NEXT_STEPS.format(lang=args.lang, locale=_location(config, locale_dir(config))))
     return 0
+
+
+NEXT_STEPS = """
+Next steps:
+  1. agree on the terms in {locale}/{lang}/glossary.toml
+  2. translate the .po files in {locale}/{lang}/LC_MESSAGES/ with a PO editor
+  3. site-builder i18n status; site-builder i18n check {lang}
+  4. site-builder serve, then open http://127.0.0.1:8000/{lang}/"""
 
 
 def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -4,6 +4,7 @@ Everything a template shows is computed here as plain data (crumbs, alternates, 
 templates only lay it out. UI strings go through `_()` (Jinja's i18n extension) so catalogs plug in.
 """
 
+import functools
 import gettext
 import posixpath
 import re
@@ -26,8 +27,6 @@ _LEADING_H1 = re.compile(r"\s*<h1>(.*?)</h1>\s*", re.S)
 # Strings and comments in CSS (one capturing group, for re.split); what lies between is code.
 _CSS_LITERAL = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|/\*.*?\*/)""", re.S)
 _CSS_TIGHT = re.compile(r" ?([{};,>]) ?")
-LANGUAGE_NAMES = {"en": "English", "zh": "中文", "ja": "日本語", "ko": "한국어", "fr": "Français",
-                  "de": "Deutsch", "es": "Español", "ru": "Русский", "pt": "Português"}  # fmt: skip
 
 
 @dataclass
@@ -70,6 +69,19 @@ def relative_href(from_page: str, to_path: str) -> str:
     file:// (index pages are named, never `dir/`)."""
     start = posixpath.dirname(from_page) or "."
     return posixpath.relpath(to_path, start)
+
+
+@functools.cache
+def language_name(lang: str) -> str:
+    """A language's name in that language, for the switcher (CLDR's, through Babel): 日本語,
+    中文, Français; the code itself if Babel does not know it."""
+    from babel import Locale, UnknownLocaleError  # only pages being rendered need it
+
+    try:
+        name = Locale.parse(lang.replace("-", "_")).get_display_name() or lang
+    except (UnknownLocaleError, ValueError):
+        return lang
+    return name[:1].upper() + name[1:]
 
 
 def language_prefix(config: SiteConfig, lang: str) -> str:
@@ -116,7 +128,7 @@ class PageRenderer:
             languages.append(
                 {
                     "lang": other,
-                    "name": LANGUAGE_NAMES.get(other, other),
+                    "name": language_name(other),
                     "href": relative_href(url, target),
                     "url": public_url(config, target) or relative_href(url, target),
                 }

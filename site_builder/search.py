@@ -3,8 +3,9 @@
 Pagefind splits the index by each page's `<html lang>`, so a page searches its own language. We run
 the npm package's extended binary (pinned in package.json): it segments Chinese with ICU4X, as the
 browser's `Intl.Segmenter` segments the query, so a search for 逐点卷积 finds the pages that use the
-term. The index is kept in the cache folder, keyed by the digests of the pages, so a build that
-changed no page reuses it without starting Pagefind. `serve` writes pages with the newest index
+term; Japanese is segmented too (tests/test_reader.py searches for 残差接続 and パッチ埋め込み).
+The index is kept in the cache folder, keyed by the digests of the pages, so a build that changed
+no page reuses it without starting Pagefind. `serve` writes pages with the newest index
 it has (`latest_outputs`) and refreshes it off the rebuild's path (`build_index`).
 """
 

@@ -160,3 +160,19 @@ def test_page_weight_splits_the_html(tmp_path):
     assert weight.code == len(code) + len(inline)
     assert weight.assets == {"s.css": 10, "k.css": 20, "j.js": 5}
     assert weight.total == weight.html + 35 and weight.without_katex == weight.total - weight.katex
+
+
+def test_three_languages_each_named_in_its_own_language(tmp_path):
+    config = make_config(tmp_path, languages=("en", "zh", "ja", "si"))
+    ctx = PageContext("ja/a/net.html", "ja", module(), [Crumb(None, "../index.html")])
+    page = PageRenderer(config).module_page(ctx)
+    assert page.startswith('<!doctype html>\n<html lang="ja">')
+    assert '<link rel="canonical" href="https://tiny.example.org/ja/a/net.html">' in page
+    for lang, prefix in (("en", ""), ("zh", "zh/"), ("ja", "ja/"), ("si", "si/")):
+        url = f"https://tiny.example.org/{prefix}a/net.html"
+        assert f'<link rel="alternate" hreflang="{lang}" href="{url}">' in page
+    assert '<a href="../../zh/a/net.html" hreflang="zh" lang="zh">中文</a>' in page
+    assert '<a href="../../si/a/net.html" hreflang="si" lang="si">සිංහල</a>' in page
+    assert '<span aria-current="true" lang="ja">日本語</span>' in page
+    xml = sitemap_xml(config, ["a/x.html"])
+    assert xml.count("<url>") == 4 and xml.count('hreflang="ja"') == 4

@@ -1,0 +1,86 @@
+"""The committed translations are complete and current, in every configured language: every page
+uses a translation for every part (none missing, fuzzy, stale or rejected), `i18n check` finds
+nothing, the site's interface is translated, and GNU msgfmt accepts every catalog. A change to the
+English commentary without `i18n update` and a translation fails here."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from site_builder import i18n
+from site_builder.config import load_config
+from site_builder.translate import UI_DOMAIN, UI_LOCALE_DIR, read_catalog, translate_module
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = load_config(start=REPO)
+LANGUAGES = CONFIG.languages[1:]
+
+
+def test_the_site_is_published_in_english_chinese_and_japanese():
+    assert CONFIG.languages[0] == "en" and {"zh", "ja"} <= set(LANGUAGES)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_page_is_fully_translated_against_the_current_english(lang):
+    pages = i18n.find_pages(CONFIG)
+    assert len(pages) >= 8
+    untranslated = {}
+    for page in pages:
+        module = i18n.load_page(page)
+        _, fallback_ids = translate_module(module, lang, CONFIG.locale_dir, CONFIG.languages[0])
+        if fallback_ids:
+            untranslated[page.name] = fallback_ids
+    assert not untranslated, f"English shown on {lang} pages: {untranslated}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_translation_passes_the_checks(lang):
+    problems = i18n.check(CONFIG, [lang])
+    assert problems == [], "\n".join(problems)
+    rows = i18n.status(CONFIG, [lang])
+    assert rows and all(row.fuzzy == 0 and row.missing == 0 for row in rows), rows
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_template_string_is_translated(lang):
+    strings = i18n.ui_strings()
+    assert "Toggle theme" in strings
+    folders = (UI_LOCALE_DIR, CONFIG.locale_dir)
+    paths = [p for f in folders if (p := f / lang / "LC_MESSAGES" / f"{UI_DOMAIN}.po").is_file()]
+    catalogs = [read_catalog(path) for path in paths]
+    assert catalogs, f"no catalog of the site's interface in {lang}"
+
+    def translated(string: str) -> bool:
+        return any((m := c.get(string)) and m.string and not m.fuzzy for c in catalogs)
+
+    assert [s for s in strings if not translated(s)] == []
+
+
+@pytest.mark.skipif(shutil.which("msgfmt") is None, reason="needs GNU gettext's msgfmt")
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_msgfmt_accepts_every_catalog(lang):
+    paths = sorted((CONFIG.locale_dir / lang / "LC_MESSAGES").rglob("*.po"))
+    paths += sorted((UI_LOCALE_DIR / lang / "LC_MESSAGES").glob("*.po"))
+    assert len(paths) >= 9
+    for path in paths:
+        command = ["msgfmt", "-c", "--check-format", "-o", "/dev/null", str(path)]
+        result = subprocess.run(command, capture_output=True, text=True)
+        assert result.returncode == 0 and "warning" not in result.stderr, f"{path}: {result.stderr}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_partly_translated_page_says_so_in_its_language(lang):
+    from site_builder.model import Module
+    from site_builder.page import Crumb, PageContext, PageRenderer
+    from site_builder.translate import ui_translations
+
+    english = "This page is partly untranslated or outdated; the English text is shown instead."
+    notice = ui_translations(lang, CONFIG.locale_dir).gettext(english)
+    assert notice != english
+    renderer = PageRenderer(CONFIG, lambda code: ui_translations(code, CONFIG.locale_dir))
+    module = Module(None, "x.py", "X", "", "", 0, intro_html="<p>x</p>")
+    ctx = PageContext(f"{lang}/x.html", lang, module, [Crumb(None)], fallback=True)
+    page = renderer.module_page(ctx)
+    assert f'<html lang="{lang}">' in page and notice in page and english not in page

@@ -1,0 +1,137 @@
+"""The Japanese ConvMixer page in headless Chromium: Japanese text drawn with a Japanese font,
+math rendered, the language switcher cycling en -> ja -> zh -> en on one section, and no serious
+accessibility problem; and every page of the built site published in all three languages."""
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import PAGE, REPO, PageVisit
+from test_a11y import AXE, RUN_AXE
+
+from site_builder.i18n import load_glossary
+
+pytestmark = pytest.mark.browser
+JA_PAGE = "ja/" + PAGE
+SECTION = "ConvMixerLayer"
+BASE_URL = "https://labml-like.example.org/"
+# Fonts that draw kanji in their Japanese forms, in site.css's order for :lang(ja).
+JAPANESE_FONTS = {"Hiragino Sans", "Yu Gothic UI", "Meiryo", "Noto Sans CJK JP", "IPAPGothic"}
+KANA = re.compile(r"[\u3040-\u30ff]")
+
+
+def platform_fonts(page, selector: str) -> dict[str, int]:
+    """The fonts Chromium drew the text of `selector`'s first match with: family -> glyphs."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    finally:
+        cdp.detach()
+    return {font["familyName"]: font["glyphCount"] for font in fonts}
+
+
+def test_japanese_text_is_visible_and_drawn_in_a_japanese_font(browser, site_url):
+    visit = PageVisit(browser, site_url, 1280, page=JA_PAGE)
+    try:
+        page = visit.page
+        assert page.evaluate("document.documentElement.lang") == "ja"
+        heading = page.locator("h1")
+        assert heading.is_visible() and KANA.search(heading.inner_text()), heading.inner_text()
+        prose = page.locator("main").inner_text()
+        assert prose.count("パッチ") > 30 and prose.count("チャネル") > 10
+        assert "深さ方向畳み込み" in prose and "点単位畳み込み" in prose and "残差接続" in prose
+        glossary = load_glossary(REPO / "docs_src/locale/ja/glossary.toml")
+        assert {"コンバージョンミキサー", "MLPミキサー", "チャンネル"} <= set(glossary.forbidden)
+        assert [word for word in glossary.forbidden if word in prose] == []
+        # The glyphs come from a Japanese font that is installed, not from a Chinese one.
+        for selector in ("h1", f'section[id="{SECTION}"] .docs p'):
+            fonts = platform_fonts(page, selector)
+            japanese = sum(n for family, n in fonts.items() if family in JAPANESE_FONTS)
+            assert japanese >= 10 and "WenQuanYi Micro Hei" not in fonts, (selector, fonts)
+        assert not visit.blocked and not visit.failed and not visit.errors
+        visit.screenshot("ja-conv_mixer-1280.png")
+    finally:
+        visit.close()
+
+
+def test_the_chinese_page_keeps_its_chinese_font(browser, site_url):
+    visit = PageVisit(browser, site_url, 1280, page="zh/" + PAGE)
+    try:
+        fonts = platform_fonts(visit.page, "h1")
+        assert fonts.get("WenQuanYi Micro Hei", 0) >= 5 and not set(fonts) & JAPANESE_FONTS, fonts
+    finally:
+        visit.close()
+
+
+def test_math_is_rendered_on_the_japanese_page(browser, site_url):
+    visit = PageVisit(browser, site_url, 1280, page=JA_PAGE)
+    try:
+        page = visit.page
+        assert page.locator(".katex-html").count() > 100
+        assert page.locator("math").count() == page.locator(".katex").count()
+        visible_text = page.locator("main .docs").all_inner_texts()
+        assert not any("$" in text for text in visible_text), "raw TeX left in the commentary"
+        display = page.locator(".katex-display").first
+        assert display.is_visible() and display.bounding_box()["height"] > 10
+    finally:
+        visit.close()
+
+
+def test_switcher_cycles_english_japanese_chinese_on_the_same_section(browser, site_url):
+    visit = PageVisit(browser, site_url, 1280, page=f"{PAGE}#{SECTION}")
+    try:
+        page = visit.page
+        names = page.locator("nav.languages li").all_inner_texts()
+        assert sorted(names) == sorted(["English", "中文", "日本語"]), names
+        for lang, path in (("ja", JA_PAGE), ("zh", "zh/" + PAGE), ("en", PAGE)):
+            page.locator(f'nav.languages a[hreflang="{lang}"]').click()
+            page.wait_for_load_state()
+            url = urlsplit(page.url)
+            assert url.path == "/" + path and url.fragment == SECTION, page.url
+            assert page.evaluate("document.documentElement.lang") == lang
+            current = page.locator('nav.languages [aria-current="true"]')
+            assert current.get_attribute("lang") == lang
+            section = page.locator(f'[id="{SECTION}"]')
+            top = section.evaluate("e => e.getBoundingClientRect().top")
+            assert -5 <= top < 300, f"{lang}: the section is not scrolled into view ({top}px)"
+        assert not visit.blocked and not visit.failed and not visit.errors
+    finally:
+        visit.close()
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_no_serious_accessibility_violation_on_the_japanese_page(browser, site_url, theme):
+    context = browser.new_context(color_scheme=theme, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(site_url + JA_PAGE, wait_until="load")
+        page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+        assert page.evaluate(RUN_AXE) == []
+    finally:
+        context.close()
+
+
+def test_every_page_is_published_in_three_languages(site_dir):
+    english = sorted(
+        p.relative_to(site_dir).as_posix()
+        for p in site_dir.rglob("*.html")
+        if p.relative_to(site_dir).parts[0] not in ("zh", "ja") and p.name != "404.html"
+    )
+    assert len(english) >= 9 and PAGE in english
+    sitemap = (site_dir / "sitemap.xml").read_text(encoding="utf-8")
+    for rel in english:
+        public = rel.removesuffix("index.html")
+        for lang, prefix in (("en", ""), ("zh", "zh/"), ("ja", "ja/")):
+            html = (site_dir / prefix / rel).read_text(encoding="utf-8")
+            assert f'<html lang="{lang}">' in html, prefix + rel
+            canonical = f'<link rel="canonical" href="{BASE_URL}{prefix}{public}">'
+            assert canonical in html, prefix + rel
+            for other, other_prefix in (("en", ""), ("zh", "zh/"), ("ja", "ja/")):
+                alternate = f'hreflang="{other}" href="{BASE_URL}{other_prefix}{public}"'
+                assert f'<link rel="alternate" {alternate}>' in html, (prefix + rel, other)
+                assert f'<xhtml:link rel="alternate" {alternate}/>' in sitemap, (rel, other)
+            assert f"<loc>{BASE_URL}{prefix}{public}</loc>" in sitemap, prefix + rel
