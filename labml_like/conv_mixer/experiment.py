@@ -411,9 +411,9 @@ def laptop() -> ExperimentConfig:
     on this page uses it.
 
     The budget sets the model. ConvMixer-256/8 trains at under 70 images a second on two cores
-    (we measured 30 to 70, depending on what else the machine was doing), so the paper recipe's 25
-    epochs would take about five hours. Most of its cost is in the
-    point-wise convolutions, $h^2$ multiply-adds per patch per layer, so halving the width to
+    (we measured 70 at batch 64 and 29 at batch 128, on different days), so the paper recipe's 25
+    epochs would take about five hours. Most of its cost is in the point-wise convolutions,
+    $h^2$ multiply-adds per patch per layer, so halving the width to
     $h = 128$ cuts that cost by four, and six layers instead of eight cut a quarter more. We keep
     $p = 2$: a $16 \times 16$ grid of patches keeps the detail that small images need, and six
     layers of $5 \times 5$ kernels already see $1 + 6 \cdot 4 = 25$ patches across, more than
