@@ -278,3 +278,11 @@ class PageVisit:
 
     def close(self) -> None:
         self.context.close()
+
+
+# site.js makes regions that scroll sideways focusable in idle time after the load; axe checks
+# that they are, so it runs once they all are (a wait for a state, not for a time).
+SCROLLERS_FOCUSABLE = """() => [...document.querySelectorAll(
+    '.docs table, .docs pre, .section > .code > pre')].every(box =>
+  box.scrollWidth <= box.clientWidth || box.tabIndex >= 0
+  || box.querySelector('a, button, [tabindex]'))"""

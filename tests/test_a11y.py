@@ -2,7 +2,7 @@
 critical violations. axe-core is the npm package pinned in package.json (`npm ci`)."""
 
 import pytest
-from conftest import REPO, WAIT_MS
+from conftest import REPO, SCROLLERS_FOCUSABLE, WAIT_MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -12,12 +12,6 @@ RUN_AXE = """async () => {
   return result.violations.filter(v => v.impact === "serious" || v.impact === "critical")
     .map(v => v.id + " (" + v.impact + "): " + v.nodes.slice(0, 3).map(n => n.target).join(" | "));
 }"""
-# site.js makes regions that scroll sideways focusable in idle time after the load; axe checks
-# that they are, so it runs once they all are (a wait for a state, not for a time).
-SCROLLERS_FOCUSABLE = """() => [...document.querySelectorAll(
-    '.docs table, .docs pre, .section > .code > pre')].every(box =>
-  box.scrollWidth <= box.clientWidth || box.tabIndex >= 0
-  || box.querySelector('a, button, [tabindex]'))"""
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import PAGE, REPO, PageVisit
+from conftest import PAGE, REPO, SCROLLERS_FOCUSABLE, PageVisit
 from test_a11y import AXE, RUN_AXE
 
 from site_builder.i18n import load_glossary
@@ -109,6 +109,7 @@ def test_no_serious_accessibility_violation_on_the_japanese_page(browser, site_u
     page = context.new_page()
     try:
         page.goto(site_url + JA_PAGE, wait_until="load")
+        page.wait_for_function(SCROLLERS_FOCUSABLE)
         page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
         assert page.evaluate(RUN_AXE) == []
     finally:
