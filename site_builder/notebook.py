@@ -81,7 +81,7 @@ def module_notebook(
     writes for a page's link, or None to keep it; `root_package` is the import name of the tree
     `module.rel_path` is in, for relative imports; `source`, the source file's path, goes in the
     metadata."""
-    cells = _Cells(module, link)
+    cells = _Cells(link)
     folder = posixpath.dirname(module.rel_path)
     package = ".".join([root_package, *filter(None, folder.split("/"))]) if root_package else None
     heading, intro = _opening(module)
@@ -220,10 +220,15 @@ def _first_line(section: Section) -> int:
     return section.code[0][0]
 
 
-def _last_line(section: Section) -> int:
+def _last_line(section: Section, code: _Code) -> int:
+    """The section's last source line: its code's, else its comment's (found in the source, so
+    that a translation, with lines of its own, changes nothing in the code cells)."""
     if section.code:
         return section.code[-1][0]
-    return section.docs_line + section.docs.count("\n")
+    line = section.docs_line
+    while line < len(code.lines) and code.lines[line].lstrip().startswith("#"):
+        line += 1
+    return line
 
 
 def _groups(sections: list[Section], code: _Code) -> list[list[Section]]:
@@ -253,8 +258,8 @@ class _Cells:
     """The notebook's cells as they are made: Markdown next to Markdown joins one cell, and so
     does code with no commentary of its own next to code."""
 
-    def __init__(self, module: Module, link: Callable[[str], str | None]):
-        self.module, self.link = module, link
+    def __init__(self, link: Callable[[str], str | None]):
+        self.link = link
         self.cells: list[_Cell] = []
         self.links: list[tuple[str, int]] = []
         self._ids: set[str] = set()
@@ -340,7 +345,7 @@ class _Cells:
                 out += [f"{indent}# {ln}".rstrip() for ln in docs.split("\n")]
             if section.code:
                 out += code.code_lines(section)
-            previous = _last_line(section)
+            previous = _last_line(section, code)
         return "\n".join(out)
 
 
