@@ -46,7 +46,7 @@ ONE_FILE_TARGET_S = 0.3
 # Prepended to child processes by --without-search: the search stage indexes nothing.
 NO_SEARCH = "import site_builder.search as s; s.search_outputs = lambda cache_dir, outputs: {}\n"
 # Prepended by --compare-notebooks to the builds it compares with: no page gets a notebook.
-NO_NOTEBOOKS = "import site_builder.build as b; b.page_notebook = lambda site, item, page: None\n"
+NO_NOTEBOOKS = "import site_builder.build as b; b.page_notebook = lambda *args: None\n"
 
 # Runs in a fresh interpreter: a cold build as a user gets it, with the report as JSON.
 COLD_CHILD = """

@@ -537,8 +537,8 @@ class PageJob:
                 xref.annotate_module(page.module, item.source.url, self.symbols)
         with report.stage("notebook"):
             notebooks = [
-                page_notebook(self.site, item, page)
-                for item, page in zip(items, pages, strict=True)
+                page_notebook(self.site, item, page, commentary)
+                for item, page, commentary in zip(items, pages, found, strict=True)
             ]
         with report.stage("page"):
             return [
@@ -652,15 +652,18 @@ def render_page(
     return renderer.module_page(context), page.meta, found, str(item.source.path), notebook
 
 
-def page_notebook(site: SiteIndex, item: Input, page: Translated):
-    """The page's notebook: the module in the page's language, its links sent where
-    `SiteIndex.notebook_link` says. (A page whose notebook is None has none, and no link to
-    one: benchmarks/build_site.py builds that way to measure what notebooks cost.)"""
+def page_notebook(site: SiteIndex, item: Input, page: Translated, found: Commentary):
+    """The page's notebook: the module in the page's language, its links (those the markdown
+    stage found) sent where `SiteIndex.notebook_link` says. (A page whose notebook is None has
+    none, and no link to one: benchmarks/build_site.py builds that way to measure what notebooks
+    cost.)"""
     from .notebook import module_notebook
 
     root_package = site.config.source.name if item.source.tree == "package" else None
     source = site.source_path(item.source.url)
-    return module_notebook(page.module, site.notebook_link(item.url), root_package, source)
+    link = site.notebook_link(item.url)
+    destinations = {found_link.href for found_link in found.links + found.images}
+    return module_notebook(page.module, link, root_package, source, destinations)
 
 
 def _template_links(page_html: str, found: Commentary, page_file: str) -> list[Link]:

@@ -22,7 +22,7 @@ import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from html.parser import HTMLParser
 
 from .model import BuildError, Module, Section
@@ -36,6 +36,9 @@ _REFERENCE_DEST = re.compile(r"^( {0,3}\[(?:[^\]\\\n]|\\.)+\]:[ \t]*)(<[^<>\n]*>
 _HTML_DEST = re.compile(r"""(\s(?:href|src)\s*=\s*)("[^"]*"|'[^']*')""", re.I)
 _RELATIVE_IMPORT = re.compile(r"^(\s*from\s+)(\.+)([\w.]*)(\s+import\b)")
 _CELL_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
+# Cheap tests that spare parsing Markdown where it cannot matter.
+_NOTEBOOK_FENCE_LINE = re.compile(r"^ {0,3}(?:`{3,}|~{3,})[ \t]*python[ \t]+notebook[ \t]*$", re.M)
+_MAY_OPEN_WITH_H1 = re.compile(r"\s*(?: {0,3}#|[^\n]*\n {0,3}=+[ \t]*(?:\n|$))")
 
 
 @cache
@@ -76,18 +79,22 @@ def module_notebook(
     link: Callable[[str], str | None],
     root_package: str | None = None,
     source: str = "",
+    destinations: set[str] | None = None,
 ) -> Notebook:
     """The notebook of `module` (already in its language). `link(href)` gives the href a notebook
     writes for a page's link, or None to keep it; `root_package` is the import name of the tree
     `module.rel_path` is in, for relative imports; `source`, the source file's path, goes in the
-    metadata."""
-    cells = _Cells(link)
+    metadata. `destinations`, the hrefs and srcs of the page's links and images as its Markdown
+    parser found them, spares parsing the commentary again (a `](x)` in a code span is no link);
+    without it, each text with a link to change is parsed."""
+    cells = _Cells(link, destinations)
     folder = posixpath.dirname(module.rel_path)
     package = ".".join([root_package, *filter(None, folder.split("/"))]) if root_package else None
     heading, intro = _opening(module)
     cells.commentary(intro, module.intro_line, "title", prefix=heading and heading + "\n\n")
     if module.sections:
-        code = _Code(module, package)
+        in_code = frozenset(number for s in module.sections for number, _ in s.code)
+        code = _Code.of(module.source, in_code, package)
         for group in _groups(module.sections, code):
             cells.group(group, code)
     metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
@@ -95,9 +102,16 @@ def module_notebook(
         metadata["site_builder"] = {"generated_from": source}
     import nbformat  # here, not at the top: importing it takes a noticeable part of a rebuild
 
-    new_cell = {"markdown": nbformat.v4.new_markdown_cell, "code": nbformat.v4.new_code_cell}
-    made = [new_cell[cell.kind](cell.source, id=cell.id) for cell in cells.cells]
-    notebook = nbformat.v4.new_notebook(cells=made, metadata=metadata)
+    # Made as plain data and validated once, as a whole, when written (nbformat.v4.new_*_cell
+    # would validate every cell on its own, several times slower).
+    made = [
+        {"cell_type": cell.kind, "id": cell.id, "metadata": {}, "source": cell.source}
+        | ({"execution_count": None, "outputs": []} if cell.kind == "code" else {})
+        for cell in cells.cells
+    ]
+    notebook = nbformat.from_dict(
+        {"nbformat": 4, "nbformat_minor": 5, "metadata": metadata, "cells": made}
+    )
     invalid: dict = {}
     text = nbformat.writes(notebook, capture_validation_error=invalid)
     if invalid:
@@ -110,9 +124,10 @@ def _opening(module: Module) -> tuple[str, str]:
     """The notebook's heading and the intro under it: as on the page, the intro's own leading
     `# ` heading when it has one, else the front matter's title."""
     intro = module.intro
-    tokens = _markdown().parse(intro) if intro.strip() else []
-    if tokens and tokens[0].type == "heading_open" and tokens[0].tag == "h1":
-        return "", intro
+    if _MAY_OPEN_WITH_H1.match(intro):
+        tokens = _markdown().parse(intro.lstrip("\n").split("\n\n", 1)[0])  # its first block
+        if tokens and tokens[0].type == "heading_open" and tokens[0].tag == "h1":
+            return "", intro
     return f"# {module.title}", intro
 
 
@@ -123,9 +138,17 @@ class _Code:
     """What the module's syntax tree says about its sections' code: where top-level statements
     start and end, the `__main__` block, docstring-only bodies and relative imports."""
 
-    def __init__(self, module: Module, package: str | None):
-        self.lines = module.source.split("\n")
-        tree = ast.parse(module.source)
+    @staticmethod
+    @lru_cache(maxsize=16)
+    def of(source: str, in_code: frozenset[int], package: str | None) -> "_Code":
+        """One analysis per source, shared by its languages (a page's languages are made one
+        after the other)."""
+        return _Code(source, in_code, package)
+
+    def __init__(self, source: str, in_code: frozenset[int], package: str | None):
+        """`in_code`: the lines of the sections' code (the rest is commentary)."""
+        self.lines = source.split("\n")
+        tree = ast.parse(source)
         self.starts: set[int] = set()
         self.spans: list[tuple[int, int]] = []
         self.main_start = 0
@@ -135,10 +158,9 @@ class _Code:
             self.spans.append((first, node.end_lineno))
             if _is_main_guard(node):
                 self.main_start = first
-        in_code = {number for s in module.sections for number, _ in s.code}
         self.placeholders = {}  # header line -> (line, "...") for a body that was only a docstring
         self.imports = {}  # line -> absolute form of a relative import on it
-        for node in ast.walk(tree):
+        for node in _statements(tree.body):
             if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
                 doc = node.body[0]
                 if len(node.body) == 1 and _is_docstring(doc) and doc.lineno not in in_code:
@@ -190,6 +212,17 @@ class _Code:
             if section.code[0][0] in self.placeholders:
                 lines = sorted(lines + [self.placeholders[section.code[0][0]]])
         return [self.imports.get(number, text) for number, text in lines]
+
+
+def _statements(body: list):
+    """Every statement in `body`, nested ones too; unlike `ast.walk`, expressions are skipped,
+    which is most of a tree."""
+    for node in body:
+        yield node
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            inner = getattr(node, name, None)
+            if isinstance(inner, list):
+                yield from _statements(inner)
 
 
 def _is_docstring(node: ast.stmt) -> bool:
@@ -258,8 +291,8 @@ class _Cells:
     """The notebook's cells as they are made: Markdown next to Markdown joins one cell, and so
     does code with no commentary of its own next to code."""
 
-    def __init__(self, link: Callable[[str], str | None]):
-        self.link = link
+    def __init__(self, link: Callable[[str], str | None], destinations: set[str] | None):
+        self.link, self.destinations = link, destinations
         self.cells: list[_Cell] = []
         self.links: list[tuple[str, int]] = []
         self._ids: set[str] = set()
@@ -313,7 +346,7 @@ class _Cells:
                 self._joinable_code = False
 
     def linked(self, text: str, line: int) -> str:
-        text, found = rewrite_links(text, self.link)
+        text, found = rewrite_links(text, self.link, self.destinations)
         self.links += [(href, line + offset) for href, offset in found]
         return text
 
@@ -352,6 +385,8 @@ class _Cells:
 def _split_fences(text: str) -> list[tuple[str, str, int]]:
     """Commentary cut at its top-level notebook fences: ("markdown" or "code", text, the line
     offset of the text in `text`)."""
+    if not _NOTEBOOK_FENCE_LINE.search(text):  # most commentary: no need to parse it
+        return [("markdown", text, 0)] if text.strip() else []
     lines = text.split("\n")
     parts, position = [], 0
     for token in _markdown().parse(text):
@@ -397,22 +432,33 @@ def _destinations(text: str) -> tuple[set[str], set[str]]:
     return links, html_refs.found
 
 
-def rewrite_links(text: str, link: Callable[[str], str | None]) -> tuple[str, list[tuple]]:
+def rewrite_links(
+    text: str, link: Callable[[str], str | None], destinations: set[str] | None = None
+) -> tuple[str, list[tuple]]:
     """`text` with each link and image destination replaced by `link(destination)` (None keeps
-    it), and the (new href, line offset) of each one replaced."""
+    it), and the (new href, line offset) of each one replaced. Only real destinations change:
+    those in `destinations`, else those found by parsing the text (when one would change)."""
+    from markdown_it.common.normalize_url import normalizeLink
     from markdown_it.common.utils import unescapeAll
 
-    md = _markdown()
-    links, html_refs = _destinations(text)
+    original = text
+    found = [destinations, destinations] if destinations is not None else []
     replaced: list[tuple[str, int]] = []
 
-    def swap(match: re.Match, known: set[str], unwrap, wrap) -> str:
+    def real(href: str, kind: int) -> bool:
+        """Whether the text has a link or image (kind 0), or raw HTML (kind 1), to `href`."""
+        if not found:
+            found.extend(_destinations(original))
+        known = found[kind]
+        return href in known or kind == 0 and normalizeLink(href) in known
+
+    def swap(match: re.Match, kind: int, unwrap, wrap) -> str:
         written = match.group(2)
         href = unwrap(written)
-        new = link(href) if href in known or md.normalizeLink(href) in known else None
-        if new is None or new == href:
+        new = link(href)
+        if new is None or new == href or not real(href, kind):
             return match.group(0)
-        replaced.append((new, text.count("\n", 0, match.start(2))))
+        replaced.append((new, match.string.count("\n", 0, match.start(2))))
         return match.group(1) + wrap(written, new)
 
     def markdown_href(written: str) -> str:
@@ -424,9 +470,7 @@ def rewrite_links(text: str, link: Callable[[str], str | None]) -> tuple[str, li
     def html_wrap(written: str, new: str) -> str:
         return written[0] + html.escape(new, quote=True) + written[0]
 
-    text = _INLINE_DEST.sub(lambda m: swap(m, links, markdown_href, markdown_wrap), text)
-    text = _REFERENCE_DEST.sub(lambda m: swap(m, links, markdown_href, markdown_wrap), text)
-    text = _HTML_DEST.sub(
-        lambda m: swap(m, html_refs, lambda w: html.unescape(w[1:-1]), html_wrap), text
-    )
+    text = _INLINE_DEST.sub(lambda m: swap(m, 0, markdown_href, markdown_wrap), text)
+    text = _REFERENCE_DEST.sub(lambda m: swap(m, 0, markdown_href, markdown_wrap), text)
+    text = _HTML_DEST.sub(lambda m: swap(m, 1, lambda w: html.unescape(w[1:-1]), html_wrap), text)
     return text, replaced
