@@ -110,7 +110,16 @@ class PageRecord:
     images: list[Link]
     problems: list[tuple[str, int | None, str]]  # BuildError's (path, line, message)
     notebook: str = ""  # digest of the page's notebook
-    notebook_links: list[Link] = field(default_factory=list)  # its links to other notebooks
+    notebook_links: list[tuple[str | None, Link]] = field(default_factory=list)  # see PageNotebook
+
+
+@dataclass
+class PageNotebook:
+    """A page's notebook: its bytes, and its links to other notebooks with the site path each
+    lands on (resolved once, when the notebook is made, so a rebuild checks them cheaply)."""
+
+    data: bytes
+    links: list[tuple[str | None, Link]]
 
 
 def build_site(
@@ -661,9 +670,16 @@ def page_notebook(site: SiteIndex, item: Input, page: Translated, found: Comment
 
     root_package = site.config.source.name if item.source.tree == "package" else None
     source = site.source_path(item.source.url)
-    link = site.notebook_link(item.url)
     destinations = {found_link.href for found_link in found.links + found.images}
-    return module_notebook(page.module, link, root_package, source, destinations)
+    link = site.notebook_link(item.url)
+    book = module_notebook(page.module, link, root_package, source, destinations)
+    here, base_path = notebook_path(item.url), _base_path(site.config)
+    links = [
+        (resolve(here, href, base_path)[0], Link(href, str(item.source.path), line))
+        for href, line in book.links
+        if not is_external(href)
+    ]
+    return PageNotebook(book.data, links)
 
 
 def _template_links(page_html: str, found: Commentary, page_file: str) -> list[Link]:
@@ -745,26 +761,22 @@ def check_site(config, site, records, outputs, keep_going) -> list[BuildError]:
     base_path = _base_path(config)
     for link, message in check_links(pages, files, base_path):
         problems.append(BuildError(link.file, link.line, message))
-    problems += check_notebook_links(records, outputs, base_path, problems)
+    problems += check_notebook_links(records, outputs, problems)
     problems.sort(key=lambda p: (p.path, p.line or 0, p.message))
     if problems and not keep_going:
         raise problems[0]
     return problems
 
 
-def check_notebook_links(records, outputs, base_path, page_problems) -> list[BuildError]:
+def check_notebook_links(records, outputs, page_problems) -> list[BuildError]:
     """Each notebook's links to other notebooks must land on one (their anchors are not checked).
     A link whose page link is already reported broken is not reported again."""
-    notebooks = {}
-    for url, record in records.items():
-        links = [Link(urlsplit(ln.href).path, ln.file, ln.line) for ln in record.notebook_links]
-        notebooks[notebook_path(url)] = PageLinks(links=links)
     reported = {(p.path, p.line) for p in page_problems}
-    broken = check_links(notebooks, set(outputs), base_path)
     return [
-        BuildError(link.file, link.line, message)
-        for link, message in broken
-        if (link.file, link.line) not in reported
+        BuildError(link.file, link.line, f"broken link '{link.href}': no notebook at that path")
+        for record in records.values()
+        for target, link in record.notebook_links
+        if target not in outputs and (link.file, link.line) not in reported
     ]
 
 
@@ -843,9 +855,7 @@ class Cache:
         problems = [(p.path, p.line, p.message) for p in found.problems]
         record = PageRecord(meta, digest, ids_in(page_html), links, found.images, problems)
         if notebook:
-            record.notebook = self._put(notebook.data)
-            links = [(href, line) for href, line in notebook.links if not is_external(href)]
-            record.notebook_links = [Link(href, page_file, line) for href, line in links]
+            record.notebook, record.notebook_links = self._put(notebook.data), notebook.links
         return record
 
     def remember_metas(self, metas: dict[str, Meta]) -> None:

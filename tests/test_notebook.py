@@ -115,9 +115,10 @@ def test_every_page_has_a_valid_notebook_made_from_its_sections(odd):
             assert cell.source.strip()
 
     layer = read(odd.out / "models/layer.ipynb")
-    title, *rest = notebook_text = sources(layer, "markdown")
-    assert title.startswith("# A Layer\n\nThe layer computes $y = W x + b$.")
-    assert '<a id="Layer"></a>\nA layer with a weight $W$ and a bias $b$.' in notebook_text
+    markdown = sources(layer, "markdown")
+    assert markdown[0].startswith("# A Layer\n\nThe layer computes $y = W x + b$.")
+    assert markdown[1] == '<a id="Layer"></a>\nA layer with a weight $W$ and a bias $b$.'
+    assert [cell.cell_type for cell in layer.cells] == ["markdown", "code", "markdown", "code"]
     assert sources(layer, "code") == [
         "import math",
         "class Layer:\n"
@@ -235,16 +236,18 @@ def test_a_page_link_to_a_missing_notebook_fails_the_build(odd):
 
 
 def test_notebook_links_are_checked_and_not_reported_twice():
-    meta = Meta("t", "")
-    record = PageRecord(meta, "d", set(), [], [], [], notebook="n")
-    record.notebook_links = [Link("gone.ipynb#x", "pkg/a.py", 3), Link("b.ipynb", "pkg/a.py", 4)]
+    record = PageRecord(Meta("t", ""), "d", set(), [], [], [], notebook="n")
+    record.notebook_links = [
+        ("gone.ipynb", Link("gone.ipynb#x", "pkg/a.py", 3)),
+        ("b.ipynb", Link("b.ipynb", "pkg/a.py", 4)),
+    ]
     outputs = {"a.html": None, "a.ipynb": None, "b.ipynb": None}
-    problems = check_notebook_links({"a.html": record}, outputs, "/", [])
+    problems = check_notebook_links({"a.html": record}, outputs, [])
     assert [(p.path, p.line, p.message) for p in problems] == [
-        ("pkg/a.py", 3, "broken link 'gone.ipynb': no page or file at that path")
+        ("pkg/a.py", 3, "broken link 'gone.ipynb#x': no notebook at that path")
     ]
     already = [BuildError("pkg/a.py", 3, "broken link 'gone.html': no page or file at that path")]
-    assert check_notebook_links({"a.html": record}, outputs, "/", already) == []
+    assert check_notebook_links({"a.html": record}, outputs, already) == []
 
 
 # ------------------------------------------------------------------------- the real notebooks
