@@ -1,7 +1,7 @@
 """Site build benchmark: our builder against Pycco on one generated corpus.
 
     python benchmarks/build_site.py [--modules 220] [--repeat 3] [--seed 0] [--profile]
-                                    [--without-search]
+                                    [--without-search] [--compare-notebooks]
 
 Generates a corpus (benchmarks/corpus.py) in a temporary folder, then times on it:
 - Pycco (`pycco -p -d OUT files...`, every file checked to have its page),
@@ -11,6 +11,8 @@ Generates a corpus (benchmarks/corpus.py) in a temporary folder, then times on i
 Every timing is the best of `--repeat` runs. Prints PASS/MISS against the targets; `--profile`
 adds a cProfile of an in-process cold build. `--without-search` replaces the search stage with one
 that indexes nothing (in every build it times), to measure the other stages on their own.
+`--compare-notebooks` also times cold builds that make no notebooks (and link none), and prints
+what writing the notebooks costs.
 """
 
 import argparse
@@ -43,6 +45,8 @@ ONE_FILE_TARGET_S = 0.3
 
 # Prepended to child processes by --without-search: the search stage indexes nothing.
 NO_SEARCH = "import site_builder.search as s; s.search_outputs = lambda cache_dir, outputs: {}\n"
+# Prepended by --compare-notebooks to the builds it compares with: no page gets a notebook.
+NO_NOTEBOOKS = "import site_builder.build as b; b.page_notebook = lambda *args: None\n"
 
 # Runs in a fresh interpreter: a cold build as a user gets it, with the report as JSON.
 COLD_CHILD = """
@@ -97,14 +101,43 @@ def time_pycco(work: Path, corpus: Path, files: list[str], out: Path) -> float:
     return seconds
 
 
-def cold_build(work: Path, corpus: Path, run: int) -> tuple[float, dict]:
+def cold_build(work: Path, corpus: Path, run: int | str, patch: str = "") -> tuple[float, dict]:
     out = work / f"cold-{run}" / "site"  # a new folder: no previous site, no cache
     cache_dir = load_config({"source": str(corpus), "out": str(out)}, start=work).cache_dir
     assert not cache_dir.exists(), f"{cache_dir} exists: the cold build would not be cold"
-    seconds, stdout = run_timed(
-        [sys.executable, "-c", child_code(COLD_CHILD), str(corpus), str(out), str(work)], cwd=work
+    code = patch + child_code(COLD_CHILD)
+    command = [sys.executable, "-c", code, str(corpus), str(out), str(work)]
+    seconds, stdout = run_timed(command, cwd=work)
+    report = json.loads(stdout.strip().splitlines()[-1])
+    report["notebook_bytes"] = sum(p.stat().st_size for p in out.rglob("*.ipynb"))
+    return seconds, report
+
+
+def compare_notebooks(work: Path, corpus: Path, repeat: int, colds: list) -> None:
+    """Cold builds without notebooks, run in turn with as many more with them (the machine's load
+    drifts), and what the notebooks cost: wall time, the notebook stage's own seconds, files and
+    bytes."""
+    colds, plain = list(colds), []
+    for i in range(repeat):
+        plain.append(cold_build(work, corpus, f"plain-{i}", NO_NOTEBOOKS))
+        colds.append(cold_build(work, corpus, f"again-{i}"))
+    with_s, with_report = min(colds, key=lambda c: c[0])
+    plain_s, plain_report = min(plain, key=lambda c: c[0])
+    stage = with_report["seconds"].get("notebook", 0.0) + with_report["workers"].get("notebook", 0)
+    extra_files = with_report["written"] - plain_report["written"]
+    print(f"cold build, no notebooks {plain_s:7.3f} s  (best of {repeat})")
+    print(f"  with notebooks (s): {', '.join(f'{s:.3f}' for s, _ in colds)}")
+    print(f"  without (s):        {', '.join(f'{s:.3f}' for s, _ in plain)}")
+    print(
+        f"  notebooks cost {with_s - plain_s:+.3f} s of wall time "
+        f"({with_s / plain_s - 1:+.1%}, best of {len(colds)} against best of {repeat}); "
+        f"the notebook stage itself {stage:.3f} s"
+        + (" (summed over worker processes)" if with_report["workers"] else "")
     )
-    return seconds, json.loads(stdout.strip().splitlines()[-1])
+    print(
+        f"  {extra_files} notebook files, {with_report['notebook_bytes'] / 2**20:.1f} MiB "
+        f"(pages and everything else: {plain_report['written']} files)"
+    )
 
 
 def cli_build(work: Path, corpus: Path, out: Path) -> tuple[float, str]:
@@ -150,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--without-search", action="store_true", help="time every build with search disabled"
     )
+    parser.add_argument(
+        "--compare-notebooks",
+        action="store_true",
+        help="also time cold builds without notebooks, and print what notebooks cost",
+    )
     args = parser.parse_args(argv)
     if args.without_search:
         global WITHOUT_SEARCH
@@ -187,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         if cold_report["workers"]:
             work_s = ", ".join(f"{name} {s:.3f}" for name, s in cold_report["workers"].items())
             print(f"  in worker processes, summed over workers (s): {work_s}")
+        if args.compare_notebooks:
+            compare_notebooks(work, corpus, args.repeat, colds)
 
         # Rebuilds reuse the first cold build's site and cache.
         out = work / "cold-0" / "site"

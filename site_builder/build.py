@@ -1,7 +1,7 @@
 """The whole pipeline, incremental and atomic; `build_site` reads as its table of contents.
 
 load config -> find sources -> parse -> translate (per language) -> markdown+math -> highlight ->
-page -> check links -> write.
+notebook -> page -> check links -> write.
 
 Each page (one source file in one language) is keyed by its source bytes, its translation catalog,
 the builder's own code and the config; a key already in the cache skips every stage for that page,
@@ -28,6 +28,7 @@ from . import __version__, search, xref
 from .config import SiteConfig, load_config
 from .links import Link, PageLinks, check_links, ids_in, is_external, resolve, urls_in
 from .model import BuildError, Module
+from .notebook import download_name, notebook_path
 from .page import (
     STATIC_DIR,
     Crumb,
@@ -36,6 +37,7 @@ from .page import (
     PageContext,
     PageRenderer,
     language_prefix,
+    public_url,
     relative_href,
     sitemap_xml,
 )
@@ -114,6 +116,17 @@ class PageRecord:
     links: list[Link]
     images: list[Link]
     problems: list[tuple[str, int | None, str]]  # BuildError's (path, line, message)
+    notebook: str = ""  # digest of the page's notebook
+    notebook_links: list[tuple[str | None, Link]] = field(default_factory=list)  # see PageNotebook
+
+
+@dataclass
+class PageNotebook:
+    """A page's notebook: its bytes, and its links to other notebooks with the site path each
+    lands on (resolved once, when the notebook is made, so a rebuild checks them cheaply)."""
+
+    data: bytes
+    links: list[tuple[str | None, Link]]
 
 
 def build_site(
@@ -532,13 +545,46 @@ class SiteIndex:
         return [groups[folder] for folder in sorted(groups, key=lambda f: (f == "", f))]
 
     def view_code(self, url: str) -> str:
+        source = self.source_path(url)
+        return self.config.repo_url + source if self.config.repo_url and source else ""
+
+    def source_path(self, url: str) -> str:
+        """The page's source file relative to the project root ("" when it lies outside)."""
         source = self.sources.get(url)
-        if not self.config.repo_url or source is None:
-            return ""
         try:
-            return self.config.repo_url + source.path.relative_to(self.config.root).as_posix()
+            return source.path.relative_to(self.config.root).as_posix() if source else ""
         except ValueError:
             return ""
+
+    def has_notebook(self, target: str) -> bool:
+        """Whether a site path is a page with a notebook: every page made from a source (not
+        the 404 page, nor a home page made up because the package has none)."""
+        lang, _, rest = target.partition("/")
+        page = rest if lang in self.config.languages[1:] else target
+        made_up = page == "404.html" or page == "index.html" and page not in self.urls
+        return page.endswith(".html") and not made_up
+
+    def notebook_link(self, page: str):
+        """Where the notebook of `page` (a site path) sends each of the page's links: a page's
+        link to its notebook, other files of the site to their public URL (so that images show
+        in a notebook opened anywhere); external links, anchors and links the site cannot
+        resolve stay as they are (None)."""
+        base_path = _base_path(self.config)
+
+        def link(href: str) -> str | None:
+            if not href or href.startswith("#") or is_external(href):
+                return None
+            target, _ = resolve(page, href, base_path)
+            if target is None:
+                return None
+            if self.has_notebook(target):
+                new = relative_href(page, notebook_path(target))
+            else:
+                new = public_url(self.config, target)
+            fragment = urlsplit(href).fragment
+            return (new + f"#{fragment}" if fragment else new) if new else None
+
+        return link
 
 
 # ----------------------------------------------------------------- markdown, highlight, page
@@ -628,8 +674,8 @@ class PageJob:
     keep_going: bool
 
     def render(self, report: BuildReport, items: list[Input]) -> list[PageRecord]:
-        """markdown+math -> highlight -> xref -> page for the pages of one source (all its
-        languages), stored in the cache."""
+        """markdown+math -> highlight -> xref -> notebook -> page for the pages of one source (all
+        its languages), stored in the cache."""
         pages = [self.modules[item.key] for item in items]
         with report.stage("markdown+math"):
             found = render_commentary(pages, self.keep_going, self.site.config.docs)
@@ -638,10 +684,15 @@ class PageJob:
         with report.stage("xref"):
             for item, page in zip(items, pages, strict=True):
                 xref.annotate_module(page.module, item.source.url, self.symbols)
+        with report.stage("notebook"):
+            notebooks = [
+                page_notebook(self.site, item, page, commentary)
+                for item, page, commentary in zip(items, pages, found, strict=True)
+            ]
         with report.stage("page"):
             return [
-                self.cache.store(render_page(self.renderer, self.site, item, page, commentary))
-                for item, page, commentary in zip(items, pages, found, strict=True)
+                self.cache.store(render_page(self.renderer, self.site, item, page, found_, book))
+                for item, page, found_, book in zip(items, pages, found, notebooks, strict=True)
             ]
 
 
@@ -734,7 +785,9 @@ def _worker_count(pages: int) -> int:
     return workers
 
 
-def render_page(renderer, site: SiteIndex, item: Input, page: Translated, found: Commentary):
+def render_page(
+    renderer, site: SiteIndex, item: Input, page: Translated, found: Commentary, notebook=None
+):
     url, lang = item.source.url, item.lang
     contributing = "contributing.html" in site.urls
     prefix = language_prefix(site.config, lang)
@@ -749,8 +802,31 @@ def render_page(renderer, site: SiteIndex, item: Input, page: Translated, found:
         if contributing
         else None,
         listing=site.listing(lang, item.url) if url == "index.html" else [],
+        notebook=posixpath.basename(notebook_path(item.url)) if notebook else "",
+        notebook_name=download_name(url),
     )
-    return renderer.module_page(context), page.meta, found, str(item.source.path)
+    return renderer.module_page(context), page.meta, found, str(item.source.path), notebook
+
+
+def page_notebook(site: SiteIndex, item: Input, page: Translated, found: Commentary):
+    """The page's notebook: the module in the page's language, its links (those the markdown
+    stage found) sent where `SiteIndex.notebook_link` says. (A page whose notebook is None has
+    none, and no link to one: benchmarks/build_site.py builds that way to measure what notebooks
+    cost.)"""
+    from .notebook import module_notebook
+
+    root_package = site.config.source.name if item.source.tree == "package" else None
+    source = site.source_path(item.source.url)
+    destinations = {found_link.href for found_link in found.links + found.images}
+    link = site.notebook_link(item.url)
+    book = module_notebook(page.module, link, root_package, source, destinations)
+    here, base_path = notebook_path(item.url), _base_path(site.config)
+    links = [
+        (resolve(here, href, base_path)[0], Link(href, str(item.source.path), line))
+        for href, line in book.links
+        if not is_external(href)
+    ]
+    return PageNotebook(book.data, links)
 
 
 def _template_links(page_html: str, found: Commentary, page_file: str) -> list[Link]:
@@ -766,6 +842,8 @@ def _template_links(page_html: str, found: Commentary, page_file: str) -> list[L
 def site_outputs(config, site, renderer, records, cache, assets) -> dict[str, Blob]:
     """Every file of the site: pages, static files, KaTeX, docs `assets` (per language), extras."""
     outputs = {url: cache.blob(record.html_digest) for url, record in records.items()}
+    notebooks = {url: record.notebook for url, record in records.items() if record.notebook}
+    outputs |= {notebook_path(url): cache.blob(digest) for url, digest in notebooks.items()}
     # static/*.css are not copied: they go into the one stylesheet made in _extras.
     static = {f"static/{p.name}": p for p in STATIC_DIR.iterdir() if p.is_file()}
     static = {rel: path for rel, path in static.items() if path.suffix != ".css"}
@@ -830,10 +908,23 @@ def check_site(config, site, records, outputs, keep_going) -> list[BuildError]:
     base_path = _base_path(config)
     for link, message in check_links(pages, files, base_path):
         problems.append(BuildError(link.file, link.line, message))
+    problems += check_notebook_links(records, outputs, problems)
     problems.sort(key=lambda p: (p.path, p.line or 0, p.message))
     if problems and not keep_going:
         raise problems[0]
     return problems
+
+
+def check_notebook_links(records, outputs, page_problems) -> list[BuildError]:
+    """Each notebook's links to other notebooks must land on one (their anchors are not checked).
+    A link whose page link is already reported broken is not reported again."""
+    reported = {(p.path, p.line) for p in page_problems}
+    return [
+        BuildError(link.file, link.line, f"broken link '{link.href}': no notebook at that path")
+        for record in records.values()
+        for target, link in record.notebook_links
+        if target not in outputs and (link.file, link.line) not in reported
+    ]
 
 
 def _base_path(config: SiteConfig) -> str:
@@ -928,12 +1019,15 @@ class Cache:
         return blob.digest
 
     def store(self, rendered) -> PageRecord:
-        page_html, meta, found, page_file = rendered
+        page_html, meta, found, page_file, notebook = rendered
         self.dirty = True
         links = found.links + _template_links(page_html, found, page_file)
         digest = self._put(page_html.encode())
         problems = [(p.path, p.line, p.message) for p in found.problems]
-        return PageRecord(meta, digest, ids_in(page_html), links, found.images, problems)
+        record = PageRecord(meta, digest, ids_in(page_html), links, found.images, problems)
+        if notebook:
+            record.notebook, record.notebook_links = self._put(notebook.data), notebook.links
+        return record
 
     def remember_metas(self, metas: dict[str, Meta]) -> None:
         self.metas.update(metas)
@@ -985,6 +1079,7 @@ class Cache:
 
     def _prune_blobs(self) -> None:
         used = {r.html_digest for r in self.records.values()}
+        used |= {r.notebook for r in self.records.values() if r.notebook}
         used |= {d for files in self.extra_files.values() for d in files.values()}
         for path in (self.folder / "blobs").glob("*/*"):
             if path.name not in used:

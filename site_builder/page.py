@@ -62,6 +62,8 @@ class PageContext:
     fallback: bool = False
     contributing_href: str | None = None
     listing: list[ListingGroup] = field(default_factory=list)
+    notebook: str = ""  # href of the page's notebook
+    notebook_name: str = ""  # the file name a download of it gets
 
 
 def relative_href(from_page: str, to_path: str) -> str:
@@ -160,6 +162,8 @@ class PageRenderer:
             fallback=ctx.fallback,
             contributing_href=ctx.contributing_href,
             listing=ctx.listing,
+            notebook=ctx.notebook,
+            notebook_name=ctx.notebook_name,
         )
         return self.environment(ctx.lang).get_template("page.html").render(variables)
 

@@ -93,7 +93,7 @@ def test_rebuild_renders_only_the_changed_page_and_noop_writes_nothing(tiny):
     report = build_site(tiny)
     assert report.pages_rendered == ["models/layer.html"]
     pages = [rel for rel in report.written if not rel.startswith("pagefind/")]
-    assert pages == ["models/layer.html"]  # and the search index, which holds its text
+    assert pages == ["models/layer.html", "models/layer.ipynb"]  # and the search index
     assert any(rel.startswith("pagefind/") for rel in report.written)
     assert "Remember the width" in (tiny.out / "models/layer.html").read_text()
     assert set(report.seconds) >= {"parse", "markdown+math", "highlight", "page", "write"}
@@ -105,7 +105,7 @@ def test_without_indexing_a_rebuild_keeps_the_newest_index_until_one_is_built(ti
     layer = tiny.source / "models/layer.py"
     layer.write_text(layer.read_text().replace("Keep the width", "Remember the width"))
     report = build_site(tiny, index_search=False)
-    assert report.written == ["models/layer.html"]
+    assert report.written == ["models/layer.html", "models/layer.ipynb"]
     assert snapshot(tiny.out / "pagefind") == index_before
     assert report.unindexed is not None and "models/layer.html" in report.unindexed
     assert "404.html" not in report.unindexed

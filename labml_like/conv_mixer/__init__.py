@@ -438,3 +438,36 @@ def conv_mixer(
         PatchEmbeddings(d_model, patch_size),
         ClassificationHead(d_model, n_classes),
     )
+
+
+# ## Trying it out
+#
+# Build the default model, count its parameters, and follow a batch of four random
+# $32 \times 32$ RGB images through it, one part at a time. The count should be the 594,186 of
+# the [table](#ConvMixer). The shapes show the isotropic design at work: the patch embeddings turn
+# `[4, 3, 32, 32]` into a $16 \times 16$ grid of 256-dimensional patches, `[4, 256, 16, 16]`,
+# every one of the 8 layers returns a grid of that same shape, and the head turns it into 10
+# logits per image, `[4, 10]`. `eval()` makes BatchNorm use its running statistics instead of
+# those of these four images, as it will when the trained model classifies new ones, and
+# `torch.no_grad()` skips the bookkeeping that training would need for gradients.
+#
+# The code below is the last cell of this page's notebook, which runs the module from the top.
+# It sits in the notes, as a `python notebook` example, rather than in the module's code, so that
+# `import labml_like.conv_mixer` only defines the model: importing it builds nothing and prints
+# nothing.
+#
+# ```python notebook
+# torch.manual_seed(0)
+# model = conv_mixer().eval()
+# print(f"ConvMixer-256/8: {sum(p.numel() for p in model.parameters()):,} parameters")
+# x = torch.randn(4, 3, 32, 32)
+# print(f"{'images':<18}{list(x.shape)}")
+# with torch.no_grad():
+#     x = model.patch_emb(x)
+#     print(f"{'patch embeddings':<18}{list(x.shape)}")
+#     for number, layer in enumerate(model.conv_mixer_layers, 1):
+#         x = layer(x)
+#         print(f"{f'layer {number}':<18}{list(x.shape)}")
+#     x = model.classification(x)
+#     print(f"{'logits':<18}{list(x.shape)}")
+# ```

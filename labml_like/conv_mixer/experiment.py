@@ -71,6 +71,7 @@ compare with the paper's or with those of the authors' CIFAR-10 script (see [the
 below), whose recipe trains a model almost five times larger for 25 epochs on a GPU."""
 
 import argparse
+import inspect
 import json
 import math
 import os
@@ -634,7 +635,7 @@ def describe_device(device: torch.device) -> str:
 
 def git_commit() -> str:
     """The source's git commit, with `-dirty` if tracked files have changed since."""
-    root = Path(__file__).resolve().parents[2]
+    root = Path(inspect.getfile(conv_mixer)).resolve().parents[2]
 
     def git(*words):
         return subprocess.run(["git", *words], cwd=root, capture_output=True, text=True, timeout=10)
@@ -1015,3 +1016,26 @@ if __name__ == "__main__":
         sys.stderr.flush()
         os._exit(status)
     sys.exit(status)
+
+
+# ## Training from the notebook
+#
+# This page's notebook ends by training the `smoke` preset, the run that
+# `python -m labml_like.conv_mixer.experiment --preset smoke --no-download` starts, and drawing
+# its curves. It finds the images as the command line does: in the `--data-dir` folder if you add
+# one to `argv`, else in the folder named by `$LABML_LIKE_CIFAR10`, else in the cache folder.
+# `--no-download` keeps it offline: when the images are in none of those places, it stops and
+# says how to install them by hand; leave the flag out to download them (about 170 MB). The run
+# is written to `runs/` in the notebook's working folder, under a name made from the time, so
+# running the cell again starts a new run instead of refusing to overwrite the last one.
+#
+# ```python notebook
+# from IPython.display import SVG
+#
+# argv = ["--preset", "smoke", "--no-download"]
+# config, args = parse_train_arguments(argv)
+# args.run_name = f"notebook-{datetime.now():%Y%m%d-%H%M%S}"
+# final = train(config, args, argv)
+# print(f"test accuracy {final['test_accuracy']:.2%}")
+# SVG(filename=plot_run(Path(args.runs_dir) / args.run_name))
+# ```
