@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from site_builder.config import SiteConfig
+from site_builder.serve import PreviewServer
 
 PNG_1X1 = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
@@ -286,3 +287,12 @@ SCROLLERS_FOCUSABLE = """() => [...document.querySelectorAll(
     '.docs table, .docs pre, .section > .code > pre')].every(box =>
   box.scrollWidth <= box.clientWidth || box.tabIndex >= 0
   || box.querySelector('a, button, [tabindex]'))"""
+
+
+@pytest.fixture
+def server(tiny):
+    preview = PreviewServer(tiny, port=0)
+    preview.rebuild()
+    preview.start()
+    yield preview
+    preview.stop()

@@ -67,18 +67,7 @@ def test_the_chinese_page_keeps_its_chinese_font(browser, site_url):
         visit.close()
 
 
-def test_math_is_rendered_on_the_japanese_page(browser, site_url):
-    visit = PageVisit(browser, site_url, 1280, page=JA_PAGE)
-    try:
-        page = visit.page
-        assert page.locator(".katex-html").count() > 100
-        assert page.locator("math").count() == page.locator(".katex").count()
-        visible_text = page.locator("main .docs").all_inner_texts()
-        assert not any("$" in text for text in visible_text), "raw TeX left in the commentary"
-        display = page.locator(".katex-display").first
-        assert display.is_visible() and display.bounding_box()["height"] > 10
-    finally:
-        visit.close()
+# Math on the ja page: test_zh_browser.test_math_is_rendered_on_the_translated_page.
 
 
 def test_switcher_cycles_english_japanese_chinese_on_the_same_section(browser, site_url):

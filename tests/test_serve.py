@@ -13,16 +13,7 @@ import pytest
 from conftest import snapshot
 
 from site_builder.search import pagefind_binary
-from site_builder.serve import RELOAD_SCRIPT, PreviewServer, accepts_gzip, site_file
-
-
-@pytest.fixture
-def server(tiny):
-    preview = PreviewServer(tiny, port=0)
-    preview.rebuild()
-    preview.start()
-    yield preview
-    preview.stop()
+from site_builder.serve import RELOAD_SCRIPT, accepts_gzip, site_file
 
 
 def wait_until(condition, seconds: float = 60) -> None:

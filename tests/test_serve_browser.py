@@ -4,8 +4,6 @@ accessibly, and goes away with the next good rebuild."""
 import pytest
 from conftest import REPO, SCREENSHOTS
 
-from site_builder.serve import PreviewServer
-
 pytestmark = pytest.mark.browser
 
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
@@ -14,15 +12,6 @@ RUN_AXE_ON_BANNER = """async () => {
   const result = await axe.run({include: ["#site-builder-error"]}, {resultTypes: ["violations"]});
   return result.violations.map(v => v.id + " (" + v.impact + ")");
 }"""
-
-
-@pytest.fixture
-def server(tiny):
-    preview = PreviewServer(tiny, port=0)
-    preview.rebuild()
-    preview.start()
-    yield preview
-    preview.stop()
 
 
 def test_a_failed_rebuild_is_shown_on_open_pages_until_the_next_good_one(browser, server, tiny):

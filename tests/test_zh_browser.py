@@ -34,8 +34,9 @@ def test_chinese_text_is_visible_and_drawn_in_a_cjk_font(browser, site_url):
         visit.close()
 
 
-def test_math_is_rendered_on_the_chinese_page(browser, site_url):
-    visit = PageVisit(browser, site_url, 1280, page=ZH_PAGE)
+@pytest.mark.parametrize("lang", ["zh", "ja"])
+def test_math_is_rendered_on_the_translated_page(browser, site_url, lang):
+    visit = PageVisit(browser, site_url, 1280, page=f"{lang}/{PAGE}")
     try:
         page = visit.page
         assert page.locator(".katex-html").count() > 100
