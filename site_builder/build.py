@@ -821,12 +821,18 @@ def page_notebook(site: SiteIndex, item: Input, page: Translated, found: Comment
     link = site.notebook_link(item.url)
     book = module_notebook(page.module, link, root_package, source, destinations)
     here, base_path = notebook_path(item.url), _base_path(site.config)
+    # A notebook link is written where its page link was (a PO file's line, for a translation).
+    written = {link(found_link.href): found_link for found_link in found.links + found.images}
     links = [
-        (resolve(here, href, base_path)[0], Link(href, str(item.source.path), line))
+        (resolve(here, href, base_path)[0], Link(href, *_where(written.get(href), item, line)))
         for href, line in book.links
         if not is_external(href)
     ]
     return PageNotebook(book.data, links)
+
+
+def _where(page_link: Link | None, item: Input, line: int | None) -> tuple[str, int | None]:
+    return (page_link.file, page_link.line) if page_link else (str(item.source.path), line)
 
 
 def _template_links(page_html: str, found: Commentary, page_file: str) -> list[Link]:

@@ -18,9 +18,10 @@ pytestmark = pytest.mark.browser
 
 # Everything of the page but KaTeX's math markup must fit TARGET (150 KB). The whole page cannot:
 # KaTeX's HTML+MathML for the page's 159 formulas is 123 KB alone. TOTAL_CAP guards against
-# regressions: 245.5 KB measured on 2026-11-24 (zh), plus 1%; ja, 251.8 KB on 2026-11-25, plus 1%
-# (its prose takes more UTF-8 bytes).
-TOTAL_CAP = {"en": 248_000, "zh": 248_000, "ja": 254_400}
+# regressions: 255.3 KB measured on 2026-11-25 (zh), plus 1%; ja, 261.7 KB, plus 1% (its prose
+# takes more UTF-8 bytes). The page grew by its notebook cell ("Trying it out"), the notebook link
+# and a third language in the switcher.
+TOTAL_CAP = {"en": 258_000, "zh": 258_000, "ja": 264_300}
 PAGES = [PAGE, "zh/" + PAGE, "ja/" + PAGE]
 
 
