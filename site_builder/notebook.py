@@ -26,6 +26,7 @@ from functools import cache, lru_cache
 from html.parser import HTMLParser
 
 from .model import BuildError, Module, Section
+from .parse import python_ast
 
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 NOTEBOOK_FENCE = ("python", "notebook")  # the info string of a fence that becomes a code cell
@@ -148,7 +149,7 @@ class _Code:
     def __init__(self, source: str, in_code: frozenset[int], package: str | None):
         """`in_code`: the lines of the sections' code (the rest is commentary)."""
         self.lines = source.split("\n")
-        tree = ast.parse(source)
+        tree = python_ast(source)
         self.starts: set[int] = set()
         self.spans: list[tuple[int, int]] = []
         self.main_start = 0
