@@ -10,13 +10,11 @@ reusing the cached HTML, ids and links, so links are still checked site-wide on 
 
 import copy
 import dataclasses
-import hashlib
 import html
 import os
 import pickle
 import posixpath
 import re
-import stat
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -26,8 +24,9 @@ from urllib.parse import urlsplit
 
 from . import __version__, search, xref
 from .config import SiteConfig, load_config
+from .files import digest
 from .links import Link, PageLinks, check_links, ids_in, is_external, resolve, urls_in
-from .model import BuildError, Module
+from .model import BuildError, Module, fail_or_skip
 from .notebook import download_name, notebook_path
 from .page import (
     STATIC_DIR,
@@ -36,11 +35,12 @@ from .page import (
     ListingItem,
     PageContext,
     PageRenderer,
-    language_prefix,
     public_url,
     relative_href,
     sitemap_xml,
 )
+from .paths import language_prefix
+from .sources import Input, Source, docs_assets, find_sources, input_trees, read_inputs
 from .write import Blob, DamagedBlob, check_out_dir, write_site
 
 ASSET_SUFFIXES = {".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".json", ".jsonl", ".csv"}
@@ -75,26 +75,6 @@ class BuildReport:
     @property
     def total_seconds(self) -> float:
         return sum(self.seconds.values())
-
-
-@dataclass(frozen=True)
-class Source:
-    """One input page: `rel_path` is relative to its tree (package or docs), `url` its site path."""
-
-    path: Path
-    rel_path: str
-    url: str
-    tree: str
-
-
-@dataclass
-class Input:
-    """One page in one language, with the key of everything its content depends on."""
-
-    source: Source
-    lang: str
-    url: str
-    key: str
 
 
 @dataclass
@@ -155,7 +135,7 @@ def build_site(
 def _build(report, config, keep_going, index_search, heal=False) -> BuildReport:
     skipped = report.skipped if keep_going else None
     with report.stage("load config"):
-        cache = Cache.load(config.cache_dir, builder_digest())
+        cache = Cache.load(config.cache_dir, builderdigest())
         if heal:
             cache.heal()
     with report.stage("find sources"):
@@ -168,7 +148,7 @@ def _build(report, config, keep_going, index_search, heal=False) -> BuildReport:
     cache.remember_metas({key: page.meta for key, page in modules.items()})
     with report.stage("xref"):
         symbols = xref.site_symbols(config, inputs, modules, cache.builder)
-    site = SiteIndex(config, inputs, cache.metas, _digest(cache.builder, symbols.key()))
+    site = SiteIndex(config, inputs, cache.metas, digest(cache.builder, symbols.key()))
     stale = [i for i in inputs if site.render_key(i) not in cache.records]
     unparsed = [i for i in stale if i.key not in modules]
     modules |= parse_and_translate(report, config, unparsed, skipped)
@@ -208,149 +188,13 @@ def _build(report, config, keep_going, index_search, heal=False) -> BuildReport:
 # ---------------------------------------------------------------------------------------- sources
 
 
-def find_sources(
-    config: SiteConfig,
-    warnings: list[BuildError] | None = None,
-    skipped: list[BuildError] | None = None,
-) -> list[Source]:
-    """Pages of the package tree (`.py`, `.md`) and of the docs tree (`.md`), by site path.
-    Files that cannot be pages (see `_readable`) are skipped with a warning. Two sources of one
-    page are an error, or with a `skipped` list, the second is left out."""
-    skip = {config.out, config.cache_dir}
-    found: dict[str, Source] = {}
-    trees = [("package", config.source, (".py", ".md"))]
-    if config.docs:
-        trees.append(("docs", config.docs, (".md",)))
-    for tree, root, suffixes in trees:
-        for path in _walk(root, skip | ({root / "locale"} if tree == "docs" else set())):
-            if path.suffix not in suffixes or not _readable(path, config, warnings):
-                continue
-            rel = path.relative_to(root).as_posix()
-            url = page_url(rel)
-            if url in found:
-                other = found[url].path
-                message = f"maps to '{url}', the same page as {other}; rename one of them"
-                _fail(BuildError(path, None, message), skipped)
-                continue
-            found[url] = Source(path, rel, url, tree)
-    return [found[url] for url in sorted(found)]
-
-
-def _walk(root: Path, skip: set[Path]):
-    for folder, dirs, names in os.walk(root):
-        dirs[:] = sorted(
-            d
-            for d in dirs
-            if not d.startswith(".") and d not in SKIPPED_DIRS and Path(folder, d) not in skip
-        )
-        for name in sorted(names):
-            if not name.startswith("."):
-                yield Path(folder, name)
-
-
-def input_trees(config: SiteConfig) -> list[Path]:
-    return [tree for tree in (config.source, config.docs) if tree]
-
-
-def check_out(config: SiteConfig) -> None:
-    """Refuse an out dir that is the filesystem root, not a folder, holds the package or the docs,
-    or is a folder site-builder did not make (before anything is written, the cache included)."""
-    check_out_dir(config.out, input_trees(config))
-
-
-def _readable(path: Path, config: SiteConfig, warnings: list[BuildError] | None) -> bool:
-    """Whether an input file may be read: a regular file, or a link to one inside the package or
-    docs tree. A link leading out of them is not followed (it would publish a file the author
-    did not put in the tree), and a FIFO, socket or device is not read (it can block forever).
-    A broken link passes: reading it reports the error."""
-    problem = None
-    if path.is_symlink():
-        target = path.resolve()
-        if not any(target.is_relative_to(tree) for tree in input_trees(config)):
-            problem = f"links outside the source tree (to {target}); not followed, skipped"
-    if problem is None:
-        try:
-            mode = path.stat().st_mode
-        except OSError:
-            return True
-        if not stat.S_ISREG(mode):
-            problem = "not a regular file (a FIFO, socket or device); skipped"
-    if problem and warnings is not None:
-        warnings.append(BuildError(path, None, problem))
-    return problem is None
-
-
-def page_url(rel_path: str) -> str:
-    """`a/__init__.py` -> `a/index.html`, `a/x.py` -> `a/x.html`, `a/notes.md` -> `a/notes.html`."""
-    folder, name = posixpath.split(rel_path)
-    stem = "index" if name == "__init__.py" else posixpath.splitext(name)[0]
-    return posixpath.join(folder, stem + ".html")
-
-
-def docs_assets(config: SiteConfig, warnings: list[BuildError] | None = None) -> dict[str, Path]:
-    if not config.docs:
-        return {}
-    skip = {config.out, config.cache_dir, config.docs / "locale"}
-    return {
-        path.relative_to(config.docs).as_posix(): path
-        for path in _walk(config.docs, skip)
-        if path.suffix.lower() in ASSET_SUFFIXES and _readable(path, config, warnings)
-    }
-
-
-def _digest(*parts) -> str:
-    hasher = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        hasher.update(part if isinstance(part, bytes) else repr(part).encode())
-        hasher.update(b"\0")
-    return hasher.hexdigest()
-
-
-def builder_digest() -> str:
+def builderdigest() -> str:
     """The builder's version: its own code, templates, static files and UI catalogs."""
     package = Path(__file__).parent
     files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    return _digest(
+    return digest(
         __version__, *[(p.relative_to(package).as_posix(), p.read_bytes()) for p in files]
     )
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        raise BuildError(path, None, f"cannot read: {error.strerror or error}") from None
-
-
-def read_inputs(
-    config: SiteConfig, sources: list[Source], skipped: list[BuildError] | None = None
-) -> list[Input]:
-    """One input per page and language, keyed by the source bytes and the page's catalog. An
-    unreadable file is an error, or with a `skipped` list, its pages are left out."""
-    inputs = []
-    for source in sources:
-        try:
-            data = _read(source.path)
-        except BuildError as error:
-            _fail(error, skipped)
-            continue
-        for lang in config.languages:
-            catalog = catalog_path(config, lang, source.url)
-            try:
-                catalog_bytes = _read(catalog) if catalog and catalog.is_file() else b""
-            except BuildError as error:
-                _fail(error, skipped)
-                continue
-            key = _digest(source.url, source.tree, lang, data, catalog_bytes)
-            inputs.append(Input(source, lang, language_prefix(config, lang) + source.url, key))
-    return inputs
-
-
-def _fail(error: BuildError, skipped: list[BuildError] | None) -> None:
-    """Raise `error`, or with --keep-going (a `skipped` list) keep it: its page is left out."""
-    if skipped is None:
-        raise error
-    skipped.append(error)
 
 
 def _sorted_problems(problems: list[BuildError]) -> list[BuildError]:
@@ -359,10 +203,10 @@ def _sorted_problems(problems: list[BuildError]) -> list[BuildError]:
     return [unique[key] for key in sorted(unique)]
 
 
-def catalog_path(config: SiteConfig, lang: str, url: str) -> Path | None:
-    if lang == config.languages[0] or not config.locale_dir:
-        return None
-    return config.locale_dir / lang / "LC_MESSAGES" / (url.removesuffix(".html") + ".po")
+def check_out(config: SiteConfig) -> None:
+    """Refuse an out dir that is the filesystem root, not a folder, holds the package or the docs,
+    or is a folder site-builder did not make (before anything is written, the cache included)."""
+    check_out_dir(config.out, input_trees(config))
 
 
 # ------------------------------------------------------------------------ parse and translate
@@ -404,7 +248,7 @@ def parse_and_translate(
                     copy.copy(original), item.lang, config.locale_dir, config.languages[0]
                 )
             except BuildError as error:
-                _fail(error, skipped)
+                fail_or_skip(error, skipped)
                 continue
             module = dataclasses.replace(
                 module, sections=[dataclasses.replace(s) for s in module.sections]
@@ -438,7 +282,7 @@ def parse_sources(
     parsed = {}
     for source, (module, problem) in zip(sources, results, strict=False):  # a serial parse stops
         if problem:
-            _fail(problem, skipped)
+            fail_or_skip(problem, skipped)
         else:
             parsed[source.path] = module
     return parsed
@@ -466,7 +310,7 @@ def project_ui_catalogs(config: SiteConfig) -> str:
     paths = [
         config.locale_dir / lang / "LC_MESSAGES" / "site_builder.po" for lang in config.languages
     ]
-    return _digest(*[path.read_bytes() if path.is_file() else None for path in paths])
+    return digest(*[path.read_bytes() if path.is_file() else None for path in paths])
 
 
 def ui_translations(lang: str, locale_dir: Path | None = None):
@@ -499,14 +343,14 @@ class SiteIndex:
         )
         ui = project_ui_catalogs(config)
         shared = (builder, config.digest_fields(), "contributing.html" in self.urls, ui)
-        self.digest = _digest(*shared, folder_titles)
+        self.digest = digest(*shared, folder_titles)
         listing = sorted((k, m.title, m.summary) for k, m in self.meta.items())
-        self.home_digest = _digest(self.digest, listing)
-        self.extras_key = _digest(self.home_digest, sorted(self.urls), PYGMENTS_STYLES)
+        self.home_digest = digest(self.digest, listing)
+        self.extras_key = digest(self.home_digest, sorted(self.urls), PYGMENTS_STYLES)
 
     def render_key(self, item: Input) -> str:
         depends_on = self.home_digest if item.source.url == "index.html" else self.digest
-        return _digest(item.key, depends_on)
+        return digest(item.key, depends_on)
 
     def crumbs(self, lang: str, url: str) -> list[Crumb]:
         prefix = language_prefix(self.config, lang)
@@ -723,7 +567,7 @@ def render_pages(report: BuildReport, job: PageJob, stale: list[Input]):
             try:
                 records = job.render(report, items)
             except BuildError as error:
-                _fail(error, skipped)
+                fail_or_skip(error, skipped)
                 continue
             yield from zip(items, records, strict=True)
         tex.save_disk_cache()
@@ -742,7 +586,7 @@ def render_pages(report: BuildReport, job: PageJob, stale: list[Input]):
             report.worker_seconds[stage] = report.worker_seconds.get(stage, 0.0) + spent
         tex.remember(math)
         if problem:
-            _fail(BuildError(*problem), skipped)
+            fail_or_skip(BuildError(*problem), skipped)
             continue
         yield from zip(items, records, strict=True)
     tex.save_disk_cache()
@@ -998,12 +842,12 @@ class Cache:
         used = {r.html_digest for r in self.records.values()}
         used |= {d for files in self.extra_files.values() for d in files.values()}
         bad = set()
-        for digest in used:
+        for used_digest in used:
             try:
-                Blob(digest, path=self._blob_path(digest)).content()
+                Blob(used_digest, path=self._blob_path(used_digest)).content()
             except (DamagedBlob, OSError):
-                bad.add(digest)
-                self._blob_path(digest).unlink(missing_ok=True)
+                bad.add(used_digest)
+                self._blob_path(used_digest).unlink(missing_ok=True)
         self.records = {k: r for k, r in self.records.items() if r.html_digest not in bad}
         self.extra_files = {
             k: files for k, files in self.extra_files.items() if not bad & set(files.values())

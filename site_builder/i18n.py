@@ -68,7 +68,7 @@ def locale_dir(config: SiteConfig) -> Path:
 
 def find_pages(config: SiteConfig) -> list[Page]:
     """Every page source, found exactly as the build finds them."""
-    from .build import find_sources  # the build imports the translate stage; import it late
+    from .sources import find_sources
 
     return [Page(source.path, source.rel_path) for source in find_sources(config)]
 

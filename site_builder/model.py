@@ -64,3 +64,10 @@ class BuildError(Exception):
 
     def __reduce__(self):  # pickled with its parts (worker processes, the build cache)
         return type(self), (self.path, self.line, self.message)
+
+
+def fail_or_skip(error: BuildError, skipped: list[BuildError] | None) -> None:
+    """Raise `error`, or with --keep-going (a `skipped` list) keep it: its page is left out."""
+    if skipped is None:
+        raise error
+    skipped.append(error)

@@ -20,6 +20,7 @@ from markupsafe import escape as escape_html
 
 from .config import SiteConfig
 from .model import Module
+from .paths import language_prefix
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -84,10 +85,6 @@ def language_name(lang: str) -> str:
     except (UnknownLocaleError, ValueError):
         return lang
     return name[:1].upper() + name[1:]
-
-
-def language_prefix(config: SiteConfig, lang: str) -> str:
-    return "" if lang == config.languages[0] else f"{lang}/"
 
 
 def public_url(config: SiteConfig, site_path: str) -> str:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import snapshot
 
-from site_builder.build import page_url
 from site_builder.cli import main
+from site_builder.paths import page_url
 from site_builder.tex import render_tex
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "annotated_corpus"

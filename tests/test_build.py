@@ -11,9 +11,10 @@ import pytest
 from conftest import make_config, snapshot, write_tree
 
 from site_builder import search, tex, translate
-from site_builder.build import build_site, page_url
+from site_builder.build import build_site
 from site_builder.config import load_config
 from site_builder.model import BuildError
+from site_builder.paths import page_url
 
 PROJECT = Path(__file__).resolve().parents[1]
 

@@ -18,9 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from corpus import edit_one_comment, generate_corpus  # noqa: E402
 
-from site_builder.build import build_site, page_url  # noqa: E402
+from site_builder.build import build_site
 from site_builder.config import load_config  # noqa: E402
 from site_builder.parse import parse_module  # noqa: E402
+from site_builder.paths import page_url  # noqa: E402
 
 TINY = 12
 

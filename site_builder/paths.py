@@ -1,0 +1,64 @@
+"""Where a source goes: one place maps a source file to its page URL, catalog and dotted name.
+
+A source is named by its path relative to its tree (the package or the docs folder), with `/`:
+
+| source              | page URL          | catalog stem | dotted name (package `pkg`) |
+| ------------------- | ----------------- | ------------ | --------------------------- |
+| `a/__init__.py`     | `a/index.html`    | `a/index`    | `pkg.a`                     |
+| `a/x.py`            | `a/x.html`        | `a/x`        | `pkg.a.x`                   |
+| `a/readme.md`       | `a/readme.html`   | `a/readme`   |                             |
+
+A page's notebook lies next to it (`a/x.ipynb`), and a page in a language other than the first is
+under `<lang>/`.
+"""
+
+import posixpath
+from pathlib import Path
+
+PAGE_SUFFIXES = (".py", ".md")
+
+
+def page_stem(rel_path: str) -> str:
+    """`a/__init__.py` -> `a/index`, `a/x.py` -> `a/x`, `a/notes.md` -> `a/notes`."""
+    rel_path = rel_path.replace("\\", "/")
+    folder, name = posixpath.split(rel_path)
+    stem, suffix = posixpath.splitext(name)
+    if not stem or suffix not in PAGE_SUFFIXES:
+        raise ValueError(f"not a page source: {rel_path!r}")
+    return posixpath.join(folder, "index" if name == "__init__.py" else stem)
+
+
+def page_url(rel_path: str) -> str:
+    """The page's site path: `a/__init__.py` -> `a/index.html`."""
+    return page_stem(rel_path) + ".html"
+
+
+def catalog_path(locale_dir: Path, lang: str, rel_path: str) -> Path:
+    """The page's PO file for `lang`: `<locale_dir>/<lang>/LC_MESSAGES/<stem>.po`."""
+    return Path(locale_dir) / lang / "LC_MESSAGES" / f"{page_stem(rel_path)}.po"
+
+
+def dotted_name(package: str, rel_path: str) -> str:
+    """The module's import name: `a/__init__.py` in package `pkg` -> `pkg.a`."""
+    parts = [package, *rel_path.removesuffix(".py").split("/")]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def notebook_path(url: str) -> str:
+    """`a/x.html` -> `a/x.ipynb`: a page's notebook lies next to it."""
+    return url.removesuffix(".html") + ".ipynb"
+
+
+def download_name(url: str) -> str:
+    """The file name a download of the page's notebook gets: the folder's name for
+    `a/index.html`, else the page's."""
+    folder, name = posixpath.split(url)
+    stem = name.removesuffix(".html")
+    if stem == "index" and folder:
+        stem = posixpath.basename(folder)
+    return stem + ".ipynb"
+
+
+def language_prefix(config, lang: str) -> str:
+    """Where a language's pages lie: the first language at the root, the others under `<lang>/`."""
+    return "" if lang == config.languages[0] else f"{lang}/"
