@@ -1,51 +1,38 @@
-"""The whole pipeline, incremental and atomic; `build_site` reads as its table of contents.
+"""The pipeline. `build_site` is the table of contents of site_builder:
 
-load config -> find sources -> parse -> translate (per language) -> markdown+math -> highlight ->
-notebook -> page -> check links -> write.
+    sources -> parse -> translate -> render -> page -> check -> search -> write
+                                     markdown+math, highlight, cross-references; notebook
 
-Each page (one source file in one language) is keyed by its source bytes, its translation catalog,
-the builder's own code and the config; a key already in the cache skips every stage for that page,
-reusing the cached HTML, ids and links, so links are still checked site-wide on every build.
+Each stage is a module with one job: a function of what the stages before it made. The cache
+wraps the stages from outside (`Cache.cached`): a value is kept under a digest of everything it
+depends on, so a rebuild parses, translates and renders only the pages whose inputs changed, and
+links are still checked site-wide on every build. The site is written atomically: a failed build
+leaves the previous site as it was.
 """
 
-import copy
-import dataclasses
-import html
-import os
-import pickle
 import posixpath
-import re
 import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from urllib.parse import urlsplit
 
-from . import __version__, search, xref
+from . import search, tex
+from .cache import Cache, builder_digest
 from .config import SiteConfig, load_config
-from .files import digest
-from .links import Link, PageLinks, check_links, ids_in, is_external, resolve, urls_in
+from .files import Blob, DamagedBlob, digest
+from .links import Link, check_site, ids_in, is_external, resolve, urls_in
 from .model import BuildError, Module, fail_or_skip
-from .notebook import download_name, notebook_path
-from .page import (
-    STATIC_DIR,
-    Crumb,
-    ListingGroup,
-    ListingItem,
-    PageContext,
-    PageRenderer,
-    public_url,
-    relative_href,
-    sitemap_xml,
-)
-from .paths import language_prefix
+from .notebook import module_notebook
+from .page import PageContext, PageRenderer, relative_href
+from .parse import parse_markdown_page, parse_module
+from .paths import dotted_name, download_name, language_prefix, notebook_path
+from .render import Commentary, highlight_sources, render_commentary
+from .site import Meta, SiteIndex, page_images, site_base_path, site_files, whole_site_files
 from .sources import Input, Source, docs_assets, find_sources, input_trees, read_inputs
-from .write import Blob, DamagedBlob, check_out_dir, write_site
-
-ASSET_SUFFIXES = {".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".json", ".jsonl", ".csv"}
-PYGMENTS_STYLES = ("default", "github-dark")
-SKIPPED_DIRS = {"__pycache__", "node_modules"}
+from .translate import translate_module, ui_translations
+from .workers import fork_map, worker_count
+from .write import check_out_dir, write_site
+from .xref import SymbolTable, annotate_module, module_symbols
 
 
 @dataclass
@@ -56,6 +43,7 @@ class BuildReport:
 
     seconds: dict[str, float] = field(default_factory=dict)
     worker_seconds: dict[str, float] = field(default_factory=dict)  # per stage, over all workers
+    processes: int = 1  # the most processes any stage ran in
     pages_total: int = 0
     pages_rendered: list[str] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
@@ -77,38 +65,6 @@ class BuildReport:
         return sum(self.seconds.values())
 
 
-@dataclass
-class Meta:
-    """What the site knows of a page without rendering it, kept per input key."""
-
-    title: str
-    summary: str
-    warnings: list[BuildError] = field(default_factory=list)  # from parsing the source
-
-
-@dataclass
-class PageRecord:
-    """A rendered page as the cache keeps it."""
-
-    meta: Meta
-    html_digest: str
-    ids: set[str]
-    links: list[Link]
-    images: list[Link]
-    problems: list[tuple[str, int | None, str]]  # BuildError's (path, line, message)
-    notebook: str = ""  # digest of the page's notebook
-    notebook_links: list[tuple[str | None, Link]] = field(default_factory=list)  # see PageNotebook
-
-
-@dataclass
-class PageNotebook:
-    """A page's notebook: its bytes, and its links to other notebooks with the site path each
-    lands on (resolved once, when the notebook is made, so a rebuild checks them cheaply)."""
-
-    data: bytes
-    links: list[tuple[str | None, Link]]
-
-
 def build_site(
     config: SiteConfig | dict | None = None, keep_going: bool = False, index_search: bool = True
 ) -> BuildReport:
@@ -116,13 +72,12 @@ def build_site(
     index in the cache, and `report.unindexed` holds the pages for `search.build_index` when
     that index is not theirs (serve refreshes it in the background).
 
-    A cache file found missing or damaged on the way is forgotten with everything made from it,
-    and the site is built again (which renders what it lacks).
-
     With `keep_going`, a page whose source cannot be read, parsed, translated or rendered is left
-    out and its error kept in `report.skipped`; the rest of the site is still written."""
+    out and its error kept in `report.skipped`, links and TeX errors become warnings, and the rest
+    of the site is still written. A cache file found missing or damaged on the way is forgotten,
+    with everything made from it, and the site is built again."""
     report = BuildReport()
-    with report.stage("load config"):
+    with report.stage("config"):
         config = config if isinstance(config, SiteConfig) else load_config(config)
         check_out(config)
     try:
@@ -134,73 +89,39 @@ def build_site(
 
 def _build(report, config, keep_going, index_search, heal=False) -> BuildReport:
     skipped = report.skipped if keep_going else None
-    with report.stage("load config"):
-        cache = Cache.load(config.cache_dir, builderdigest())
-        if heal:
-            cache.heal()
-    with report.stage("find sources"):
-        sources = find_sources(config, report.warnings, skipped)
-        assets = docs_assets(config, report.warnings)
-        inputs = read_inputs(config, sources, skipped)
-    unknown = [i for i in inputs if i.key not in cache.metas]
-    modules = parse_and_translate(report, config, unknown, skipped)
-    inputs = [i for i in inputs if i.key in modules or i.key in cache.metas]
-    cache.remember_metas({key: page.meta for key, page in modules.items()})
-    with report.stage("xref"):
-        symbols = xref.site_symbols(config, inputs, modules, cache.builder)
-    site = SiteIndex(config, inputs, cache.metas, digest(cache.builder, symbols.key()))
-    stale = [i for i in inputs if site.render_key(i) not in cache.records]
-    unparsed = [i for i in stale if i.key not in modules]
-    modules |= parse_and_translate(report, config, unparsed, skipped)
-    stale = [i for i in stale if i.key in modules]
+    cache = Cache.load(config.cache_dir, builder_digest())
+    if heal:
+        cache.heal()
+    with report.stage("sources"):
+        inputs = read_inputs(config, find_sources(config, report.warnings, skipped), skipped)
+    modules = Modules(report, config, inputs, skipped)  # parse -> translate, for what is not kept
+    metas = cache.cached("meta", [i.key for i in inputs], modules.metas)
+    inputs = [i for i in inputs if i.key in metas]
+    symbols = cache.cached("symbols", python_keys(config, inputs), modules.symbols)
+    symbols = SymbolTable(list(symbols.values()))  # names pages may link to
+    site = SiteIndex(config, inputs, metas, digest(cache.builder, symbols.key()))
     renderer = PageRenderer(config, lambda lang: ui_translations(lang, config.locale_dir))
-    job = PageJob(site, symbols, renderer, cache, modules, keep_going)
-    for item, record in render_pages(report, job, stale):  # markdown+math, highlight, xref, page
-        cache.records[site.render_key(item)] = record
-        cache.dirty = True
-    inputs = [i for i in inputs if site.render_key(i) in cache.records]  # drops failed renders
+    job = PageJob(site, symbols, renderer, modules, cache.put, keep_going)
+    pages = rendered_pages(report, cache, job, inputs)  # render -> page
     with report.stage("page"):
-        records = {i.url: cache.records[site.render_key(i)] for i in inputs}
-        outputs = site_outputs(config, site, renderer, records, cache, assets)
-    with report.stage("check links"):
-        problems = check_site(config, site, records, outputs, keep_going)
-        report.warnings = _sorted_problems(
-            report.warnings + [w for i in inputs for w in cache.metas[i.key].warnings] + problems
-        )
-        report.skipped[:] = _sorted_problems(report.skipped)
+        outputs = site_outputs(config, site, renderer, pages, cache, report.warnings)
+    with report.stage("check"):
+        images, problems = page_images(config, {u: r.images for u, r in pages.items()}, outputs)
+        outputs |= images
+        problems = _sorted_problems(problems + check_site(pages, outputs, site_base_path(config)))
+        if problems and not keep_going:
+            raise problems[0]
     with report.stage("search"):
-        if index_search:
-            outputs |= search.search_outputs(config.cache_dir, outputs)
-        else:
-            index, current = search.latest_outputs(config.cache_dir, outputs)
-            report.unindexed = None if current else search.pages_to_index(outputs)
-            outputs |= index
+        outputs |= search_index(config, outputs, index_search, report)
     with report.stage("write"):
         result = write_site(config.out, outputs)
-        cache.save({site.render_key(i) for i in inputs}, {i.key for i in inputs}, site.extras_key)
-    report.pages_total = len(inputs)
-    built = {i.url for i in inputs}
-    report.pages_rendered = [i.url for i in stale if i.url in built]
+        cache.save()
+    parse_warnings = [w for i in inputs if i.url in pages for w in metas[i.key].warnings]
+    report.warnings = _sorted_problems(report.warnings + parse_warnings + problems)
+    report.skipped[:] = _sorted_problems(report.skipped)
+    report.pages_total = len(pages)
     report.written, report.removed = result.written, result.removed
     return report
-
-
-# ---------------------------------------------------------------------------------------- sources
-
-
-def builderdigest() -> str:
-    """The builder's version: its own code, templates, static files and UI catalogs."""
-    package = Path(__file__).parent
-    files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    return digest(
-        __version__, *[(p.relative_to(package).as_posix(), p.read_bytes()) for p in files]
-    )
-
-
-def _sorted_problems(problems: list[BuildError]) -> list[BuildError]:
-    """Each problem once (a source's warnings come with each of its languages), by file:line."""
-    unique = {(p.path, p.line or 0, p.message): p for p in problems}
-    return [unique[key] for key in sorted(unique)]
 
 
 def check_out(config: SiteConfig) -> None:
@@ -209,12 +130,19 @@ def check_out(config: SiteConfig) -> None:
     check_out_dir(config.out, input_trees(config))
 
 
+def _sorted_problems(problems: list[BuildError]) -> list[BuildError]:
+    """Each problem once (a source's warnings come with each of its languages), by file:line."""
+    unique = {(p.path, p.line or 0, p.message): p for p in problems}
+    return [unique[key] for key in sorted(unique)]
+
+
 # ------------------------------------------------------------------------ parse and translate
 
 
 @dataclass
 class Translated:
-    """A page's module in its language (own Section copies) and whether any part fell back."""
+    """A page's module in its language, whether any part fell back to English, what the site
+    knows of it, and the module it was translated from (whose code every language shares)."""
 
     module: Module
     fallback: bool
@@ -222,416 +150,225 @@ class Translated:
     source_module: Module
 
 
-def parse_and_translate(
-    report: BuildReport,
-    config: SiteConfig,
-    inputs: list[Input],
-    skipped: list[BuildError] | None = None,
-) -> dict:
-    """Parse each source once, then translate it into each language asked for. A problem is an
-    error, or with a `skipped` list, its pages are left out of the result."""
-    if not inputs:
-        return {}
-    from . import translate
-
-    parsed = parse_sources(
-        report, list({item.source.path: item.source for item in inputs}.values()), skipped
-    )
-    translated = {}
-    with report.stage("translate"):
-        for item in inputs:
-            original = parsed.get(item.source.path)
-            if original is None:
-                continue
-            try:
-                module, fallback_ids = translate.translate_module(
-                    copy.copy(original), item.lang, config.locale_dir, config.languages[0]
-                )
-            except BuildError as error:
-                fail_or_skip(error, skipped)
-                continue
-            module = dataclasses.replace(
-                module, sections=[dataclasses.replace(s) for s in module.sections]
-            )
-            meta = Meta(module.title, module.summary, original.warnings)
-            translated[item.key] = Translated(module, bool(fallback_ids), meta, original)
-    return translated
-
-
-def parse_sources(
-    report: BuildReport, sources: list[Source], skipped: list[BuildError] | None = None
-) -> dict[Path, Module]:
-    """Each source's module; many sources are parsed in forked worker processes. The first
-    error, in source order, is raised as in a serial parse; with a `skipped` list, every error
-    is kept there and its source left out."""
-    workers = min(_worker_count(len(sources)), len(sources))
-    if workers < 2:
-        with report.stage("parse"):
-            results = []
-            for source in sources:
-                results.append(_parse_or_problem(source))
-                if results[-1][1] and skipped is None:
-                    break
-    else:
-        import multiprocessing
-
-        chunk = max(1, len(sources) // (4 * workers))
-        pool = multiprocessing.get_context("fork").Pool(workers)
-        with report.stage(f"parse in {workers} processes"), pool:
-            results = pool.map(_parse_or_problem, sources, chunksize=chunk)
-    parsed = {}
-    for source, (module, problem) in zip(sources, results, strict=False):  # a serial parse stops
-        if problem:
-            fail_or_skip(problem, skipped)
-        else:
-            parsed[source.path] = module
-    return parsed
-
-
-def _parse(source: Source) -> Module:
-    from . import parse
-
-    reader = parse.parse_module if source.path.suffix == ".py" else parse.parse_markdown_page
+def parse_source(source: Source) -> Module:
+    reader = parse_module if source.path.suffix == ".py" else parse_markdown_page
     return reader(source.path, source.rel_path)
 
 
-def _parse_or_problem(source: Source) -> tuple[Module | None, BuildError | None]:
+def parse_or_problem(source: Source) -> tuple[Module | None, BuildError | None]:
     try:
-        return _parse(source), None
+        return parse_source(source), None
     except BuildError as error:
         return None, error
 
 
-def project_ui_catalogs(config: SiteConfig) -> str:
-    """Digest of the project's own UI catalogs (`<locale>/<lang>/LC_MESSAGES/site_builder.po`,
-    `translate.UI_DOMAIN`); the ones site_builder ships are part of `builder_digest`."""
-    if not config.locale_dir:
-        return ""
-    paths = [
-        config.locale_dir / lang / "LC_MESSAGES" / "site_builder.po" for lang in config.languages
+class Modules:
+    """The parse and translate stages, run for the inputs the cache does not answer for: each
+    source is parsed once (in worker processes when there are many), then translated into each
+    language asked for. A problem is an error, or with a `skipped` list, its pages are left
+    out."""
+
+    def __init__(self, report, config: SiteConfig, inputs: list[Input], skipped):
+        self.report, self.config, self.skipped = report, config, skipped
+        self.inputs = {i.key: i for i in inputs}
+        self.done: dict[str, Translated] = {}
+
+    def translated(self, keys: list[str]) -> dict[str, Translated]:
+        todo = [self.inputs[key] for key in keys if key not in self.done]
+        parsed = self._parse(list({i.source.path: i.source for i in todo}.values()))
+        with self.report.stage("translate"):
+            for item in todo:
+                original = parsed.get(item.source.path)
+                if original is None:
+                    continue
+                try:
+                    module, fallback = translate_module(
+                        original, item.lang, self.config.locale_dir, self.config.languages[0]
+                    )
+                except BuildError as error:
+                    fail_or_skip(error, self.skipped)
+                    continue
+                meta = Meta(module.title, module.summary, original.warnings)
+                self.done[item.key] = Translated(module, bool(fallback), meta, original)
+        return {key: self.done[key] for key in keys if key in self.done}
+
+    def _parse(self, sources: list[Source]) -> dict:
+        """Each source's module; the first error, in source order, is raised as in a serial
+        parse; with a `skipped` list, every error is kept there and its source left out."""
+        if not sources:
+            return {}
+        workers = worker_count(len(sources), fork_safe=not tex.v8_started())
+        self.report.processes = max(self.report.processes, workers)
+        chunk = max(1, len(sources) // (4 * workers))
+        parsed = {}
+        with self.report.stage("parse"):
+            results = fork_map(lambda n: parse_or_problem(sources[n]), len(sources), workers, chunk)
+            for source, (module, problem) in zip(sources, results, strict=True):
+                if problem:
+                    fail_or_skip(problem, self.skipped)
+                else:
+                    parsed[source.path] = module
+        return parsed
+
+    def metas(self, keys: list[str]) -> dict[str, Meta]:
+        return {key: page.meta for key, page in self.translated(keys).items()}
+
+    def symbols(self, keys: list[str]) -> dict:
+        """The names each module defines and imports (see `xref`), from its parse."""
+        found = {}
+        for key, page in self.translated(keys).items():
+            source = self.inputs[key].source
+            dotted = dotted_name(self.config.source.name, source.rel_path)
+            module = page.source_module
+            found[key] = module_symbols(module, module.source, source.url, dotted)
+        return found
+
+
+def python_keys(config: SiteConfig, inputs: list[Input]) -> list[str]:
+    """The inputs whose names other pages may link to: the package's modules, first language."""
+    first = config.languages[0]
+    return [
+        i.key
+        for i in inputs
+        if (i.lang, i.source.tree, i.source.path.suffix) == (first, "package", ".py")
     ]
-    return digest(*[path.read_bytes() if path.is_file() else None for path in paths])
 
 
-def ui_translations(lang: str, locale_dir: Path | None = None):
-    """UI strings for the templates, from the i18n stage when it provides them."""
-    import gettext
-
-    from . import translate
-
-    provider = getattr(translate, "ui_translations", None)
-    return provider(lang, locale_dir) if provider else gettext.NullTranslations()
-
-
-# -------------------------------------------------------------------------- the site as a whole
-
-
-class SiteIndex:
-    """What pages know of each other: titles for crumbs and the home listing, and the keys that
-    decide when a cached page is still valid."""
-
-    def __init__(
-        self, config: SiteConfig, inputs: list[Input], metas: dict[str, Meta], builder: str
-    ):
-        self.config = config
-        self.inputs = inputs
-        self.meta = {(i.lang, i.source.url): metas[i.key] for i in inputs}
-        self.urls = {i.source.url for i in inputs}
-        self.sources = {i.source.url: i.source for i in inputs}
-        folder_titles = sorted(
-            (key, meta.title) for key, meta in self.meta.items() if key[1].endswith("index.html")
-        )
-        ui = project_ui_catalogs(config)
-        shared = (builder, config.digest_fields(), "contributing.html" in self.urls, ui)
-        self.digest = digest(*shared, folder_titles)
-        listing = sorted((k, m.title, m.summary) for k, m in self.meta.items())
-        self.home_digest = digest(self.digest, listing)
-        self.extras_key = digest(self.home_digest, sorted(self.urls), PYGMENTS_STYLES)
-
-    def render_key(self, item: Input) -> str:
-        depends_on = self.home_digest if item.source.url == "index.html" else self.digest
-        return digest(item.key, depends_on)
-
-    def crumbs(self, lang: str, url: str) -> list[Crumb]:
-        prefix = language_prefix(self.config, lang)
-        here = prefix + url
-        crumbs = [Crumb(None, relative_href(here, prefix + "index.html"))]
-        parts = url.split("/")[:-1]
-        for depth in range(1, len(parts) + 1):
-            index = "/".join(parts[:depth]) + "/index.html"
-            meta = self.meta.get((lang, index))
-            href = relative_href(here, prefix + index) if meta else None
-            crumbs.append(Crumb(meta.title if meta else parts[depth - 1], href))
-        if url == "index.html":
-            return [Crumb(None)]
-        if crumbs[-1].href and url.endswith("/index.html"):
-            crumbs[-1].href = None
-        else:
-            crumbs.append(Crumb(self.meta[(lang, url)].title))
-        return crumbs
-
-    def listing(self, lang: str, here: str) -> list[ListingGroup]:
-        """Every page but the home page, grouped by folder (a folder's own page is its heading)."""
-        prefix = language_prefix(self.config, lang)
-        groups: dict[str, ListingGroup] = {}
-        for url in sorted(self.urls - {"index.html"}):
-            folder, name = posixpath.split(url)
-            index = posixpath.join(folder, "index.html")
-            if folder not in groups:
-                meta = self.meta.get((lang, index)) if folder else None
-                href = relative_href(here, prefix + index) if meta else None
-                title = meta.title if meta else (folder or None)
-                groups[folder] = ListingGroup(title, href, meta.summary if meta else "")
-            if name != "index.html":
-                meta = self.meta[(lang, url)]
-                href = relative_href(here, prefix + url)
-                groups[folder].items.append(ListingItem(meta.title, meta.summary, href))
-        return [groups[folder] for folder in sorted(groups, key=lambda f: (f == "", f))]
-
-    def view_code(self, url: str) -> str:
-        source = self.source_path(url)
-        return self.config.repo_url + source if self.config.repo_url and source else ""
-
-    def source_path(self, url: str) -> str:
-        """The page's source file relative to the project root ("" when it lies outside)."""
-        source = self.sources.get(url)
-        try:
-            return source.path.relative_to(self.config.root).as_posix() if source else ""
-        except ValueError:
-            return ""
-
-    def has_notebook(self, target: str) -> bool:
-        """Whether a site path is a page with a notebook: every page made from a source (not
-        the 404 page, nor a home page made up because the package has none)."""
-        lang, _, rest = target.partition("/")
-        page = rest if lang in self.config.languages[1:] else target
-        made_up = page == "404.html" or page == "index.html" and page not in self.urls
-        return page.endswith(".html") and not made_up
-
-    def notebook_link(self, page: str):
-        """Where the notebook of `page` (a site path) sends each of the page's links: a page's
-        link to its notebook, other files of the site to their public URL (so that images show
-        in a notebook opened anywhere); external links, anchors and links the site cannot
-        resolve stay as they are (None)."""
-        base_path = _base_path(self.config)
-
-        def link(href: str) -> str | None:
-            if not href or href.startswith("#") or is_external(href):
-                return None
-            target, _ = resolve(page, href, base_path)
-            if target is None:
-                return None
-            if self.has_notebook(target):
-                new = relative_href(page, notebook_path(target))
-            else:
-                new = public_url(self.config, target)
-            fragment = urlsplit(href).fragment
-            return (new + f"#{fragment}" if fragment else new) if new else None
-
-        return link
-
-
-# ----------------------------------------------------------------- markdown, highlight, page
+# ---------------------------------------------------------------------------- render and page
 
 
 @dataclass
-class Commentary:
-    links: list[Link] = field(default_factory=list)
-    images: list[Link] = field(default_factory=list)
-    problems: list[BuildError] = field(default_factory=list)
+class PageNotebook:
+    """A page's notebook: its bytes, and its links to other notebooks with the site path each
+    lands on (resolved once, when the notebook is made, so a rebuild checks them cheaply)."""
+
+    data: bytes
+    links: list[tuple[str | None, Link]]
 
 
-def render_commentary(
-    pages: list[Translated], keep_going: bool, docs: Path | None = None
-) -> list[Commentary]:
-    """Markdown and math for the intro and each section of each page, all their math in one call
-    into KaTeX; TeX errors become problems when keep_going, shown in place of the commentary they
-    broke. Images not next to their page are looked for at the page's place in `docs`."""
-    from .markdown import parse_markdown, render_markdown, render_parsed
-    from .tex import render_tex_many
+@dataclass
+class PageRecord:
+    """A rendered page as the cache keeps it: its HTML and notebook (blob digests), and what the
+    check stage needs of it."""
 
-    blocks = []  # (page number, section or None for the intro, text, line, parsed)
-    for number, page in enumerate(pages):
-        module = page.module
-        image_dirs = (docs / posixpath.dirname(module.rel_path),) if docs else ()
-        for section, text, line in [
-            (None, module.intro, module.intro_line),
-            *((s, s.docs, s.docs_line) for s in module.sections),
-        ]:
-            if text.strip():
-                origin = module.origins.get(section.id if section else "intro")
-                parsed = parse_markdown(text, module.path, line, origin, image_dirs)
-                blocks.append((number, section, text, line, parsed))
-            elif section is not None:
-                section.docs_html = ""
-            else:
-                module.intro_html = ""
-    render_tex_many([math for *_, parsed in blocks for math in parsed.math])
+    meta: Meta
+    html_digest: str
+    ids: set[str]
+    links: list[Link]
+    images: list[Link]
+    problems: list[tuple[str, int | None, str]]  # BuildError's (path, line, message)
+    notebook: str = ""  # digest of the page's notebook
+    notebook_links: list[tuple[str | None, Link]] = field(default_factory=list)  # see PageNotebook
 
-    found = [Commentary() for _ in pages]
-    for number, section, text, line, parsed in blocks:
-        path, origin, notice = pages[number].module.path, parsed.origin, ""
-        try:
-            rendered = render_parsed(parsed)
-        except BuildError as error:
-            if not (keep_going and error.message.startswith("TeX error")):
-                raise
-            found[number].problems.append(error)
-            notice = f'<p class="build-error">{html.escape(str(error))}</p>'
-            rendered = render_markdown(text.replace("$", "\\$"), path, line, origin)
-        where = str(origin.path if origin else path)  # a translation: its PO file
-        found[number].links += [Link(href, where, n) for href, n in rendered.links]
-        found[number].images += [Link(src, where, n) for src, n in rendered.images]
-        if section is not None:
-            section.docs_html = notice + rendered.html
-        else:
-            pages[number].module.intro_html = notice + rendered.html
-    return found
-
-
-def highlight_sources(pages: list[Translated]) -> None:
-    """Highlight each source once and share the code HTML with its translations (same ids)."""
-    if not pages:
-        return
-    from .highlight import highlight_module
-
-    done: dict[int, dict[str, str]] = {}
-    for page in pages:
-        original = page.source_module
-        if id(original) not in done:
-            sections = [dataclasses.replace(s) for s in original.sections]
-            highlight_module(original.source, sections)
-            done[id(original)] = {s.id: s.code_html for s in sections}
-        for section in page.module.sections:
-            section.code_html = done[id(original)].get(section.id, "")
+    def blobs(self) -> list[str]:
+        return [self.html_digest] + ([self.notebook] if self.notebook else [])
 
 
 @dataclass
 class PageJob:
-    """What rendering a stale page needs: the site, its symbols, the renderer and the cache."""
+    """What making the pages of one source needs: the site, its symbols, the page renderer, the
+    modules, and `keep(bytes) -> digest`, which keeps a page's bytes (the cache's blobs)."""
 
-    site: "SiteIndex"
-    symbols: object
+    site: SiteIndex
+    symbols: SymbolTable
     renderer: PageRenderer
-    cache: "Cache"
-    modules: dict[str, Translated]
+    modules: Modules
+    keep: object
     keep_going: bool
+    pages: dict[str, Translated] = field(default_factory=dict)
 
-    def render(self, report: BuildReport, items: list[Input]) -> list[PageRecord]:
-        """markdown+math -> highlight -> xref -> notebook -> page for the pages of one source (all
-        its languages), stored in the cache."""
-        pages = [self.modules[item.key] for item in items]
+    def make(self, items: list[Input]) -> tuple[list[PageRecord], dict[str, float]]:
+        """render (markdown+math -> highlight -> xref) -> notebook -> page, for the pages of one
+        source (all its languages); returns their records and the seconds per stage."""
+        report = BuildReport()
+        pages = [self.pages[item.key] for item in items]
         with report.stage("markdown+math"):
             found = render_commentary(pages, self.keep_going, self.site.config.docs)
         with report.stage("highlight"):
             highlight_sources(pages)
         with report.stage("xref"):
             for item, page in zip(items, pages, strict=True):
-                xref.annotate_module(page.module, item.source.url, self.symbols)
+                annotate_module(page.module, item.source.url, self.symbols)
         with report.stage("notebook"):
             notebooks = [
                 page_notebook(self.site, item, page, commentary)
                 for item, page, commentary in zip(items, pages, found, strict=True)
             ]
         with report.stage("page"):
-            return [
-                self.cache.store(render_page(self.renderer, self.site, item, page, found_, book))
+            records = [
+                self.record(item, page, found_, book)
                 for item, page, found_, book in zip(items, pages, found, notebooks, strict=True)
             ]
+        return records, report.seconds
+
+    def record(self, item, page, found, notebook) -> PageRecord:
+        page_html = render_page(self.renderer, self.site, item, page, notebook)
+        links = found.links + _template_links(page_html, found, str(item.source.path))
+        problems = [(p.path, p.line, p.message) for p in found.problems]
+        html_digest = self.keep(page_html.encode())
+        record = PageRecord(
+            page.meta, html_digest, ids_in(page_html), links, found.images, problems
+        )
+        if notebook:
+            record.notebook, record.notebook_links = self.keep(notebook.data), notebook.links
+        return record
 
 
-WORKERS_ENV = "SITE_BUILDER_WORKERS"  # a number of processes; 1 renders in this process
-POOL_MIN_PAGES = 16
-MAX_WORKERS = 8
-_forked_job: tuple[PageJob, list[list[Input]]] | None = None  # what forked workers inherit
+def rendered_pages(
+    report, cache: Cache, job: PageJob, inputs: list[Input]
+) -> dict[str, PageRecord]:
+    """Every page's record by site path: kept ones, and the others made now (in worker
+    processes when there are many; each worker starts its own KaTeX). A page that fails is an
+    error, or with --keep-going, left out."""
+    keyed = {job.site.render_key(i): i for i in inputs}
 
-
-def render_pages(report: BuildReport, job: PageJob, stale: list[Input]):
-    """Yield (input, record) for every stale page, rendered in this process or, when there are
-    many, in forked worker processes (identical results; each worker starts its own KaTeX).
-    Rendered math is kept in the cache folder for later builds."""
-    global _forked_job
-    if not stale:
-        return
-    from . import tex
-
-    tex.use_disk_cache(job.cache.folder)
-    by_source: dict[str, list[Input]] = {}
-    for item in stale:
-        by_source.setdefault(item.source.url, []).append(item)
-    units = list(by_source.values())
-    workers = min(_worker_count(len(stale)), len(units))
-    skipped = report.skipped if job.keep_going else None
-    if workers < 2:
-        for items in units:
-            try:
-                records = job.render(report, items)
-            except BuildError as error:
-                fail_or_skip(error, skipped)
+    def make(keys: list[str]) -> dict[str, PageRecord]:
+        items = [keyed[key] for key in keys]
+        job.pages = job.modules.translated([i.key for i in items])
+        by_source: dict[str, list[Input]] = {}
+        for item in items:
+            if item.key in job.pages:
+                by_source.setdefault(item.source.url, []).append(item)
+        units = list(by_source.values())
+        made = {}
+        tex.use_disk_cache(cache.folder)
+        workers = worker_count(len(items), fork_safe=not tex.v8_started())
+        report.processes = max(report.processes, workers)
+        # One process: the stages' own seconds; worker processes: their wall time, and the
+        # stages' seconds summed over the workers.
+        stage_seconds = report.seconds if workers < 2 else report.worker_seconds
+        started = time.perf_counter()
+        results = fork_map(lambda n: _make_unit(job, units[n]), len(units), workers)
+        for unit, (records, seconds, problem, math) in zip(units, results, strict=True):
+            for stage, spent in seconds.items():
+                stage_seconds[stage] = stage_seconds.get(stage, 0.0) + spent
+            tex.remember(math)
+            if problem:
+                fail_or_skip(BuildError(*problem), job.modules.skipped)
                 continue
-            yield from zip(items, records, strict=True)
+            made |= {job.site.render_key(i): r for i, r in zip(unit, records, strict=True)}
+            report.pages_rendered += [i.url for i in unit]
+        if workers > 1:
+            report.seconds["render"] = time.perf_counter() - started
         tex.save_disk_cache()
-        return
-    import multiprocessing
+        return made
 
-    _forked_job = (job, units)
+    records = cache.cached("page", keyed, make)
+    return {item.url: records[key] for key, item in keyed.items() if key in records}
+
+
+def _make_unit(job: PageJob, items: list[Input]):
+    """One source's pages, in a worker: (records, seconds, problem, math rendered here); a
+    BuildError comes back as its (path, line, message)."""
     try:
-        pool = multiprocessing.get_context("fork").Pool(workers)
-        with report.stage(f"pages in {workers} processes"), pool:
-            done = list(pool.imap(_render_forked, range(len(units)), chunksize=1))
-    finally:
-        _forked_job = None
-    for items, (records, seconds, problem, math) in zip(units, done, strict=True):
-        for stage, spent in seconds.items():
-            report.worker_seconds[stage] = report.worker_seconds.get(stage, 0.0) + spent
-        tex.remember(math)
-        if problem:
-            fail_or_skip(BuildError(*problem), skipped)
-            continue
-        yield from zip(items, records, strict=True)
-    tex.save_disk_cache()
-
-
-def _render_forked(unit: int):
-    """In a worker: render one unit; a BuildError comes back as (path, line, message), and the
-    math rendered as `tex.take_unsaved()`."""
-    from .tex import take_unsaved
-
-    job, units = _forked_job
-    report = BuildReport()
-    try:
-        return job.render(report, units[unit]), report.seconds, None, take_unsaved()
+        records, seconds = job.make(items)
+        return records, seconds, None, tex.take_unsaved()
     except BuildError as error:
-        return [], report.seconds, (error.path, error.line, error.message), take_unsaved()
+        return [], {}, (error.path, error.line, error.message), tex.take_unsaved()
 
 
-def _worker_count(pages: int) -> int:
-    """Processes for rendering: $SITE_BUILDER_WORKERS, else the usable cores when there are many
-    pages. 1 (this process) wherever forking is unsafe: V8 already started here, other threads
-    running (a lock held by one of them stays held in the child), or no fork on this system."""
-    import multiprocessing
-    import threading
-
-    from .tex import v8_started
-
-    override = os.environ.get(WORKERS_ENV, "").strip()
-    if override:
-        if not override.isdigit() or int(override) < 1:
-            raise BuildError(WORKERS_ENV, None, f"must be a whole number >= 1, not {override!r}")
-        workers = int(override)
-    elif pages >= POOL_MIN_PAGES:
-        workers = min(len(os.sched_getaffinity(0)), MAX_WORKERS)
-    else:
-        workers = 1
-    forkable = "fork" in multiprocessing.get_all_start_methods()
-    if workers < 2 or not forkable or v8_started() or threading.active_count() > 1:
-        return 1
-    return workers
-
-
-def render_page(
-    renderer, site: SiteIndex, item: Input, page: Translated, found: Commentary, notebook=None
-):
+def render_page(renderer, site: SiteIndex, item: Input, page: Translated, notebook=None) -> str:
+    """The page stage for one page: its context (crumbs, listing, links), laid out."""
     url, lang = item.source.url, item.lang
     contributing = "contributing.html" in site.urls
     prefix = language_prefix(site.config, lang)
@@ -649,7 +386,7 @@ def render_page(
         notebook=posixpath.basename(notebook_path(item.url)) if notebook else "",
         notebook_name=download_name(url),
     )
-    return renderer.module_page(context), page.meta, found, str(item.source.path), notebook
+    return renderer.module_page(context)
 
 
 def page_notebook(site: SiteIndex, item: Input, page: Translated, found: Commentary):
@@ -657,14 +394,13 @@ def page_notebook(site: SiteIndex, item: Input, page: Translated, found: Comment
     stage found) sent where `SiteIndex.notebook_link` says. (A page whose notebook is None has
     none, and no link to one: benchmarks/build_site.py builds that way to measure what notebooks
     cost.)"""
-    from .notebook import module_notebook
 
     root_package = site.config.source.name if item.source.tree == "package" else None
     source = site.source_path(item.source.url)
     destinations = {found_link.href for found_link in found.links + found.images}
     link = site.notebook_link(item.url)
     book = module_notebook(page.module, link, root_package, source, destinations)
-    here, base_path = notebook_path(item.url), _base_path(site.config)
+    here, base_path = notebook_path(item.url), site_base_path(site.config)
     # A notebook link is written where its page link was (a PO file's line, for a translation).
     written = {link(found_link.href): found_link for found_link in found.links + found.images}
     links = [
@@ -686,251 +422,41 @@ def _template_links(page_html: str, found: Commentary, page_file: str) -> list[L
     return [Link(href, page_file) for href, n in sorted(extra.items()) for _ in range(max(n, 0))]
 
 
-# ----------------------------------------------------------------- outputs and link checking
+# ------------------------------------------------------------------------- the site's files
 
 
-def site_outputs(config, site, renderer, records, cache, assets) -> dict[str, Blob]:
-    """Every file of the site: pages, static files, KaTeX, docs `assets` (per language), extras."""
-    outputs = {url: cache.blob(record.html_digest) for url, record in records.items()}
-    notebooks = {url: record.notebook for url, record in records.items() if record.notebook}
-    outputs |= {notebook_path(url): cache.blob(digest) for url, digest in notebooks.items()}
-    # static/*.css are not copied: they go into the one stylesheet made in _extras.
-    static = {f"static/{p.name}": p for p in STATIC_DIR.iterdir() if p.is_file()}
-    static = {rel: path for rel, path in static.items() if path.suffix != ".css"}
-    outputs |= {rel: cache.file_blob(path) for rel, path in static.items()} | katex_outputs(cache)
-    for lang in config.languages:
-        prefix = language_prefix(config, lang)
-        for rel, path in assets.items():
-            outputs[prefix + rel] = cache.file_blob(path)
-    outputs |= cache.extras(site.extras_key, lambda: _extras(config, site, renderer))
-    return outputs
+@dataclass
+class StoredFiles:
+    """Files kept in the cache: site path -> blob digest."""
+
+    digests: dict[str, str]
+
+    def blobs(self) -> list[str]:
+        return list(self.digests.values())
 
 
-# Browsers that can run the site all read woff2, so the other formats are left out of KaTeX's CSS.
-_LEGACY_FONT_SOURCE = re.compile(r',url\(fonts/[^)]+\.(?:woff|ttf)\) format\("(?:woff|truetype)"\)')
-
-
-def katex_outputs(cache: "Cache") -> dict[str, Blob]:
-    """KaTeX's stylesheet with woff2 font sources only, and the font files it still names."""
-    from .tex import katex_dist_dir
-
-    dist = katex_dist_dir()
-    css = _LEGACY_FONT_SOURCE.sub("", (dist / "katex.min.css").read_text(encoding="utf-8"))
-    outputs = {"static/katex/katex.min.css": Blob.of_bytes(css.encode())}
-    for name in sorted(set(re.findall(r"url\(fonts/([^)]+)\)", css))):
-        outputs[f"static/katex/fonts/{name}"] = cache.file_blob(dist / "fonts" / name)
-    return outputs
-
-
-def _extras(config: SiteConfig, site: SiteIndex, renderer: PageRenderer) -> dict[str, bytes]:
-    """Files made from the site as a whole: 404 page, sitemap, the stylesheet (site.css with the
-    Pygments colours), and a home page listing everything when the package has no root
-    `__init__.py`."""
-    from .page import stylesheet
-
-    extras = {
-        "404.html": renderer.not_found_page().encode(),
-        "sitemap.xml": sitemap_xml(config, sorted(site.urls | {"index.html"})).encode(),
-        "static/site.css": stylesheet(*PYGMENTS_STYLES).encode(),
+def site_outputs(config, site, renderer, pages: dict[str, PageRecord], cache: Cache, warnings):
+    """Every file of the site but its images and search index (see `site.site_files`)."""
+    files = {url: cache.blob(record.html_digest) for url, record in pages.items()}
+    files |= {
+        notebook_path(url): cache.blob(record.notebook)
+        for url, record in pages.items()
+        if record.notebook
     }
-    if "index.html" not in site.urls:
-        for lang in config.languages:
-            url = language_prefix(config, lang) + "index.html"
-            home = Module(config.source, "", config.title, "", "", 0)
-            context = PageContext(url, lang, home, [Crumb(None)], listing=site.listing(lang, url))
-            extras[url] = renderer.module_page(context).encode()
-    return extras
+
+    def whole_site(keys: list[str]) -> dict[str, StoredFiles]:
+        made = whole_site_files(config, site, renderer)
+        return {keys[0]: StoredFiles({rel: cache.put(data) for rel, data in made.items()})}
+
+    stored = cache.cached("whole site", [site.extras_key], whole_site)[site.extras_key]
+    whole = {rel: cache.blob(content_digest) for rel, content_digest in stored.digests.items()}
+    return site_files(config, files, cache.file_blob, docs_assets(config, warnings), whole)
 
 
-def check_site(config, site, records, outputs, keep_going) -> list[BuildError]:
-    """Copy referenced images into the site, then check every link; problems stop the build,
-    or with keep_going come back as warnings."""
-    problems = [BuildError(*p) for record in records.values() for p in record.problems]
-    for url, record in records.items():
-        for image in record.images:
-            problems += _add_image(config, url, image, outputs)
-    pages = {url: PageLinks(record.ids, record.links) for url, record in records.items()}
-    for rel, blob in outputs.items():
-        if rel.endswith(".html") and rel not in pages:
-            page_html = blob.content().decode()
-            pages[rel] = PageLinks(ids_in(page_html), [Link(h, rel) for h in urls_in(page_html)])
-    files = set(outputs) - set(pages)
-    base_path = _base_path(config)
-    for link, message in check_links(pages, files, base_path):
-        problems.append(BuildError(link.file, link.line, message))
-    problems += check_notebook_links(records, outputs, problems)
-    problems.sort(key=lambda p: (p.path, p.line or 0, p.message))
-    if problems and not keep_going:
-        raise problems[0]
-    return problems
-
-
-def check_notebook_links(records, outputs, page_problems) -> list[BuildError]:
-    """Each notebook's links to other notebooks must land on one (their anchors are not checked).
-    A link whose page link is already reported broken is not reported again."""
-    reported = {(p.path, p.line) for p in page_problems}
-    return [
-        BuildError(link.file, link.line, f"broken link '{link.href}': no notebook at that path")
-        for record in records.values()
-        for target, link in record.notebook_links
-        if target not in outputs and (link.file, link.line) not in reported
-    ]
-
-
-def _base_path(config: SiteConfig) -> str:
-    return urlsplit(config.base_url).path or "/"
-
-
-def _add_image(config: SiteConfig, url: str, image: Link, outputs: dict) -> list[BuildError]:
-    """Find an image in the package tree, then the docs tree; copy it to where the page needs it."""
-    if is_external(image.href):
-        return []
-    target, _ = resolve(url, image.href, _base_path(config))
-    if target in outputs:
-        return []
-    lang_free = target
-    for lang in config.languages[1:]:
-        if target and target.startswith(lang + "/"):
-            lang_free = target[len(lang) + 1 :]
-    for tree in (config.source, config.docs):
-        if not (tree and lang_free and (tree / lang_free).is_file()):
-            continue
-        found = (tree / lang_free).resolve()
-        if not any(found.is_relative_to(t) for t in input_trees(config)):
-            message = f"image '{image.href}' links outside the source tree (to {found})"
-            return [BuildError(image.file, image.line, message)]
-        outputs[target] = Blob.of_file(found)
-        return []
-    return [BuildError(image.file, image.line, f"missing image '{image.href}'")]
-
-
-# -------------------------------------------------------------------------------------- cache
-
-
-class Cache:
-    """Render results by key (pickled index) and the bytes of pages by digest (blob files)."""
-
-    INDEX = "index.pickle"
-
-    def __init__(self, folder: Path, builder: str):
-        self.folder, self.builder = folder, builder
-        self.metas: dict[str, Meta] = {}
-        self.records: dict[str, PageRecord] = {}
-        self.extra_files: dict[str, dict[str, str]] = {}
-        self.file_digests: dict[str, tuple[int, int, str]] = {}
-        self.dirty = False
-
-    @classmethod
-    def load(cls, folder: Path, builder: str) -> "Cache":
-        cache = cls(folder, builder)
-        try:
-            with open(folder / cls.INDEX, "rb") as handle:
-                saved = pickle.load(handle)
-        except Exception:  # a missing, old or damaged cache is rebuilt
-            return cache
-        if saved.get("builder") == builder:
-            cache.metas, cache.records = saved["metas"], saved["records"]
-            cache.extra_files, cache.file_digests = saved["extras"], saved["files"]
-        return cache
-
-    def _blob_path(self, digest: str) -> Path:
-        return self.folder / "blobs" / digest[:2] / digest
-
-    def heal(self) -> None:
-        """Forget the pages and extras whose blob is missing or damaged (deleting the damaged
-        files), and every remembered file digest, so that this build makes them again."""
-        used = {r.html_digest for r in self.records.values()}
-        used |= {d for files in self.extra_files.values() for d in files.values()}
-        bad = set()
-        for used_digest in used:
-            try:
-                Blob(used_digest, path=self._blob_path(used_digest)).content()
-            except (DamagedBlob, OSError):
-                bad.add(used_digest)
-                self._blob_path(used_digest).unlink(missing_ok=True)
-        self.records = {k: r for k, r in self.records.items() if r.html_digest not in bad}
-        self.extra_files = {
-            k: files for k, files in self.extra_files.items() if not bad & set(files.values())
-        }
-        self.file_digests = {}
-        self.dirty = True
-
-    def blob(self, digest: str) -> Blob:
-        return Blob(digest, path=self._blob_path(digest))
-
-    def _put(self, data: bytes) -> str:
-        blob = Blob.of_bytes(data)
-        path = self._blob_path(blob.digest)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temp = path.with_suffix(f".tmp{os.getpid()}")
-            temp.write_bytes(data)
-            os.replace(temp, path)
-        return blob.digest
-
-    def store(self, rendered) -> PageRecord:
-        page_html, meta, found, page_file, notebook = rendered
-        self.dirty = True
-        links = found.links + _template_links(page_html, found, page_file)
-        digest = self._put(page_html.encode())
-        problems = [(p.path, p.line, p.message) for p in found.problems]
-        record = PageRecord(meta, digest, ids_in(page_html), links, found.images, problems)
-        if notebook:
-            record.notebook, record.notebook_links = self._put(notebook.data), notebook.links
-        return record
-
-    def remember_metas(self, metas: dict[str, Meta]) -> None:
-        self.metas.update(metas)
-        self.dirty = self.dirty or bool(metas)
-
-    def file_blob(self, path: Path) -> Blob:
-        """A blob for a file on disk; its digest is remembered by (size, mtime)."""
-        try:
-            info = path.stat()
-            known = self.file_digests.get(str(path))
-            if known and known[:2] == (info.st_size, info.st_mtime_ns):
-                return Blob(known[2], path=path)
-            blob = Blob.of_file(path)
-        except OSError as error:
-            raise BuildError(path, None, f"cannot read: {error.strerror or error}") from None
-        self.file_digests[str(path)] = (info.st_size, info.st_mtime_ns, blob.digest)
-        self.dirty = True
-        return blob
-
-    def extras(self, key: str, make) -> dict[str, Blob]:
-        if key not in self.extra_files:
-            self.extra_files[key] = {rel: self._put(data) for rel, data in make().items()}
-            self.dirty = True
-        return {rel: self.blob(digest) for rel, digest in self.extra_files[key].items()}
-
-    def save(self, record_keys: set[str], meta_keys: set[str], extras_key: str) -> None:
-        """Keep only what this build used; rewrite the index only when something changed."""
-        for table, keep in ((self.records, record_keys), (self.metas, meta_keys)):
-            for key in set(table) - keep:
-                del table[key]
-                self.dirty = True
-        for key in set(self.extra_files) - {extras_key}:
-            del self.extra_files[key]
-            self.dirty = True
-        if not self.dirty:
-            return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        saved = {
-            "builder": self.builder,
-            "metas": self.metas,
-            "records": self.records,
-            "extras": self.extra_files,
-            "files": self.file_digests,
-        }
-        temp = self.folder / f"{self.INDEX}.tmp{os.getpid()}"
-        temp.write_bytes(pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(temp, self.folder / self.INDEX)
-        self._prune_blobs()
-
-    def _prune_blobs(self) -> None:
-        used = {r.html_digest for r in self.records.values()}
-        used |= {r.notebook for r in self.records.values() if r.notebook}
-        used |= {d for files in self.extra_files.values() for d in files.values()}
-        for path in (self.folder / "blobs").glob("*/*"):
-            if path.name not in used:
-                path.unlink(missing_ok=True)
+def search_index(config: SiteConfig, outputs: dict, index_search: bool, report) -> dict:
+    """The search index of the site's pages; without `index_search`, the newest one kept."""
+    if index_search:
+        return search.search_outputs(config.cache_dir, outputs)
+    index, current = search.latest_outputs(config.cache_dir, outputs)
+    report.unindexed = None if current else search.pages_to_index(outputs)
+    return index

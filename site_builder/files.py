@@ -1,8 +1,11 @@
-"""The one way site_builder writes a file: whole or not at all."""
+"""Bytes on disk: the one atomic write, content digests, and `Blob`, an output file by digest."""
 
 import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
+
+from .model import BuildError
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -32,3 +35,36 @@ def digest(*parts) -> str:
         hasher.update(part if isinstance(part, bytes) else repr(part).encode())
         hasher.update(b"\0")
     return hasher.hexdigest()
+
+
+class DamagedBlob(BuildError):
+    """A blob's file is missing or no longer holds the bytes of its digest."""
+
+
+@dataclass(frozen=True)
+class Blob:
+    """One output file: its content digest and its bytes (in memory, or a file to copy)."""
+
+    digest: str
+    data: bytes | None = None
+    path: Path | None = None
+
+    @classmethod
+    def of_bytes(cls, data: bytes) -> "Blob":
+        return cls(digest_of(data), data=data)
+
+    @classmethod
+    def of_file(cls, path: Path) -> "Blob":
+        return cls(digest_of(path.read_bytes()), path=path)
+
+    def content(self) -> bytes:
+        """The bytes, checked against the digest when they come from a file."""
+        if self.data is not None:
+            return self.data
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            raise DamagedBlob(self.path, None, "missing; build again") from None
+        if digest_of(data) != self.digest:
+            raise DamagedBlob(self.path, None, "changed while the site was built; build again")
+        return data

@@ -1,10 +1,13 @@
-"""Link checking: every internal link and `#anchor` must land on a file or an id of the site."""
+"""Check stage: every internal link and `#anchor` must land on a file or an id of the site, and
+every link of a notebook on a notebook."""
 
 import html
 import posixpath
 import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
+
+from .model import BuildError
 
 _ID = re.compile(r"""\sid\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _URL_ATTR = re.compile(r"""\s(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
@@ -86,3 +89,32 @@ def check_links(
                 where = "this page" if target == page else f"'{target}'"
                 broken.append((link, f"broken link '{link.href}': no id '{anchor}' in {where}"))
     return broken
+
+
+def check_site(records: dict, outputs: dict, base_path: str) -> list[BuildError]:
+    """The problems of the site about to be written: those its pages' rendering found, broken
+    links and anchors, and notebook links that land on no notebook. `records` maps a rendered
+    page's site path to what rendering found (`ids`, `links`, `problems`, `notebook_links`);
+    other HTML files in `outputs` (made from the site as a whole) are read for theirs."""
+    problems = [BuildError(*p) for record in records.values() for p in record.problems]
+    pages = {url: PageLinks(record.ids, record.links) for url, record in records.items()}
+    for rel, blob in outputs.items():
+        if rel.endswith(".html") and rel not in pages:
+            page_html = blob.content().decode()
+            pages[rel] = PageLinks(ids_in(page_html), [Link(h, rel) for h in urls_in(page_html)])
+    for link, message in check_links(pages, set(outputs) - set(pages), base_path):
+        problems.append(BuildError(link.file, link.line, message))
+    problems += check_notebook_links(records, outputs, problems)
+    return sorted(problems, key=lambda p: (p.path, p.line or 0, p.message))
+
+
+def check_notebook_links(records: dict, outputs: dict, page_problems) -> list[BuildError]:
+    """Each notebook's links to other notebooks must land on one (their anchors are not checked).
+    A link whose page link is already reported broken is not reported again."""
+    reported = {(p.path, p.line) for p in page_problems}
+    return [
+        BuildError(link.file, link.line, f"broken link '{link.href}': no notebook at that path")
+        for record in records.values()
+        for target, link in record.notebook_links
+        if target not in outputs and (link.file, link.line) not in reported
+    ]

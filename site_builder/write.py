@@ -13,7 +13,6 @@ process is gone and whose lock is free was left by a killed build and is removed
 
 import ctypes
 import fcntl
-import hashlib
 import json
 import os
 import secrets
@@ -22,46 +21,10 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from .files import Blob, DamagedBlob, digest_of  # noqa: F401  (re-exported)
 from .model import BuildError
 
 MANIFEST = ".site-builder.json"
-
-
-def digest_of(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
-class DamagedBlob(BuildError):
-    """A blob's file is missing or no longer holds the bytes of its digest."""
-
-
-@dataclass(frozen=True)
-class Blob:
-    """One output file: its content digest and its bytes (in memory, or a file to copy)."""
-
-    digest: str
-    data: bytes | None = None
-    path: Path | None = None
-
-    @classmethod
-    def of_bytes(cls, data: bytes) -> "Blob":
-        return cls(digest_of(data), data=data)
-
-    @classmethod
-    def of_file(cls, path: Path) -> "Blob":
-        return cls(digest_of(path.read_bytes()), path=path)
-
-    def content(self) -> bytes:
-        """The bytes, checked against the digest when they come from a file."""
-        if self.data is not None:
-            return self.data
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            raise DamagedBlob(self.path, None, "missing; build again") from None
-        if digest_of(data) != self.digest:
-            raise DamagedBlob(self.path, None, "changed while the site was built; build again")
-        return data
 
 
 @dataclass

@@ -12,9 +12,10 @@ import pytest
 from conftest import make_config, write_tree
 from nbclient import NotebookClient
 
-from site_builder.build import Meta, PageRecord, build_site, check_notebook_links
-from site_builder.links import Link
+from site_builder.build import PageRecord, build_site
+from site_builder.links import Link, check_notebook_links
 from site_builder.model import BuildError
+from site_builder.site import Meta
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("LABML_LIKE_CIFAR10") or REPO.parent / "shared/data/cifar10")

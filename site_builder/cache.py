@@ -1,0 +1,169 @@
+"""The cache: one layer that wraps the stages from outside, so a rebuild redoes only what changed.
+
+`Cache.cached(table, keys, make)` is the whole idea: the values this cache holds for `keys`, and
+`make(missing)` for the rest, kept for the next build (a value that refers to blobs says which,
+with a `blobs()` method). A key is a digest of everything its value
+depends on (see `sources.read_inputs` and `site.SiteIndex.render_key`), so a value is never stale,
+only unused; `save` forgets what this build did not use. The stages never see the cache.
+
+What it keeps, in `.site_builder_cache/` next to the out dir:
+- `index.pickle`: the tables (page metadata, per-module symbols, rendered page records, the files
+  made from the site as a whole, digests of files on disk by size and mtime), for this builder only;
+- `blobs/`: the bytes of pages and notebooks by content digest, checked on every read (a missing or
+  damaged blob makes the build start over with `heal`, which forgets what was made from it);
+- `math-<key>.pickle`: KaTeX's results, so a rebuild never starts V8 for known math;
+- `search/<key>/`: the search index of a set of pages (see `search`).
+Every file is written with `files.atomic_write`.
+"""
+
+import pickle
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from . import __version__
+from .files import Blob, DamagedBlob, atomic_write, digest
+from .model import BuildError
+
+INDEX = "index.pickle"
+MATH_ENTRIES = 40_000  # the most recent KaTeX results kept on disk
+
+
+def builder_digest() -> str:
+    """The builder's version: its own code, templates, static files and UI catalogs."""
+    package = Path(__file__).parent
+    files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    return digest(
+        __version__, *[(p.relative_to(package).as_posix(), p.read_bytes()) for p in files]
+    )
+
+
+class Cache:
+    def __init__(self, folder: Path, builder: str):
+        self.folder, self.builder = folder, builder
+        self.tables: dict[str, dict] = {}
+        self.used: dict[str, set] = {}
+        self.file_digests: dict[str, tuple[int, int, str]] = {}
+        self.dirty = False
+
+    @classmethod
+    def load(cls, folder: Path, builder: str) -> "Cache":
+        """The cache in `folder`; empty when there is none, or it was made by another builder,
+        or it cannot be read (it is rebuilt)."""
+        cache = cls(folder, builder)
+        try:
+            saved = pickle.loads((folder / INDEX).read_bytes())
+        except Exception:
+            return cache
+        if isinstance(saved, dict) and saved.get("builder") == builder:
+            cache.tables, cache.file_digests = saved["tables"], saved["files"]
+        return cache
+
+    # ------------------------------------------------------------------------- tables of values
+
+    def cached(self, table: str, keys: Iterable[str], make: Callable[[list[str]], dict]) -> dict:
+        """The values of `keys`: the ones kept, and `make(missing)` for the others (a key that
+        `make` leaves out is left out of the result)."""
+        keys = list(dict.fromkeys(keys))
+        stored = self.tables.setdefault(table, {})
+        missing = [key for key in keys if key not in stored]
+        if missing:
+            made = make(missing)
+            stored.update(made)
+            self.dirty = self.dirty or bool(made)
+        self.used.setdefault(table, set()).update(keys)
+        return {key: stored[key] for key in keys if key in stored}
+
+    def forget(self, table: str, keys: Iterable[str]) -> None:
+        stored = self.tables.get(table, {})
+        for key in keys:
+            stored.pop(key, None)
+        self.dirty = True
+
+    # ------------------------------------------------------------------------- bytes by digest
+
+    def _blob_path(self, content_digest: str) -> Path:
+        return self.folder / "blobs" / content_digest[:2] / content_digest
+
+    def blob(self, content_digest: str) -> Blob:
+        return Blob(content_digest, path=self._blob_path(content_digest))
+
+    def put(self, data: bytes) -> str:
+        """Keep `data` (safe from several processes at once); returns its digest."""
+        blob = Blob.of_bytes(data)
+        path = self._blob_path(blob.digest)
+        if not path.exists():
+            atomic_write(path, data)
+        return blob.digest
+
+    def file_blob(self, path: Path) -> Blob:
+        """A blob for a file on disk; its digest is remembered by (size, mtime)."""
+        try:
+            info = path.stat()
+            known = self.file_digests.get(str(path))
+            if known and known[:2] == (info.st_size, info.st_mtime_ns):
+                return Blob(known[2], path=path)
+            blob = Blob.of_file(path)
+        except OSError as error:
+            raise BuildError(path, None, f"cannot read: {error.strerror or error}") from None
+        self.file_digests[str(path)] = (info.st_size, info.st_mtime_ns, blob.digest)
+        self.dirty = True
+        return blob
+
+    def heal(self) -> None:
+        """Forget every kept value that names a missing or damaged blob (deleting the damaged
+        files), and every remembered file digest, so that this build makes them again."""
+        for stored in self.tables.values():
+            for key, value in list(stored.items()):
+                for content_digest in _blobs(value):
+                    try:
+                        self.blob(content_digest).content()
+                    except (DamagedBlob, OSError):
+                        self._blob_path(content_digest).unlink(missing_ok=True)
+                        del stored[key]
+                        break
+        self.file_digests = {}
+        self.dirty = True
+
+    # ------------------------------------------------------------------------- KaTeX's results
+
+    def _math_path(self, key: str) -> Path:
+        return self.folder / f"math-{digest(key)[:16]}.pickle"
+
+    def load_math(self, key: str) -> dict:
+        """KaTeX's results kept for a renderer whose `memo_key()` is `key` ({} if none)."""
+        try:
+            saved = pickle.loads(self._math_path(key).read_bytes())
+        except Exception:  # missing or damaged: rendered again
+            return {}
+        return saved if isinstance(saved, dict) else {}
+
+    def save_math(self, key: str, memo: dict, new: dict) -> None:
+        """Keep the most recent `MATH_ENTRIES` results when this build rendered any (`new`)."""
+        if not new:
+            return
+        recent = dict(list({**memo, **new}.items())[-MATH_ENTRIES:])
+        atomic_write(self._math_path(key), pickle.dumps(recent, protocol=pickle.HIGHEST_PROTOCOL))
+
+    # ------------------------------------------------------------------------- saving
+
+    def save(self) -> None:
+        """Keep only what this build used, and the blobs it names; write the index only when
+        something changed."""
+        for table, stored in self.tables.items():
+            for key in set(stored) - self.used.get(table, set()):
+                del stored[key]
+                self.dirty = True
+        if not self.dirty:
+            return
+        saved = {"builder": self.builder, "tables": self.tables, "files": self.file_digests}
+        atomic_write(self.folder / INDEX, pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL))
+        used = {d for stored in self.tables.values() for v in stored.values() for d in _blobs(v)}
+        for path in (self.folder / "blobs").glob("*/*"):
+            if path.name not in used:
+                path.unlink(missing_ok=True)
+
+
+def _blobs(value) -> Iterable[str]:
+    """The digests of the blobs a kept value refers to: a value that refers to any has a
+    `blobs()` method (a rendered page, the files made from the whole site)."""
+    return value.blobs() if hasattr(value, "blobs") else ()

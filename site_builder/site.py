@@ -1,0 +1,249 @@
+"""The site as a whole: what pages know of each other, and the files made from all of them.
+
+`SiteIndex` holds every page's title and summary (for crumbs and the home page's listing) and the
+keys that decide when a rendered page is still valid: a page depends on its own input, on the
+builder and config, on the titles of its folders, and (the home page) on every page's listing.
+`site_files` gathers every file of the site: pages, notebooks, static files, KaTeX's stylesheet
+and fonts, docs assets in each language, the images pages use, and the 404 page, sitemap and
+stylesheet made from the site as a whole.
+"""
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .config import SiteConfig
+from .files import Blob, digest
+from .links import Link, is_external, resolve
+from .model import BuildError, Module
+from .page import (
+    STATIC_DIR,
+    Crumb,
+    ListingGroup,
+    ListingItem,
+    PageContext,
+    PageRenderer,
+    public_url,
+    relative_href,
+    sitemap_xml,
+    stylesheet,
+)
+from .paths import language_prefix, notebook_path
+from .sources import Input, input_trees
+from .tex import katex_dist_dir
+
+PYGMENTS_STYLES = ("default", "github-dark")
+
+
+@dataclass
+class Meta:
+    """What the site knows of a page without rendering it, kept per input key."""
+
+    title: str
+    summary: str
+    warnings: list[BuildError] = field(default_factory=list)  # from parsing the source
+
+
+def project_ui_catalogs(config: SiteConfig) -> str:
+    """Digest of the project's own UI catalogs (`<locale>/<lang>/LC_MESSAGES/site_builder.po`,
+    `translate.UI_DOMAIN`); the ones site_builder ships are part of `builder_digest`."""
+    if not config.locale_dir:
+        return ""
+    paths = [
+        config.locale_dir / lang / "LC_MESSAGES" / "site_builder.po" for lang in config.languages
+    ]
+    return digest(*[path.read_bytes() if path.is_file() else None for path in paths])
+
+
+class SiteIndex:
+    """What pages know of each other: titles for crumbs and the home listing, and the keys that
+    decide when a cached page is still valid."""
+
+    def __init__(
+        self, config: SiteConfig, inputs: list[Input], metas: dict[str, Meta], builder: str
+    ):
+        self.config = config
+        self.inputs = inputs
+        self.meta = {(i.lang, i.source.url): metas[i.key] for i in inputs}
+        self.urls = {i.source.url for i in inputs}
+        self.sources = {i.source.url: i.source for i in inputs}
+        folder_titles = sorted(
+            (key, meta.title) for key, meta in self.meta.items() if key[1].endswith("index.html")
+        )
+        ui = project_ui_catalogs(config)
+        shared = (builder, config.digest_fields(), "contributing.html" in self.urls, ui)
+        self.digest = digest(*shared, folder_titles)
+        listing = sorted((k, m.title, m.summary) for k, m in self.meta.items())
+        self.home_digest = digest(self.digest, listing)
+        self.extras_key = digest(self.home_digest, sorted(self.urls), PYGMENTS_STYLES)
+
+    def render_key(self, item: Input) -> str:
+        depends_on = self.home_digest if item.source.url == "index.html" else self.digest
+        return digest(item.key, depends_on)
+
+    def crumbs(self, lang: str, url: str) -> list[Crumb]:
+        prefix = language_prefix(self.config, lang)
+        here = prefix + url
+        crumbs = [Crumb(None, relative_href(here, prefix + "index.html"))]
+        parts = url.split("/")[:-1]
+        for depth in range(1, len(parts) + 1):
+            index = "/".join(parts[:depth]) + "/index.html"
+            meta = self.meta.get((lang, index))
+            href = relative_href(here, prefix + index) if meta else None
+            crumbs.append(Crumb(meta.title if meta else parts[depth - 1], href))
+        if url == "index.html":
+            return [Crumb(None)]
+        if crumbs[-1].href and url.endswith("/index.html"):
+            crumbs[-1].href = None
+        else:
+            crumbs.append(Crumb(self.meta[(lang, url)].title))
+        return crumbs
+
+    def listing(self, lang: str, here: str) -> list[ListingGroup]:
+        """Every page but the home page, grouped by folder (a folder's own page is its heading)."""
+        prefix = language_prefix(self.config, lang)
+        groups: dict[str, ListingGroup] = {}
+        for url in sorted(self.urls - {"index.html"}):
+            folder, name = posixpath.split(url)
+            index = posixpath.join(folder, "index.html")
+            if folder not in groups:
+                meta = self.meta.get((lang, index)) if folder else None
+                href = relative_href(here, prefix + index) if meta else None
+                title = meta.title if meta else (folder or None)
+                groups[folder] = ListingGroup(title, href, meta.summary if meta else "")
+            if name != "index.html":
+                meta = self.meta[(lang, url)]
+                href = relative_href(here, prefix + url)
+                groups[folder].items.append(ListingItem(meta.title, meta.summary, href))
+        return [groups[folder] for folder in sorted(groups, key=lambda f: (f == "", f))]
+
+    def view_code(self, url: str) -> str:
+        source = self.source_path(url)
+        return self.config.repo_url + source if self.config.repo_url and source else ""
+
+    def source_path(self, url: str) -> str:
+        """The page's source file relative to the project root ("" when it lies outside)."""
+        source = self.sources.get(url)
+        try:
+            return source.path.relative_to(self.config.root).as_posix() if source else ""
+        except ValueError:
+            return ""
+
+    def has_notebook(self, target: str) -> bool:
+        """Whether a site path is a page with a notebook: every page made from a source (not
+        the 404 page, nor a home page made up because the package has none)."""
+        lang, _, rest = target.partition("/")
+        page = rest if lang in self.config.languages[1:] else target
+        made_up = page == "404.html" or page == "index.html" and page not in self.urls
+        return page.endswith(".html") and not made_up
+
+    def notebook_link(self, page: str):
+        """Where the notebook of `page` (a site path) sends each of the page's links: a page's
+        link to its notebook, other files of the site to their public URL (so that images show
+        in a notebook opened anywhere); external links, anchors and links the site cannot
+        resolve stay as they are (None)."""
+        base_path = site_base_path(self.config)
+
+        def link(href: str) -> str | None:
+            if not href or href.startswith("#") or is_external(href):
+                return None
+            target, _ = resolve(page, href, base_path)
+            if target is None:
+                return None
+            if self.has_notebook(target):
+                new = relative_href(page, notebook_path(target))
+            else:
+                new = public_url(self.config, target)
+            fragment = urlsplit(href).fragment
+            return (new + f"#{fragment}" if fragment else new) if new else None
+
+        return link
+
+
+def site_base_path(config: SiteConfig) -> str:
+    return urlsplit(config.base_url).path or "/"
+
+
+def site_files(config, pages: dict, file_blob, assets: dict[str, Path], whole_site: dict) -> dict:
+    """Every file of the site but the images and the search index: `pages` (site path -> its
+    files, from the page stage), static files, KaTeX, the docs `assets` in each language, and
+    the files made from the `whole_site`. `file_blob(path)` makes a blob of a file on disk."""
+    outputs = dict(pages)
+    # static/*.css are not copied: they go into the one stylesheet made in whole_site_files.
+    static = {f"static/{p.name}": p for p in STATIC_DIR.iterdir() if p.is_file()}
+    static = {rel: path for rel, path in static.items() if path.suffix != ".css"}
+    outputs |= {rel: file_blob(path) for rel, path in static.items()} | katex_files(file_blob)
+    for lang in config.languages:
+        prefix = language_prefix(config, lang)
+        for rel, path in assets.items():
+            outputs[prefix + rel] = file_blob(path)
+    return outputs | whole_site
+
+
+# Browsers that can run the site all read woff2, so the other formats are left out of KaTeX's CSS.
+_LEGACY_FONT_SOURCE = re.compile(r',url\(fonts/[^)]+\.(?:woff|ttf)\) format\("(?:woff|truetype)"\)')
+
+
+def katex_files(file_blob) -> dict[str, Blob]:
+    """KaTeX's stylesheet with woff2 font sources only, and the font files it still names."""
+    dist = katex_dist_dir()
+    css = _LEGACY_FONT_SOURCE.sub("", (dist / "katex.min.css").read_text(encoding="utf-8"))
+    outputs = {"static/katex/katex.min.css": Blob.of_bytes(css.encode())}
+    for name in sorted(set(re.findall(r"url\(fonts/([^)]+)\)", css))):
+        outputs[f"static/katex/fonts/{name}"] = file_blob(dist / "fonts" / name)
+    return outputs
+
+
+def whole_site_files(
+    config: SiteConfig, site: SiteIndex, renderer: PageRenderer
+) -> dict[str, bytes]:
+    """Files made from the site as a whole: 404 page, sitemap, the stylesheet (site.css with the
+    Pygments colours), and a home page listing everything when the package has no root
+    `__init__.py`."""
+    extras = {
+        "404.html": renderer.not_found_page().encode(),
+        "sitemap.xml": sitemap_xml(config, sorted(site.urls | {"index.html"})).encode(),
+        "static/site.css": stylesheet(*PYGMENTS_STYLES).encode(),
+    }
+    if "index.html" not in site.urls:
+        for lang in config.languages:
+            url = language_prefix(config, lang) + "index.html"
+            home = Module(config.source, "", config.title, "", "", 0)
+            context = PageContext(url, lang, home, [Crumb(None)], listing=site.listing(lang, url))
+            extras[url] = renderer.module_page(context).encode()
+    return extras
+
+
+def page_images(config: SiteConfig, images: dict[str, list[Link]], outputs: dict):
+    """The files of the images pages show (`images`: site path -> the page's images), found
+    in the package tree, then the docs tree, and the problems of those not found there."""
+    found, problems = {}, []
+    for url, page_images_ in images.items():
+        for image in page_images_:
+            problems += add_image(config, url, image, outputs, found)
+    return found, problems
+
+
+def add_image(config: SiteConfig, url: str, image: Link, outputs: dict, found: dict):
+    """Find an image in the package tree, then the docs tree; copy it to where the page needs it."""
+    if is_external(image.href):
+        return []
+    target, _ = resolve(url, image.href, site_base_path(config))
+    if target in outputs or target in found:
+        return []
+    lang_free = target
+    for lang in config.languages[1:]:
+        if target and target.startswith(lang + "/"):
+            lang_free = target[len(lang) + 1 :]
+    for tree in (config.source, config.docs):
+        if not (tree and lang_free and (tree / lang_free).is_file()):
+            continue
+        path = (tree / lang_free).resolve()
+        if not any(path.is_relative_to(t) for t in input_trees(config)):
+            message = f"image '{image.href}' links outside the source tree (to {path})"
+            return [BuildError(image.file, image.line, message)]
+        found[target] = Blob.of_file(path)
+        return []
+    return [BuildError(image.file, image.line, f"missing image '{image.href}'")]
