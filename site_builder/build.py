@@ -23,9 +23,9 @@ from .files import Blob, DamagedBlob, digest
 from .links import Link, check_site, ids_in, is_external, resolve, urls_in
 from .model import BuildError, Module, fail_or_skip
 from .notebook import module_notebook
-from .page import PageContext, PageRenderer, relative_href
+from .page import PageContext, PageRenderer
 from .parse import parse_markdown_page, parse_module
-from .paths import dotted_name, download_name, language_prefix, notebook_path
+from .paths import dotted_name, download_name, language_prefix, notebook_path, relative_href
 from .render import Commentary, highlight_sources, render_commentary
 from .site import Meta, SiteIndex, page_images, site_base_path, site_files, whole_site_files
 from .sources import Input, Source, docs_assets, find_sources, input_trees, read_inputs
@@ -114,7 +114,7 @@ def _build(report, config, keep_going, index_search, heal=False) -> BuildReport:
     with report.stage("search"):
         outputs |= search_index(config, outputs, index_search, report)
     with report.stage("write"):
-        result = write_site(config.out, outputs)
+        result = write_site(config.out, outputs, link_from=cache.folder)
         cache.save()
     parse_warnings = [w for i in inputs if i.url in pages for w in metas[i.key].warnings]
     report.warnings = _sorted_problems(report.warnings + parse_warnings + problems)

@@ -1,6 +1,7 @@
 """Check stage: every internal link and `#anchor` must land on a file or an id of the site, and
 every link of a notebook on a notebook."""
 
+import functools
 import html
 import posixpath
 import re
@@ -44,6 +45,7 @@ def is_external(href: str) -> bool:
     return bool(_SCHEME.match(href)) or href.startswith("//")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def resolve(page: str, href: str, base_path: str = "/") -> tuple[str | None, str]:
     """The site file `href` points to from `page` (site-relative), and its anchor.
 

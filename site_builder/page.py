@@ -6,7 +6,6 @@ templates only lay it out. UI strings go through `_()` (Jinja's i18n extension) 
 
 import functools
 import gettext
-import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from markupsafe import escape as escape_html
 
 from .config import SiteConfig
 from .model import Module
-from .paths import language_prefix
+from .paths import language_prefix, relative_href
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -65,13 +64,6 @@ class PageContext:
     listing: list[ListingGroup] = field(default_factory=list)
     notebook: str = ""  # href of the page's notebook
     notebook_name: str = ""  # the file name a download of it gets
-
-
-def relative_href(from_page: str, to_path: str) -> str:
-    """Link from one site file to another, relative so the site works under any prefix and from
-    file:// (index pages are named, never `dir/`)."""
-    start = posixpath.dirname(from_page) or "."
-    return posixpath.relpath(to_path, start)
 
 
 @functools.cache

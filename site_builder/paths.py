@@ -12,6 +12,7 @@ A page's notebook lies next to it (`a/x.ipynb`), and a page in a language other 
 under `<lang>/`.
 """
 
+import functools
 import posixpath
 from pathlib import Path
 
@@ -62,3 +63,12 @@ def download_name(url: str) -> str:
 def language_prefix(config, lang: str) -> str:
     """Where a language's pages lie: the first language at the root, the others under `<lang>/`."""
     return "" if lang == config.languages[0] else f"{lang}/"
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def relative_href(from_page: str, to_path: str) -> str:
+    """Link from one site file to another, relative so the site works under any prefix and from
+    file:// (index pages are named, never `dir/`). Memoized: a site asks for the same few
+    thousand pairs again and again."""
+    start = posixpath.dirname(from_page) or "."
+    return posixpath.relpath(to_path, start)

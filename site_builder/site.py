@@ -26,11 +26,10 @@ from .page import (
     PageContext,
     PageRenderer,
     public_url,
-    relative_href,
     sitemap_xml,
     stylesheet,
 )
-from .paths import language_prefix, notebook_path
+from .paths import language_prefix, notebook_path, relative_href
 from .sources import Input, input_trees
 from .tex import katex_dist_dir
 

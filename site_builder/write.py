@@ -21,7 +21,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .files import Blob, DamagedBlob, digest_of  # noqa: F401  (re-exported)
+from .files import Blob, DamagedBlob, atomic_write, digest_of  # noqa: F401  (re-exported)
 from .model import BuildError
 
 MANIFEST = ".site-builder.json"
@@ -87,8 +87,10 @@ def plan(out: Path, outputs: dict[str, Blob]) -> tuple[list[str], list[str]]:
     return changed, stale
 
 
-def write_site(out: Path, outputs: dict[str, Blob]) -> WriteResult:
-    """Make `out` hold exactly `outputs`, atomically; a no-op when nothing changed."""
+def write_site(out: Path, outputs: dict[str, Blob], link_from: Path | None = None) -> WriteResult:
+    """Make `out` hold exactly `outputs`, atomically; a no-op when nothing changed. A blob whose
+    file lies in `link_from` (the cache, whose files are never changed in place) is hard-linked
+    once its bytes are checked, not copied."""
     changed, stale = plan(out, outputs)
     remove_stale_staging(out)
     if not changed and not stale:
@@ -99,7 +101,7 @@ def write_site(out: Path, outputs: dict[str, Blob]) -> WriteResult:
         if out.is_dir():
             _hard_link_clone(out, staging)
         for rel in changed:
-            _replace_file(staging / rel, outputs[rel].content())
+            _place(staging / rel, outputs[rel], link_from)
         for rel in stale:
             (staging / rel).unlink()
         _remove_empty_dirs(staging)
@@ -184,11 +186,18 @@ def _hard_link_clone(source: Path, target: Path) -> None:
                 shutil.copy2(src, dst)
 
 
-def _replace_file(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_bytes(data)
-    os.replace(temp, path)
+def _place(path: Path, blob: Blob, link_from: Path | None) -> None:
+    data = blob.content()  # checked against its digest
+    if link_from is not None and blob.path is not None and blob.path.is_relative_to(link_from):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{path.name}.tmp")
+        try:
+            os.link(blob.path, temp)
+            os.replace(temp, path)
+            return
+        except OSError:  # another filesystem, or links not allowed: copy
+            temp.unlink(missing_ok=True)
+    atomic_write(path, data)
 
 
 def _remove_empty_dirs(root: Path) -> None:
@@ -202,7 +211,7 @@ def _write_manifest(staging: Path, outputs: dict[str, Blob]) -> None:
     for rel, blob in outputs.items():
         stat = (staging / rel).stat()
         manifest[rel] = [blob.digest, stat.st_size, stat.st_mtime_ns]
-    _replace_file(staging / MANIFEST, json.dumps(manifest, sort_keys=True).encode())
+    atomic_write(staging / MANIFEST, json.dumps(manifest, sort_keys=True).encode())
 
 
 def _swap_into_place(staging: Path, out: Path) -> None:

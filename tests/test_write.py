@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from site_builder import write
+from site_builder.files import Blob, DamagedBlob, digest_of
 from site_builder.model import BuildError
-from site_builder.write import MANIFEST, Blob, DamagedBlob, write_site
+from site_builder.write import MANIFEST, write_site
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -55,24 +55,36 @@ def test_previous_site_files_are_never_modified_in_place(tmp_path):
     assert (out / "page.html").read_bytes() == b"new"
 
 
-def test_a_failed_write_leaves_the_previous_site_and_no_temp_dirs(tmp_path, monkeypatch):
+def test_a_failed_write_leaves_the_previous_site_and_no_temp_dirs(tmp_path):
     out = tmp_path / "site"
     write_site(out, blobs({"a.html": b"1", "b.html": b"2"}))
     before = read_all(out)
-    calls = []
-
-    def failing_replace(path, data):
-        calls.append(path)
-        if len(calls) == 2:
-            raise OSError("disk full")
-        original(path, data)
-
-    original = write._replace_file
-    monkeypatch.setattr(write, "_replace_file", failing_replace)
-    with pytest.raises(OSError, match="disk full"):
-        write_site(out, blobs({"a.html": b"one", "b.html": b"two"}))
+    gone = tmp_path / "cache" / "gone"
+    # The second file's bytes vanish while the site is written (a cache file deleted meanwhile).
+    outputs = blobs({"a.html": b"one"}) | {"b.html": Blob(digest_of(b"two"), path=gone)}
+    with pytest.raises(DamagedBlob, match="missing"):
+        write_site(out, outputs, link_from=tmp_path / "cache")
     assert read_all(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_files_from_the_cache_are_linked_and_others_copied(tmp_path):
+    cache, source = tmp_path / "cache", tmp_path / "src"
+    for folder, name, data in ((cache, "blob", b"cached"), (source, "asset.svg", b"<svg/>")):
+        folder.mkdir()
+        (folder / name).write_bytes(data)
+    outputs = {
+        "a.html": Blob(digest_of(b"cached"), path=cache / "blob"),
+        "asset.svg": Blob(digest_of(b"<svg/>"), path=source / "asset.svg"),
+    }
+    write_site(tmp_path / "site", outputs, link_from=cache)
+    assert (tmp_path / "site/a.html").samefile(cache / "blob")
+    assert not (tmp_path / "site/asset.svg").samefile(source / "asset.svg")
+    assert (tmp_path / "site/asset.svg").read_bytes() == b"<svg/>"
+    damaged = {"a.html": Blob(digest_of(b"other"), path=cache / "blob")}
+    with pytest.raises(DamagedBlob):  # checked before it is linked
+        write_site(tmp_path / "site", damaged, link_from=cache)
+    assert (tmp_path / "site/a.html").read_bytes() == b"cached"
 
 
 def test_edited_out_file_is_rewritten(tmp_path):
@@ -138,14 +150,15 @@ def test_an_existing_out_dir_keeps_its_mode(tmp_path, umask):
 WRITER = """
 import sys, time
 from pathlib import Path
-from site_builder import write
+from site_builder.files import Blob
+from site_builder.write import write_site
 
-def stuck(path, data):  # the write stage, stopped half way: a staging dir exists
-    print("staging", flush=True)
-    time.sleep(600)
+class StuckBlob(Blob):  # the write stage, stopped half way: a staging dir exists
+    def content(self):
+        print("staging", flush=True)
+        time.sleep(600)
 
-write._replace_file = stuck
-write.write_site(Path(sys.argv[1]), {"index.html": write.Blob.of_bytes(b"new")})
+write_site(Path(sys.argv[1]), {"index.html": StuckBlob("0" * 32)})
 """
 
 
