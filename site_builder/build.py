@@ -13,13 +13,12 @@ leaves the previous site as it was.
 import posixpath
 import time
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from . import search, tex
 from .cache import Cache, builder_digest
 from .config import SiteConfig, load_config
-from .files import Blob, DamagedBlob, digest
+from .files import DamagedBlob, digest
 from .links import Link, check_site, ids_in, is_external, resolve, urls_in
 from .model import BuildError, Module, fail_or_skip
 from .notebook import module_notebook
@@ -27,42 +26,13 @@ from .page import PageContext, PageRenderer
 from .parse import parse_markdown_page, parse_module
 from .paths import dotted_name, download_name, language_prefix, notebook_path, relative_href
 from .render import Commentary, highlight_sources, render_commentary
+from .report import BuildReport
 from .site import Meta, SiteIndex, page_images, site_base_path, site_files, whole_site_files
 from .sources import Input, Source, docs_assets, find_sources, input_trees, read_inputs
 from .translate import translate_module, ui_translations
 from .workers import fork_map, worker_count
 from .write import check_out_dir, write_site
 from .xref import SymbolTable, annotate_module, module_symbols
-
-
-@dataclass
-class BuildReport:
-    """Seconds per stage, what was rendered and written, the warnings (parse warnings always,
-    link and TeX problems with --keep-going), and the problems that left a page out
-    (--keep-going)."""
-
-    seconds: dict[str, float] = field(default_factory=dict)
-    worker_seconds: dict[str, float] = field(default_factory=dict)  # per stage, over all workers
-    processes: int = 1  # the most processes any stage ran in
-    pages_total: int = 0
-    pages_rendered: list[str] = field(default_factory=list)
-    written: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    warnings: list[BuildError] = field(default_factory=list)
-    skipped: list[BuildError] = field(default_factory=list)  # pages left out, with why
-    unindexed: dict[str, Blob] | None = None  # pages the search index lags behind (serve only)
-
-    @contextmanager
-    def stage(self, name: str):
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
-
-    @property
-    def total_seconds(self) -> float:
-        return sum(self.seconds.values())
 
 
 def build_site(
