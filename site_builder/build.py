@@ -23,7 +23,7 @@ from .links import Link, check_site, ids_in, is_external, resolve, urls_in
 from .model import BuildError, Module, fail_or_skip
 from .notebook import module_notebook
 from .page import PageContext, PageRenderer
-from .parse import parse_markdown_page, parse_module
+from .parse import parse_source
 from .paths import dotted_name, download_name, language_prefix, notebook_path, relative_href
 from .render import Commentary, highlight_sources, render_commentary
 from .report import BuildReport
@@ -120,14 +120,9 @@ class Translated:
     source_module: Module
 
 
-def parse_source(source: Source) -> Module:
-    reader = parse_module if source.path.suffix == ".py" else parse_markdown_page
-    return reader(source.path, source.rel_path)
-
-
 def parse_or_problem(source: Source) -> tuple[Module | None, BuildError | None]:
     try:
-        return parse_source(source), None
+        return parse_source(source.path, source.rel_path), None
     except BuildError as error:
         return None, error
 
