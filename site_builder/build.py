@@ -19,20 +19,23 @@ from . import search, tex
 from .cache import Cache, builder_digest
 from .config import SiteConfig, load_config
 from .files import DamagedBlob, digest
+from .lazy import lazy_module
 from .links import Link, check_site, ids_in, is_external, resolve, urls_in
 from .model import BuildError, Module, fail_or_skip
 from .notebook import module_notebook
 from .page import PageContext, PageRenderer
 from .parse import parse_source
 from .paths import dotted_name, download_name, language_prefix, notebook_path, relative_href
-from .render import Commentary, highlight_sources, render_commentary
 from .report import BuildReport
 from .site import Meta, SiteIndex, page_images, site_base_path, site_files, whole_site_files
 from .sources import Input, Source, docs_assets, find_sources, input_trees, read_inputs
-from .translate import translate_module, ui_translations
 from .workers import fork_map, worker_count
 from .write import check_out_dir, write_site
 from .xref import SymbolTable, annotate_module, module_symbols
+
+# Imported on first use: a build with nothing to render loads no rendering library.
+render = lazy_module("site_builder.render")  # markdown-it, Pygments, KaTeX
+translate = lazy_module("site_builder.translate")  # Babel
 
 
 def build_site(
@@ -70,7 +73,7 @@ def _build(report, config, keep_going, index_search, heal=False) -> BuildReport:
     symbols = cache.cached("symbols", python_keys(config, inputs), modules.symbols)
     symbols = SymbolTable(list(symbols.values()))  # names pages may link to
     site = SiteIndex(config, inputs, metas, digest(cache.builder, symbols.key()))
-    renderer = PageRenderer(config, lambda lang: ui_translations(lang, config.locale_dir))
+    renderer = PageRenderer(config, lambda lang: translate.ui_translations(lang, config.locale_dir))
     job = PageJob(site, symbols, renderer, modules, cache.put, keep_going)
     pages = rendered_pages(report, cache, job, inputs)  # render -> page
     with report.stage("page"):
@@ -147,7 +150,7 @@ class Modules:
                 if original is None:
                     continue
                 try:
-                    module, fallback = translate_module(
+                    module, fallback = translate.translate_module(
                         original, item.lang, self.config.locale_dir, self.config.languages[0]
                     )
                 except BuildError as error:
@@ -248,9 +251,9 @@ class PageJob:
         report = BuildReport()
         pages = [self.pages[item.key] for item in items]
         with report.stage("markdown+math"):
-            found = render_commentary(pages, self.keep_going, self.site.config.docs)
+            found = render.render_commentary(pages, self.keep_going, self.site.config.docs)
         with report.stage("highlight"):
-            highlight_sources(pages)
+            render.highlight_sources(pages)
         with report.stage("xref"):
             for item, page in zip(items, pages, strict=True):
                 annotate_module(page.module, item.source.url, self.symbols)
@@ -354,7 +357,7 @@ def render_page(renderer, site: SiteIndex, item: Input, page: Translated, notebo
     return renderer.module_page(context)
 
 
-def page_notebook(site: SiteIndex, item: Input, page: Translated, found: Commentary):
+def page_notebook(site: SiteIndex, item: Input, page: Translated, found: "render.Commentary"):
     """The page's notebook: the module in the page's language, its links (those the markdown
     stage found) sent where `SiteIndex.notebook_link` says. (A page whose notebook is None has
     none, and no link to one: benchmarks/build_site.py builds that way to measure what notebooks
@@ -380,7 +383,7 @@ def _where(page_link: Link | None, item: Input, line: int | None) -> tuple[str, 
     return (page_link.file, page_link.line) if page_link else (str(item.source.path), line)
 
 
-def _template_links(page_html: str, found: Commentary, page_file: str) -> list[Link]:
+def _template_links(page_html: str, found: "render.Commentary", page_file: str) -> list[Link]:
     """Links in the HTML that commentary did not write: they come from the templates."""
     extra = Counter(urls_in(page_html))
     extra.subtract(link.href for link in found.links + found.images)

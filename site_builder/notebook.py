@@ -25,8 +25,13 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from html.parser import HTMLParser
 
+from .lazy import lazy_module
 from .model import BuildError, Module, Section
 from .parse import python_ast
+
+nbformat = lazy_module("nbformat")
+markdown_it = lazy_module("markdown_it")
+dollarmath = lazy_module("mdit_py_plugins.dollarmath")
 
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 NOTEBOOK_FENCE = ("python", "notebook")  # the info string of a fence that becomes a code cell
@@ -46,11 +51,9 @@ _MAY_OPEN_WITH_H1 = re.compile(r"\s*(?: {0,3}#|[^\n]*\n {0,3}=+[ \t]*(?:\n|$))")
 def _markdown():
     """The page's Markdown dialect (markdown.py), for finding links and fences in commentary.
     Made on first use: a build with nothing to render imports no rendering library."""
-    from markdown_it import MarkdownIt
-    from mdit_py_plugins.dollarmath import dollarmath_plugin
-
-    md = MarkdownIt("commonmark", {"html": True}).enable("table")
-    return md.use(dollarmath_plugin, allow_digits=False, allow_space=False, double_inline=True)
+    md = markdown_it.MarkdownIt("commonmark", {"html": True}).enable("table")
+    plugin = dollarmath.dollarmath_plugin
+    return md.use(plugin, allow_digits=False, allow_space=False, double_inline=True)
 
 
 @dataclass
@@ -101,8 +104,6 @@ def module_notebook(
     metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
     if source:
         metadata["site_builder"] = {"generated_from": source}
-    import nbformat  # here, not at the top: importing it takes a noticeable part of a rebuild
-
     # Made as plain data and validated once, as a whole, when written (nbformat.v4.new_*_cell
     # would validate every cell on its own, several times slower).
     made = [
@@ -439,9 +440,6 @@ def rewrite_links(
     """`text` with each link and image destination replaced by `link(destination)` (None keeps
     it), and the (new href, line offset) of each one replaced. Only real destinations change:
     those in `destinations`, else those found by parsing the text (when one would change)."""
-    from markdown_it.common.normalize_url import normalizeLink
-    from markdown_it.common.utils import unescapeAll
-
     original = text
     found = [destinations, destinations] if destinations is not None else []
     replaced: list[tuple[str, int]] = []
@@ -451,7 +449,11 @@ def rewrite_links(
         if not found:
             found.extend(_destinations(original))
         known = found[kind]
-        return href in known or kind == 0 and normalizeLink(href) in known
+        return (
+            href in known
+            or kind == 0
+            and markdown_it.common.normalize_url.normalizeLink(href) in known
+        )
 
     def swap(match: re.Match, kind: int, unwrap, wrap) -> str:
         written = match.group(2)
@@ -463,7 +465,9 @@ def rewrite_links(
         return match.group(1) + wrap(written, new)
 
     def markdown_href(written: str) -> str:
-        return unescapeAll(written[1:-1] if written.startswith("<") else written)
+        return markdown_it.common.utils.unescapeAll(
+            written[1:-1] if written.startswith("<") else written
+        )
 
     def markdown_wrap(written: str, new: str) -> str:
         return f"<{new}>" if written.startswith("<") or re.search(r"[\s()]", new) else new

@@ -13,13 +13,18 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
-import jinja2
 from markupsafe import Markup
 from markupsafe import escape as escape_html
 
 from .config import SiteConfig
+from .lazy import lazy_module
 from .model import Module
 from .paths import language_prefix, relative_href
+
+# Only pages being rendered need these.
+babel = lazy_module("babel")
+jinja2 = lazy_module("jinja2")
+highlight = lazy_module("site_builder.highlight")
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -70,11 +75,9 @@ class PageContext:
 def language_name(lang: str) -> str:
     """A language's name in that language, for the switcher (CLDR's, through Babel): 日本語,
     中文, Français; the code itself if Babel does not know it."""
-    from babel import Locale, UnknownLocaleError  # only pages being rendered need it
-
     try:
-        name = Locale.parse(lang.replace("-", "_")).get_display_name() or lang
-    except (UnknownLocaleError, ValueError):
+        name = babel.Locale.parse(lang.replace("-", "_")).get_display_name() or lang
+    except (babel.UnknownLocaleError, ValueError):
         return lang
     return name[:1].upper() + name[1:]
 
@@ -95,7 +98,7 @@ class PageRenderer:
         self.ui_translations = ui_translations or (lambda lang: gettext.NullTranslations())
         self._environments: dict[str, jinja2.Environment] = {}
 
-    def environment(self, lang: str) -> jinja2.Environment:
+    def environment(self, lang: str) -> "jinja2.Environment":
         if lang not in self._environments:
             env = jinja2.Environment(
                 loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -192,10 +195,13 @@ def minify_css(css: str) -> str:
 def stylesheet(style_light: str, style_dark: str) -> str:
     """The site's one stylesheet: static/site.css, then the code colours of both Pygments
     styles (one render-blocking request; KaTeX's CSS is loaded apart, see base.html)."""
-    from .highlight import pygments_css
-
     site_css = (STATIC_DIR / "site.css").read_text(encoding="utf-8")
-    return minify_css(site_css) + "\n" + minify_css(pygments_css(style_light, style_dark)) + "\n"
+    return (
+        minify_css(site_css)
+        + "\n"
+        + minify_css(highlight.pygments_css(style_light, style_dark))
+        + "\n"
+    )
 
 
 def split_heading(title: str, intro_html: str) -> tuple[Markup, str]:

@@ -27,7 +27,10 @@ from inspect import cleandoc
 from pathlib import Path
 from warnings import catch_warnings, simplefilter
 
+from .lazy import lazy_module
 from .model import BuildError, Module, Section
+
+yaml = lazy_module("yaml")
 
 _FRONT_MATTER_KEYS = {"title", "summary"}
 _CODING = re.compile(r"^[ \t\f]*#.*?coding[:=]")
@@ -88,8 +91,6 @@ def _front_matter(
     end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
     if end is None:
         raise BuildError(path, first_line, "front matter opened with '---' is never closed")
-    import yaml
-
     try:
         meta = yaml.safe_load("\n".join(lines[1:end])) or {}
     except yaml.YAMLError as e:
