@@ -392,3 +392,9 @@ def _finish(drafts: list[_Draft]) -> list[Section]:
         docs_line = d.docs_line if d.docs else code[0][0]
         sections.append(Section(section_id, d.kind, d.scope, d.docs, docs_line, list(code)))
     return sections
+
+
+def parse_source(path: Path, rel_path: str) -> Module:
+    """A page source: a `.py` module, or a Markdown page."""
+    reader = parse_module if Path(path).suffix == ".py" else parse_markdown_page
+    return reader(path, rel_path)
