@@ -15,9 +15,7 @@ import os
 import pickle
 import posixpath
 import re
-import time
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -40,41 +38,13 @@ from .page import (
     sitemap_xml,
 )
 from .paths import language_prefix
+from .report import BuildReport
 from .sources import Input, Source, docs_assets, find_sources, input_trees, read_inputs
 from .write import Blob, DamagedBlob, check_out_dir, write_site
 
 ASSET_SUFFIXES = {".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".json", ".jsonl", ".csv"}
 PYGMENTS_STYLES = ("default", "github-dark")
 SKIPPED_DIRS = {"__pycache__", "node_modules"}
-
-
-@dataclass
-class BuildReport:
-    """Seconds per stage, what was rendered and written, the warnings (parse warnings always,
-    link and TeX problems with --keep-going), and the problems that left a page out
-    (--keep-going)."""
-
-    seconds: dict[str, float] = field(default_factory=dict)
-    worker_seconds: dict[str, float] = field(default_factory=dict)  # per stage, over all workers
-    pages_total: int = 0
-    pages_rendered: list[str] = field(default_factory=list)
-    written: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    warnings: list[BuildError] = field(default_factory=list)
-    skipped: list[BuildError] = field(default_factory=list)  # pages left out, with why
-    unindexed: dict[str, Blob] | None = None  # pages the search index lags behind (serve only)
-
-    @contextmanager
-    def stage(self, name: str):
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
-
-    @property
-    def total_seconds(self) -> float:
-        return sum(self.seconds.values())
 
 
 @dataclass

@@ -8,9 +8,9 @@ of the site is written.
 
 import argparse
 import sys
-from pathlib import Path
 
 from .model import BuildError
+from .report import location, print_report
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
@@ -44,36 +44,6 @@ def config_from_args(args: argparse.Namespace):
         "languages": [lang.strip() for lang in languages if lang.strip()] if languages else None,
     }
     return load_config(overrides)
-
-
-def location(error: BuildError) -> str:
-    """`file:line: message`, with the file relative to the current folder when inside it."""
-    path = Path(error.path)
-    if path.is_absolute() and path.is_relative_to(Path.cwd()):
-        path = path.relative_to(Path.cwd())
-    where = f"{path}:{error.line}" if error.line else str(path)
-    return f"{where}: {error.message}"
-
-
-def print_report(report, out: Path) -> None:
-    """Pages left out (errors) and warnings, one `file:line` line each, counted; then the
-    summary."""
-    for error in report.skipped:
-        print(f"error: {location(error)} (page skipped)", file=sys.stderr)
-    for warning in report.warnings:
-        print(f"warning: {location(warning)}", file=sys.stderr)
-    counts = []
-    if report.skipped:
-        counts.append(f"{len(report.skipped)} error(s), pages skipped")
-    if report.warnings:
-        counts.append(f"{len(report.warnings)} warning(s)")
-    if counts:
-        print(", ".join(counts), file=sys.stderr)
-    print(
-        f"{report.pages_total} pages ({len(report.pages_rendered)} rendered), "
-        f"{len(report.written)} files written, {len(report.removed)} removed, "
-        f"{report.total_seconds:.2f} s -> {out}"
-    )
 
 
 def _cmd_build(args: argparse.Namespace) -> int:

@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 from . import search
 from .config import SiteConfig
 from .model import BuildError
+from .report import location, print_report
 
 EVENTS_PATH = "/__site_builder/events"
 ERROR_BANNER_ID = "site-builder-error"
@@ -318,7 +319,6 @@ class PreviewServer:
         """Build (incrementally); announce what changed. On any error, print one line, show it
         on the open pages, and keep serving the previous site."""
         from .build import build_site
-        from .cli import location, print_report
 
         try:
             with self.build_lock:
@@ -345,8 +345,6 @@ class PreviewServer:
     def _index(self) -> None:
         """Index the latest pages while rebuilds go on, then swap the index in with a rebuild
         (which renders only pages edited meanwhile). On failure the site keeps its old index."""
-        from .cli import location
-
         stopped = self.stop_event.is_set
         while True:
             with self.index_wanted:

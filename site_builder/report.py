@@ -1,0 +1,70 @@
+"""What a build reports, and how the command line and the server print it: `file:line: message`
+for each problem, then a one-line summary."""
+
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .model import BuildError
+from .write import Blob
+
+
+@dataclass
+class BuildReport:
+    """Seconds per stage, what was rendered and written, the warnings (parse warnings always,
+    link and TeX problems with --keep-going), and the problems that left a page out
+    (--keep-going)."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    worker_seconds: dict[str, float] = field(default_factory=dict)  # per stage, over all workers
+    pages_total: int = 0
+    pages_rendered: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    warnings: list[BuildError] = field(default_factory=list)
+    skipped: list[BuildError] = field(default_factory=list)  # pages left out, with why
+    unindexed: dict[str, Blob] | None = None  # pages the search index lags behind (serve only)
+
+    @contextmanager
+    def stage(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.seconds.values())
+
+
+def location(error: BuildError) -> str:
+    """`file:line: message`, with the file relative to the current folder when inside it."""
+    path = Path(error.path)
+    if path.is_absolute() and path.is_relative_to(Path.cwd()):
+        path = path.relative_to(Path.cwd())
+    where = f"{path}:{error.line}" if error.line else str(path)
+    return f"{where}: {error.message}"
+
+
+def print_report(report: BuildReport, out: Path) -> None:
+    """Pages left out (errors) and warnings, one `file:line` line each, counted; then the
+    summary."""
+    for error in report.skipped:
+        print(f"error: {location(error)} (page skipped)", file=sys.stderr)
+    for warning in report.warnings:
+        print(f"warning: {location(warning)}", file=sys.stderr)
+    counts = []
+    if report.skipped:
+        counts.append(f"{len(report.skipped)} error(s), pages skipped")
+    if report.warnings:
+        counts.append(f"{len(report.warnings)} warning(s)")
+    if counts:
+        print(", ".join(counts), file=sys.stderr)
+    print(
+        f"{report.pages_total} pages ({len(report.pages_rendered)} rendered), "
+        f"{len(report.written)} files written, {len(report.removed)} removed, "
+        f"{report.total_seconds:.2f} s -> {out}"
+    )
