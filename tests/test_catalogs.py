@@ -11,6 +11,9 @@ import pytest
 
 from site_builder import i18n
 from site_builder.config import load_config
+from site_builder.parse import parse_source
+from site_builder.paths import page_stem
+from site_builder.sources import find_sources
 from site_builder.translate import UI_DOMAIN, UI_LOCALE_DIR, read_catalog, translate_module
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,14 +27,14 @@ def test_the_site_is_published_in_english_chinese_and_japanese():
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_page_is_fully_translated_against_the_current_english(lang):
-    pages = i18n.find_pages(CONFIG)
-    assert len(pages) >= 8
+    sources = find_sources(CONFIG)
+    assert len(sources) >= 8
     untranslated = {}
-    for page in pages:
-        module = i18n.load_page(page)
+    for source in sources:
+        module = parse_source(source.path, source.rel_path)
         _, fallback_ids = translate_module(module, lang, CONFIG.locale_dir, CONFIG.languages[0])
         if fallback_ids:
-            untranslated[page.name] = fallback_ids
+            untranslated[page_stem(source.rel_path)] = fallback_ids
     assert not untranslated, f"English shown on {lang} pages: {untranslated}"
 
 
@@ -53,7 +56,7 @@ def test_every_template_string_is_translated(lang):
     assert catalogs, f"no catalog of the site's interface in {lang}"
 
     def translated(string: str) -> bool:
-        return any((m := c.get(string)) and m.string and not m.fuzzy for c in catalogs)
+        return any((e := c.find(string)) and e.msgstr and not e.fuzzy for c in catalogs)
 
     assert [s for s in strings if not translated(s)] == []
 
