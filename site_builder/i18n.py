@@ -93,7 +93,8 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M%z")
 
 
-def _catalog(header: str, project: ProjectInfo, **metadata: str) -> polib.POFile:
+def _catalog(header: str, project: ProjectInfo, metadata: dict[str, str]) -> polib.POFile:
+    """A catalog with the header fields that `msgfmt -c` asks for, and the given ones."""
     catalog = polib.POFile()
     catalog.header = header
     catalog.metadata = {
@@ -114,8 +115,8 @@ def build_template(entries: list[Entry], location: str, project: ProjectInfo) ->
         f"English texts of {location}, extracted by `site-builder i18n update`.\n"
         "Do not edit: translations go into <lang>/LC_MESSAGES/*.po.",
         project,
-        **{
-            "PO-Revision-Date": "YEAR-MO-DA HO:MI+ZONE",
+        {
+            "PO-Revision-Date": "YEAR-MO-DA HO:MI+ZONE",  # the placeholders xgettext writes
             "Last-Translator": "FULL NAME <EMAIL@ADDRESS>",
             "Language-Team": "LANGUAGE <LL@li.org>",
         },
@@ -141,7 +142,7 @@ def new_catalog(lang: str, location: str, project: ProjectInfo) -> polib.POFile:
         f"{locale.english_name} translation of {location}.\n"
         "Edit with Poedit or any PO editor; see CONTRIBUTING.md.",
         project,
-        **{
+        {
             "PO-Revision-Date": _now(),
             "Last-Translator": team,  # until a translator's editor puts their name here
             "Language": str(locale),
@@ -176,11 +177,12 @@ def merge(catalog: polib.POFile, template: polib.POFile) -> polib.POFile:
             comment=new.comment,
             occurrences=list(new.occurrences),
         )
-        if old := current.pop(_key(new), None):
+        if (old := current.pop(_key(new), None)) is not None:
             entry.msgstr, entry.tcomment, entry.flags = old.msgstr, old.tcomment, list(old.flags)
             entry.previous_msgid = old.previous_msgid if old.fuzzy else None
             if old.msgid != new.msgid and old.msgstr:
-                entry.flags += [] if old.fuzzy else ["fuzzy"]
+                if not old.fuzzy:
+                    entry.flags.append("fuzzy")
                 entry.previous_msgid = entry.previous_msgid or old.msgid
         merged.append(entry)
     merged += [entry for entry in catalog if entry.obsolete]
@@ -241,7 +243,7 @@ def update(config: SiteConfig, langs: list[str]) -> list[Path]:
 
 def ui_template(project: ProjectInfo) -> polib.POFile:
     """Every `_("...")` string of site_builder's Jinja templates, as a catalog template."""
-    template = _catalog("The site's interface (site_builder/templates/).", project)
+    template = _catalog("The site's interface (site_builder/templates/).", project, {})
     for message, (file, line) in ui_strings().items():
         occurrence = (f"site_builder/templates/{file}", str(line))
         template.append(polib.POEntry(msgid=message, occurrences=[occurrence]))

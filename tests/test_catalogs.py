@@ -11,10 +11,18 @@ import pytest
 
 from site_builder import i18n
 from site_builder.config import load_config
+from site_builder.model import Module
+from site_builder.page import Crumb, PageContext, PageRenderer
 from site_builder.parse import parse_source
 from site_builder.paths import page_stem
 from site_builder.sources import find_sources
-from site_builder.translate import UI_DOMAIN, UI_LOCALE_DIR, read_catalog, translate_module
+from site_builder.translate import (
+    UI_DOMAIN,
+    UI_LOCALE_DIR,
+    read_catalog,
+    translate_module,
+    ui_translations,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = load_config(start=REPO)
@@ -75,10 +83,6 @@ def test_msgfmt_accepts_every_catalog(lang):
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_a_partly_translated_page_says_so_in_its_language(lang):
-    from site_builder.model import Module
-    from site_builder.page import Crumb, PageContext, PageRenderer
-    from site_builder.translate import ui_translations
-
     english = "This page is partly untranslated or outdated; the English text is shown instead."
     notice = ui_translations(lang, CONFIG.locale_dir).gettext(english)
     assert notice != english

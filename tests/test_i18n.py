@@ -8,13 +8,19 @@ from pathlib import Path
 import polib
 import pytest
 
-from site_builder import i18n
+from site_builder import i18n, search
+from site_builder.build import build_site
 from site_builder.cli import main
 from site_builder.config import load_config
 from site_builder.model import BuildError
-from site_builder.parse import parse_module
+from site_builder.parse import parse_markdown_page, parse_module
 from site_builder.paths import catalog_path
-from site_builder.translate import load_translations, read_catalog, translate_module
+from site_builder.translate import (
+    load_translations,
+    module_entries,
+    read_catalog,
+    translate_module,
+)
 
 PYPROJECT = """\
 [project]
@@ -178,8 +184,6 @@ def test_changed_english_turns_fuzzy_falls_back_and_recovers(project):
 
 
 def test_the_built_page_shows_the_notice_only_while_something_falls_back(project):
-    from site_builder.build import build_site
-
     notice = "本页部分内容尚未翻译或译文已过时"
     i18n.update(config(), ["zh"])
     set_translations(index_po(project), ZH)
@@ -402,9 +406,6 @@ def test_a_new_language_gets_the_site_interface_to_translate(project, capsys, mo
     assert "site interface" in capsys.readouterr().out
 
     # The built site uses it, and a changed translation re-renders the pages that show it.
-    from site_builder import search
-    from site_builder.build import build_site
-
     monkeypatch.setattr(search, "search_outputs", lambda cache_dir, outputs: {})
     build_site(config())
     assert ">Accueil<" in (project / "site" / "fr" / "index.html").read_text()
@@ -509,8 +510,6 @@ def test_docs_page_text(tmp_path):
     """The docs dir's Markdown pages are translatable too (see the guide page above)."""
     text = textwrap.dedent("---\ntitle: T\n---\n\nBody.\n")
     (tmp_path / "p.md").write_text(text)
-    from site_builder.parse import parse_markdown_page
-    from site_builder.translate import module_entries
 
     entries = module_entries(parse_markdown_page(tmp_path / "p.md", "p.md"))
     assert [(e.context, e.text.strip()) for e in entries] == [("title", "T"), ("intro", "Body.")]
