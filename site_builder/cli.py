@@ -1,16 +1,27 @@
-"""Command line: `site-builder build`, `site-builder serve`, and the i18n commands.
+"""The command line, `site-builder`: build, serve, and the translation catalogs (`i18n`).
 
 Input problems print one line, `file:line: message`, to stderr and exit 1 (no traceback).
 Warnings print `warning: file:line: message` and leave the exit status 0. With --keep-going, a
 page that cannot be built is skipped (`error: file:line: ...`) and the build exits 1 once the rest
 of the site is written.
+
+The libraries behind the commands are imported when a command runs (`site_builder.lazy`), so
+that `--help` and a mistyped flag answer at once.
 """
 
 import argparse
 import sys
+from pathlib import Path
 
+from .config import SiteConfig, load_config
+from .lazy import lazy_module
 from .model import BuildError
 from .report import location, print_report
+
+# The libraries behind the commands, imported when a command first uses one (see `lazy`).
+build = lazy_module("site_builder.build")
+serve = lazy_module("site_builder.serve")
+i18n = lazy_module("site_builder.i18n")
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
@@ -30,9 +41,7 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def config_from_args(args: argparse.Namespace):
-    from .config import load_config
-
+def config_from_args(args: argparse.Namespace) -> SiteConfig:
     languages = args.languages.split(",") if args.languages else None
     overrides = {
         "source": args.source,
@@ -47,23 +56,117 @@ def config_from_args(args: argparse.Namespace):
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from .build import build_site
-
     config = config_from_args(args)
-    report = build_site(config, keep_going=args.keep_going)
+    report = build.build_site(config, keep_going=args.keep_going)
     print_report(report, config.out)
     return 1 if report.skipped else 0
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from .serve import serve
-
-    return serve(config_from_args(args), port=args.port, keep_going=args.keep_going)
+    return serve.serve(config_from_args(args), port=args.port, keep_going=args.keep_going)
 
 
-def make_parser(with_i18n: bool = True) -> argparse.ArgumentParser:
-    """The command line; without `with_i18n` the i18n commands (and their imports) are left out,
-    which `main` does when the command is `build` or `serve`."""
+def _project_config(args: argparse.Namespace) -> SiteConfig:
+    return load_config(start=Path(args.project))
+
+
+def _cmd_i18n_update(args: argparse.Namespace) -> int:
+    config = _project_config(args)
+    written = i18n.update(config, i18n.target_languages(config, args.langs))
+    for path in written:
+        print(f"wrote {i18n.project_path(config, path)}")
+    print(f"{len(written)} file(s) changed")
+    return 0
+
+
+def _cmd_i18n_status(args: argparse.Namespace) -> int:
+    config = _project_config(args)
+    langs = i18n.target_languages(config, None)
+    if not langs:
+        print("only the source language is configured; add one with `site-builder i18n new LANG`")
+        return 0
+    rows = i18n.status(config, langs)
+    print(i18n.format_status(rows))
+    totals = i18n.totals(rows).values()
+    low = [t for t in totals if args.fail_under and t.percent < args.fail_under]
+    for total in low:
+        print(f"{total.lang}: {total.percent:.1f}% translated, under {args.fail_under}%")
+    return 1 if low else 0
+
+
+def _cmd_i18n_check(args: argparse.Namespace) -> int:
+    config = _project_config(args)
+    problems = i18n.check(config, i18n.target_languages(config, args.langs))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"{len(problems)} problem(s)", file=sys.stderr if problems else sys.stdout)
+    return 1 if problems else 0
+
+
+NEXT_STEPS = """
+Next steps:
+  1. agree on the terms in {locale}/{lang}/glossary.toml
+  2. translate the .po files in {locale}/{lang}/LC_MESSAGES/ with a PO editor
+  3. site-builder i18n status; site-builder i18n check {lang}
+  4. site-builder serve, then open http://127.0.0.1:8000/{lang}/"""
+
+
+def _cmd_i18n_new(args: argparse.Namespace) -> int:
+    config = _project_config(args)
+    written, line = i18n.new_language(config, args.lang)
+    for path in written:
+        print(f"wrote {i18n.project_path(config, path)}")
+    print(f"created {len(written)} file(s) for '{args.lang}'")
+    if line:
+        print(f"add this line to [tool.site_builder] in pyproject.toml:\n    {line}")
+    else:
+        print(f"added '{args.lang}' to languages in pyproject.toml")
+    locale = i18n.project_path(config, i18n.locale_dir(config))
+    print(NEXT_STEPS.format(lang=args.lang, locale=locale))
+    return 0
+
+
+def _add_i18n(commands: argparse._SubParsersAction) -> None:
+    """`i18n` and its subcommands."""
+    i18n = commands.add_parser("i18n", help="translation catalogs (gettext PO files)")
+    subcommands = i18n.add_subparsers(dest="i18n_command", metavar="COMMAND", required=True)
+    project = argparse.ArgumentParser(add_help=False)
+    project.add_argument(
+        "--project", default=".", help="folder with pyproject.toml (default: current folder)"
+    )
+    langs_help = "languages (default: every configured one but the source language)"
+
+    command = subcommands.add_parser(
+        "update", parents=[project], help="extract the English and merge it into the PO files"
+    )
+    command.add_argument("langs", nargs="*", metavar="LANG", help=langs_help)
+    command.set_defaults(func=_cmd_i18n_update)
+
+    command = subcommands.add_parser(
+        "status", parents=[project], help="translated/fuzzy/missing entries per page"
+    )
+    command.add_argument(
+        "--fail-under", type=float, default=0, metavar="N",
+        help="exit 1 if a language has less than N%% translated",
+    )  # fmt: skip
+    command.set_defaults(func=_cmd_i18n_status)
+
+    command = subcommands.add_parser(
+        "check",
+        parents=[project],
+        help="check math, code, links, structure, glossary, punctuation, duplicate entries",
+    )
+    command.add_argument("langs", nargs="*", metavar="LANG", help=langs_help)
+    command.set_defaults(func=_cmd_i18n_check)
+
+    command = subcommands.add_parser(
+        "new", parents=[project], help="start a language: create its catalogs and configure it"
+    )
+    command.add_argument("lang", metavar="LANG", help="language code, e.g. zh or pt_BR")
+    command.set_defaults(func=_cmd_i18n_new)
+
+
+def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="site-builder", description="Render an annotated Python package as a static site."
     )
@@ -75,16 +178,12 @@ def make_parser(with_i18n: bool = True) -> argparse.ArgumentParser:
     _add_config_flags(serve)
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     serve.set_defaults(func=_cmd_serve)
-    if with_i18n:
-        from .i18n import add_cli
-
-        add_cli(commands)
+    _add_i18n(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    args = make_parser(with_i18n=argv[:1] not in (["build"], ["serve"])).parse_args(argv)
+    args = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return args.func(args)
     except BuildError as error:
@@ -96,7 +195,3 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

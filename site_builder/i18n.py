@@ -1,34 +1,39 @@
-"""Translation catalogs: `site-builder i18n update|status|check|new`.
+"""Translation catalogs, the library behind `site-builder i18n update|status|check|new`.
 
 Layout under the locale dir (`<docs>/locale`):
-    templates/<page path>.pot             extracted English, one per page
-    <lang>/LC_MESSAGES/<page path>.po     one per page and language
+    templates/<page stem>.pot             extracted English, one per page
+    <lang>/LC_MESSAGES/<page stem>.po     one per page and language (`paths.catalog_path`)
     <lang>/LC_MESSAGES/site_builder.po    the site's buttons and menus, where site_builder ships
                                           no catalog for the language
     <lang>/glossary.toml                  terms for `i18n check` (optional)
 Entries are keyed by msgctxt ("title", "summary", "intro", or the section id), so when the English
-of a section changes its entry turns fuzzy and keeps the old English as `#| msgid`.
+of a section changes its entry turns fuzzy and keeps the old English as `#| msgid`. Catalogs are
+read, merged and written with polib; Babel knows the languages (names, plural forms) and finds
+the templates' strings.
 """
 
-import argparse
-import io
-import json
+import copy
 import re
-import sys
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import polib
+import tomlkit
 from babel import Locale, UnknownLocaleError
-from babel.messages.catalog import Catalog, Message
-from babel.messages.pofile import normalize, unescape, write_po
+from babel.messages.plurals import get_plural
 from jinja2.ext import babel_extract
+from tomlkit.exceptions import TOMLKitError
 
-from .config import SiteConfig, load_config
-from .model import BuildError, Module
+from .config import SiteConfig
+from .files import atomic_write
+from .model import BuildError
+from .parse import parse_source
+from .paths import catalog_path, page_stem
 from .sanitize import Parts, parts_of, sanitize_translation
+from .sources import find_sources
 from .translate import (
     PLAIN_TEXT,
     UI_DOMAIN,
@@ -37,27 +42,14 @@ from .translate import (
     load_translations,
     module_entries,
     msgid_of,
-    page_path,
-    po_path,
+    msgstr_lines,
     read_catalog,
     usable_translation,
 )
 
-_GUESSED_FLAGS = {"python-format", "python-brace-format"}
 _DATE_LINE = re.compile(rb'^"(POT-Creation-Date|PO-Revision-Date): [^"]*\\n"\n', re.MULTILINE)
 UI_TEMPLATES = Path(__file__).parent / "templates"
-_WIDTH = 76  # PO line width, as xgettext and msgmerge write them
 _CJK_LINE_START = "。，、；：！？）」』》】"
-
-
-@dataclass(frozen=True)
-class Page:
-    path: Path
-    rel_path: str
-
-    @property
-    def name(self) -> str:
-        return page_path(self.rel_path)
 
 
 def locale_dir(config: SiteConfig) -> Path:
@@ -66,21 +58,8 @@ def locale_dir(config: SiteConfig) -> Path:
     return config.locale_dir
 
 
-def find_pages(config: SiteConfig) -> list[Page]:
-    """Every page source, found exactly as the build finds them."""
-    from .sources import find_sources
-
-    return [Page(source.path, source.rel_path) for source in find_sources(config)]
-
-
-def load_page(page: Page) -> Module:
-    from .parse import parse_markdown_page, parse_module  # written in parallel; imported late
-
-    parse = parse_module if page.path.suffix == ".py" else parse_markdown_page
-    return parse(page.path, page.rel_path)
-
-
-def _location(config: SiteConfig, path: Path) -> str:
+def project_path(config: SiteConfig, path: Path) -> str:
+    """`path` relative to the project root where it is inside it."""
     try:
         return path.resolve().relative_to(config.root).as_posix()
     except ValueError:
@@ -110,121 +89,115 @@ def project_info(config: SiteConfig) -> ProjectInfo:
     )
 
 
-def build_template(entries: list[Entry], location: str, project: ProjectInfo) -> Catalog:
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M%z")
+
+
+def _catalog(header: str, project: ProjectInfo, metadata: dict[str, str]) -> polib.POFile:
+    """A catalog with the header fields that `msgfmt -c` asks for, and the given ones."""
+    catalog = polib.POFile()
+    catalog.header = header
+    catalog.metadata = {
+        "Project-Id-Version": f"{project.name} {project.version}",
+        "Report-Msgid-Bugs-To": project.contact,
+        "POT-Creation-Date": _now(),
+        **metadata,
+        "MIME-Version": "1.0",
+        "Content-Type": "text/plain; charset=utf-8",
+        "Content-Transfer-Encoding": "8bit",
+    }
+    return catalog
+
+
+def build_template(entries: list[Entry], location: str, project: ProjectInfo) -> polib.POFile:
     """The POT catalog of one page: one entry per text, keyed by msgctxt."""
-    template = Catalog(
-        project=project.name,
-        version=project.version,
-        msgid_bugs_address=project.contact,
-        header_comment=f"# English texts of {location}, extracted by `site-builder i18n update`.\n"
-        "# Do not edit: translations go into <lang>/LC_MESSAGES/*.po.",
+    template = _catalog(
+        f"English texts of {location}, extracted by `site-builder i18n update`.\n"
+        "Do not edit: translations go into <lang>/LC_MESSAGES/*.po.",
+        project,
+        {
+            "PO-Revision-Date": "YEAR-MO-DA HO:MI+ZONE",  # the placeholders xgettext writes
+            "Last-Translator": "FULL NAME <EMAIL@ADDRESS>",
+            "Language-Team": "LANGUAGE <LL@li.org>",
+        },
     )
+    template.metadata_is_fuzzy = True
     for entry in entries:
-        template.add(
-            msgid_of(entry.text),
-            locations=[(location, entry.line)],
-            auto_comments=[entry.note],
-            context=entry.context,
+        template.append(
+            polib.POEntry(
+                msgctxt=entry.context,
+                msgid=msgid_of(entry.text),
+                comment=entry.note,
+                occurrences=[(location, str(entry.line))],
+            )
         )
     return template
 
 
-def new_catalog(lang: str, location: str, project: ProjectInfo) -> Catalog:
+def new_catalog(lang: str, location: str, project: ProjectInfo) -> polib.POFile:
+    """An empty catalog of `lang`, its header filled in (the plural forms from Babel)."""
     locale = Locale.parse(lang.replace("-", "_"))
     team = f"{locale.english_name} <{project.contact}>"
-    return Catalog(
-        locale=locale,
-        project=project.name,
-        version=project.version,
-        msgid_bugs_address=project.contact,
-        fuzzy=False,
-        language_team=team,
-        last_translator=team,  # until a translator's editor puts their name here
-        revision_date=datetime.now(UTC),
-        header_comment=f"# {locale.english_name} translation of {location}.\n"
-        "# Edit with Poedit or any PO editor; see CONTRIBUTING.md.",
+    return _catalog(
+        f"{locale.english_name} translation of {location}.\n"
+        "Edit with Poedit or any PO editor; see CONTRIBUTING.md.",
+        project,
+        {
+            "PO-Revision-Date": _now(),
+            "Last-Translator": team,  # until a translator's editor puts their name here
+            "Language": str(locale),
+            "Language-Team": team,
+            "Plural-Forms": get_plural(locale).plural_forms,
+        },
     )
 
 
-def merge(catalog: Catalog, template: Catalog) -> None:
-    """Update `catalog` from `template`, matching entries by msgctxt (not by English text).
+def _key(entry: polib.POEntry) -> tuple:
+    """Entries are matched by msgctxt; those without one (the site's interface) by msgid."""
+    return (entry.msgctxt,) if entry.msgctxt else (None, entry.msgid)
 
-    An entry whose English changed keeps its translation, turns fuzzy, and remembers the English
-    it was translated from as `previous_id`; entries whose context vanished become obsolete.
+
+def merge(catalog: polib.POFile, template: polib.POFile) -> polib.POFile:
+    """`catalog` updated from `template`, in the template's order, matching entries by msgctxt
+    (not by English text); a new catalog, with `catalog`'s header.
+
+    An entry keeps its translation, flags and translator comments and takes the template's
+    English, notes and locations. When the English changed, a translated entry turns fuzzy and
+    remembers in `previous_msgid` the English it was translated from: the oldest one while it
+    stays fuzzy. Entries whose key vanished from the template become obsolete.
     """
-    by_context = {message.context: message for message in catalog if message.context}
-    previous = {}
+    merged = polib.POFile(wrapwidth=catalog.wrapwidth)
+    merged.header, merged.metadata = catalog.header, dict(catalog.metadata)
+    merged.metadata_is_fuzzy = catalog.metadata_is_fuzzy
+    current = {_key(entry): entry for entry in catalog if not entry.obsolete}
     for new in template:
-        old = by_context.get(new.context)
-        if not new.id or old is None:
-            continue
-        if old.id != new.id:
-            catalog.delete(old.id, context=old.context)
-            translated = bool(old.string)
-            rekeyed = Message(
-                new.id,
-                string=old.string,
-                flags=old.flags | ({"fuzzy"} if translated else set()),
-                user_comments=old.user_comments,
-                context=new.context,
-            )
-            catalog[new.id] = rekeyed
-            if translated:
-                # The English the translation was made from: the oldest one while still fuzzy.
-                previous[new.context] = (
-                    old.previous_id if old.fuzzy and old.previous_id else [old.id]
-                )
-        elif old.fuzzy and old.previous_id:
-            previous[new.context] = old.previous_id
-    catalog.update(template, no_fuzzy_matching=True, update_creation_date=False)
-    for message in catalog:
-        if message.context in previous and message.fuzzy:
-            message.previous_id = previous[message.context]
+        entry = polib.POEntry(
+            msgctxt=new.msgctxt,
+            msgid=new.msgid,
+            comment=new.comment,
+            occurrences=list(new.occurrences),
+        )
+        if (old := current.pop(_key(new), None)) is not None:
+            entry.msgstr, entry.tcomment, entry.flags = old.msgstr, old.tcomment, list(old.flags)
+            entry.previous_msgid = old.previous_msgid if old.fuzzy else None
+            if old.msgid != new.msgid and old.msgstr:
+                if not old.fuzzy:
+                    entry.flags.append("fuzzy")
+                entry.previous_msgid = entry.previous_msgid or old.msgid
+        merged.append(entry)
+    merged += [entry for entry in catalog if entry.obsolete]
+    for entry in current.values():
+        merged.append(copy.copy(entry))
+        merged[-1].obsolete = True
+    return merged
 
 
-def _previous_lines(message: Message) -> str:
-    """A fuzzy entry's previous English as GNU gettext writes it: one quoted line per `#|` line."""
-    if not (message.fuzzy and message.previous_id):
-        return ""
-    keywords = ("msgid", "msgid_plural")
-    return "".join(
-        f"#| {keyword} {normalize(text, prefix='#| ', width=_WIDTH)}\n"
-        for keyword, text in zip(keywords, message.previous_id, strict=False)
-    )
-
-
-def render_catalog(catalog: Catalog) -> bytes:
-    """The PO file of `catalog`, with `#| msgid` lines for the fuzzy entries.
-
-    Babel's `include_previous` runs the previous msgid through its comment wrapper, which joins its
-    quoted lines and re-wraps them at spaces, so the `#|` lines are inserted here instead: before
-    each entry's first keyword line, in the order `write_po` writes the entries (header first).
-    """
-    messages = list(catalog)
-    for message in [*messages, *catalog.obsolete.values()]:
-        message.flags -= _GUESSED_FLAGS  # Babel guesses these from `%`; Markdown has none
-    buffer = io.BytesIO()
-    write_po(buffer, catalog, width=_WIDTH)
-    lines, index, last_keyword = [], -1, None
-    for line in buffer.getvalue().decode(catalog.charset).splitlines(keepends=True):
-        keyword = line.partition(" ")[0] if line[:1].isalpha() else None
-        if keyword == "msgctxt" or (keyword == "msgid" and last_keyword != "msgctxt"):
-            index += 1
-            if index < len(messages):
-                lines.append(_previous_lines(messages[index]))
-        last_keyword = keyword or last_keyword
-        lines.append(line)
-    return "".join(lines).encode(catalog.charset)
-
-
-def write_if_changed(path: Path, content: bytes) -> bool:
-    """Write `content` unless the file already says the same apart from its dates."""
+def write_if_changed(path: Path, catalog: polib.POFile) -> bool:
+    """Write `catalog` (atomically) unless the file already says the same apart from its dates."""
+    content = str(catalog).encode("utf-8")
     if path.is_file() and _DATE_LINE.sub(b"", path.read_bytes()) == _DATE_LINE.sub(b"", content):
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_bytes(content)
-    temporary.replace(path)
+    atomic_write(path, content)
     return True
 
 
@@ -245,43 +218,35 @@ def update(config: SiteConfig, langs: list[str]) -> list[Path]:
     """Extract every page's English into its POT and merge it into each language's PO, and the
     templates' UI strings into each language's UI catalog (see `ui_catalog_path`).
 
-    Every page is parsed before anything is written, so an error leaves all catalogs as they were.
-    """
-    root, project, written = locale_dir(config), project_info(config), []
-    pages = [(page, module_entries(load_page(page))) for page in find_pages(config)]
-    for page, entries in pages:
+    Every page and catalog is read before anything is written, so an error leaves all catalogs
+    as they were."""
+    root, project, outputs = locale_dir(config), project_info(config), []
+    for source in find_sources(config):
+        entries = module_entries(parse_source(source.path, source.rel_path))
         if not entries:
             continue
-        location = _location(config, page.path)
+        location = project_path(config, source.path)
         template = build_template(entries, location, project)
-        pot = root / "templates" / f"{page.name}.pot"
-        if write_if_changed(pot, render_catalog(template)):
-            written.append(pot)
+        outputs.append((root / "templates" / f"{page_stem(source.rel_path)}.pot", template))
         for lang in langs:
-            path = po_path(root, lang, page.rel_path)
-            exists = path.is_file()
-            catalog = read_catalog(path) if exists else new_catalog(lang, location, project)
-            merge(catalog, template)
-            if write_if_changed(path, render_catalog(catalog)):
-                written.append(path)
+            path = catalog_path(root, lang, source.rel_path)
+            catalog = read_catalog(path) if path.is_file() else new_catalog(lang, location, project)
+            outputs.append((path, merge(catalog, template)))
     template = ui_template(project)
     for lang in langs:
-        path = ui_catalog_path(config, lang)
-        if path is None:
-            continue
-        location = "the site's interface (site_builder/templates/)"
-        catalog = read_catalog(path) if path.is_file() else new_catalog(lang, location, project)
-        merge(catalog, template)
-        if write_if_changed(path, render_catalog(catalog)):
-            written.append(path)
-    return written
+        if path := ui_catalog_path(config, lang):
+            location = "the site's interface (site_builder/templates/)"
+            catalog = read_catalog(path) if path.is_file() else new_catalog(lang, location, project)
+            outputs.append((path, merge(catalog, template)))
+    return [path for path, catalog in outputs if write_if_changed(path, catalog)]
 
 
-def ui_template(project: ProjectInfo) -> Catalog:
+def ui_template(project: ProjectInfo) -> polib.POFile:
     """Every `_("...")` string of site_builder's Jinja templates, as a catalog template."""
-    template = Catalog(project=project.name, version=project.version)
+    template = _catalog("The site's interface (site_builder/templates/).", project, {})
     for message, (file, line) in ui_strings().items():
-        template.add(message, locations=[(f"site_builder/templates/{file}", line)])
+        occurrence = (f"site_builder/templates/{file}", str(line))
+        template.append(polib.POEntry(msgid=message, occurrences=[occurrence]))
     return template
 
 
@@ -313,18 +278,18 @@ class Status:
 def status(config: SiteConfig, langs: list[str]) -> list[Status]:
     """Per page and language, what the site would show: translated, fuzzy/outdated, missing."""
     rows = []
-    for page in find_pages(config):
-        entries = module_entries(load_page(page))
+    for source in find_sources(config):
+        entries = module_entries(parse_source(source.path, source.rel_path))
         if not entries:
             continue
         for lang in langs:
-            messages = load_translations(po_path(locale_dir(config), lang, page.rel_path))
-            row = Status(page.name, lang)
+            messages = load_translations(catalog_path(locale_dir(config), lang, source.rel_path))
+            row = Status(page_stem(source.rel_path), lang)
             for entry in entries:
                 message = messages.get(entry.context)
                 if usable_translation(message, entry.text) is not None:
                     row.translated += 1
-                elif message is not None and message.string:
+                elif message is not None and message.msgstr:
                     row.fuzzy += 1
                 else:
                     row.missing += 1
@@ -349,7 +314,7 @@ def ui_status(config: SiteConfig, lang: str) -> Status | None:
     catalogs = [read_catalog(path) for path in (project, shipped) if path.is_file()]
     row = Status(UI_ROW, lang)
     for string in ui_strings():
-        messages = [m for catalog in catalogs if (m := catalog.get(string)) and m.string]
+        messages = [m for catalog in catalogs if (m := catalog.find(string)) and m.msgstr]
         if any(not message.fuzzy for message in messages):
             row.translated += 1
         elif messages:
@@ -506,34 +471,39 @@ def _markdown_problems(english: str, translation: str, source: Parts, target: Pa
 
 
 def check(config: SiteConfig, langs: list[str]) -> list[str]:
-    """`file:line: message` for every problem in the translated, non-fuzzy entries."""
+    """`file:line: message` for every problem in the translated, non-fuzzy entries, at the line
+    where the translation starts."""
     root, problems = locale_dir(config), []
     for lang in langs:
         glossary = load_glossary(root / lang / "glossary.toml")
         for path in sorted((root / lang / "LC_MESSAGES").rglob("*.po")):
             catalog = read_catalog(path)  # a malformed file stops here, with its line
-            text = path.read_text(encoding="utf-8")
-            problems += [f"{path}:{line}: {problem}" for line, problem in duplicate_entries(text)]
-            for message in catalog:
-                if not message.id or message.fuzzy or not message.string:
+            lines = path.read_text(encoding="utf-8").splitlines()
+            problems += [
+                f"{path}:{line}: {problem}" for line, problem in duplicate_entries(catalog)
+            ]
+            for entry in catalog:
+                if entry.obsolete or entry.fuzzy or not entry.msgid or not entry.msgstr:
                     continue
-                plain = message.context in PLAIN_TEXT
-                for problem in check_translation(message.id, message.string, glossary, plain):
-                    problems.append(f"{path}:{message.lineno}: {problem}")
+                line = (msgstr_lines(lines, entry) or (entry.linenum,))[0]
+                plain = entry.msgctxt in PLAIN_TEXT
+                for problem in check_translation(entry.msgid, entry.msgstr, glossary, plain):
+                    problems.append(f"{path}:{line}: {problem}")
     return problems
 
 
-def duplicate_entries(text: str) -> list[tuple[int, str]]:
-    """(msgid line, problem) for each entry of a PO file whose msgctxt an earlier entry has.
+def duplicate_entries(catalog: polib.POFile) -> list[tuple[int, str]]:
+    """(first line, problem) for each entry of a catalog whose msgctxt an earlier entry has.
 
-    Babel keeps the last of two entries with the same msgctxt and msgid; `msgfmt -c` rejects the
-    file. With different msgids both load, but the site finds translations by msgctxt alone."""
+    With the same msgctxt and msgid, `msgfmt -c` rejects the file; with different msgids both
+    load, but the site finds translations by msgctxt alone."""
     first_of_key: dict[tuple[str | None, str], int] = {}
     first_of_context: dict[str, int] = {}
     problems = []
-    for context, msgid, line in _entries(text):
-        if context is None and not msgid:
-            continue  # the header
+    for entry in catalog:
+        if entry.obsolete:
+            continue
+        context, msgid, line = entry.msgctxt, entry.msgid, entry.linenum
         if (context, msgid) in first_of_key:
             what = (
                 f"msgctxt {context!r} and its msgid are" if context else f"msgid {msgid[:40]!r} is"
@@ -552,27 +522,6 @@ def duplicate_entries(text: str) -> list[tuple[int, str]]:
     return problems
 
 
-def _entries(text: str) -> list[tuple[str | None, str, int]]:
-    """(msgctxt or None, msgid, msgid line) of each entry, obsolete ones (#~) left out; the lines
-    have passed `read_catalog`'s grammar check."""
-    entries, fields, keyword, msgid_line = [], {}, None, 0
-    for number, line in enumerate([*text.split("\n"), 'msgctxt ""'], 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith('"'):
-            fields[keyword] = fields.get(keyword, "") + unescape(line)
-            continue
-        word, _, rest = line.partition(" ")
-        if word == "msgctxt" or (word == "msgid" and keyword != "msgctxt"):
-            if "msgid" in fields:
-                entries.append((fields.get("msgctxt"), fields["msgid"], msgid_line))
-            fields = {}
-        msgid_line = number if word == "msgid" else msgid_line
-        keyword, fields[word] = word, unescape(rest.strip())
-    return entries
-
-
 def ui_strings(templates: Path = UI_TEMPLATES) -> dict[str, tuple[str, int]]:
     """Every `_("...")` string of the Jinja templates, with its first `file:line`."""
     found: dict[str, tuple[str, int]] = {}
@@ -588,41 +537,37 @@ def add_language(pyproject: Path, lang: str) -> str | None:
 
     Returns None when done, else the line the user should add by hand.
     """
-    import tomlkit  # only this command edits TOML
-    from tomlkit.exceptions import TOMLKitError
-
-    text = pyproject.read_text(encoding="utf-8") if pyproject.is_file() else ""
-    table = tomllib.loads(text).get("tool", {}).get("site_builder") if text else None
-    languages = list((table or {}).get("languages", ["en"]))
-    if lang not in languages:
-        languages.append(lang)
-    line = "languages = [" + ", ".join(f'"{code}"' for code in languages) + "]"
-    if table is None:
+    try:
+        document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
+        settings = document["tool"]["site_builder"]
+    except (OSError, TOMLKitError, KeyError, TypeError):
+        document = settings = None
+    languages = [str(code) for code in (settings or {}).get("languages", ["en"])]
+    languages += [] if lang in languages else [lang]
+    line = tomlkit.dumps({"languages": languages}).strip()
+    if settings is None:
         return line
     try:
-        document = tomlkit.parse(text)
-        settings = document["tool"]["site_builder"]
         if "languages" not in settings:
             settings["languages"] = languages
         elif lang not in settings["languages"]:
             settings["languages"].append(lang)
-    except (TOMLKitError, KeyError, AttributeError):
+    except (TOMLKitError, AttributeError):  # `languages` is there but not a list
         return line
-    pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
+    atomic_write(pyproject, tomlkit.dumps(document).encode("utf-8"))
     return None
 
 
 GLOSSARY_HEADER = """\
-# {name} glossary, enforced by `site-builder i18n check {lang}`.
-# [terms]: when the English text uses the term (any case, plural or with/without a hyphen),
-# the translation must contain the target. `forbidden`: words that must never appear (wrong
-# translations you have seen, and the spellings you decided against).
-# A term whose English word also has another meaning is a table instead: `target` is the
-# translation and `except` lists English phrases in which the word does not count as the term:
-#   [terms.kernel]
-#   target = "..."
-#   except = ["GPU kernel"]
-"""
+{name} glossary, enforced by `site-builder i18n check {lang}`.
+[terms]: when the English text uses the term (any case, plural or with/without a hyphen),
+the translation must contain the target. `forbidden`: words that must never appear (wrong
+translations you have seen, and the spellings you decided against).
+A term whose English word also has another meaning is a table instead: `target` is the
+translation and `except` lists English phrases in which the word does not count as the term:
+  [terms.kernel]
+  target = "..."
+  except = ["GPU kernel"]"""
 
 
 def glossary_skeleton(root: Path, lang: str) -> str:
@@ -640,25 +585,30 @@ def glossary_skeleton(root: Path, lang: str) -> str:
         for term, target in glossary.terms.items():
             choices.setdefault(term, {})[path.parent.name] = target
             exceptions.setdefault(term, glossary.exceptions.get(term, []))
+    document = tomlkit.document()
     name = Locale.parse(lang.replace("-", "_")).english_name
-    lines = [GLOSSARY_HEADER.format(name=name, lang=lang), "forbidden = []", "", "[terms]"]
+    for line in GLOSSARY_HEADER.format(name=name, lang=lang).splitlines():
+        document.add(tomlkit.comment(line))
+    document.add(tomlkit.nl())
+    document.add("forbidden", tomlkit.array())
+    terms = tomlkit.table()
     names = [term for term, targets in choices.items() if set(targets.values()) == {term}]
     if names:
-        lines.append("# Names that stay as they are.")
-        lines += [f"{_toml_string(term)} = {_toml_string(term)}" for term in names]
+        terms.add(tomlkit.comment("Names that stay as they are."))
+        for term in names:
+            terms.add(term, term)
     others = [term for term in choices if term not in names]
     if others:
-        lines.append("# Translate these, then uncomment them (others' choices on the right).")
+        terms.add(
+            tomlkit.comment("Translate these, then uncomment them (others' choices on the right).")
+        )
     for term in others:
         seen = ", ".join(f"{code}: {target}" for code, target in choices[term].items())
         if exceptions[term]:
             seen += f"; except {', '.join(exceptions[term])}"
-        lines.append(f'# {_toml_string(term)} = ""  # {seen}')
-    return "\n".join(lines) + "\n"
-
-
-def _toml_string(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)  # a TOML basic string for these texts
+        terms.add(tomlkit.comment(f'{tomlkit.string(term).as_string()} = ""  # {seen}'))
+    document.add("terms", terms)
+    return tomlkit.dumps(document)
 
 
 def new_language(config: SiteConfig, lang: str) -> tuple[list[Path], str | None]:
@@ -674,122 +624,6 @@ def new_language(config: SiteConfig, lang: str) -> tuple[list[Path], str | None]
     written = update(config, [lang])
     glossary = locale_dir(config) / lang / "glossary.toml"
     if not glossary.is_file():
-        glossary.parent.mkdir(parents=True, exist_ok=True)
-        glossary.write_text(glossary_skeleton(locale_dir(config), lang), encoding="utf-8")
+        atomic_write(glossary, glossary_skeleton(locale_dir(config), lang).encode("utf-8"))
         written.append(glossary)
     return written, add_language(config.root / "pyproject.toml", lang)
-
-
-def _config(args: argparse.Namespace) -> SiteConfig:
-    return load_config(start=Path(args.project))
-
-
-def _cmd_update(args: argparse.Namespace) -> int:
-    config = _config(args)
-    written = update(config, target_languages(config, args.langs))
-    for path in written:
-        print(f"wrote {_location(config, path)}")
-    print(f"{len(written)} file(s) changed")
-    return 0
-
-
-def _cmd_status(args: argparse.Namespace) -> int:
-    config = _config(args)
-    langs = target_languages(config, None)
-    if not langs:
-        print("only the source language is configured; add one with `site-builder i18n new LANG`")
-        return 0
-    rows = status(config, langs)
-    print(format_status(rows))
-    low = [t for t in totals(rows).values() if args.fail_under and t.percent < args.fail_under]
-    for total in low:
-        print(f"{total.lang}: {total.percent:.1f}% translated, under {args.fail_under}%")
-    return 1 if low else 0
-
-
-def _cmd_check(args: argparse.Namespace) -> int:
-    config = _config(args)
-    problems = check(config, target_languages(config, args.langs))
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    print(f"{len(problems)} problem(s)", file=sys.stderr if problems else sys.stdout)
-    return 1 if problems else 0
-
-
-def _cmd_new(args: argparse.Namespace) -> int:
-    config = _config(args)
-    written, line = new_language(config, args.lang)
-    for path in written:
-        print(f"wrote {_location(config, path)}")
-    print(f"created {len(written)} file(s) for '{args.lang}'")
-    if line:
-        print(f"add this line to [tool.site_builder] in pyproject.toml:\n    {line}")
-    else:
-        print(f"added '{args.lang}' to languages in pyproject.toml")
-    print(NEXT_STEPS.format(lang=args.lang, locale=_location(config, locale_dir(config))))
-    return 0
-
-
-NEXT_STEPS = """
-Next steps:
-  1. agree on the terms in {locale}/{lang}/glossary.toml
-  2. translate the .po files in {locale}/{lang}/LC_MESSAGES/ with a PO editor
-  3. site-builder i18n status; site-builder i18n check {lang}
-  4. site-builder serve, then open http://127.0.0.1:8000/{lang}/"""
-
-
-def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register `i18n` and its subcommands; each sets `func(args) -> exit code`."""
-    i18n = subparsers.add_parser("i18n", help="translation catalogs (gettext PO files)")
-    commands = i18n.add_subparsers(dest="i18n_command", metavar="COMMAND", required=True)
-    project = argparse.ArgumentParser(add_help=False)
-    project.add_argument(
-        "--project", default=".", help="folder with pyproject.toml (default: current folder)"
-    )
-    langs_help = "languages (default: every configured one but the source language)"
-
-    command = commands.add_parser(
-        "update", parents=[project], help="extract the English and merge it into the PO files"
-    )
-    command.add_argument("langs", nargs="*", metavar="LANG", help=langs_help)
-    command.set_defaults(func=_cmd_update)
-
-    command = commands.add_parser(
-        "status", parents=[project], help="translated/fuzzy/missing entries per page"
-    )
-    command.add_argument(
-        "--fail-under", type=float, default=0, metavar="N",
-        help="exit 1 if a language has less than N%% translated",
-    )  # fmt: skip
-    command.set_defaults(func=_cmd_status)
-
-    command = commands.add_parser(
-        "check",
-        parents=[project],
-        help="check math, code, links, structure, glossary, punctuation, duplicate entries",
-    )
-    command.add_argument("langs", nargs="*", metavar="LANG", help=langs_help)
-    command.set_defaults(func=_cmd_check)
-
-    command = commands.add_parser(
-        "new", parents=[project], help="start a language: create its catalogs and configure it"
-    )
-    command.add_argument("lang", metavar="LANG", help="language code, e.g. zh or pt_BR")
-    command.set_defaults(func=_cmd_new)
-    return i18n
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m site_builder.i18n ...` (the same as `site-builder i18n ...`)."""
-    top = argparse.ArgumentParser(prog="site-builder")
-    add_cli(top.add_subparsers(dest="command", required=True))
-    args = top.parse_args(["i18n", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return args.func(args)
-    except BuildError as error:
-        print(error, file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,13 +1,14 @@
 """Translate stage: replace a module's commentary with a language's gettext translations.
 
-Each page has one PO catalog per language at `<locale_dir>/<lang>/LC_MESSAGES/<page path>.po`.
-The page path is the page's site path without extension, derived from `Module.rel_path`:
-`x/__init__.py` -> `x/index`, `x/y.py` -> `x/y`, `x/readme.md` -> `x/readme`.
+Each page has one PO catalog per language, at `paths.catalog_path`:
+`<locale_dir>/<lang>/LC_MESSAGES/<page stem>.po`, read with polib.
 
 Entries are keyed by msgctxt: "title", "summary", "intro", and each `Section.id`. An entry is used
 only if it is translated, not fuzzy, its msgid is the current English text, and (Markdown entries)
 it passes the sanitizer; otherwise the English stays and the key goes into `fallback_ids`. Title
-and summary are plain text, which the templates escape. Code never changes.
+and summary are plain text, which the templates escape. Code never changes. A translated text
+keeps its origin (`TextOrigin`): the PO file line each of its lines starts on, so problems found
+in it later are blamed on the translation.
 """
 
 import dataclasses
@@ -18,11 +19,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from babel.messages.catalog import Catalog, Message
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po, unescape
+import polib
 
 from .model import BuildError, Module, TextOrigin
+from .paths import catalog_path
 from .sanitize import parts_of, sanitize_translation
 
 log = logging.getLogger(__name__)
@@ -40,20 +40,6 @@ class Entry:
     text: str
     line: int
     note: str
-
-
-def page_path(rel_path: str) -> str:
-    """`a/__init__.py` -> `a/index`, `a/x.py` -> `a/x`, `readme.md` -> `readme`."""
-    stem, _, suffix = rel_path.replace("\\", "/").rpartition(".")
-    if not stem or suffix not in ("py", "md"):
-        raise ValueError(f"not a page source: {rel_path!r}")
-    folder, _, name = stem.rpartition("/")
-    name = "index" if name == "__init__" else name
-    return f"{folder}/{name}" if folder else name
-
-
-def po_path(locale_dir: Path, lang: str, rel_path: str) -> Path:
-    return Path(locale_dir) / lang / "LC_MESSAGES" / f"{page_path(rel_path)}.po"
 
 
 def msgid_of(text: str) -> str:
@@ -75,82 +61,49 @@ def module_entries(module: Module) -> list[Entry]:
     return [entry for entry in entries if msgid_of(entry.text)]
 
 
-_PO_LINE = re.compile(
-    r'\s*(#.*|(msgctxt|msgid|msgid_plural|msgstr(\[\d+\])?)\s+"(\\.|[^"\\])*"|"(\\.|[^"\\])*")?\s*'
-)
+# A line that opens a string: a keyword or a continuation line, also of an obsolete entry (`#~`)
+# or of the English a fuzzy entry was translated from (`#|`). It must hold exactly one string:
+# polib reads an unterminated string as a shorter one, and several strings on a `#|` line (as
+# Babel writes them) as one.
+_OPENS_STRING = re.compile(r'(?P<prefix>#~\|?|#\|)?\s*(msg\w+(\[\d+\])?\s+)?"')
+_ONE_STRING = re.compile(r'(#~\|?|#\|)?\s*(msg\w+(\[\d+\])?\s+)?"(\\.|[^"\\])*"')
+_POLIB_LINE = re.compile(r"\(line (\d+)\)")
 
 
-_MSGID_LINE = re.compile(r"\s*(#~\s*)?msgid\s")
+def read_catalog(path: Path) -> polib.POFile:
+    """A PO file, read with polib; a malformed file is one `BuildError(path, line, ...)`.
 
-
-def read_catalog(path: Path) -> Catalog:
-    """Parse a PO file with Babel; a malformed file becomes `BuildError(path, line, ...)`.
-
-    Babel quietly accepts some broken lines (an unterminated string reads as empty), so each line
-    is first checked against the PO grammar. Babel also reads `#| msgid` lines (the English a fuzzy
-    entry was translated from) as deduplicated comments, so they are collected here, keyed by the
-    line of the entry's msgid, and become the entry's `previous_id`.
-    """
+    An entry's `linenum` is the line it starts on. An unreadable `#|` string (the English a fuzzy
+    entry was translated from, a hint for translators) is left out with a warning."""
     try:
-        data = path.read_bytes()
-        text = data.decode("utf-8")
+        text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise BuildError(path, None, f"cannot read: {error}") from None
-    previous_at: dict[int, tuple[int, list[str]]] = {}  # msgid line -> first `#|` line, lines
-    pending: list[str] = []
-    first = 0
-    for number, line in enumerate(text.splitlines(), 1):
-        if not _PO_LINE.fullmatch(line):
-            raise BuildError(path, number, f"malformed PO line: {line.strip()[:60]!r}")
-        if line.lstrip().startswith(("#|", "#~|")):
-            first = first if pending else number
-            pending.append(line.partition("|")[2].strip())
-        elif _MSGID_LINE.match(line) and pending:
-            previous_at[number], pending = (first, pending), []
-    # `#~|` (an obsolete entry's previous msgid) is not a keyword Babel knows: read it as `#|`.
-    data = re.sub(rb"(?m)^([ \t]*)#~\|", rb"\1#|", data)
+    unreadable_previous = []
+    for number, line in enumerate(text.splitlines(), 1):  # lines as polib counts them
+        line = line.strip()
+        if (start := _OPENS_STRING.match(line)) and not _ONE_STRING.fullmatch(line):
+            if "|" not in (start["prefix"] or ""):
+                raise BuildError(path, number, f"malformed PO line: {line[:60]!r}")
+            log.warning("%s:%s: ignoring the unreadable previous msgid (#|)", path, number)
+            unreadable_previous.append(number)
     try:
-        catalog = read_po(io.BytesIO(data), abort_invalid=True)
-    except Exception as error:  # Babel's PoFileError and the like
-        line = getattr(error, "lineno", None)
-        raise BuildError(path, line, f"invalid PO file: {error}") from None
-    for message in [*catalog, *catalog.obsolete.values()]:
-        message.user_comments = [c for c in message.user_comments if not c.startswith("|")]
-        if message.lineno in previous_at:
-            first, lines = previous_at[message.lineno]
-            message.previous_id = _previous_id(lines, path, first)
+        catalog = polib.pofile(text, encoding="utf-8")
+    except OSError as error:  # polib's "Syntax error in po file (line N)"
+        line = _POLIB_LINE.search(str(error))
+        raise BuildError(path, line and int(line[1]), f"invalid PO file: {error}") from None
+    for number in unreadable_previous:  # its entry: the last one to start before it
+        for entry in [e for e in catalog if e.linenum <= number][-1:]:
+            entry.previous_msgctxt = entry.previous_msgid = entry.previous_msgid_plural = None
     return catalog
 
 
-_PREVIOUS_TOKEN = re.compile(r'\s*(?:(msgctxt|msgid_plural|msgid)\b|("(?:\\.|[^"\\])*"))')
+_catalogs: dict[Path, tuple[tuple[int, int], dict[str, polib.POEntry], dict[str, tuple]]] = {}
 
 
-def _previous_id(lines: list[str], path: Path, line: int) -> list[str]:
-    """The msgid (and msgid_plural) written in an entry's `#|` lines.
-
-    GNU gettext writes one quoted string per line. Babel's own writer joins them and re-wraps the
-    result at spaces, so the lines are read as one stream of keywords and strings, joined with the
-    space such a wrapper drops. Anything else is ignored with a warning.
-    """
-    stream, position, keyword = " ".join(lines), 0, None
-    strings: dict[str, list[str]] = {}
-    while match := _PREVIOUS_TOKEN.match(stream, position):
-        position = match.end()
-        if match.group(1):
-            keyword = match.group(1)
-        elif keyword:
-            strings.setdefault(keyword, []).append(unescape(match.group(2)))
-    if stream[position:].strip() or "msgid" not in strings:
-        log.warning("%s:%s: ignoring the unreadable previous msgid (#|)", path, line)
-        return []
-    return ["".join(strings[key]) for key in ("msgid", "msgid_plural") if key in strings]
-
-
-_catalogs: dict[Path, tuple[tuple[int, int], dict[str, Message], dict[int, tuple[int, ...]]]] = {}
-
-
-def _load(path: Path) -> tuple[dict[str, Message], dict[int, tuple[int, ...]]]:
-    """A PO file's messages by msgctxt, and `msgstr_lines`; cached per file mtime and size."""
+def _load(path: Path) -> tuple[dict[str, polib.POEntry], dict[str, tuple[int, ...]]]:
+    """A PO file's current entries by msgctxt, and the lines of their msgstrs (`msgstr_lines`);
+    cached per file mtime and size."""
     try:
         stat = path.stat()
     except FileNotFoundError:
@@ -159,56 +112,44 @@ def _load(path: Path) -> tuple[dict[str, Message], dict[int, tuple[int, ...]]]:
     cached = _catalogs.get(path)
     if cached and cached[0] == stamp:
         return cached[1], cached[2]
-    by_context = {message.context: message for message in read_catalog(path) if message.context}
-    lines = msgstr_lines(path.read_text(encoding="utf-8"))
-    _catalogs[path] = (stamp, by_context, lines)
-    return by_context, lines
+    entries = {e.msgctxt: e for e in read_catalog(path) if e.msgctxt and not e.obsolete}
+    text = path.read_text(encoding="utf-8").splitlines()
+    lines = {context: msgstr_lines(text, entry) for context, entry in entries.items()}
+    _catalogs[path] = (stamp, entries, lines)
+    return entries, lines
 
 
-def load_translations(path: Path) -> dict[str, Message]:
-    """Messages of a PO file by msgctxt, cached per file mtime and size; {} if there is no file."""
+def load_translations(path: Path) -> dict[str, polib.POEntry]:
+    """Entries of a PO file by msgctxt, cached per file mtime and size; {} if there is no file."""
     return _load(path)[0]
 
 
-_STRING = re.compile(r'\s*("(?:\\.|[^"\\])*")\s*')
-
-
-def msgstr_lines(text: str) -> dict[int, tuple[int, ...]]:
-    """For each entry of a PO file (keyed by its msgid's line, Babel's `Message.lineno`), the
-    line on which each line of its msgstr starts, so problems in a translation name that line."""
-    found: dict[int, tuple[int, ...]] = {}
-    msgid_line, pieces = 0, None
-    for number, line in enumerate([*text.split("\n"), ""], 1):  # lines as Babel counts them
-        if pieces is not None:
-            if string := _STRING.fullmatch(line):
-                pieces.append((number, unescape(string.group(1))))
-                continue
-            found[msgid_line], pieces = _line_starts(pieces), None
-        keyword, _, rest = line.strip().partition(" ")
-        if keyword == "msgid":
-            msgid_line = number
-        elif keyword == "msgstr" and (string := _STRING.fullmatch(rest)):
-            pieces = [(number, unescape(string.group(1)))]
-    return found
-
-
-def _line_starts(pieces: list[tuple[int, str]]) -> tuple[int, ...]:
+def msgstr_lines(lines: list[str], entry: polib.POEntry) -> tuple[int, ...]:
+    """The line of the PO file (given as `lines`) on which each line of the entry's msgstr
+    starts, so problems in a translation name that line, however the editor folded it."""
+    numbers = range(entry.linenum, len(lines) + 1)
+    first = next((n for n in numbers if lines[n - 1].lstrip().startswith("msgstr")), None)
+    if first is None:
+        return ()
     starts, at_start = [], True
-    for number, piece in pieces:
-        for char in piece:
+    for number in range(first, len(lines) + 1):
+        string = lines[number - 1].strip()
+        if number == first:
+            string = string.removeprefix("msgstr").lstrip()
+        if not string.startswith('"'):
+            break
+        for char in polib.unescape(string[1:-1]):
             if at_start:
                 starts.append(number)
             at_start = char == "\n"
     return tuple(starts)
 
 
-def usable_translation(message: Message | None, english: str) -> str | None:
+def usable_translation(entry: polib.POEntry | None, english: str) -> str | None:
     """The msgstr if it is translated, not fuzzy and made from the current English; else None."""
-    if message is None or message.fuzzy or not isinstance(message.string, str):
+    if entry is None or entry.fuzzy or not entry.msgstr.strip():
         return None
-    if not message.string.strip() or message.id != msgid_of(english):
-        return None
-    return message.string
+    return entry.msgstr if entry.msgid == msgid_of(english) else None
 
 
 def translate_module(
@@ -220,7 +161,7 @@ def translate_module(
     """
     if lang == source_lang:
         return module, []
-    path = po_path(locale_dir, lang, module.rel_path) if locale_dir else None
+    path = catalog_path(locale_dir, lang, module.rel_path) if locale_dir else None
     messages, lines = _load(path) if path else ({}, {})
     texts, fallback, origins = {}, [], {}
     for entry in module_entries(module):
@@ -231,8 +172,9 @@ def translate_module(
             if parts_of(text).math != parts_of(entry.text).math:
                 result.problems.append("its math differs from the English")
             if result.problems:
+                line = (lines[entry.context] or (message.linenum,))[0]
                 for problem in result.problems:
-                    log.warning("%s:%s: translation not used: %s", path, message.lineno, problem)
+                    log.warning("%s:%s: translation not used: %s", path, line, problem)
                 text = None
             else:
                 text = result.text
@@ -240,7 +182,7 @@ def translate_module(
             fallback.append(entry.context)
         else:
             texts[entry.context] = text
-            origins[entry.context] = TextOrigin(path, lines.get(message.lineno, ()))
+            origins[entry.context] = TextOrigin(path, lines[entry.context])
     sections = [
         dataclasses.replace(section, docs=texts.get(section.id, section.docs))
         for section in module.sections
@@ -280,10 +222,7 @@ def ui_translations(lang: str, locale_dir: Path | None = None) -> gettext.NullTr
         return cached[1]
     translations = None
     for path in reversed(paths):  # the project's catalog wins over the shipped one
-        buffer = io.BytesIO()
-        write_mo(buffer, read_catalog(path))
-        buffer.seek(0)
-        catalog = gettext.GNUTranslations(buffer)
+        catalog = gettext.GNUTranslations(io.BytesIO(read_catalog(path).to_binary()))
         if translations is None:
             translations = catalog
         else:

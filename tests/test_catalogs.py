@@ -11,7 +11,18 @@ import pytest
 
 from site_builder import i18n
 from site_builder.config import load_config
-from site_builder.translate import UI_DOMAIN, UI_LOCALE_DIR, read_catalog, translate_module
+from site_builder.model import Module
+from site_builder.page import Crumb, PageContext, PageRenderer
+from site_builder.parse import parse_source
+from site_builder.paths import page_stem
+from site_builder.sources import find_sources
+from site_builder.translate import (
+    UI_DOMAIN,
+    UI_LOCALE_DIR,
+    read_catalog,
+    translate_module,
+    ui_translations,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = load_config(start=REPO)
@@ -24,14 +35,14 @@ def test_the_site_is_published_in_english_chinese_and_japanese():
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_page_is_fully_translated_against_the_current_english(lang):
-    pages = i18n.find_pages(CONFIG)
-    assert len(pages) >= 8
+    sources = find_sources(CONFIG)
+    assert len(sources) >= 8
     untranslated = {}
-    for page in pages:
-        module = i18n.load_page(page)
+    for source in sources:
+        module = parse_source(source.path, source.rel_path)
         _, fallback_ids = translate_module(module, lang, CONFIG.locale_dir, CONFIG.languages[0])
         if fallback_ids:
-            untranslated[page.name] = fallback_ids
+            untranslated[page_stem(source.rel_path)] = fallback_ids
     assert not untranslated, f"English shown on {lang} pages: {untranslated}"
 
 
@@ -53,7 +64,7 @@ def test_every_template_string_is_translated(lang):
     assert catalogs, f"no catalog of the site's interface in {lang}"
 
     def translated(string: str) -> bool:
-        return any((m := c.get(string)) and m.string and not m.fuzzy for c in catalogs)
+        return any((e := c.find(string)) and e.msgstr and not e.fuzzy for c in catalogs)
 
     assert [s for s in strings if not translated(s)] == []
 
@@ -72,10 +83,6 @@ def test_msgfmt_accepts_every_catalog(lang):
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_a_partly_translated_page_says_so_in_its_language(lang):
-    from site_builder.model import Module
-    from site_builder.page import Crumb, PageContext, PageRenderer
-    from site_builder.translate import ui_translations
-
     english = "This page is partly untranslated or outdated; the English text is shown instead."
     notice = ui_translations(lang, CONFIG.locale_dir).gettext(english)
     assert notice != english

@@ -18,6 +18,45 @@ def test_help_works_on_every_command(command, capsys):
     assert "usage: site-builder" in capsys.readouterr().out
 
 
+HEAVY = {"markdown_it", "pygments", "jinja2", "babel", "polib", "site_builder.build",
+         "site_builder.serve", "site_builder.i18n"}  # fmt: skip
+
+
+@pytest.mark.parametrize("command", [[], ["build"], ["i18n"], ["i18n", "update"]])
+def test_help_imports_none_of_the_libraries_behind_the_commands(command):
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "site_builder", *command, "--help"],
+        env={"PYTHONPATH": str(PROJECT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and "usage: site-builder" in done.stdout, done.stderr
+    # `-X importtime` lists every module imported: "import time: self | cumulative | name"
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()}
+    assert "site_builder.cli" in imported
+    assert {name for name in imported if name.split(".")[0] in HEAVY or name in HEAVY} == set()
+
+
+def test_each_command_imports_its_library_when_it_runs(tmp_path):
+    """The lazy imports are real: `i18n status` on a project runs the i18n library."""
+    write_tree(tmp_path, {k: v for k, v in tiny_files().items() if k.startswith("pkg/")})
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.site_builder]\nsource = "pkg"\ndocs = "docs"\nlanguages = ["en", "zh"]\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "site_builder", "i18n", "status", "--fail-under", "1"],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(PROJECT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "zh: 0.0% translated, under 1.0%" in done.stdout
+
+
 def test_build_from_flags_alone_with_python_m(tmp_path):
     write_tree(tmp_path, {k: v for k, v in tiny_files().items() if k.startswith("pkg/")})
     command = [sys.executable, "-m", "site_builder", "build", "--source", "pkg", "--out", "web",

@@ -5,14 +5,19 @@ import subprocess
 import textwrap
 from pathlib import Path
 
+import polib
 import pytest
 
-from site_builder import i18n
+from site_builder import i18n, search
+from site_builder.build import build_site
+from site_builder.cli import main
 from site_builder.config import load_config
 from site_builder.model import BuildError
+from site_builder.parse import parse_markdown_page, parse_module
+from site_builder.paths import catalog_path
 from site_builder.translate import (
     load_translations,
-    po_path,
+    module_entries,
     read_catalog,
     translate_module,
 )
@@ -80,37 +85,43 @@ def config():
 
 
 def index_po(project: Path) -> Path:
-    return po_path(project / "docs" / "locale", "zh", "__init__.py")
+    return catalog_path(project / "docs" / "locale", "zh", "__init__.py")
 
 
 def set_translations(path: Path, translations: dict[str, str]) -> None:
     """What a translator does in Poedit: fill in msgstr and clear the fuzzy flag."""
     catalog = read_catalog(path)
-    for message in catalog:
-        if message.context in translations:
-            message.string = translations[message.context]
-            message.flags.discard("fuzzy")
-            message.previous_id = []
-    path.write_bytes(i18n.render_catalog(catalog))
+    for entry in catalog:
+        if entry.msgctxt in translations:
+            entry.msgstr = translations[entry.msgctxt]
+            entry.flags = [flag for flag in entry.flags if flag != "fuzzy"]
+            entry.previous_msgid = None
+    catalog.save(str(path))
+
+
+def translation_line(path: Path, context: str) -> int:
+    """The line on which the msgstr of the entry with `context` starts (after `msgstr ""`)."""
+    lines = path.read_text().split("\n")
+    number = next(n for n in range(lines.index(f'msgctxt "{context}"'), len(lines))
+                  if lines[n].startswith("msgstr"))  # fmt: skip
+    return number + 1 + (lines[number] == 'msgstr ""')
 
 
 def page_module(project: Path):
-    from site_builder.parse import parse_module
-
     return parse_module(project / "pkg" / "__init__.py", "__init__.py")
 
 
 def test_update_writes_a_template_and_a_catalog_per_page(project):
-    assert i18n.main(["update"]) == 0
+    assert main(["i18n", "update"]) == 0
     locale = project / "docs" / "locale"
     assert (locale / "templates" / "index.pot").is_file()
     assert (locale / "templates" / "guide.pot").is_file()
     catalog = read_catalog(index_po(project))
-    assert [m.context for m in catalog if m.id] == list(ZH)
-    helper = catalog.get("Cuts the image into patches.", context="helper")
-    assert helper.locations == [("pkg/__init__.py", 14)]
-    assert helper.auto_comments == ["docstring of helper"]
-    assert catalog.locale_identifier == "zh"
+    assert [entry.msgctxt for entry in catalog] == list(ZH)
+    helper = catalog.find("Cuts the image into patches.", msgctxt="helper")
+    assert helper.occurrences == [("pkg/__init__.py", "14")]
+    assert helper.comment == "docstring of helper"
+    assert catalog.metadata["Language"] == "zh"
     text = index_po(project).read_text()
     assert '"Plural-Forms: nplurals=1; plural=0;\\n"' in text
     assert '"Content-Type: text/plain; charset=utf-8\\n"' in text
@@ -150,7 +161,7 @@ def test_changed_english_turns_fuzzy_falls_back_and_recovers(project):
     assert '#, fuzzy\n#| msgid "Add the residual connection' in text
     assert "#~" not in text  # same msgctxt: fuzzy, not obsolete + new
     message = load_translations(index_po(project))["Net.forward-1"]
-    assert message.fuzzy and message.string == ZH["Net.forward-1"]
+    assert message.fuzzy and message.msgstr == ZH["Net.forward-1"]
 
     module = page_module(project)
     translated, fallback = translate_module(module, "zh", project / "docs" / "locale")
@@ -173,8 +184,6 @@ def test_changed_english_turns_fuzzy_falls_back_and_recovers(project):
 
 
 def test_the_built_page_shows_the_notice_only_while_something_falls_back(project):
-    from site_builder.build import build_site
-
     notice = "本页部分内容尚未翻译或译文已过时"
     i18n.update(config(), ["zh"])
     set_translations(index_po(project), ZH)
@@ -192,14 +201,14 @@ def test_the_built_page_shows_the_notice_only_while_something_falls_back(project
 def test_unrelated_code_moving_keeps_every_msgctxt(project):
     i18n.update(config(), ["zh"])
     set_translations(index_po(project), ZH)
-    before = {m.context: m.id for m in read_catalog(index_po(project)) if m.id}
+    before = {entry.msgctxt: entry.msgid for entry in read_catalog(index_po(project))}
     moved = INIT.replace("def helper():", "def other(a, b):\n    return a + b\n\n\ndef helper():")
     (project / "pkg" / "__init__.py").write_text(moved)
     i18n.update(config(), ["zh"])
     catalog = read_catalog(index_po(project))
-    assert {m.context: m.id for m in catalog if m.id} == before
-    assert not any(m.fuzzy for m in catalog if m.id)
-    assert catalog.get(before["helper"], context="helper").locations[0][1] == 18
+    assert {entry.msgctxt: entry.msgid for entry in catalog} == before
+    assert not any(entry.fuzzy for entry in catalog)
+    assert catalog.find(before["helper"], msgctxt="helper").occurrences[0][1] == "18"
     assert translate_module(page_module(project), "zh", project / "docs" / "locale")[1] == []
 
 
@@ -212,8 +221,8 @@ def test_status_counts_and_fail_under(project, capsys):
     assert (rows["guide"].translated, rows["guide"].fuzzy, rows["guide"].missing) == (0, 0, 2)
     total = i18n.totals(list(rows.values()))["zh"]
     assert (total.translated, total.total) == (1, 7)
-    assert i18n.main(["status", "--fail-under", "14"]) == 0
-    assert i18n.main(["status", "--fail-under", "15"]) == 1
+    assert main(["i18n", "status", "--fail-under", "14"]) == 0
+    assert main(["i18n", "status", "--fail-under", "15"]) == 1
     output = capsys.readouterr().out
     assert "index" in output and "14.3%" in output and "zh: 14.3% translated, under 15" in output
 
@@ -252,12 +261,12 @@ def test_check_reports_each_problem_with_file_and_line(
     assert i18n.check(config(), ["zh"]) == []
 
     set_translations(index_po(project), {context: translation})
-    line = next(m.lineno for m in read_catalog(index_po(project)) if m.context == context)
+    line = translation_line(index_po(project), context)
     problems = i18n.check(config(), ["zh"])
     assert len(problems) >= 1
     assert all(p.startswith(f"{index_po(project)}:{line}: ") for p in problems), problems
     assert any(message in p for p in problems), problems
-    assert i18n.main(["check", "zh"]) == 1
+    assert main(["i18n", "check", "zh"]) == 1
     assert f"{index_po(project)}:{line}: " in capsys.readouterr().err
 
 
@@ -280,12 +289,13 @@ def test_check_reports_duplicate_entries_as_msgfmt_does(project):
     stale = entry.replace("Cuts the image", "Cuts an image")
     path.write_text(f"{text.rstrip()}\n\n{other}\n\n{stale}\n")
     lines = path.read_text().split("\n")
-    first, *again = [n for n, line in enumerate(lines, 1) if line == 'msgctxt "helper"']
+    first = lines.index("#. docstring of helper") + 1  # where the first entry starts
+    again = [n for n, line in enumerate(lines, 1) if line == 'msgctxt "helper"'][1:]
     assert len(again) == 2
     assert i18n.check(config(), ["zh"]) == [
-        f"{path}:{again[0] + 1}: duplicate entry (msgctxt 'helper' and its msgid are already at "
-        f"line {first + 1}): msgfmt rejects the file; keep one",
-        f"{path}:{again[1] + 1}: msgctxt 'helper' is already at line {first + 1}: "
+        f"{path}:{again[0]}: duplicate entry (msgctxt 'helper' and its msgid are already at "
+        f"line {first}): msgfmt rejects the file; keep one",
+        f"{path}:{again[1]}: msgctxt 'helper' is already at line {first}: "
         "the site uses one entry per msgctxt; keep one",
     ]
     if shutil.which("msgfmt"):
@@ -293,14 +303,15 @@ def test_check_reports_duplicate_entries_as_msgfmt_does(project):
         assert result.returncode != 0 and b"duplicate message definition" in result.stderr
 
 
-def test_duplicate_entries_without_msgctxt_and_obsolete_ones():
-    po = (
+def test_duplicate_entries_without_msgctxt_and_obsolete_ones(tmp_path):
+    path = tmp_path / "p.po"
+    path.write_text(
         'msgid ""\nmsgstr "Language: zh\\n"\n\n'
         'msgid "A"\nmsgstr "甲"\n\nmsgid "B"\nmsgstr "乙"\n\n'  # msgids on lines 4, 7
         'msgid ""\n"A"\nmsgstr "甲"\n\n'  # the same msgid, folded: line 10
         '#~ msgctxt "x"\n#~ msgid "A"\n#~ msgstr "甲"\n'
     )
-    assert i18n.duplicate_entries(po) == [
+    assert i18n.duplicate_entries(read_catalog(path)) == [
         (10, "duplicate entry (msgid 'A' is already at line 4): msgfmt rejects the file; keep one")
     ]
 
@@ -314,14 +325,14 @@ def test_fuzzy_entries_are_not_checked(project):
 
 
 def test_new_language_creates_catalogs_and_edits_only_the_languages_line(project, capsys):
-    assert i18n.main(["new", "fr"]) == 0
+    assert main(["i18n", "new", "fr"]) == 0
     assert (project / "pyproject.toml").read_text() == PYPROJECT.replace(
         'languages = ["en", "zh"]', 'languages = ["en", "zh", "fr"]'
     )
-    assert po_path(project / "docs" / "locale", "fr", "guide.md").is_file()
-    french = po_path(project / "docs" / "locale", "fr", "__init__.py").read_text()
+    assert catalog_path(project / "docs" / "locale", "fr", "guide.md").is_file()
+    french = catalog_path(project / "docs" / "locale", "fr", "__init__.py").read_text()
     assert '"Language: fr\\n"' in french and "nplurals=2; plural=(n > 1);" in french
-    assert i18n.main(["new", "xx"]) == 1
+    assert main(["i18n", "new", "xx"]) == 1
     assert "unknown language code 'xx'" in capsys.readouterr().err
 
 
@@ -332,11 +343,11 @@ def test_new_language_starts_a_glossary_from_the_others(project, capsys):
         '[terms.kernel]\ntarget = "卷积核"\nexcept = ["GPU kernel", "CUDA kernel", "kernel launch"]'
     )
     (zh / "glossary.toml").write_text(f'{GLOSSARY}"ViT" = "ViT"\n\n{kernel}\n')
-    assert i18n.main(["new", "fr"]) == 0
+    assert main(["i18n", "new", "fr"]) == 0
     assert "docs/locale/fr/glossary.toml" in capsys.readouterr().out
     path = project / "docs" / "locale" / "fr" / "glossary.toml"
     text = path.read_text()
-    assert '\n"ViT" = "ViT"\n' in text  # a name every language keeps is enforced at once
+    assert '\nViT = "ViT"\n' in text  # a name every language keeps is enforced at once
     assert '\n# "residual connection" = ""  # zh: 残差连接\n' in text
     assert '# "kernel" = ""  # zh: 卷积核; except GPU kernel, CUDA kernel, kernel launch' in text
     assert i18n.load_glossary(path).terms == {"ViT": "ViT"}
@@ -344,7 +355,7 @@ def test_new_language_starts_a_glossary_from_the_others(project, capsys):
     path.write_text(uncommented)
     assert i18n.load_glossary(path).terms["residual connection"] == "résiduel"
     path.write_text("# ours\n")
-    assert i18n.main(["new", "fr"]) == 0  # again: an existing glossary is kept
+    assert main(["i18n", "new", "fr"]) == 0  # again: an existing glossary is kept
     assert path.read_text() == "# ours\n"
 
 
@@ -366,11 +377,11 @@ def ui_po(project: Path, lang: str) -> Path:
 
 
 def test_a_new_language_gets_the_site_interface_to_translate(project, capsys, monkeypatch):
-    assert i18n.main(["new", "fr"]) == 0
+    assert main(["i18n", "new", "fr"]) == 0
     strings = i18n.ui_strings()
     catalog = read_catalog(ui_po(project, "fr"))
-    assert catalog.locale_identifier == "fr"
-    assert {m.id: m.string for m in catalog if m.id} == dict.fromkeys(strings, "")
+    assert catalog.metadata["Language"] == "fr"
+    assert {entry.msgid: entry.msgstr for entry in catalog} == dict.fromkeys(strings, "")
     assert not ui_po(project, "zh").exists()  # site_builder ships the Chinese one
     rows = {(row.page, row.lang): row for row in i18n.status(config(), ["zh", "fr"])}
     assert ("site interface", "zh") not in rows
@@ -378,30 +389,28 @@ def test_a_new_language_gets_the_site_interface_to_translate(project, capsys, mo
 
     # A translator translates two strings; a template string that went away is dropped again.
     catalog = read_catalog(ui_po(project, "fr"))
-    catalog["Home"].string, catalog["Search"].string = "Accueil", "Recherche"
-    catalog["Search"].flags.add("fuzzy")
-    catalog.delete("Copy")
-    catalog.add("Gone from the templates", "Disparu")
-    ui_po(project, "fr").write_bytes(i18n.render_catalog(catalog))
-    assert i18n.main(["update", "fr"]) == 0
+    catalog.find("Home").msgstr, catalog.find("Search").msgstr = "Accueil", "Recherche"
+    catalog.find("Search").flags.append("fuzzy")
+    catalog.remove(catalog.find("Copy"))
+    catalog.append(polib.POEntry(msgid="Gone from the templates", msgstr="Disparu"))
+    catalog.save(str(ui_po(project, "fr")))
+    assert main(["i18n", "update", "fr"]) == 0
     catalog = read_catalog(ui_po(project, "fr"))
-    assert catalog["Home"].string == "Accueil" and catalog["Copy"].string == ""
-    assert "Gone from the templates" not in catalog
+    assert catalog.find("Home").msgstr == "Accueil" and catalog.find("Copy").msgstr == ""
+    assert catalog.find("Gone from the templates") is None
+    assert catalog.find("Gone from the templates", include_obsolete_entries=True).obsolete
     row = {row.page: row for row in i18n.status(config(), ["fr"])}["site interface"]
     assert (row.translated, row.fuzzy, row.missing) == (1, 1, len(strings) - 2)
     capsys.readouterr()
-    assert i18n.main(["status"]) == 0
+    assert main(["i18n", "status"]) == 0
     assert "site interface" in capsys.readouterr().out
 
     # The built site uses it, and a changed translation re-renders the pages that show it.
-    from site_builder import search
-    from site_builder.build import build_site
-
     monkeypatch.setattr(search, "search_outputs", lambda cache_dir, outputs: {})
     build_site(config())
     assert ">Accueil<" in (project / "site" / "fr" / "index.html").read_text()
-    catalog["Home"].string = "Début"
-    ui_po(project, "fr").write_bytes(i18n.render_catalog(catalog))
+    catalog.find("Home").msgstr = "Début"
+    catalog.save(str(ui_po(project, "fr")))
     assert "fr/index.html" in build_site(config()).pages_rendered
     assert ">Début<" in (project / "site" / "fr" / "index.html").read_text()
 
@@ -415,15 +424,28 @@ def test_new_language_without_a_languages_key_prints_the_line(project, capsys):
 
 
 def test_update_of_an_unconfigured_language_is_refused(project, capsys):
-    assert i18n.main(["update", "de"]) == 1
+    assert main(["i18n", "update", "de"]) == 1
     assert "i18n new de" in capsys.readouterr().err
 
 
 def test_a_parse_error_writes_no_catalog(project, capsys):
     (project / "pkg" / "broken.py").write_text("def f(:\n")
-    assert i18n.main(["update"]) == 1
+    assert main(["i18n", "update"]) == 1
     assert "broken.py:1" in capsys.readouterr().err
     assert not (project / "docs" / "locale").exists()
+
+
+def test_a_malformed_catalog_stops_the_update_before_anything_is_written(project, capsys):
+    i18n.update(config(), ["zh"])
+    locale = project / "docs" / "locale"
+    guide = catalog_path(locale, "zh", "guide.md")
+    guide.write_text(guide.read_text() + '\nmsgctxt "x"\nmsgid "y"\nmsgstr "unterminated\n')
+    broken_line = guide.read_text().count("\n")
+    (project / "pkg" / "__init__.py").write_text(INIT.replace("Cuts the", "Cuts up the"))
+    before = {path: path.read_bytes() for path in locale.rglob("*.po*")}
+    assert main(["i18n", "update"]) == 1
+    assert f"{guide.name}:{broken_line}: malformed PO line" in capsys.readouterr().err
+    assert {path: path.read_bytes() for path in locale.rglob("*.po*")} == before
 
 
 def test_the_real_glossary_loads():
@@ -488,8 +510,6 @@ def test_docs_page_text(tmp_path):
     """The docs dir's Markdown pages are translatable too (see the guide page above)."""
     text = textwrap.dedent("---\ntitle: T\n---\n\nBody.\n")
     (tmp_path / "p.md").write_text(text)
-    from site_builder.parse import parse_markdown_page
-    from site_builder.translate import module_entries
 
     entries = module_entries(parse_markdown_page(tmp_path / "p.md", "p.md"))
     assert [(e.context, e.text.strip()) for e in entries] == [("title", "T"), ("intro", "Body.")]
@@ -511,7 +531,7 @@ def test_a_multi_line_previous_msgid_round_trips_exactly(project):
     source = INIT.replace('"""Cuts the image into patches."""', f'"""\n{LONG_DOCS}"""')
     (project / "pkg" / "__init__.py").write_text(source)
     i18n.update(config(), ["zh"])
-    old = next(m.id for m in read_catalog(index_po(project)) if m.context == "helper")
+    old = next(e.msgid for e in read_catalog(index_po(project)) if e.msgctxt == "helper")
     assert old.startswith("## Old heading\n\nA paragraph") and "\\frac{a}{b}" in old
     translation = "## 旧标题\n\n一段话。\n\n$$\ny = \\sum_{i=1}^{n} x_i\n$$"
     set_translations(index_po(project), {"helper": translation})
@@ -520,8 +540,8 @@ def test_a_multi_line_previous_msgid_round_trips_exactly(project):
     for _ in range(2):  # a second update must leave the file exactly as the first wrote it
         i18n.update(config(), ["zh"])
         text = index_po(project).read_text()
-        helper = next(m for m in read_catalog(index_po(project)) if m.context == "helper")
-        assert helper.fuzzy and helper.previous_id == [old]
+        helper = next(e for e in read_catalog(index_po(project)) if e.msgctxt == "helper")
+        assert helper.fuzzy and helper.previous_msgid == old
         assert '#| msgid ""\n#| "## Old heading\\n"\n#| "\\n"\n#| "A paragraph' in text
     assert i18n.update(config(), ["zh"]) == []
     if shutil.which("msgfmt"):

@@ -1,21 +1,16 @@
-"""The translate stage: PO lookup by msgctxt, fallback rules, mtime cache, UI strings."""
+"""The translate stage: PO lookup by msgctxt, fallback rules, mtime cache, UI strings, and PO
+files read with their lines (a malformed one is one error with its line)."""
 
 import logging
 import os
 from pathlib import Path
 
+import polib
 import pytest
-from babel.messages.catalog import Catalog
-from babel.messages.pofile import write_po
 
 from site_builder.model import BuildError, Module, Section
-from site_builder.translate import (
-    msgstr_lines,
-    page_path,
-    po_path,
-    translate_module,
-    ui_translations,
-)
+from site_builder.paths import catalog_path
+from site_builder.translate import msgstr_lines, read_catalog, translate_module, ui_translations
 
 
 def make_module() -> Module:
@@ -38,12 +33,13 @@ def make_module() -> Module:
 
 def write_catalog(path: Path, entries: dict[str, tuple[str, str, bool]]) -> None:
     """entries: msgctxt -> (msgid, msgstr, fuzzy)."""
-    catalog = Catalog(locale="zh", fuzzy=False)
+    catalog = polib.POFile()
+    catalog.metadata = {"Language": "zh", "Content-Type": "text/plain; charset=utf-8"}
     for context, (msgid, msgstr, fuzzy) in entries.items():
-        catalog.add(msgid, msgstr, context=context, flags=["fuzzy"] if fuzzy else [])
+        flags = ["fuzzy"] if fuzzy else []
+        catalog.append(polib.POEntry(msgctxt=context, msgid=msgid, msgstr=msgstr, flags=flags))
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as file:
-        write_po(file, catalog)
+    catalog.save(str(path))
 
 
 @pytest.mark.parametrize(
@@ -56,13 +52,14 @@ def write_catalog(path: Path, entries: dict[str, tuple[str, str, bool]]) -> None
         ("a/b/notes.md", "a/b/notes"),
     ],
 )
-def test_page_path(rel_path, expected):
-    assert page_path(rel_path) == expected
+def test_a_page_has_one_catalog_per_language_named_like_its_page(rel_path, expected):
+    path = catalog_path(Path("locale"), "zh", rel_path)
+    assert path == Path("locale/zh/LC_MESSAGES") / f"{expected}.po"
 
 
-def test_page_path_rejects_other_files():
+def test_only_page_sources_have_catalogs():
     with pytest.raises(ValueError):
-        page_path("data.json")
+        catalog_path(Path("locale"), "zh", "data.json")
 
 
 def test_source_language_is_unchanged(tmp_path):
@@ -81,7 +78,7 @@ def test_missing_catalog_falls_back_everywhere(tmp_path):
 def test_translated_missing_empty_fuzzy_and_stale(tmp_path):
     module = make_module()
     write_catalog(
-        po_path(tmp_path, "zh", module.rel_path),
+        catalog_path(tmp_path, "zh", module.rel_path),
         {
             "title": ("A layer", "一层", False),
             "summary": ("What a layer does.", "", False),  # empty
@@ -102,7 +99,7 @@ def test_translated_missing_empty_fuzzy_and_stale(tmp_path):
 
 def test_catalog_is_reloaded_when_it_changes(tmp_path):
     module = make_module()
-    path = po_path(tmp_path, "zh", module.rel_path)
+    path = catalog_path(tmp_path, "zh", module.rel_path)
     write_catalog(path, {"title": ("A layer", "一层", False)})
     assert translate_module(module, "zh", tmp_path)[0].title == "一层"
     write_catalog(path, {"title": ("A layer", "一个层", False)})
@@ -113,7 +110,7 @@ def test_catalog_is_reloaded_when_it_changes(tmp_path):
 def test_section_ids_are_the_keys_not_positions(tmp_path):
     module = make_module()
     write_catalog(
-        po_path(tmp_path, "zh", module.rel_path),
+        catalog_path(tmp_path, "zh", module.rel_path),
         {"Layer.forward-1": ("Add the input.", "加上输入。", False)},
     )
     module.sections.insert(0, Section("helper", "docstring", "helper", "New text.", 5))
@@ -124,7 +121,7 @@ def test_section_ids_are_the_keys_not_positions(tmp_path):
 
 def test_unsafe_translation_falls_back_with_a_warning(tmp_path, caplog):
     module = make_module()
-    path = po_path(tmp_path, "zh", module.rel_path)
+    path = catalog_path(tmp_path, "zh", module.rel_path)
     write_catalog(
         path, {"Layer": ("The layer class.", "![x](data:image/png;base64,AAAA) 层", False)}
     )
@@ -138,7 +135,7 @@ def test_unsafe_translation_falls_back_with_a_warning(tmp_path, caplog):
 def test_html_in_translation_is_escaped(tmp_path):
     module = make_module()
     write_catalog(
-        po_path(tmp_path, "zh", module.rel_path),
+        catalog_path(tmp_path, "zh", module.rel_path),
         {"Layer": ("The layer class.", "层的<b>类</b>。", False)},
     )
     translated, fallback = translate_module(module, "zh", tmp_path)
@@ -148,7 +145,7 @@ def test_html_in_translation_is_escaped(tmp_path):
 
 def test_broken_catalog_is_a_build_error_with_its_line(tmp_path):
     module = make_module()
-    path = po_path(tmp_path, "zh", module.rel_path)
+    path = catalog_path(tmp_path, "zh", module.rel_path)
     path.parent.mkdir(parents=True)
     path.write_text('msgid ""\nmsgstr ""\n\nmsgctxt "title"\nmsgid "A layer"\nmsgstr "x\n')
     with pytest.raises(BuildError) as error:
@@ -164,15 +161,52 @@ def test_ui_translations():
 
 
 def test_project_catalog_overrides_shipped_ui_strings(tmp_path):
-    catalog = Catalog(locale="zh", fuzzy=False)
-    catalog.add("Home", "主页")
+    catalog = polib.POFile()
+    catalog.metadata = {"Content-Type": "text/plain; charset=utf-8"}
+    catalog.append(polib.POEntry(msgid="Home", msgstr="主页"))
     path = tmp_path / "zh" / "LC_MESSAGES" / "site_builder.po"
     path.parent.mkdir(parents=True)
-    with open(path, "wb") as file:
-        write_po(file, catalog)
+    catalog.save(str(path))
     zh = ui_translations("zh", tmp_path)
     assert zh.gettext("Home") == "主页"
     assert zh.gettext("View code") == "查看代码"  # still from the shipped catalog
+
+
+def test_an_unterminated_string_anywhere_is_a_build_error_with_its_line(tmp_path):
+    path = tmp_path / "p.po"
+    for broken, line in [
+        ('msgctxt "t"\nmsgid "A"\nmsgstr ""\n"x\\"\n', 7),  # ends in an escaped quote
+        ('msgctxt "t\nmsgid "A"\nmsgstr "x"\n', 4),
+        ('#~ msgid "A"\n#~ msgstr "x\n', 5),
+    ]:
+        path.write_text(f'msgid ""\nmsgstr "Language: zh\\n"\n\n{broken}')
+        with pytest.raises(BuildError) as error:
+            read_catalog(path)
+        assert str(error.value).startswith(f"{path}:{line}: malformed PO line"), error.value
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('msgid "A"\nfoo bar\nmsgstr "x"\n', 5),  # no such keyword
+        ('msgid "A" x\nmsgstr "x"\n', 4),  # text after the string
+        ('msgid "A"\n\nmsgid "B"\nmsgstr "x"\n', 6),  # an entry without msgstr
+    ],
+)
+def test_a_malformed_catalog_is_one_error_with_its_line(tmp_path, text, line):
+    path = tmp_path / "p.po"
+    path.write_text(f'msgid ""\nmsgstr "Language: zh\\n"\n\n{text}')
+    with pytest.raises(BuildError) as error:
+        read_catalog(path)
+    assert str(error.value).startswith(f"{path}:{line}: "), error.value
+
+
+def test_an_unreadable_file_is_a_build_error(tmp_path):
+    path = tmp_path / "p.po"
+    path.write_bytes(b'msgid ""\nmsgstr "\xff"\n')
+    with pytest.raises(BuildError) as error:
+        read_catalog(path)
+    assert str(error.value).startswith(f"{path}: cannot read")
 
 
 PREVIOUS_FORMS = """\
@@ -210,28 +244,32 @@ msgstr "新"
 """
 
 
-def test_previous_msgids_in_gnu_and_babel_layouts(tmp_path, caplog):
+def test_previous_msgids_are_read_and_unreadable_ones_left_out(tmp_path, caplog):
+    """GNU gettext's `#|` lines are read; lines polib cannot read (Babel's several strings on a
+    line, an unterminated string) only lose the hint, with a warning."""
     path = tmp_path / "p.po"
     path.write_text(PREVIOUS_FORMS)
-    from site_builder.translate import read_catalog
-
     with caplog.at_level(logging.WARNING, logger="site_builder.translate"):
         catalog = read_catalog(path)
-    old = '## Old\n\nSame  "text"\n\n'  # the repeated "\n" lines are kept (Babel dedupes comments)
-    assert catalog.get("New", context="gnu").previous_id == [old]
-    assert catalog.get("New", context="babel").previous_id == [old]
-    assert catalog.get("New", context="broken").previous_id == []
+    entries = {entry.msgctxt: entry for entry in catalog}
+    assert entries["gnu"].previous_msgid == '## Old\n\nSame  "text"\n\n'  # "\n" lines kept
+    assert entries["gnu"].previous_msgctxt == "gnu"
+    assert entries["babel"].previous_msgid is None and entries["broken"].previous_msgid is None
+    assert all(entries[key].fuzzy and entries[key].msgstr == "新" for key in ("babel", "broken"))
+    assert f"{path}:16: ignoring the unreadable previous msgid" in caplog.text
     assert f"{path}:23: ignoring the unreadable previous msgid" in caplog.text
-    assert catalog.obsolete[("Old", "gone")].previous_id == ["Older"]
-    assert not any(m.user_comments for m in [*catalog, *catalog.obsolete.values()])
+    assert entries["gone"].obsolete and entries["gone"].msgstr == "旧"
 
 
-def test_msgstr_lines_map_each_line_of_a_translation_to_its_po_line():
-    po = (
+def test_msgstr_lines_map_each_line_of_a_translation_to_its_po_line(tmp_path):
+    path = tmp_path / "p.po"
+    path.write_text(
         'msgid ""\nmsgstr "Language: zh\\n"\n\n'  # the header: lines 1-2
-        'msgctxt "a"\nmsgid "One."\nmsgstr "一 \\"引\\"。"\n\n'  # msgid on line 5
-        'msgctxt "b"\nmsgid ""\n"x\\n"\n"y"\nmsgstr ""\n"第一行，"\n"折行。\\n"\n"\\n"\n'
-        '"第三行 [x](y.html)"\n\n'  # msgid on line 9, msgstr on 12
+        'msgctxt "a"\nmsgid "One."\nmsgstr "一 \\"引\\"。"\n\n'  # msgstr on line 6
+        '#. a note\nmsgctxt "b"\nmsgid ""\n"x\\n"\n"y"\nmsgstr ""\n"第一行，"\n"折行。\\n"\n"\\n"\n'
+        '"第三行 [x](y.html)"\n\n'  # the entry starts on line 8, its msgstr on 13
         '#~ msgctxt "old"\n#~ msgid "Old."\n#~ msgstr "旧。"\n'
     )
-    assert msgstr_lines(po) == {1: (2,), 5: (6,), 9: (13, 15, 16)}
+    lines = path.read_text().splitlines()
+    found = {entry.msgctxt: msgstr_lines(lines, entry) for entry in read_catalog(path)}
+    assert found == {"a": (6,), "b": (14, 16, 17), "old": ()}

@@ -13,7 +13,8 @@ from conftest import make_config
 from site_builder.build import build_site
 from site_builder.model import BuildError
 from site_builder.parse import parse_markdown_page, parse_module
-from site_builder.translate import msgid_of, po_path
+from site_builder.paths import catalog_path
+from site_builder.translate import msgid_of
 
 
 def translate(config, rel_path: str, texts: dict[str, str]) -> Path:
@@ -26,7 +27,7 @@ def translate(config, rel_path: str, texts: dict[str, str]) -> Path:
     catalog = Catalog(locale="zh", fuzzy=False)
     for context, text in texts.items():
         catalog.add(msgid_of(english[context]), text, context=context)
-    po = po_path(config.locale_dir, "zh", rel_path)
+    po = catalog_path(config.locale_dir, "zh", rel_path)
     po.parent.mkdir(parents=True, exist_ok=True)
     with open(po, "wb") as file:
         write_po(file, catalog, width=76)
