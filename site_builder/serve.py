@@ -25,7 +25,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from watchfiles import watch
+
 from . import search
+from .build import build_site, check_out
 from .config import SiteConfig
 from .model import BuildError
 from .report import location, print_report
@@ -318,8 +321,6 @@ class PreviewServer:
     def rebuild(self) -> list[str] | None:
         """Build (incrementally); announce what changed. On any error, print one line, show it
         on the open pages, and keep serving the previous site."""
-        from .build import build_site
-
         try:
             with self.build_lock:
                 report = build_site(self.config, keep_going=self.keep_going, index_search=False)
@@ -374,8 +375,6 @@ class PreviewServer:
         return dirs
 
     def _watch(self) -> None:
-        from watchfiles import watch
-
         ignored = (self.config.out, self.config.cache_dir)
         for changes in watch(*self.watched_dirs(), stop_event=self.stop_event, debounce=100):
             if any(not _inside(Path(path), ignored) for _, path in changes):
@@ -403,8 +402,6 @@ def _inside(path: Path, folders) -> bool:
 
 
 def serve(config: SiteConfig, port: int = 8000, keep_going: bool = False) -> int:
-    from .build import check_out
-
     check_out(config)
     server = PreviewServer(config, port, keep_going)
     server.rebuild()
