@@ -1,0 +1,57 @@
+"""The one source -> URL / catalog / module-name mapping, as build and i18n both use it."""
+
+from pathlib import Path
+
+import pytest
+
+from site_builder.paths import (
+    catalog_path,
+    dotted_name,
+    download_name,
+    notebook_path,
+    page_stem,
+    page_url,
+    relative_href,
+)
+
+
+@pytest.mark.parametrize(
+    ("rel_path", "url", "dotted"),
+    [
+        ("__init__.py", "index.html", "pkg"),
+        ("a/__init__.py", "a/index.html", "pkg.a"),
+        ("a/x.py", "a/x.html", "pkg.a.x"),
+        ("a/b/readme.md", "a/b/readme.html", None),
+        ("notes.md", "notes.html", None),
+    ],
+)
+def test_a_source_maps_to_its_url_catalog_and_module_name(rel_path, url, dotted):
+    assert page_url(rel_path) == url
+    assert catalog_path(Path("locale"), "zh", rel_path) == Path(
+        "locale/zh/LC_MESSAGES", url.removesuffix(".html") + ".po"
+    )
+    if dotted:
+        assert dotted_name("pkg", rel_path) == dotted
+    assert notebook_path(url) == url.removesuffix(".html") + ".ipynb"
+
+
+@pytest.mark.parametrize("rel_path", ["a/x.txt", ".py", "a/"])
+def test_other_files_are_not_pages(rel_path):
+    with pytest.raises(ValueError, match="not a page source"):
+        page_stem(rel_path)
+
+
+def test_windows_separators_are_read_as_slashes():
+    assert page_url("a\\b\\__init__.py") == "a/b/index.html"
+
+
+def test_notebook_downloads_are_named_after_the_page_or_its_folder():
+    assert download_name("conv_mixer/index.html") == "conv_mixer.ipynb"
+    assert download_name("conv_mixer/experiment.html") == "experiment.ipynb"
+    assert download_name("index.html") == "index.ipynb"
+
+
+def test_relative_links_between_site_files():
+    assert relative_href("a/b/x.html", "a/y.html") == "../y.html"
+    assert relative_href("index.html", "a/index.html") == "a/index.html"
+    assert relative_href("zh/a/x.html", "a/x.html") == "../../a/x.html"
