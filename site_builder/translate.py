@@ -98,29 +98,19 @@ def read_catalog(path: Path) -> polib.POFile:
     return catalog
 
 
-_catalogs: dict[Path, tuple[tuple[int, int], dict[str, polib.POEntry], dict[str, tuple]]] = {}
-
-
 def _load(path: Path) -> tuple[dict[str, polib.POEntry], dict[str, tuple[int, ...]]]:
     """A PO file's current entries by msgctxt, and the lines of their msgstrs (`msgstr_lines`);
-    cached per file mtime and size."""
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
+    nothing when there is no file."""
+    if not path.is_file():
         return {}, {}
-    stamp = (stat.st_mtime_ns, stat.st_size)
-    cached = _catalogs.get(path)
-    if cached and cached[0] == stamp:
-        return cached[1], cached[2]
     entries = {e.msgctxt: e for e in read_catalog(path) if e.msgctxt and not e.obsolete}
     text = path.read_text(encoding="utf-8").splitlines()
     lines = {context: msgstr_lines(text, entry) for context, entry in entries.items()}
-    _catalogs[path] = (stamp, entries, lines)
     return entries, lines
 
 
 def load_translations(path: Path) -> dict[str, polib.POEntry]:
-    """Entries of a PO file by msgctxt, cached per file mtime and size; {} if there is no file."""
+    """Entries of a PO file by msgctxt; {} if there is no file."""
     return _load(path)[0]
 
 
@@ -198,9 +188,6 @@ def translate_module(
     return translated, fallback
 
 
-_ui_cache: dict[tuple[Path, ...], tuple[tuple, gettext.NullTranslations]] = {}
-
-
 def ui_translations(lang: str, locale_dir: Path | None = None) -> gettext.NullTranslations:
     """Translations of the templates' UI strings, compiled in memory from PO catalogs.
 
@@ -216,10 +203,6 @@ def ui_translations(lang: str, locale_dir: Path | None = None) -> gettext.NullTr
     )
     if not paths:
         return gettext.NullTranslations()
-    stamp = tuple((path.stat().st_mtime_ns, path.stat().st_size) for path in paths)
-    cached = _ui_cache.get(paths)
-    if cached and cached[0] == stamp:
-        return cached[1]
     translations = None
     for path in reversed(paths):  # the project's catalog wins over the shipped one
         catalog = gettext.GNUTranslations(io.BytesIO(read_catalog(path).to_binary()))
@@ -227,5 +210,4 @@ def ui_translations(lang: str, locale_dir: Path | None = None) -> gettext.NullTr
             translations = catalog
         else:
             translations.add_fallback(catalog)
-    _ui_cache[paths] = (stamp, translations)
     return translations
