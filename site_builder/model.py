@@ -37,6 +37,20 @@ class TextOrigin:
         return self.lines[min(offset, len(self.lines) - 1)] if self.lines else None
 
 
+@dataclass(frozen=True)
+class Definition:
+    """A name a Python module binds at its top level, as the parse stage read it: `kind` "top" is
+    a class, a function or an UPPER_CASE constant, "field" an annotated field of a top-level
+    dataclass, "import" a name bound by `from <source> import <original>` (`source` as written,
+    with its leading dots)."""
+
+    kind: str
+    name: str
+    line: int
+    source: str = ""
+    original: str = ""
+
+
 @dataclass
 class Module:
     """One source file: front matter, introduction, then sections in source order."""
@@ -52,6 +66,7 @@ class Module:
     source: str = ""  # the decoded text the sections' line numbers refer to
     warnings: list["BuildError"] = field(default_factory=list)  # from parsing; never fatal
     origins: dict[str, TextOrigin] = field(default_factory=dict)  # translated texts, by msgctxt
+    definitions: list[Definition] = field(default_factory=list)  # Python modules only
 
 
 class BuildError(Exception):
