@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from . import __version__, search, xref
 from .config import SiteConfig, load_config
-from .files import digest
+from .files import atomic_write, digest
 from .links import Link, PageLinks, check_links, ids_in, is_external, resolve, urls_in
 from .model import BuildError, Module, fail_or_skip
 from .notebook import download_name, notebook_path
@@ -39,8 +39,9 @@ from .page import (
     relative_href,
     sitemap_xml,
 )
-from .paths import language_prefix
+from .paths import dotted_name, language_prefix
 from .sources import Input, Source, docs_assets, find_sources, input_trees, read_inputs
+from .tex import KatexRenderer, v8_started
 from .write import Blob, DamagedBlob, check_out_dir, write_site
 
 ASSET_SUFFIXES = {".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".json", ".jsonl", ".csv"}
@@ -147,17 +148,19 @@ def _build(report, config, keep_going, index_search, heal=False) -> BuildReport:
     inputs = [i for i in inputs if i.key in modules or i.key in cache.metas]
     cache.remember_metas({key: page.meta for key, page in modules.items()})
     with report.stage("xref"):
-        symbols = xref.site_symbols(config, inputs, modules, cache.builder)
+        symbols = site_symbols(config, inputs, modules, cache)
     site = SiteIndex(config, inputs, cache.metas, digest(cache.builder, symbols.key()))
     stale = [i for i in inputs if site.render_key(i) not in cache.records]
     unparsed = [i for i in stale if i.key not in modules]
     modules |= parse_and_translate(report, config, unparsed, skipped)
     stale = [i for i in stale if i.key in modules]
     renderer = PageRenderer(config, lambda lang: ui_translations(lang, config.locale_dir))
-    job = PageJob(site, symbols, renderer, cache, modules, keep_going)
+    katex = KatexRenderer(load_math(cache.folder) if stale else None)
+    job = PageJob(site, symbols, renderer, cache, modules, keep_going, katex)
     for item, record in render_pages(report, job, stale):  # markdown+math, highlight, xref, page
         cache.records[site.render_key(item)] = record
         cache.dirty = True
+    katex.close()
     inputs = [i for i in inputs if site.render_key(i) in cache.records]  # drops failed renders
     with report.stage("page"):
         records = {i.url: cache.records[site.render_key(i)] for i in inputs}
@@ -326,6 +329,28 @@ def ui_translations(lang: str, locale_dir: Path | None = None):
 # -------------------------------------------------------------------------- the site as a whole
 
 
+def site_symbols(config, inputs, translated: dict, cache: "Cache") -> xref.SymbolTable:
+    """The symbol table of every Python page (first language), each module's symbols kept in
+    the cache by its input key (a cached page not parsed in this build is parsed for them only
+    when the cache lacks them)."""
+    current = {}
+    for item in inputs:
+        source = item.source
+        if item.lang != config.languages[0] or source.tree != "package":
+            continue
+        if source.path.suffix != ".py":
+            continue
+        symbols = cache.symbols.get(item.key)
+        if symbols is None:
+            page = translated.get(item.key)
+            module = page.source_module if page else _parse(source)
+            symbols = xref.module_symbols(module, dotted_name(config.source.name, source.rel_path))
+            cache.dirty = True
+        current[item.key] = symbols
+    cache.symbols = current
+    return xref.SymbolTable(list(current.values()))
+
+
 class SiteIndex:
     """What pages know of each other: titles for crumbs and the home listing, and the keys that
     decide when a cached page is still valid."""
@@ -442,14 +467,19 @@ class Commentary:
 
 
 def render_commentary(
-    pages: list[Translated], keep_going: bool, docs: Path | None = None
+    pages: list[Translated],
+    keep_going: bool,
+    katex: KatexRenderer,
+    linkers: list | None = None,
+    docs: Path | None = None,
 ) -> list[Commentary]:
     """Markdown and math for the intro and each section of each page, all their math in one call
-    into KaTeX; TeX errors become problems when keep_going, shown in place of the commentary they
-    broke. Images not next to their page are looked for at the page's place in `docs`."""
-    from .markdown import parse_markdown, render_markdown, render_parsed
-    from .tex import render_tex_many
+    into KaTeX, names linked by each page's linker; TeX errors become problems when keep_going,
+    shown in place of the commentary they broke. Images not next to their page are looked for at
+    the page's place in `docs`."""
+    from .markdown import parse_markdown, render_markdown, render_parsed, repeated_formulas
 
+    linkers = linkers or [None] * len(pages)
     blocks = []  # (page number, section or None for the intro, text, line, parsed)
     for number, page in enumerate(pages):
         module = page.module
@@ -466,19 +496,25 @@ def render_commentary(
                 section.docs_html = ""
             else:
                 module.intro_html = ""
-    render_tex_many([math for *_, parsed in blocks for math in parsed.math])
+    katex.render_many([math for *_, parsed in blocks for math in parsed.math])
+    repeated = [
+        repeated_formulas([parsed for n, *_, parsed in blocks if n == number], katex)
+        for number in range(len(pages))
+    ]
 
     found = [Commentary() for _ in pages]
     for number, section, text, line, parsed in blocks:
         path, origin, notice = pages[number].module.path, parsed.origin, ""
+        names = linkers[number]
         try:
-            rendered = render_parsed(parsed)
+            rendered = render_parsed(parsed, katex, names, repeated[number])
         except BuildError as error:
             if not (keep_going and error.message.startswith("TeX error")):
                 raise
             found[number].problems.append(error)
             notice = f'<p class="build-error">{html.escape(str(error))}</p>'
-            rendered = render_markdown(text.replace("$", "\\$"), path, line, origin)
+            escaped = text.replace("$", "\\$")
+            rendered = render_markdown(escaped, path, line, katex, origin, names)
         where = str(origin.path if origin else path)  # a translation: its PO file
         found[number].links += [Link(href, where, n) for href, n in rendered.links]
         found[number].images += [Link(src, where, n) for src, n in rendered.images]
@@ -489,19 +525,19 @@ def render_commentary(
     return found
 
 
-def highlight_sources(pages: list[Translated]) -> None:
-    """Highlight each source once and share the code HTML with its translations (same ids)."""
+def highlight_sources(pages: list[Translated], linkers: list | None = None) -> None:
+    """Highlight each source once, its names linked by its page's linker (every language's page
+    of a source links the same), and share the code HTML with its translations (same ids)."""
     if not pages:
         return
     from .highlight import highlight_module
 
+    linkers = linkers or [None] * len(pages)
     done: dict[int, dict[str, str]] = {}
-    for page in pages:
+    for page, linker in zip(pages, linkers, strict=True):
         original = page.source_module
         if id(original) not in done:
-            sections = [dataclasses.replace(s) for s in original.sections]
-            highlight_module(original.source, sections)
-            done[id(original)] = {s.id: s.code_html for s in sections}
+            done[id(original)] = highlight_module(original.source, original.sections, linker)
         for section in page.module.sections:
             section.code_html = done[id(original)].get(section.id, "")
 
@@ -516,18 +552,19 @@ class PageJob:
     cache: "Cache"
     modules: dict[str, Translated]
     keep_going: bool
+    katex: KatexRenderer
 
     def render(self, report: BuildReport, items: list[Input]) -> list[PageRecord]:
         """markdown+math -> highlight -> xref -> notebook -> page for the pages of one source (all
         its languages), stored in the cache."""
         pages = [self.modules[item.key] for item in items]
+        linkers = [xref.PageLinker(self.symbols, item.source.url) for item in items]
         with report.stage("markdown+math"):
-            found = render_commentary(pages, self.keep_going, self.site.config.docs)
+            found = render_commentary(
+                pages, self.keep_going, self.katex, linkers, self.site.config.docs
+            )
         with report.stage("highlight"):
-            highlight_sources(pages)
-        with report.stage("xref"):
-            for item, page in zip(items, pages, strict=True):
-                xref.annotate_module(page.module, item.source.url, self.symbols)
+            highlight_sources(pages, linkers)
         with report.stage("notebook"):
             notebooks = [
                 page_notebook(self.site, item, page, commentary)
@@ -553,9 +590,6 @@ def render_pages(report: BuildReport, job: PageJob, stale: list[Input]):
     global _forked_job
     if not stale:
         return
-    from . import tex
-
-    tex.use_disk_cache(job.cache.folder)
     by_source: dict[str, list[Input]] = {}
     for item in stale:
         by_source.setdefault(item.source.url, []).append(item)
@@ -570,7 +604,7 @@ def render_pages(report: BuildReport, job: PageJob, stale: list[Input]):
                 fail_or_skip(error, skipped)
                 continue
             yield from zip(items, records, strict=True)
-        tex.save_disk_cache()
+        save_math(job.cache.folder, job.katex.new_results())
         return
     import multiprocessing
 
@@ -581,28 +615,50 @@ def render_pages(report: BuildReport, job: PageJob, stale: list[Input]):
             done = list(pool.imap(_render_forked, range(len(units)), chunksize=1))
     finally:
         _forked_job = None
+    rendered = {}
     for items, (records, seconds, problem, math) in zip(units, done, strict=True):
         for stage, spent in seconds.items():
             report.worker_seconds[stage] = report.worker_seconds.get(stage, 0.0) + spent
-        tex.remember(math)
+        rendered |= math
         if problem:
             fail_or_skip(BuildError(*problem), skipped)
             continue
         yield from zip(items, records, strict=True)
-    tex.save_disk_cache()
+    save_math(job.cache.folder, rendered)
+
+
+MATH_MEMO_ENTRIES = 40_000  # rendered equations kept on disk, the most recent
+
+
+def _math_memo(folder: Path) -> Path:
+    return folder / f"math-{KatexRenderer.memo_key()}.pickle"
+
+
+def load_math(folder: Path) -> dict:
+    """The math rendered by earlier builds (nothing if missing or damaged)."""
+    try:
+        return pickle.loads(_math_memo(folder).read_bytes())
+    except Exception:  # missing or damaged: rendered again
+        return {}
+
+
+def save_math(folder: Path, rendered: dict) -> None:
+    """Add newly rendered math to the memo on disk, keeping the most recent entries."""
+    if rendered:
+        memo = list((load_math(folder) | rendered).items())[-MATH_MEMO_ENTRIES:]
+        atomic_write(_math_memo(folder), pickle.dumps(dict(memo), pickle.HIGHEST_PROTOCOL))
 
 
 def _render_forked(unit: int):
     """In a worker: render one unit; a BuildError comes back as (path, line, message), and the
-    math rendered as `tex.take_unsaved()`."""
-    from .tex import take_unsaved
-
+    math rendered as `KatexRenderer.new_results()`."""
     job, units = _forked_job
     report = BuildReport()
     try:
-        return job.render(report, units[unit]), report.seconds, None, take_unsaved()
+        return job.render(report, units[unit]), report.seconds, None, job.katex.new_results()
     except BuildError as error:
-        return [], report.seconds, (error.path, error.line, error.message), take_unsaved()
+        problem = (error.path, error.line, error.message)
+        return [], report.seconds, problem, job.katex.new_results()
 
 
 def _worker_count(pages: int) -> int:
@@ -611,8 +667,6 @@ def _worker_count(pages: int) -> int:
     running (a lock held by one of them stays held in the child), or no fork on this system."""
     import multiprocessing
     import threading
-
-    from .tex import v8_started
 
     override = os.environ.get(WORKERS_ENV, "").strip()
     if override:
@@ -818,6 +872,7 @@ class Cache:
         self.records: dict[str, PageRecord] = {}
         self.extra_files: dict[str, dict[str, str]] = {}
         self.file_digests: dict[str, tuple[int, int, str]] = {}
+        self.symbols: dict[str, xref.ModuleSymbols] = {}  # by input key
         self.dirty = False
 
     @classmethod
@@ -831,6 +886,7 @@ class Cache:
         if saved.get("builder") == builder:
             cache.metas, cache.records = saved["metas"], saved["records"]
             cache.extra_files, cache.file_digests = saved["extras"], saved["files"]
+            cache.symbols = saved["symbols"]
         return cache
 
     def _blob_path(self, digest: str) -> Path:
@@ -921,6 +977,7 @@ class Cache:
             "records": self.records,
             "extras": self.extra_files,
             "files": self.file_digests,
+            "symbols": self.symbols,
         }
         temp = self.folder / f"{self.INDEX}.tmp{os.getpid()}"
         temp.write_bytes(pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL))
