@@ -161,9 +161,6 @@ def verdict(value: float, target: float) -> str:
 
 
 def profile_cold(work: Path, corpus: Path, top: int = 30) -> None:
-    from site_builder import tex
-
-    tex.clear_cache()
     config = load_config({"source": str(corpus), "out": str(work / "profile" / "site")}, start=work)
     profiler = cProfile.Profile()
     profiler.runcall(build_site, config)

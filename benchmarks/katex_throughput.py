@@ -1,8 +1,10 @@
-"""KaTeX throughput at build time: equations rendered per second through site_builder.tex.
+"""KaTeX throughput at build time: equations rendered per second by site_builder.tex.KatexRenderer.
 
-Cold: a fresh process's first batch (V8 start and KaTeX load included). Warm: distinct, never-seen
-equations, sent one per call and in batches (as `markdown.prefetch_math` does for a module).
-Memoized: the same equations again. Run: `python benchmarks/katex_throughput.py [--count N]`.
+Cold: a fresh renderer's first batch (V8 start and KaTeX load included). Warm: distinct,
+never-seen equations, sent one per call and in batches (the build sends each page's in one
+`render_many`). Memoized: the same equations again. From a memo: a new renderer given the results
+as its memo (what a rebuild does), which must never start V8.
+Run: `python benchmarks/katex_throughput.py [--count N]`.
 """
 
 import argparse
@@ -15,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from site_builder import tex  # noqa: E402
+from site_builder.tex import KatexRenderer  # noqa: E402
 
 TEMPLATES = [
     r"\frac{{{a}}}{{{b} + {n}}}",
@@ -59,31 +62,44 @@ def main() -> None:
         eqs[200 + 2 * args.count :],
     )
     print(f"KaTeX {tex.katex_version()} via py_mini_racer; Python {platform.python_version()}")
+    katex = KatexRenderer()
 
     start = time.perf_counter()
-    tex.render_tex_many(cold)
+    katex.render_many(cold)
     rate("cold (V8 start + KaTeX load + 200 eq)", len(cold), time.perf_counter() - start)
 
     start = time.perf_counter()
     for tex_source, display in single:
-        tex.render_tex(tex_source, display)
+        katex.render(tex_source, display)
     rate("warm, one equation per call", len(single), time.perf_counter() - start)
 
     for size in (4, 32):
         chunk = batch[: args.count // 2] if size == 4 else batch[args.count // 2 :]
         start = time.perf_counter()
         for i in range(0, len(chunk), size):
-            tex.render_tex_many(chunk[i : i + size])
+            katex.render_many(chunk[i : i + size])
         rate(f"warm, batches of {size}", len(chunk), time.perf_counter() - start)
 
     start = time.perf_counter()
-    tex.render_tex_many(large)
-    rate("warm, one batch (prefetch a site)", len(large), time.perf_counter() - start)
+    katex.render_many(large)
+    rate("warm, one batch (a whole site)", len(large), time.perf_counter() - start)
 
     start = time.perf_counter()
     for tex_source, display in single + large:
-        tex.render_tex(tex_source, display)
+        katex.render(tex_source, display)
     rate("memoized", len(single + large), time.perf_counter() - start)
+
+    memo = katex.new_results()
+    katex.close()
+    start = time.perf_counter()
+    again = KatexRenderer(memo)
+    again.render_many(eqs)
+    for tex_source, display in single + large:
+        again.render(tex_source, display)
+    rate(
+        "new renderer from the memo (+ one batch)", len(single + large), time.perf_counter() - start
+    )
+    print(f"V8 calls of the renderer given the memo: {again.v8_calls}")
 
 
 if __name__ == "__main__":

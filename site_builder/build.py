@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from . import search, tex
+from . import search, tex, xref
 from .cache import Cache, builder_digest
 from .config import SiteConfig, load_config
 from .files import DamagedBlob, digest
@@ -31,7 +31,7 @@ from .site import Meta, SiteIndex, page_images, site_base_path, site_files, whol
 from .sources import Input, Source, docs_assets, find_sources, input_trees, read_inputs
 from .workers import fork_map, worker_count
 from .write import check_out_dir, write_site
-from .xref import SymbolTable, annotate_module, module_symbols
+from .xref import SymbolTable
 
 # Imported on first use: a build with nothing to render loads no rendering library.
 render = lazy_module("site_builder.render")  # markdown-it, Pygments, KaTeX
@@ -39,7 +39,10 @@ translate = lazy_module("site_builder.translate")  # Babel
 
 
 def build_site(
-    config: SiteConfig | dict | None = None, keep_going: bool = False, index_search: bool = True
+    config: SiteConfig | dict | None = None,
+    keep_going: bool = False,
+    index_search: bool = True,
+    katex: "tex.KatexRenderer | None" = None,
 ) -> BuildReport:
     """Build the site. With `index_search` off, Pagefind is not run: the site gets the newest
     index in the cache, and `report.unindexed` holds the pages for `search.build_index` when
@@ -47,20 +50,21 @@ def build_site(
 
     With `keep_going`, a page whose source cannot be read, parsed, translated or rendered is left
     out and its error kept in `report.skipped`, links and TeX errors become warnings, and the rest
-    of the site is still written. A cache file found missing or damaged on the way is forgotten,
-    with everything made from it, and the site is built again."""
+    of the site is still written. `katex`, a renderer that outlives the build (`serve` keeps one,
+    so that V8 starts once), is used instead of a new one. A cache file found missing or damaged
+    on the way is forgotten, with everything made from it, and the site is built again."""
     report = BuildReport()
     with report.stage("config"):
         config = config if isinstance(config, SiteConfig) else load_config(config)
         check_out(config)
     try:
-        return _build(report, config, keep_going, index_search)
+        return _build(report, config, keep_going, index_search, katex)
     except DamagedBlob:
         again = BuildReport(seconds=dict(report.seconds))
-        return _build(again, config, keep_going, index_search, heal=True)
+        return _build(again, config, keep_going, index_search, katex, heal=True)
 
 
-def _build(report, config, keep_going, index_search, heal=False) -> BuildReport:
+def _build(report, config, keep_going, index_search, katex, heal=False) -> BuildReport:
     skipped = report.skipped if keep_going else None
     cache = Cache.load(config.cache_dir, builder_digest())
     if heal:
@@ -75,7 +79,7 @@ def _build(report, config, keep_going, index_search, heal=False) -> BuildReport:
     site = SiteIndex(config, inputs, metas, digest(cache.builder, symbols.key()))
     renderer = PageRenderer(config, lambda lang: translate.ui_translations(lang, config.locale_dir))
     job = PageJob(site, symbols, renderer, modules, cache.put, keep_going)
-    pages = rendered_pages(report, cache, job, inputs)  # render -> page
+    pages = rendered_pages(report, cache, job, inputs, katex)  # render -> page
     with report.stage("page"):
         outputs = site_outputs(config, site, renderer, pages, cache, report.warnings)
     with report.stage("check"):
@@ -187,8 +191,7 @@ class Modules:
         for key, page in self.translated(keys).items():
             source = self.inputs[key].source
             dotted = dotted_name(self.config.source.name, source.rel_path)
-            module = page.source_module
-            found[key] = module_symbols(module, module.source, source.url, dotted)
+            found[key] = xref.module_symbols(page.source_module, dotted)
         return found
 
 
@@ -235,7 +238,7 @@ class PageRecord:
 @dataclass
 class PageJob:
     """What making the pages of one source needs: the site, its symbols, the page renderer, the
-    modules, and `keep(bytes) -> digest`, which keeps a page's bytes (the cache's blobs)."""
+    modules, KaTeX, and `keep(bytes) -> digest`, which keeps a page's bytes (the cache's)."""
 
     site: SiteIndex
     symbols: SymbolTable
@@ -243,34 +246,40 @@ class PageJob:
     modules: Modules
     keep: object
     keep_going: bool
+    katex: "tex.KatexRenderer | None" = None
     pages: dict[str, Translated] = field(default_factory=dict)
 
     def make(self, items: list[Input]) -> tuple[list[PageRecord], dict[str, float]]:
-        """render (markdown+math -> highlight -> xref) -> notebook -> page, for the pages of one
-        source (all its languages); returns their records and the seconds per stage."""
+        """render (markdown+math, highlight, cross-references) -> notebook -> page, for the pages
+        of one source (all its languages); returns their records and the seconds per stage."""
         report = BuildReport()
         pages = [self.pages[item.key] for item in items]
-        with report.stage("markdown+math"):
-            found = render.render_commentary(pages, self.keep_going, self.site.config.docs)
-        with report.stage("highlight"):
-            render.highlight_sources(pages)
-        with report.stage("xref"):
-            for item, page in zip(items, pages, strict=True):
-                annotate_module(page.module, item.source.url, self.symbols)
+        linkers = [xref.PageLinker(self.symbols, item.source.url) for item in items]
+        with report.stage("render"):
+            rendered = render.render_source(
+                pages[0].source_module,
+                [page.module for page in pages],
+                self.katex,
+                linkers,
+                self.keep_going,
+                self.site.config.docs,
+            )
         with report.stage("notebook"):
             notebooks = [
-                page_notebook(self.site, item, page, commentary)
-                for item, page, commentary in zip(items, pages, found, strict=True)
+                page_notebook(self.site, item, page, found)
+                for item, page, (_, found) in zip(items, pages, rendered, strict=True)
             ]
         with report.stage("page"):
             records = [
-                self.record(item, page, found_, book)
-                for item, page, found_, book in zip(items, pages, found, notebooks, strict=True)
+                self.record(item, page, done, found, book)
+                for item, page, (done, found), book in zip(
+                    items, pages, rendered, notebooks, strict=True
+                )
             ]
         return records, report.seconds
 
-    def record(self, item, page, found, notebook) -> PageRecord:
-        page_html = render_page(self.renderer, self.site, item, page, notebook)
+    def record(self, item, page, rendered, found, notebook) -> PageRecord:
+        page_html = render_page(self.renderer, self.site, item, page, rendered, notebook)
         links = found.links + _template_links(page_html, found, str(item.source.path))
         problems = [(p.path, p.line, p.message) for p in found.problems]
         html_digest = self.keep(page_html.encode())
@@ -283,11 +292,12 @@ class PageJob:
 
 
 def rendered_pages(
-    report, cache: Cache, job: PageJob, inputs: list[Input]
+    report, cache: Cache, job: PageJob, inputs: list[Input], katex=None
 ) -> dict[str, PageRecord]:
     """Every page's record by site path: kept ones, and the others made now (in worker
     processes when there are many; each worker starts its own KaTeX). A page that fails is an
-    error, or with --keep-going, left out."""
+    error, or with --keep-going, left out. KaTeX's results are kept in the cache; `katex` (a
+    renderer that outlives this build, as `serve` keeps one) is used instead of a new one."""
     keyed = {job.site.render_key(i): i for i in inputs}
 
     def make(keys: list[str]) -> dict[str, PageRecord]:
@@ -298,19 +308,21 @@ def rendered_pages(
             if item.key in job.pages:
                 by_source.setdefault(item.source.url, []).append(item)
         units = list(by_source.values())
-        made = {}
-        tex.use_disk_cache(cache.folder)
+        memo_key = tex.KatexRenderer.memo_key()
+        known_math = cache.load_math(memo_key)
+        job.katex = katex or tex.KatexRenderer()
+        job.katex.know(known_math)
         workers = worker_count(len(items), fork_safe=not tex.v8_started())
         report.processes = max(report.processes, workers)
         # One process: the stages' own seconds; worker processes: their wall time, and the
         # stages' seconds summed over the workers.
         stage_seconds = report.seconds if workers < 2 else report.worker_seconds
-        started = time.perf_counter()
+        started, made, new_math = time.perf_counter(), {}, {}
         results = fork_map(lambda n: _make_unit(job, units[n]), len(units), workers)
         for unit, (records, seconds, problem, math) in zip(units, results, strict=True):
             for stage, spent in seconds.items():
                 stage_seconds[stage] = stage_seconds.get(stage, 0.0) + spent
-            tex.remember(math)
+            new_math |= math
             if problem:
                 fail_or_skip(BuildError(*problem), job.modules.skipped)
                 continue
@@ -318,7 +330,9 @@ def rendered_pages(
             report.pages_rendered += [i.url for i in unit]
         if workers > 1:
             report.seconds["render"] = time.perf_counter() - started
-        tex.save_disk_cache()
+        cache.save_math(memo_key, known_math, new_math)
+        if job.katex is not katex:
+            job.katex.close()
         return made
 
     records = cache.cached("page", keyed, make)
@@ -326,16 +340,16 @@ def rendered_pages(
 
 
 def _make_unit(job: PageJob, items: list[Input]):
-    """One source's pages, in a worker: (records, seconds, problem, math rendered here); a
-    BuildError comes back as its (path, line, message)."""
+    """One source's pages (in a worker, when there are many): (records, seconds, problem, math
+    rendered for them); a BuildError comes back as its (path, line, message)."""
     try:
         records, seconds = job.make(items)
-        return records, seconds, None, tex.take_unsaved()
+        return records, seconds, None, job.katex.new_results()
     except BuildError as error:
-        return [], {}, (error.path, error.line, error.message), tex.take_unsaved()
+        return [], {}, (error.path, error.line, error.message), job.katex.new_results()
 
 
-def render_page(renderer, site: SiteIndex, item: Input, page: Translated, notebook=None) -> str:
+def render_page(renderer, site, item: Input, page: Translated, rendered, notebook=None) -> str:
     """The page stage for one page: its context (crumbs, listing, links), laid out."""
     url, lang = item.source.url, item.lang
     contributing = "contributing.html" in site.urls
@@ -343,7 +357,7 @@ def render_page(renderer, site: SiteIndex, item: Input, page: Translated, notebo
     context = PageContext(
         url=item.url,
         lang=lang,
-        module=page.module,
+        page=rendered,
         crumbs=site.crumbs(lang, url),
         view_code=site.view_code(url),
         fallback=page.fallback,

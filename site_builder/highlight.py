@@ -2,10 +2,18 @@
 
 A module's source is lexed once as a whole (a string spanning two sections still lexes as one
 string), cut into per-line HTML, and each section takes its own lines from that list.
+
+Cross-references are made here, on Pygments' tokens: given a `Linker` (the xref stage's, for one
+page), every name token gets `data-name`, and a name the linker resolves becomes a link
+(`<a class="n xref">`). Inline code in commentary marks its names the same way
+(`highlight_inline(code, mark_names=True)`); the markdown stage links an inline code that is one
+name (`single_name`).
 """
 
 import functools
+import re
 from html import escape
+from typing import Protocol
 
 from pygments.lexer import RegexLexer
 from pygments.lexers import PythonLexer, get_lexer_by_name
@@ -16,6 +24,27 @@ from pygments.util import ClassNotFound
 from .model import Section
 
 _python = PythonLexer(stripnl=False, ensurenl=False)
+NAME_CLASSES = frozenset({"n", "nf", "nc", "fm", "nd", "nb", "bp", "nn"})  # names of things
+_IDENT = re.compile(r"[A-Za-z_]\w*\Z")
+
+
+class Linker(Protocol):
+    """Where the names on one page link (see xref.PageLinker)."""
+
+    def code_href(self, css: str, name: str, line: int, owner: str | None) -> str | None:
+        """The href of a name token of class `css` on source line `line`, or None. `owner` is
+        None unless the name follows a dot: then the plain name right before the dot
+        (`config` in `config.lr`), or "" when something else is."""
+
+    def prose_href(self, name: str) -> str | None:
+        """The href of an inline code in commentary that is just `name`, or None."""
+
+
+class _MarkNames:
+    """Marks names without linking any."""
+
+    def code_href(self, css: str, name: str, line: int, owner: str | None) -> None:
+        return None
 
 
 @functools.cache
@@ -27,10 +56,18 @@ def _css_class(ttype) -> str:
     return "" if css == "w" else css
 
 
-def _html_lines(code: str, lexer) -> list[str]:
-    """One HTML string per line of `code` (split at "\\n"); spans never cross a line break."""
+def _name_html(css: str, name: str, href: str | None) -> str:
+    if href:
+        return f'<a class="{css} xref" data-name="{name}" href="{escape(href)}">{name}</a>'
+    return f'<span class="{css}" data-name="{name}">{name}</span>'
+
+
+def _html_lines(code: str, lexer, linker: Linker | None = None) -> list[str]:
+    """One HTML string per line of `code` (split at "\\n"); spans never cross a line break. With
+    a `linker`, name tokens are marked and linked (see the module's notes)."""
     lines: list[str] = []
     parts: list[str] = []
+    last = before = None  # with a linker: the last two (css, text) pieces on this line
     for _, ttype, value in lexer.get_tokens_unprocessed(code):
         css = _css_class(ttype)
         pieces = value.split("\n") if "\n" in value else (value,)
@@ -38,9 +75,22 @@ def _html_lines(code: str, lexer) -> list[str]:
             if i:
                 lines.append("".join(parts))
                 parts = []
-            if piece:
-                text = escape(piece, quote=False)
-                parts.append(f'<span class="{css}">{text}</span>' if css else text)
+                last = before = None
+            if not piece:
+                continue
+            text = escape(piece, quote=False)
+            if not css:
+                parts.append(text)
+            elif linker is not None and css in NAME_CLASSES and _IDENT.match(piece):
+                owner = None
+                if last == ("o", "."):
+                    owner = before[1] if before is not None and before[0] == "n" else ""
+                href = linker.code_href(css, piece, len(lines) + 1, owner)
+                parts.append(_name_html(css, text, href))
+            else:
+                parts.append(f'<span class="{css}">{text}</span>')
+            if linker is not None:
+                before, last = last, (css, piece)
     lines.append("".join(parts))
     return lines
 
@@ -55,9 +105,20 @@ def _lexer(language: str):
 
 
 @functools.lru_cache(maxsize=8192)
-def highlight_inline(code: str) -> str:
-    """Inline code in prose, highlighted as Python: `<code class="code">...</code>`."""
-    return f'<code class="code">{"".join(_html_lines(_newlines(code), _python))}</code>'
+def highlight_inline(code: str, mark_names: bool = False) -> str:
+    """Inline code in prose, highlighted as Python: `<code class="code">...</code>`; with
+    `mark_names`, its names get `data-name`."""
+    lines = _html_lines(_newlines(code), _python, _MarkNames() if mark_names else None)
+    return f'<code class="code">{"".join(lines)}</code>'
+
+
+@functools.lru_cache(maxsize=8192)
+def single_name(code: str) -> str | None:
+    """The name that inline `code` consists of (one plain-name token, nothing else), or None."""
+    tokens = [(t, v) for _, t, v in _python.get_tokens_unprocessed(_newlines(code)) if v]
+    if len(tokens) == 1 and _css_class(tokens[0][0]) == "n":
+        return escape(tokens[0][1], quote=False)
+    return None
 
 
 def highlight_block(code: str, language: str) -> str:
@@ -75,19 +136,23 @@ def highlight_block(code: str, language: str) -> str:
     return f'<pre class="code"><code{css}>{body}</code></pre>\n'
 
 
-def highlight_module(source: str, sections: list[Section]) -> None:
-    """Fill each section's `code_html`, lexing `source` (the whole module) once."""
-    lines = _html_lines(_newlines(source), _python)
+def highlight_module(
+    source: str, sections: list[Section], linker: Linker | None = None
+) -> dict[str, str]:
+    """Each section's code as HTML, by section id ("" for a section without code), lexing
+    `source` (the whole module) once; with a `linker`, names are marked and linked."""
+    lines = _html_lines(_newlines(source), _python, linker)
+    found = {}
     for section in sections:
-        if not section.code:
-            section.code_html = ""
-            continue
         rows = [
             f'<span class="line" id="L{n}"><span class="ln" aria-hidden="true">{n}</span>'
             f"{lines[n - 1]}</span>"
             for n, _ in section.code
         ]
-        section.code_html = '<pre class="code"><code>' + "\n".join(rows) + "</code></pre>"
+        found[section.id] = (
+            '<pre class="code"><code>' + "\n".join(rows) + "</code></pre>" if rows else ""
+        )
+    return found
 
 
 # ----------------------------------------------------------------------------------- stylesheet

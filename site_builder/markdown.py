@@ -1,8 +1,14 @@
 """Markdown+math stage: commentary -> HTML, with KaTeX math and highlighted code.
 
-markdown-it-py in CommonMark mode, plus tables, raw HTML and dollarmath (`$...$`, `$$...$$`).
-dollarmath turns math into tokens before emphasis runs, so `$a*b*c$` stays intact. Everything
-else is render rules on token types; they also record every link and image with its file line.
+The site's dialect (`commonmark`) with render rules on token types; they also record every link
+and image with its file line. Rendering takes the things a page shares: the KaTeX renderer, the
+page's names (a `highlight.Linker`: an inline code that is one name it resolves becomes a link,
+unless it is already inside one) and the formulas that occur more than once on the page
+(`repeated_formulas`, counted on math tokens): only those keep their `data-tex-key`, by which the
+page highlights a formula's other occurrences.
+
+To render many texts: `parse_markdown` each, render their math in one batch
+(`KatexRenderer.render_many` of all their `math`), then `render_parsed` each.
 """
 
 from dataclasses import dataclass, field
@@ -15,11 +21,11 @@ import imagesize
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_inline import StateInline
-from mdit_py_plugins.dollarmath import dollarmath_plugin
 
-from .highlight import highlight_block, highlight_inline
+from .commonmark import MATH_DISPLAY, markdown_parser
+from .highlight import Linker, highlight_block, highlight_inline, single_name
 from .model import BuildError, TextOrigin
-from .tex import TexError, render_tex, render_tex_many
+from .tex import KatexRenderer, TexError, tex_key
 
 
 @dataclass
@@ -29,28 +35,23 @@ class RenderedMarkdown:
     images: list[tuple[str, int]] = field(default_factory=list)
 
 
-_DISPLAY = {
-    "math_inline": False,
-    "math_inline_double": True,
-    "math_block": True,
-    "math_block_label": True,
-}
-
-
 def _line(token) -> int:
     return token.meta["line"]
 
 
 def _math(tex: str, display: bool, env: dict, line: int) -> str:
     try:
-        return render_tex(tex, display)
+        html = env["katex"].render(tex, display)
     except TexError as e:
         raise BuildError(env["file"], line, f"TeX error in {tex!r}: {e.message}") from None
+    if tex.strip() in env["repeated"]:
+        return html
+    return html.replace(f' data-tex-key="{tex_key(tex)}"', "", 1)
 
 
 def _math_inline(self, tokens, idx, options, env):
     token = tokens[idx]
-    return _math(token.content, _DISPLAY[token.type], env, _line(token))
+    return _math(token.content, MATH_DISPLAY[token.type], env, _line(token))
 
 
 def _math_block(self, tokens, idx, options, env):
@@ -61,7 +62,16 @@ def _math_block(self, tokens, idx, options, env):
 
 
 def _code_inline(self, tokens, idx, options, env):
-    return highlight_inline(tokens[idx].content)
+    code, names = tokens[idx].content, env["names"]
+    if names is None:
+        return highlight_inline(code)
+    name = None if env["in_link"] else single_name(code)
+    href = names.prose_href(name) if name else None
+    if href:
+        return (
+            f'<a class="xref" data-name="{name}" href="{escape(href)}">{highlight_inline(code)}</a>'
+        )
+    return highlight_inline(code, mark_names=True)
 
 
 def _fence(self, tokens, idx, options, env):
@@ -108,6 +118,12 @@ def _intrinsic_size(folders: list[Path], src: str) -> tuple[int, int] | None:
 def _link_open(self, tokens, idx, options, env):
     token = tokens[idx]
     env["links"].append((token.attrGet("href"), _line(token)))
+    env["in_link"] = True
+    return self.renderToken(tokens, idx, options, env)
+
+
+def _link_close(self, tokens, idx, options, env):
+    env["in_link"] = False
     return self.renderToken(tokens, idx, options, env)
 
 
@@ -135,6 +151,9 @@ def _html(self, tokens, idx, options, env):
     for kind, url, offset in parser.found:
         line = env["line_of"](token.meta["offset"] + offset)
         env["images" if kind == "image" else "links"].append((url, line))
+    opened, closed = token.content.rfind("<a "), token.content.rfind("</a>")
+    if opened != closed:  # raw HTML that opens (or closes) a link
+        env["in_link"] = opened > closed
     return token.content
 
 
@@ -169,16 +188,15 @@ def _inline_positioned(state) -> None:
 
 
 def _build() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": True}).enable("table")
-    # No math across a digit ("$5 and $10") or with inner edge spaces; $$...$$ works inline too.
-    md.use(dollarmath_plugin, allow_digits=False, allow_space=False, double_inline=True)
-    for name in _DISPLAY:
+    md = markdown_parser()
+    for name in MATH_DISPLAY:
         md.add_render_rule(name, _math_block if name.startswith("math_block") else _math_inline)
     md.add_render_rule("code_inline", _code_inline)
     md.add_render_rule("fence", _fence)
     md.add_render_rule("code_block", _code_block)
     md.add_render_rule("image", _image)
     md.add_render_rule("link_open", _link_open)
+    md.add_render_rule("link_close", _link_close)
     md.add_render_rule("html_block", _html)
     md.add_render_rule("html_inline", _html)
     md.core.ruler.at("inline", _inline_positioned)  # source positions of inline tokens
@@ -201,8 +219,8 @@ def _assign_lines(tokens, line_of) -> list[tuple[str, bool]]:
         if token.map:
             block = token.map[0]
         token.meta["offset"], token.meta["line"] = block, line_of(block)
-        if token.type in _DISPLAY:
-            math.append((token.content, _DISPLAY[token.type]))
+        if token.type in MATH_DISPLAY:
+            math.append((token.content, MATH_DISPLAY[token.type]))
         # Positions grow along the children: count the newlines since the previous child's (or,
         # should one go back, from the start).
         src, pos, newlines = token.content, 0, 0
@@ -212,15 +230,14 @@ def _assign_lines(tokens, line_of) -> list[tuple[str, bool]]:
                 last = newlines = 0
             newlines += src.count("\n", last, pos)
             child.meta["offset"], child.meta["line"] = block + newlines, line_of(block + newlines)
-            if child.type in _DISPLAY:
-                math.append((child.content, _DISPLAY[child.type]))
+            if child.type in MATH_DISPLAY:
+                math.append((child.content, MATH_DISPLAY[child.type]))
     return math
 
 
 @dataclass
 class ParsedMarkdown:
-    """A text's tokens, ready to render, and the math they need: parse, batch the math of many
-    texts through `tex.render_tex_many`, then `render_parsed` each."""
+    """A text's tokens, ready to render, and the math they need (see the module's notes)."""
 
     tokens: list
     env: dict
@@ -240,28 +257,54 @@ def parse_markdown(
     `path`, then in `image_dirs`."""
     line_of = origin.line if origin else lambda offset: first_line + offset
     env = {"path": path, "file": origin.path if origin else path, "line_of": line_of}
-    env |= {"links": [], "images": [], "image_dirs": image_dirs}
+    env["image_dirs"] = image_dirs
     tokens = _md.parse(text, env)
     return ParsedMarkdown(tokens, env, _assign_lines(tokens, line_of), origin)
 
 
-def render_parsed(parsed: ParsedMarkdown) -> RenderedMarkdown:
-    """HTML of a parsed text; raises BuildError (file:line) for invalid TeX."""
-    env = parsed.env
-    render_tex_many(parsed.math)  # memoized already when the caller batched it
+def repeated_formulas(texts, katex: KatexRenderer) -> frozenset[str]:
+    """The formulas (their TeX, trimmed) that occur more than once in `texts` (ParsedMarkdown,
+    a page's): those keep their `data-tex-key`. A text with invalid TeX counts none: it cannot
+    be shown with its math."""
+    counts: dict[str, int] = {}
+    for parsed in texts:
+        katex.render_many(parsed.math)  # memoized already when the caller batched it
+        try:
+            for tex, display in parsed.math:
+                katex.render(tex, display)
+        except TexError:
+            continue
+        for tex, _ in parsed.math:
+            counts[tex.strip()] = counts.get(tex.strip(), 0) + 1
+    return frozenset(tex for tex, count in counts.items() if count > 1)
+
+
+def render_parsed(
+    parsed: ParsedMarkdown,
+    katex: KatexRenderer,
+    names: Linker | None = None,
+    repeated_math: frozenset[str] = frozenset(),
+) -> RenderedMarkdown:
+    """HTML of a parsed text, its math rendered by `katex`, inline code linked by `names`, and
+    `data-tex-key` kept on the formulas in `repeated_math`; raises BuildError (file:line) for
+    invalid TeX."""
+    env = parsed.env | {"links": [], "images": [], "in_link": False}
+    env |= {"katex": katex, "names": names, "repeated": repeated_math}
+    katex.render_many(parsed.math)  # memoized already when the caller batched it
     html = _md.renderer.render(parsed.tokens, _md.options, env)
     return RenderedMarkdown(html, env["links"], env["images"])
 
 
-def prefetch_math(texts) -> None:
-    """Render the math of many texts in one batch, so the render_markdown calls that follow find
-    it memoized. Invalid TeX is reported by those calls."""
-    render_tex_many([m for text in texts for m in parse_markdown(text, Path(), 1).math])
-
-
 def render_markdown(
-    text: str, path: Path, first_line: int, origin: TextOrigin | None = None
+    text: str,
+    path: Path,
+    first_line: int,
+    katex: KatexRenderer,
+    origin: TextOrigin | None = None,
+    names: Linker | None = None,
+    repeated_math: frozenset[str] = frozenset(),
 ) -> RenderedMarkdown:
     """Render commentary `text`, which starts at line `first_line` of `path`, to HTML (see
-    `parse_markdown` for `origin`)."""
-    return render_parsed(parse_markdown(text, path, first_line, origin))
+    `parse_markdown` and `render_parsed`)."""
+    parsed = parse_markdown(text, path, first_line, origin)
+    return render_parsed(parsed, katex, names, repeated_math)

@@ -20,8 +20,6 @@ class Section:
     docs: str
     docs_line: int
     code: list[tuple[int, str]] = field(default_factory=list)
-    docs_html: str = ""
-    code_html: str = ""
 
 
 @dataclass(frozen=True)
@@ -37,6 +35,20 @@ class TextOrigin:
         return self.lines[min(offset, len(self.lines) - 1)] if self.lines else None
 
 
+@dataclass(frozen=True)
+class Definition:
+    """A name a Python module binds at its top level, as the parse stage read it: `kind` "top" is
+    a class, a function or an UPPER_CASE constant, "field" an annotated field of a top-level
+    dataclass, "import" a name bound by `from <source> import <original>` (`source` as written,
+    with its leading dots)."""
+
+    kind: str
+    name: str
+    line: int
+    source: str = ""
+    original: str = ""
+
+
 @dataclass
 class Module:
     """One source file: front matter, introduction, then sections in source order."""
@@ -48,10 +60,21 @@ class Module:
     intro: str
     intro_line: int
     sections: list[Section] = field(default_factory=list)
-    intro_html: str = ""
     source: str = ""  # the decoded text the sections' line numbers refer to
     warnings: list["BuildError"] = field(default_factory=list)  # from parsing; never fatal
     origins: dict[str, TextOrigin] = field(default_factory=dict)  # translated texts, by msgctxt
+    definitions: list[Definition] = field(default_factory=list)  # Python modules only
+
+
+@dataclass(frozen=True)
+class RenderedModule:
+    """A module as the render stage returns it: the module, and its HTML (the introduction, and
+    each section's commentary and code, by section id)."""
+
+    module: Module
+    intro_html: str = ""
+    docs_html: dict[str, str] = field(default_factory=dict)
+    code_html: dict[str, str] = field(default_factory=dict)
 
 
 class BuildError(Exception):

@@ -18,7 +18,7 @@ from markupsafe import escape as escape_html
 
 from .config import SiteConfig
 from .lazy import lazy_module
-from .model import Module
+from .model import RenderedModule
 from .paths import language_prefix, relative_href
 
 # Only pages being rendered need these.
@@ -61,7 +61,7 @@ class PageContext:
 
     url: str
     lang: str
-    module: Module
+    page: RenderedModule
     crumbs: list[Crumb]
     view_code: str = ""
     fallback: bool = False
@@ -139,15 +139,19 @@ class PageRenderer:
 
     def module_page(self, ctx: PageContext) -> str:
         depth = ctx.url.count("/")
-        module = ctx.module
-        heading, intro_html = split_heading(module.title, module.intro_html)
+        module = ctx.page.module
+        heading, intro_html = split_heading(module.title, ctx.page.intro_html)
+        sections = [
+            (s, ctx.page.docs_html.get(s.id, ""), ctx.page.code_html.get(s.id, ""))
+            for s in module.sections
+        ]
         is_home = ctx.url == language_prefix(self.config, ctx.lang) + "index.html"
         variables = self._common(ctx.url, ctx.lang, "../" * depth)
         variables.update(
             page_title=self.config.title if is_home else f"{module.title} · {self.config.title}",
             description=module.summary,
             crumbs=ctx.crumbs,
-            module=module,
+            sections=sections,
             heading=heading,
             intro_html=intro_html,
             view_code=ctx.view_code,

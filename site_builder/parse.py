@@ -8,7 +8,8 @@ Conventions, those of nn.labml.ai's annotated sources:
   and bare `#` lines inside the run are paragraph breaks; a run of only bare `#` lines just
   starts a new section with no commentary; a comment after code stays in the code.
 `tokenize` finds the comments and `ast` the docstrings and scopes, so `#` or quotes inside strings
-never split anything. Every line that is not commentary keeps its original number.
+never split anything. Every line that is not commentary keeps its original number. The module
+also records the names it binds at its top level (`Module.definitions`, for cross-references).
 
 A docstring is read as written in the file, as its author reads it, not as Python's `__doc__`:
 TeX such as `\frac` or `\beta` in a plain (not raw) docstring stays TeX. The exception is a
@@ -28,7 +29,7 @@ from pathlib import Path
 from warnings import catch_warnings, simplefilter
 
 from .lazy import lazy_module
-from .model import BuildError, Module, Section
+from .model import BuildError, Definition, Module, Section
 
 yaml = lazy_module("yaml")
 
@@ -285,6 +286,38 @@ def python_ast(source: str, filename: str = "<unknown>") -> ast.Module:
         return ast.parse(source, filename=filename)
 
 
+def _is_dataclass(node: ast.ClassDef) -> bool:
+    for decorator in node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+        if name == "dataclass":
+            return True
+    return False
+
+
+def _definitions(tree: ast.Module) -> list[Definition]:
+    """The names the module binds at its top level (see `Definition`), in source order."""
+    found = []
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            found.append(Definition("top", node.name, node.lineno))
+            if isinstance(node, ast.ClassDef) and _is_dataclass(node):
+                for item in node.body:
+                    if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+                        found.append(Definition("field", item.target.id, item.lineno))
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id.isupper():
+                    found.append(Definition("top", target.id, node.lineno))
+        elif isinstance(node, ast.ImportFrom):
+            source = "." * node.level + (node.module or "")
+            for alias in node.names:
+                local = alias.asname or alias.name
+                found.append(Definition("import", local, node.lineno, source, alias.name))
+    return found
+
+
 @dataclass
 class _Draft:
     kind: str
@@ -367,6 +400,7 @@ def parse_module(path: Path, rel_path: str) -> Module:
         sections=sections,
         source=source,
         warnings=sorted(warnings, key=lambda w: w.line or 0),
+        definitions=_definitions(tree),
     )
 
 

@@ -1,11 +1,12 @@
-"""Render stage: a page's commentary to HTML (Markdown and KaTeX math) and its code to highlighted
-HTML, with names linked to where the site defines them.
+"""Render stage: a page's commentary to HTML (Markdown with KaTeX math) and its code to highlighted
+HTML, with the names in both linked to where the site defines them (cross-references are made on
+the tokens, by the linker each page gets from `xref`).
 
 A source is rendered for all its languages at once: the code is the same in each, so it is
-highlighted once, and the math of all its texts goes to KaTeX in one call.
+highlighted once, and the math of all their texts goes to KaTeX in one call. The modules are not
+changed: the HTML comes back as `RenderedModule`s.
 """
 
-import dataclasses
 import html
 import posixpath
 from dataclasses import dataclass, field
@@ -13,71 +14,84 @@ from pathlib import Path
 
 from .highlight import highlight_module
 from .links import Link
-from .markdown import parse_markdown, render_markdown, render_parsed
-from .model import BuildError
-from .tex import render_tex_many
+from .markdown import parse_markdown, render_markdown, render_parsed, repeated_formulas
+from .model import BuildError, Module, RenderedModule
+from .tex import KatexRenderer
 
 
 @dataclass
 class Commentary:
+    """What rendering a page's commentary found: its links and images (where each was written),
+    and, with --keep-going, the TeX errors shown in place of the text they broke."""
+
     links: list[Link] = field(default_factory=list)
     images: list[Link] = field(default_factory=list)
     problems: list[BuildError] = field(default_factory=list)
 
 
-def render_commentary(pages: list, keep_going: bool, docs: Path | None = None) -> list[Commentary]:
-    """Markdown and math for the intro and each section of each page, all their math in one call
-    into KaTeX; TeX errors become problems when keep_going, shown in place of the commentary they
-    broke. Images not next to their page are looked for at the page's place in `docs`."""
-    blocks = []  # (page number, section or None for the intro, text, line, parsed)
-    for number, page in enumerate(pages):
-        module = page.module
-        image_dirs = (docs / posixpath.dirname(module.rel_path),) if docs else ()
-        for section, text, line in [
-            (None, module.intro, module.intro_line),
-            *((s, s.docs, s.docs_line) for s in module.sections),
-        ]:
-            if text.strip():
-                origin = module.origins.get(section.id if section else "intro")
-                parsed = parse_markdown(text, module.path, line, origin, image_dirs)
-                blocks.append((number, section, text, line, parsed))
-            elif section is not None:
-                section.docs_html = ""
-            else:
-                module.intro_html = ""
-    render_tex_many([math for *_, parsed in blocks for math in parsed.math])
+def render_source(
+    source: Module,
+    modules: list[Module],
+    katex: KatexRenderer,
+    linkers: list,
+    keep_going: bool = False,
+    docs: Path | None = None,
+) -> list[tuple[RenderedModule, Commentary]]:
+    """Each of `modules` (the translations of `source`, one per language) rendered, and what
+    its commentary holds. `linkers[i]` links the names of `modules[i]` (None: no links)."""
+    commentary = render_commentary(modules, katex, linkers, keep_going, docs)
+    code_html = highlight_module(source.source, source.sections, linkers[0] if linkers else None)
+    return [
+        (RenderedModule(module, intro, docs_html, code_html), found)
+        for module, (intro, docs_html, found) in zip(modules, commentary, strict=True)
+    ]
 
-    found = [Commentary() for _ in pages]
-    for number, section, text, line, parsed in blocks:
-        path, origin, notice = pages[number].module.path, parsed.origin, ""
+
+def render_commentary(
+    modules: list[Module],
+    katex: KatexRenderer,
+    linkers: list | None = None,
+    keep_going: bool = False,
+    docs: Path | None = None,
+) -> list[tuple[str, dict[str, str], Commentary]]:
+    """Each module's introduction HTML, its sections' commentary HTML by id, and what they hold,
+    all their math in one call into KaTeX. A TeX error is an error, or with `keep_going` a
+    problem shown in place of the commentary it broke. Images not next to their page are looked
+    for at the page's place in `docs`."""
+    linkers = linkers or [None] * len(modules)
+    blocks = []  # (module number, section id or "intro", text, line, parsed)
+    for number, module in enumerate(modules):
+        image_dirs = (docs / posixpath.dirname(module.rel_path),) if docs else ()
+        texts = [("intro", module.intro, module.intro_line)]
+        texts += [(s.id, s.docs, s.docs_line) for s in module.sections]
+        for key, text, line in texts:
+            if text.strip():
+                origin = module.origins.get(key)
+                parsed = parse_markdown(text, module.path, line, origin, image_dirs)
+                blocks.append((number, key, text, line, parsed))
+    katex.render_many([math for *_, parsed in blocks for math in parsed.math])
+    repeated = [
+        repeated_formulas([parsed for n, *_, parsed in blocks if n == number], katex)
+        for number in range(len(modules))
+    ]
+    results = [("", {}, Commentary()) for _ in modules]
+    for number, key, text, line, parsed in blocks:
+        module, names, found = modules[number], linkers[number], results[number][2]
+        notice = ""
         try:
-            rendered = render_parsed(parsed)
+            rendered = render_parsed(parsed, katex, names, repeated[number])
         except BuildError as error:
             if not (keep_going and error.message.startswith("TeX error")):
                 raise
-            found[number].problems.append(error)
+            found.problems.append(error)
             notice = f'<p class="build-error">{html.escape(str(error))}</p>'
-            rendered = render_markdown(text.replace("$", "\\$"), path, line, origin)
-        where = str(origin.path if origin else path)  # a translation: its PO file
-        found[number].links += [Link(href, where, n) for href, n in rendered.links]
-        found[number].images += [Link(src, where, n) for src, n in rendered.images]
-        if section is not None:
-            section.docs_html = notice + rendered.html
+            escaped = text.replace("$", "\\$")
+            rendered = render_markdown(escaped, module.path, line, katex, parsed.origin, names)
+        where = str(parsed.origin.path if parsed.origin else module.path)  # a translation: its PO
+        found.links += [Link(href, where, n) for href, n in rendered.links]
+        found.images += [Link(src, where, n) for src, n in rendered.images]
+        if key == "intro":
+            results[number] = (notice + rendered.html, results[number][1], found)
         else:
-            pages[number].module.intro_html = notice + rendered.html
-    return found
-
-
-def highlight_sources(pages: list) -> None:
-    """Highlight each source once and share the code HTML with its translations (same ids)."""
-    if not pages:
-        return
-    done: dict[int, dict[str, str]] = {}
-    for page in pages:
-        original = page.source_module
-        if id(original) not in done:
-            sections = [dataclasses.replace(s) for s in original.sections]
-            highlight_module(original.source, sections)
-            done[id(original)] = {s.id: s.code_html for s in sections}
-        for section in page.module.sections:
-            section.code_html = done[id(original)].get(section.id, "")
+            results[number][1][key] = notice + rendered.html
+    return results

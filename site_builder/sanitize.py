@@ -7,6 +7,7 @@ The English source is trusted; a translation is not. Two steps:
    link href and image src must be relative, http(s) or mailto (or used by the English).
 Step 2 catches whatever step 1's scanner reads differently from markdown-it; a translation that
 fails it is reported and must not be used.
+Both steps read Markdown with the renderer's dialect (`commonmark.PARSER`).
 """
 
 import re
@@ -14,8 +15,9 @@ from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 
-from markdown_it import MarkdownIt
 from markdown_it.token import Token
+
+from .commonmark import PARSER
 
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 
@@ -31,13 +33,6 @@ TAG_RE = re.compile(
 _SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 _BLANK_LINE_RE = re.compile(r"\n[ \t]*\n")
 _PROTECTED_BLOCKS = {"fence", "code_block", "math_block", "math_block_label"}
-
-
-def parser() -> MarkdownIt:
-    """The renderer's own parser, so both read a translation the same way."""
-    from .markdown import _md  # imported late: the renderer loads KaTeX support
-
-    return _md
 
 
 @dataclass
@@ -70,7 +65,7 @@ def raw_html(tokens: list[Token]) -> list[str]:
 
 def allowed_tags(english: str) -> frozenset[str]:
     """Tags and autolinks the English uses as raw HTML: the only ones a translation may use."""
-    tokens = parser().parse(english)
+    tokens = PARSER.parse(english)
     tags = {match.group() for piece in raw_html(tokens) for match in TAG_RE.finditer(piece)}
     flat = list(walk(tokens))
     for token, text in zip(flat, flat[1:], strict=False):  # autolinks lose their brackets
@@ -131,7 +126,7 @@ def _span_end(text: str, start: int) -> int | None:
 
 def escape_html(translation: str, allowed: frozenset[str]) -> str:
     """Replace `<` by `&lt;` outside code and math unless it opens an allowed tag."""
-    protected = _protected_lines(parser().parse(translation))
+    protected = _protected_lines(PARSER.parse(translation))
     line_starts = [0] + [match.end() for match in re.finditer("\n", translation)]
     out, index, length = [], 0, len(translation)
     while index < length:
@@ -164,8 +159,8 @@ def _run(text: str, index: int) -> str:
 def problems_in(text: str, english: str, allowed: frozenset[str] | None = None) -> list[str]:
     """Why `text` (a translation of `english`) is unsafe to render; [] if it is safe."""
     allowed = allowed_tags(english) if allowed is None else allowed
-    tokens = parser().parse(text)
-    english_urls = set(urls(parser().parse(english)))
+    tokens = PARSER.parse(text)
+    english_urls = set(urls(PARSER.parse(english)))
     problems = []
     for piece in raw_html(tokens):
         position = 0
@@ -216,7 +211,7 @@ _STRUCTURE = {
 
 def parts_of(markdown: str) -> Parts:
     math, code, links, images, prose, blocks = Counter(), Counter(), Counter(), Counter(), [], []
-    for token in walk(parser().parse(markdown)):
+    for token in walk(PARSER.parse(markdown)):
         if token.type == "heading_open":
             blocks.append(token.tag)
         elif token.type in _STRUCTURE:

@@ -32,6 +32,7 @@ from .build import build_site, check_out
 from .config import SiteConfig
 from .model import BuildError
 from .report import location, print_report
+from .tex import KatexRenderer
 
 EVENTS_PATH = "/__site_builder/events"
 ERROR_BANNER_ID = "site-builder-error"
@@ -310,6 +311,7 @@ class PreviewServer:
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
         self.build_lock = threading.Lock()  # one build at a time writes the site
+        self.katex = KatexRenderer()  # one V8 for every rebuild, started by the first to need it
         self.index_wanted = threading.Condition()
         self.unindexed: dict | None = None  # pages whose index the site lacks, newest first
 
@@ -323,7 +325,9 @@ class PreviewServer:
         on the open pages, and keep serving the previous site."""
         try:
             with self.build_lock:
-                report = build_site(self.config, keep_going=self.keep_going, index_search=False)
+                report = build_site(
+                    self.config, self.keep_going, index_search=False, katex=self.katex
+                )
         except BuildError as error:
             return self._failed(location(error))
         except Exception as error:  # a bug; the watcher outlives it and the next edit rebuilds

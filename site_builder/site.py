@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from .config import SiteConfig
 from .files import Blob, digest
 from .links import Link, is_external, resolve
-from .model import BuildError, Module
+from .model import BuildError, Module, RenderedModule
 from .page import (
     STATIC_DIR,
     Crumb,
@@ -210,6 +210,7 @@ def whole_site_files(
         for lang in config.languages:
             url = language_prefix(config, lang) + "index.html"
             home = Module(config.source, "", config.title, "", "", 0)
+            home = RenderedModule(home)
             context = PageContext(url, lang, home, [Crumb(None)], listing=site.listing(lang, url))
             extras[url] = renderer.module_page(context).encode()
     return extras

@@ -1,16 +1,17 @@
 """TeX -> HTML+MathML at build time: KaTeX runs in-process in V8 (py_mini_racer), no Node needed.
 
-One V8 context is created lazily and reused; results are memoized by (tex, display). Crossing
-into V8 costs far more than a small equation takes to render, so `render_tex_many` renders a
-whole batch in one call (the build renders every equation of a page this way).
-
-Rebuilds keep the memo on disk (`use_disk_cache`): it is read the first time an equation is not
-in memory, before V8 would start, so editing prose around known math never starts V8. The file is
-named by KaTeX's version and our options and keeps the `DISK_CACHE_ENTRIES` most recent results.
+`KatexRenderer` renders equations and memoizes the results by (tex, display). Crossing into V8
+costs far more than a small equation takes to render, so `render_many` renders a whole batch in
+one call (the build renders every equation of a page this way). V8 starts lazily, at the first
+equation the memo lacks: a renderer given a memo that holds all of a build's math never starts it.
+The memo is the caller's to keep across processes: `new_results` hands over what was rendered
+since the last call, and `memo_key` names what the results depend on (KaTeX's version, our script
+and how we compact its output).
 
 V8 does not survive a fork: its threads stay in the parent, and a child forked after V8 started
-can hang on a lock one of them held. Fork only while `v8_started()` is false; a forked child
-drops any inherited context and refuses to use V8 started by its parent.
+can hang on a lock one of them held. Fork only while `v8_started()` is false (a fact about the
+process, not about one renderer); a forked child drops the V8 context its renderers inherited and
+refuses to start V8 if its parent had started it.
 """
 
 import atexit
@@ -18,7 +19,6 @@ import hashlib
 import html
 import json
 import os
-import pickle
 import re
 import threading
 from pathlib import Path
@@ -80,75 +80,31 @@ def katex_dist_dir() -> Path:
 
 
 def katex_version() -> str:
-    package = katex_dist_dir().parent / "package.json"
+    """The installed KaTeX's version: from its package.json, else from katex.min.js."""
+    dist = katex_dist_dir()
+    package = dist.parent / "package.json"
     if package.is_file():
         return json.loads(package.read_text(encoding="utf-8"))["version"]
-    return _context().eval("katex.version")
-
-
-_lock = threading.Lock()
-_cache: dict[tuple[str, bool], tuple[bool, str]] = {}
-_ctx = None
-_render_js = None
-_v8_pid = None  # the process that started V8, which only it can use
-DISK_CACHE_ENTRIES = 40_000
-_disk_folder: Path | None = None
-_disk_loaded = True  # nothing to read until a folder is set
-_unsaved: dict[tuple[str, bool], tuple[bool, str]] = {}  # rendered since the last save
-
-
-def v8_started() -> bool:
-    """Whether V8 was started in this process or in one it was forked from."""
-    return _v8_pid is not None
-
-
-def _forget_after_fork() -> None:
-    global _lock, _ctx, _render_js
-    _lock, _ctx, _render_js = threading.Lock(), None, None
-    _unsaved.clear()
-
-
-os.register_at_fork(after_in_child=_forget_after_fork)
-
-
-def _context():
-    global _ctx, _render_js, _v8_pid
-    if _ctx is None:
-        if _v8_pid is not None and _v8_pid != os.getpid():
-            raise RuntimeError("KaTeX's V8 was started before this process was forked")
-        from py_mini_racer import MiniRacer
-
-        script = (katex_dist_dir() / "katex.min.js").read_text(encoding="utf-8")
-        _v8_pid = os.getpid()
-        ctx = MiniRacer()
-        ctx.eval(script)
-        ctx.eval(_JS_RENDER)
-        _render_js = ctx.eval("siteBuilderRender")
-        _ctx = ctx
-        atexit.register(_close)  # left to garbage collection, teardown can hang the process
-    return _ctx
-
-
-def _close() -> None:
-    global _ctx, _render_js
-    with _lock:
-        if _ctx is not None:
-            _render_js = None
-            _ctx.close()
-            _ctx = None
+    found = re.search(r'version:"([^"]+)"', (dist / "katex.min.js").read_text(encoding="utf-8"))
+    return found.group(1) if found else "unknown"
 
 
 # HTML parses <math> into the MathML namespace by itself, so KaTeX's xmlns attribute is dead weight
 # (about 40 bytes a formula).
 MATHML_NAMESPACE = ' xmlns="http://www.w3.org/1998/Math/MathML"'
 # KaTeX keeps the TeX source in a MathML <annotation>, which no reader sees or hears. It moves to
-# the outer span's `data-tex-key` instead, where the cross-reference stage groups repeated formulas
-# by it and drops it from the rest (10-15% of a formula's markup).
+# the outer span's `data-tex-key` instead, where a page groups repeated formulas by it; the markdown
+# stage drops it from formulas that occur once on their page (10-15% of a formula's markup).
 _TEX_ANNOTATION = re.compile(
     r'<span class="katex"><span class="katex-mathml"><math([^>]*)><semantics>(.*)'
     r'<annotation encoding="application/x-tex">(.*?)</annotation></semantics></math>',
     re.S,
 )
+
+
+def tex_key(tex: str) -> str:
+    """A formula's `data-tex-key`: its TeX, trimmed, escaped for an attribute."""
+    return html.escape(tex.strip(), quote=True)
 
 
 def _compact(katex_html: str) -> str:
@@ -157,7 +113,7 @@ def _compact(katex_html: str) -> str:
 
     def move(match: re.Match) -> str:
         attributes, mathml, tex = match.groups()
-        key = html.escape(html.unescape(tex).strip(), quote=True)
+        key = tex_key(html.unescape(tex))
         return (
             f'<span class="katex" data-tex-key="{key}"><span class="katex-mathml">'
             f"<math{attributes}>{mathml}</math>"
@@ -166,94 +122,115 @@ def _compact(katex_html: str) -> str:
     return _TEX_ANNOTATION.sub(move, katex_html.replace(MATHML_NAMESPACE, ""), count=1)
 
 
-def render_tex_many(items) -> None:
-    """Render every (tex, display) pair not yet memoized, in one call into V8."""
-    with _lock:
-        todo = list(dict.fromkeys(key for key in items if key not in _cache))
-        if todo and not _disk_loaded:
-            _load_disk_cache()
-            todo = [key for key in todo if key not in _cache]
-        if not todo:
-            return
-        _context()
-        results = json.loads(_render_js(json.dumps(todo)))
-        for key, (ok, text) in zip(todo, results, strict=True):
-            text = _compact(text) if ok else text
-            _cache[key] = _unsaved[key] = (ok, text)
+_v8_pid: int | None = None  # the process that started V8 (inherited by a fork)
+_inherited = []  # V8 contexts a forked child inherited: kept, as closing one could hang
 
 
-def use_disk_cache(folder: Path) -> None:
-    """Keep rendered math in `folder` across processes (see the module's notes)."""
-    global _disk_folder, _disk_loaded
-    with _lock:
-        if folder != _disk_folder:
-            _disk_folder, _disk_loaded = folder, False
+def v8_started() -> bool:
+    """Whether V8 was started in this process or in one it was forked from."""
+    return _v8_pid is not None
 
 
-def _disk_cache_file() -> Path:
-    compacting = f"{MATHML_NAMESPACE}\0{_TEX_ANNOTATION.pattern}"
-    options = f"{katex_version()}\0{_JS_RENDER}\0{compacting}".encode()
-    return _disk_folder / f"math-{hashlib.blake2b(options, digest_size=8).hexdigest()}.pickle"
+def _start_v8():
+    """A new V8 context with KaTeX and our render function loaded, and that function."""
+    global _v8_pid
+    if _v8_pid is not None and _v8_pid != os.getpid():
+        raise RuntimeError("KaTeX's V8 was started before this process was forked")
+    from py_mini_racer import MiniRacer
+
+    script = (katex_dist_dir() / "katex.min.js").read_text(encoding="utf-8")
+    _v8_pid = os.getpid()
+    context = MiniRacer()
+    context.eval(script)
+    context.eval(_JS_RENDER)
+    return context, context.eval("siteBuilderRender")
 
 
-def _load_disk_cache() -> None:
-    global _disk_loaded
-    _disk_loaded = True
-    try:
-        saved = pickle.loads(_disk_cache_file().read_bytes())
-    except Exception:  # missing or damaged: rendered again
-        return
-    for key, value in saved.items():
-        _cache.setdefault(key, value)
+Results = dict[tuple[str, bool], tuple[bool, str]]  # (tex, display) -> (ok, html or message)
 
 
-def take_unsaved() -> dict[tuple[str, bool], tuple[bool, str]]:
-    """Results rendered here since the last call (a worker hands them to its parent)."""
-    with _lock:
-        taken = dict(_unsaved)
-        _unsaved.clear()
-        return taken
+class KatexRenderer:
+    """Renders TeX with KaTeX, memoizing (tex, display) -> (ok, HTML or KaTeX's message).
 
+    `memo` holds results from earlier builds (see `memo_key`); it is copied, not changed.
+    Thread-safe; usable in a forked child (see the module's notes). `v8_calls` counts the calls
+    into V8 this renderer made in this process."""
 
-def remember(results: dict[tuple[str, bool], tuple[bool, str]]) -> None:
-    """Memoize results rendered elsewhere (by a worker process) and save them with ours."""
-    with _lock:
-        _cache.update(results)
-        _unsaved.update(results)
+    def __init__(self, memo: Results | None = None):
+        self._memo: Results = dict(memo) if memo else {}
+        self._new: Results = {}
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._context = self._render_js = None
+        self._calls = 0
 
+    @property
+    def v8_calls(self) -> int:
+        return self._calls if self._pid == os.getpid() else 0
 
-def save_disk_cache() -> None:
-    """Write the memo (the most recent entries) to the disk cache if it gained any; atomic."""
-    with _lock:
-        if _disk_folder is None or not _unsaved:
-            return
-        if not _disk_loaded:
-            _load_disk_cache()
-        keep = list(_cache.items())[-DISK_CACHE_ENTRIES:]
-        path = _disk_cache_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_suffix(f".tmp{os.getpid()}")
-        temp.write_bytes(pickle.dumps(dict(keep), protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(temp, path)
-        _unsaved.clear()
+    @staticmethod
+    def memo_key() -> str:
+        """What rendered results depend on: KaTeX's version, our script and our compaction. A
+        memo saved under another key must not be given to a renderer."""
+        compacting = f"{MATHML_NAMESPACE}\0{_TEX_ANNOTATION.pattern}"
+        options = f"{katex_version()}\0{_JS_RENDER}\0{compacting}".encode()
+        return hashlib.blake2b(options, digest_size=8).hexdigest()
 
+    def _own(self) -> threading.Lock:
+        """This process's lock; in a forked child, drop what the parent's process owned."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._lock = threading.Lock()  # a thread of the parent may have held it
+            if self._context is not None:  # the parent's: never called, not even to close it
+                _inherited.append(self._context)
+            self._context = self._render_js = None
+            self._new = {}
+            self._calls = 0
+        return self._lock
 
-def render_tex(tex: str, display: bool) -> str:
-    """KaTeX's HTML for `tex`; raises TexError with KaTeX's message if the TeX is invalid."""
-    key = (tex, bool(display))
-    if key not in _cache:
-        render_tex_many([key])
-    ok, text = _cache[key]
-    if not ok:
-        raise TexError(text)
-    return text
+    def render_many(self, items) -> None:
+        """Render every (tex, display) pair not yet memoized, in one call into V8."""
+        with self._own():
+            todo = list(dict.fromkeys((tex, bool(display)) for tex, display in items))
+            todo = [key for key in todo if key not in self._memo]
+            if not todo:
+                return
+            if self._render_js is None:
+                self._context, self._render_js = _start_v8()
+                atexit.register(self.close)  # left to garbage collection, teardown can hang
+            results = json.loads(self._render_js(json.dumps(todo)))
+            self._calls += 1
+            for key, (ok, text) in zip(todo, results, strict=True):
+                self._memo[key] = self._new[key] = (ok, _compact(text) if ok else text)
 
+    def render(self, tex: str, display: bool) -> str:
+        """KaTeX's HTML for `tex`; raises TexError with KaTeX's message if the TeX is invalid."""
+        key = (tex, bool(display))
+        if key not in self._memo:
+            self.render_many([key])
+        ok, text = self._memo[key]
+        if not ok:
+            raise TexError(text)
+        return text
 
-def clear_cache() -> None:
-    """Forget memoized results (the V8 context stays; the disk cache is read again when
-    needed); for benchmarks and tests."""
-    global _disk_loaded
-    with _lock:
-        _cache.clear()
-        _unsaved.clear()
-        _disk_loaded = _disk_folder is None
+    def know(self, results: Results) -> None:
+        """Take results rendered before (by another renderer, kept by the cache): they are not
+        rendered again."""
+        with self._own():
+            for key, value in results.items():
+                self._memo.setdefault(key, value)
+
+    def new_results(self) -> Results:
+        """The results rendered in this process since the last call, for the caller to keep."""
+        with self._own():
+            taken, self._new = self._new, {}
+            return taken
+
+    def close(self) -> None:
+        """Stop this renderer's V8 (it starts again if more math comes)."""
+        with self._own():
+            if self._context is not None:
+                self._render_js = None
+                self._context.close()
+                self._context = None
+                atexit.unregister(self.close)

@@ -12,7 +12,7 @@ from conftest import snapshot
 
 from site_builder.cli import main
 from site_builder.paths import page_url
-from site_builder.tex import render_tex
+from site_builder.tex import KatexRenderer
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "annotated_corpus"
 PACKAGE = FIXTURE / "papers"
@@ -91,6 +91,7 @@ def test_tex_in_plain_docstrings_renders_as_katex(built):
         assert not CONTROL_CHARACTERS.search(page), url
         assert "katex-error" not in page and "build-error" not in page, url
     bins = _without_keys((site / "activations/soft_bins/index.html").read_text())
+    katex = KatexRenderer()
     for tex, display in [
         (r"k = \frac{u - l}{\delta}", False),
         (r"\mathbf{c} = \big(l, l + \delta, \dots, u - \delta\big)", True),
@@ -99,7 +100,7 @@ def test_tex_in_plain_docstrings_renders_as_katex(built):
         (r"\nabla_z s_\eta", False),
         (r"s_\eta(x) = \begin{cases} x & x \le \eta \\ 1 & x > \eta \end{cases}", True),
     ]:
-        assert _without_keys(render_tex(tex, display)) in bins, tex
+        assert _without_keys(katex.render(tex, display)) in bins, tex
     assert "<mfrac>" in bins and 'class="katex-display"' in bins
     adam = (site / "optimizers/adam.html").read_text()
     assert "<mtable" in adam  # the aligned moment updates

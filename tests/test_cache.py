@@ -4,6 +4,7 @@ import pickle
 
 import pytest
 
+from site_builder import cache as cache_module
 from site_builder.cache import Cache
 from site_builder.files import DamagedBlob
 
@@ -81,3 +82,11 @@ def test_math_results_are_kept_by_renderer_and_only_when_new(tmp_path):
     mtime = saved.stat().st_mtime_ns
     cache.save_math("katex 1", cache.load_math("katex 1"), {})
     assert saved.stat().st_mtime_ns == mtime
+
+
+def test_the_math_memo_keeps_the_most_recent_entries(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_module, "MATH_ENTRIES", 2)
+    cache = Cache.load(tmp_path, "b")
+    cache.save_math("k", {}, {(f"x_{i}", False): (True, f"<i>{i}</i>") for i in range(3)})
+    cache.save_math("k", cache.load_math("k"), {("from a worker", False): (True, "<b>w</b>")})
+    assert list(cache.load_math("k")) == [("x_2", False), ("from a worker", False)]

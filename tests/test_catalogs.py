@@ -11,7 +11,7 @@ import pytest
 
 from site_builder import i18n
 from site_builder.config import load_config
-from site_builder.model import Module
+from site_builder.model import Module, RenderedModule
 from site_builder.page import Crumb, PageContext, PageRenderer
 from site_builder.parse import parse_source
 from site_builder.paths import page_stem
@@ -87,7 +87,7 @@ def test_a_partly_translated_page_says_so_in_its_language(lang):
     notice = ui_translations(lang, CONFIG.locale_dir).gettext(english)
     assert notice != english
     renderer = PageRenderer(CONFIG, lambda code: ui_translations(code, CONFIG.locale_dir))
-    module = Module(None, "x.py", "X", "", "", 0, intro_html="<p>x</p>")
+    module = RenderedModule(Module(None, "x.py", "X", "", "", 0), "<p>x</p>")
     ctx = PageContext(f"{lang}/x.html", lang, module, [Crumb(None)], fallback=True)
     page = renderer.module_page(ctx)
     assert f'<html lang="{lang}">' in page and notice in page and english not in page

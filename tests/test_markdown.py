@@ -4,18 +4,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from site_builder.markdown import render_markdown
+from site_builder.markdown import (
+    parse_markdown,
+    render_markdown,
+    render_parsed,
+    repeated_formulas,
+)
 from site_builder.model import BuildError
+from site_builder.tex import KatexRenderer
 
 PATH = Path("labml_like/demo.py")
+KATEX = KatexRenderer()  # shared by the tests: its memo only saves time
 
 
-def render(text, first_line=1):
-    return render_markdown(text, PATH, first_line)
+def render(text, first_line=1, **options):
+    return render_markdown(text, PATH, first_line, KATEX, **options)
 
 
 def test_math_is_tokenized_before_emphasis():
-    html = render("Product $a*b*c$ and *emphasis*.").html
+    html = render("Product $a*b*c$ and *emphasis*.", repeated_math=frozenset({"a*b*c"})).html
     assert 'data-tex-key="a*b*c"' in html
     assert html.count("<em>") == 1 and "<em>emphasis</em>" in html
     assert "<math" in html
@@ -96,49 +103,80 @@ def test_link_lines_match_their_source_line(parts):
     assert out.links == expected
 
 
-def test_prefetch_math_batches_then_render_hits_the_memo(monkeypatch):
-    from site_builder import markdown, tex
+def test_a_batch_renders_the_math_of_many_texts_in_one_call():
+    katex = KatexRenderer()
+    texts = ["Inline $a_{batch1}$ and `x = 1`.", "$$c_{batch2}$$\n\nSee [it](p.html) $\\bad{$."]
+    parsed = [parse_markdown(text, PATH, 3) for text in texts]
+    assert [p.math for p in parsed] == [
+        [("a_{batch1}", False)],
+        [("c_{batch2}", True), ("\\bad{", False)],
+    ]
+    katex.render_many([m for p in parsed for m in p.math])
+    assert katex.v8_calls == 1
+    assert render_parsed(parsed[0], katex) == render(texts[0], first_line=3)
+    with pytest.raises(BuildError, match="TeX error") as e:
+        render_parsed(parsed[1], katex)  # invalid TeX is reported by the render, at its line
+    assert e.value.line == 5
+    assert katex.v8_calls == 1  # the renders found everything memoized
+    again = render_parsed(parsed[0], katex)
+    assert again == render_parsed(parsed[0], katex) and katex.v8_calls == 1  # parsed once
+    katex.close()
 
-    texts = ["One $q_{pre1}$.", "Two $$q_{pre2}$$ and $\\bad{$."]
-    markdown.prefetch_math(texts)
-    assert ("q_{pre1}", False) in tex._cache and ("q_{pre2}", True) in tex._cache
 
-    def no_v8(items):
-        assert all(key in tex._cache for key in items), "math was not prefetched"
+def test_only_formulas_repeated_on_the_page_keep_their_tex_key():
+    texts = [
+        "$h$ and $1 \\times 1$ and $$ h $$.",
+        "Again $h$, then $x^2$.",
+        "Broken $x^2$ $\\bad{$.",
+    ]
+    parsed = [parse_markdown(text, PATH, 1) for text in texts]
+    # x^2 twice, but once in a text that cannot show its math; h grouped inline and displayed.
+    assert repeated_formulas(parsed, KATEX) == frozenset({"h"})
+    html = [render_parsed(p, KATEX, repeated_math=frozenset({"h"})).html for p in parsed[:2]]
+    assert [page.count('data-tex-key="h"') for page in html] == [2, 1]
+    assert "data-tex-key" not in html[0].replace('data-tex-key="h"', "")
+    assert html[1].count('<span class="katex">') == 1  # x^2, without its key
+    assert 'data-tex-key="h"' not in render(texts[0]).html  # no repeated formulas by default
 
-    monkeypatch.setattr(markdown, "render_tex_many", no_v8)
-    assert "katex" in render(texts[0]).html
-    with pytest.raises(BuildError, match="TeX error"):
-        render(texts[1])
+
+class Names:
+    """Resolves the names in `targets` (a test double for a page's xref.PageLinker)."""
+
+    def __init__(self, **targets):
+        self.targets = targets
+
+    def prose_href(self, name):
+        return self.targets.get(name)
 
 
-def test_parsed_once_then_rendered_after_one_math_batch(monkeypatch):
-    from site_builder import markdown, tex
-
-    texts = ["Inline $a_{batch1}$ and `x = 1`.", "$$c_{batch2}$$\n\nSee [it](p.html)."]
-    parsed = [markdown.parse_markdown(text, PATH, 3) for text in texts]
-    assert [p.math for p in parsed] == [[("a_{batch1}", False)], [("c_{batch2}", True)]]
-    tex.render_tex_many([m for p in parsed for m in p.math])
-
-    def no_v8(items):
-        assert all(key in tex._cache for key in items), "math was not batched"
-
-    monkeypatch.setattr(markdown, "render_tex_many", no_v8)
-    for text, one in zip(texts, parsed, strict=True):
-        assert markdown.render_parsed(one) == render(text, first_line=3)
+def test_inline_code_that_is_one_known_name_links_unless_already_in_a_link():
+    names = Names(Mixer="nets/model.html#Mixer", other="#L3")
+    html = render(
+        "Use `Mixer` and `x + Mixer`, not `unknown`; [see `Mixer`](x.html);"
+        ' <a href="y.html">`Mixer`</a> then `other`.',
+        names=names,
+    ).html
+    link = '<a class="xref" data-name="Mixer" href="nets/model.html#Mixer">'
+    assert html.count(link) == 1
+    assert f'{link}<code class="code"><span class="n">Mixer</span></code></a>' in html
+    assert '<span class="n" data-name="x">x</span>' in html  # names marked in longer code
+    assert html.count('<span class="n" data-name="Mixer">Mixer</span>') == 3
+    assert '<span class="n" data-name="unknown">unknown</span>' in html
+    assert '<a class="xref" data-name="other" href="#L3">' in html  # after the raw link closed
+    assert "data-name" not in render("Use `Mixer`.").html  # no names given: plain highlighting
 
 
 def test_local_images_get_their_intrinsic_size(tmp_path):
     page = Path(__file__).parents[1] / "labml_like/conv_mixer/__init__.py"
-    html = render_markdown("![ConvMixer](conv_mixer.svg)", page, 1).html
+    html = render_markdown("![ConvMixer](conv_mixer.svg)", page, 1, KATEX).html
     assert '<img src="conv_mixer.svg" alt="ConvMixer" width="880" height="580"' in html
     png = tmp_path / "my plot.png"  # a 3x2 PNG: signature, then the IHDR chunk's width and height
     png.write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x03\0\0\0\x02\x08\x02\0\0\0\0\0\0\0")
-    html = render_markdown("![p](my%20plot.png)", tmp_path / "page.py", 1).html
+    html = render_markdown("![p](my%20plot.png)", tmp_path / "page.py", 1, KATEX).html
     assert 'width="3" height="2"' in html
     for src in ("missing.png", "https://example.org/x.png", "/abs.png", "page.py"):
         (tmp_path / "page.py").write_text("x = 1\n")
-        html = render_markdown(f"![x]({src})", tmp_path / "page.py", 1).html
+        html = render_markdown(f"![x]({src})", tmp_path / "page.py", 1, KATEX).html
         assert "width=" not in html, src
 
 

@@ -7,7 +7,7 @@ from pygments.styles import get_style_by_name
 from pygments.token import STANDARD_TYPES
 
 from site_builder.highlight import emitted_classes, pygments_css
-from site_builder.model import Module, Section
+from site_builder.model import Module, RenderedModule, Section
 from site_builder.page import (
     Crumb,
     PageContext,
@@ -19,12 +19,11 @@ from site_builder.page import (
 )
 
 
-def module():
+def module() -> RenderedModule:
     section = Section("Net.forward", "docstring", "Net", "Run it.", 5, [(6, "pass")])
-    section.docs_html, section.code_html = "<p>Run it.</p>", "<pre class='code'>pass</pre>"
     page = Module(None, "net.py", "Net & Co", "A <small> net.", "Intro", 2, [section])
-    page.intro_html = "<p>Intro</p>"
-    return page
+    docs, code = {section.id: "<p>Run it.</p>"}, {section.id: "<pre class='code'>pass</pre>"}
+    return RenderedModule(page, "<p>Intro</p>", docs, code)
 
 
 def test_relative_href():

@@ -9,6 +9,7 @@ import pytest
 from site_builder.markdown import render_markdown
 from site_builder.model import BuildError
 from site_builder.sanitize import sanitize_translation, url_is_safe
+from site_builder.tex import KatexRenderer
 
 ENGLISH = (
     'An <a id="anchor"></a> anchor, $a<b$, `x<y`, [a link](https://example.org/) and '
@@ -113,10 +114,13 @@ def dangers(html: str) -> list[str]:
     return finder.found
 
 
+KATEX = KatexRenderer()
+
+
 def rendered(text: str) -> str:
     """The page HTML; a refused input (unknown code language, TeX error) renders nothing."""
     try:
-        return render_markdown(text, Path("zh.po"), 1).html
+        return render_markdown(text, Path("zh.po"), 1, KATEX).html
     except BuildError:
         return ""
 

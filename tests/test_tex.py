@@ -1,43 +1,64 @@
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from site_builder import tex
 from site_builder.build import build_site
 from site_builder.model import BuildError
-from site_builder.tex import TexError, katex_dist_dir, katex_version, render_tex
+from site_builder.tex import KatexRenderer, TexError, katex_dist_dir, katex_version
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_renders_html_and_mathml():
-    html = render_tex(r"\frac{a}{b}", False)
+@pytest.fixture(scope="module")
+def katex():
+    renderer = KatexRenderer()
+    yield renderer
+    renderer.close()
+
+
+def run_python(code: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def test_renders_html_and_mathml(katex):
+    html = katex.render(r"\frac{a}{b}", False)
     assert html.startswith('<span class="katex" data-tex-key="\\frac{a}{b}">')
     assert "<math><mrow><mfrac>" in html  # MathML for screen readers
     assert 'class="katex-html"' in html
     assert "annotation" not in html and "semantics" not in html and "xmlns" not in html
 
 
-def test_the_tex_source_becomes_an_attribute_escaped_once():
-    html = render_tex(r"""a<b \text{"q" \& it's}""", False)
+def test_the_tex_source_becomes_an_attribute_escaped_once(katex):
+    html = katex.render(r"""a<b \text{"q" \& it's}""", False)
     key = html[: html.index(">")]
     escaped = "a&lt;b \\text{&quot;q&quot; \\&amp; it&#x27;s}"
     assert key == f'<span class="katex" data-tex-key="{escaped}"'
     assert "<mtext>&quot;q&quot;" in html  # the MathML keeps its own copy
-    display = render_tex(" x ", True)
+    display = katex.render(" x ", True)
     assert display.startswith('<span class="katex-display"><span class="katex" data-tex-key="x">')
     assert '<math display="block"><mrow><mi>x</mi></mrow></math>' in display
 
 
-def test_display_mode_differs_from_inline():
-    assert 'class="katex-display"' in render_tex("x^2", True)
-    assert 'class="katex-display"' not in render_tex("x^2", False)
+def test_display_mode_differs_from_inline(katex):
+    assert 'class="katex-display"' in katex.render("x^2", True)
+    assert 'class="katex-display"' not in katex.render("x^2", False)
 
 
-def test_error_carries_katex_message():
+def test_error_carries_katex_message(katex):
     with pytest.raises(TexError) as e:
-        render_tex(r"\frac{", False)
+        katex.render(r"\frac{", False)
     assert e.value.message.startswith("KaTeX parse error: Unexpected end of input")
 
 
@@ -56,27 +77,114 @@ def test_error_carries_katex_message():
         r"\def\link#1{\href{#1}{x}} \link{https://example.org}",
     ],
 )
-def test_commands_that_need_trust_are_errors(source):
+def test_commands_that_need_trust_are_errors(katex, source):
     """KaTeX draws them as red text instead of throwing: they must fail like any TeX error."""
     command = "\\href" if "link" in source else source.split("{")[0].split("[")[0]
     with pytest.raises(TexError) as e:
-        render_tex(f"a + {source} + b", False)
+        katex.render(f"a + {source} + b", False)
     assert e.value.message.startswith(f"{command} is not allowed"), e.value.message
     assert "trust" in e.value.message
 
 
-def test_colour_commands_still_render():
-    html = render_tex(r"\color{#cc0000}{x} + \textcolor{red}{y} + \colorbox{#cc0001}{z}", False)
+def test_colour_commands_still_render(katex):
+    html = katex.render(r"\color{#cc0000}{x} + \textcolor{red}{y} + \colorbox{#cc0001}{z}", False)
     assert "color:#cc0000" in html and "red" in html
 
 
 def test_memoized_and_batched():
+    katex = KatexRenderer()
     key = r"\sum_{i=0}^{n} i_{memo}"
-    tex.render_tex_many([(key, False), (key, True), (r"\bad{", False)])
-    assert (key, False) in tex._cache and (key, True) in tex._cache
-    assert render_tex(key, False) is render_tex(key, False)
+    katex.render_many([(key, False), (key, True), (r"\bad{", False), (key, False)])
+    assert katex.v8_calls == 1  # one batch, one call into V8
+    assert katex.render(key, False) is katex.render(key, False)
+    assert 'class="katex-display"' in katex.render(key, True)
     with pytest.raises(TexError):
-        render_tex(r"\bad{", False)
+        katex.render(r"\bad{", False)
+    katex.render_many([(key, True), (r"\bad{", False)])
+    assert katex.v8_calls == 1  # all memoized, errors included
+    katex.render(r"\nu_{one}", False)
+    assert katex.v8_calls == 2
+    katex.close()
+
+
+def test_new_results_hand_over_what_was_rendered_once():
+    katex = KatexRenderer()
+    keys = [(r"\alpha_{new}", False), (r"\frac{new}{2}", True), (r"\bad{", False)]
+    katex.render_many(keys)
+    results = katex.new_results()
+    assert list(results) == keys
+    assert results[keys[0]] == (True, katex.render(*keys[0]))
+    ok, message = results[keys[2]]
+    assert not ok and "Undefined control sequence" in message
+    assert katex.new_results() == {}  # taken: only what is rendered after this call comes next
+    katex.render(r"\beta_{new}", False)
+    assert list(katex.new_results()) == [(r"\beta_{new}", False)]
+    katex.close()
+
+
+def test_a_renderer_given_a_memo_renders_nothing_it_holds(katex):
+    keys = [(r"\gamma_{memo}", False), (r"\frac{memo}{3}", True), (r"\bad{", False)]
+    katex.render_many(keys)
+    memo = {key: (True, katex.render(*key)) for key in keys[:2]}
+    memo[keys[2]] = (False, "Undefined control sequence: \\bad")
+    given = dict(memo)
+    fresh = KatexRenderer(given)
+    assert [fresh.render(*key) for key in keys[:2]] == [katex.render(*key) for key in keys[:2]]
+    with pytest.raises(TexError, match="Undefined control sequence"):
+        fresh.render(*keys[2])
+    fresh.render_many(keys)
+    assert fresh.v8_calls == 0 and fresh.new_results() == {}
+    fresh.render(r"\delta_{not in the memo}", False)
+    assert fresh.v8_calls == 1 and given == memo  # the caller's memo is not changed
+
+
+FULL_MEMO = """
+import json, sys
+from site_builder import tex
+memo = {(t, d): (ok, text) for t, d, ok, text in json.loads(sys.stdin.read())}
+katex = tex.KatexRenderer(memo)
+katex.render_many(list(memo))
+html = [katex.render(t, d) for t, d in memo]
+print(tex.v8_started(), katex.v8_calls, html == [text for _, text in memo.values()])
+"""
+
+
+def test_a_process_whose_math_is_all_in_the_memo_never_starts_v8(katex):
+    keys = [(r"\epsilon_{process}", False), (r"\sum_{process}", True)]
+    items = [[tex, display, True, katex.render(tex, display)] for tex, display in keys]
+    done = subprocess.run(
+        [sys.executable, "-c", FULL_MEMO],
+        input=json.dumps(items),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "0", "True"]
+
+
+def test_the_memo_key_follows_the_katex_version(tmp_path, monkeypatch):
+    key = KatexRenderer.memo_key()
+    assert key == KatexRenderer.memo_key() and len(key) == 16
+    other = tmp_path / "katex"
+    shutil.copytree(katex_dist_dir(), other / "dist", ignore=shutil.ignore_patterns("fonts"))
+    (other / "package.json").write_text('{"version": "0.0.1"}')
+    monkeypatch.setenv("SITE_BUILDER_KATEX", str(other))
+    assert katex_version() == "0.0.1" and KatexRenderer.memo_key() != key
+    (other / "package.json").unlink()  # then read from katex.min.js
+    assert KatexRenderer.memo_key() == key
+
+
+def test_a_closed_renderer_starts_v8_again_when_needed():
+    katex = KatexRenderer()
+    first = katex.render(r"\zeta_{close}", False)
+    katex.close()
+    katex.close()  # twice is harmless
+    assert katex.render(r"\zeta_{close}", False) == first and katex.v8_calls == 1  # memoized
+    assert "eta" in katex.render(r"\eta_{close}", False) and katex.v8_calls == 2
+    katex.close()
 
 
 def test_katex_located_and_versioned():
@@ -86,8 +194,9 @@ def test_katex_located_and_versioned():
 
 
 def test_env_override_and_missing_katex(tmp_path, monkeypatch):
-    monkeypatch.setenv("SITE_BUILDER_KATEX", str(katex_dist_dir().parent))
-    assert katex_dist_dir() == katex_dist_dir().resolve()
+    found = katex_dist_dir()
+    monkeypatch.setenv("SITE_BUILDER_KATEX", str(found.parent))
+    assert katex_dist_dir() == found
     monkeypatch.setenv("SITE_BUILDER_KATEX", str(tmp_path / "nowhere"))
     with pytest.raises(FileNotFoundError, match="npm ci"):
         katex_dist_dir()
@@ -95,107 +204,70 @@ def test_env_override_and_missing_katex(tmp_path, monkeypatch):
 
 def test_process_exits_after_rendering():
     # V8 teardown left to the garbage collector could hang the interpreter at exit.
-    code = "from site_builder.tex import render_tex as r; r('a', 0); r('b', 1); print('ok')"
-    root = Path(__file__).resolve().parent.parent
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": str(root)},
-    )
+    code = "from site_builder.tex import KatexRenderer as K; k = K(); k.render('a', 0); "
+    code += "K().render('b', 1); print('ok')"
+    done = run_python(code)
     assert done.returncode == 0 and done.stdout.strip() == "ok"
 
 
 FORK_BEFORE_V8 = """
 import os
 from site_builder import tex
+katex = tex.KatexRenderer()
 assert not tex.v8_started()
 reader, writer = os.pipe()
 pid = os.fork()
 if pid == 0:
-    os.write(writer, tex.render_tex("x^2", False).encode())
+    os.write(writer, katex.render("x^2", False).encode())
     os._exit(0)
 os.close(writer)
 child = b"".join(iter(lambda: os.read(reader, 65536), b"")).decode()
 os.waitpid(pid, 0)
-print(tex.v8_started(), child == tex.render_tex("x^2", False), tex.v8_started())
+print(tex.v8_started(), child == katex.render("x^2", False), tex.v8_started(), katex.v8_calls)
 """
 
 
 def test_a_child_forked_before_v8_starts_its_own():
-    root = Path(__file__).resolve().parent.parent
-    done = subprocess.run(
-        [sys.executable, "-c", FORK_BEFORE_V8],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": str(root)},
-    )
+    done = run_python(FORK_BEFORE_V8)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["False", "True", "True"]  # the child's V8 was not the parent's
+    # The child's V8 was not the parent's: the parent still had to start V8 and render.
+    assert done.stdout.split() == ["False", "True", "True", "1"]
 
 
-def test_v8_of_another_process_is_refused(monkeypatch):
-    # What a child forked after V8 started would see (its context dropped at fork).
-    monkeypatch.setattr(tex, "_ctx", None)
-    monkeypatch.setattr(tex, "_v8_pid", os.getpid() + 1)
-    with pytest.raises(RuntimeError, match="started before this process was forked"):
-        tex.render_tex(r"\refused", False)
+FORK_AFTER_V8 = """
+import os
+from site_builder import tex
+katex = tex.KatexRenderer()
+known = katex.render("x^2", False)
+reader, writer = os.pipe()
+pid = os.fork()
+if pid == 0:
+    said = [tex.v8_started(), katex.render("x^2", False) == known, katex.v8_calls]
+    for renderer in (katex, tex.KatexRenderer()):
+        try:
+            renderer.render("y^3", False)
+            said.append("rendered")
+        except RuntimeError as error:
+            said.append(str(error))
+    os.write(writer, repr(said).encode())
+    os._exit(0)
+os.close(writer)
+child = b"".join(iter(lambda: os.read(reader, 65536), b"")).decode()
+os.waitpid(pid, 0)
+print(child)
+print(katex.render("y^3", False) != known)
+"""
 
 
-@pytest.fixture
-def disk_cache(tmp_path, monkeypatch):
-    """The module's memo and disk-cache settings, restored after the test."""
-    for name in ("_disk_folder", "_disk_loaded", "_cache", "_unsaved"):
-        value = getattr(tex, name)
-        monkeypatch.setattr(tex, name, value.copy() if isinstance(value, dict) else value)
-    tex.use_disk_cache(tmp_path / "cache")
-    return tmp_path / "cache"
-
-
-def test_disk_cache_serves_a_new_process_without_v8(disk_cache, monkeypatch):
-    keys = [(r"\alpha_{disk}", False), (r"\frac{disk}{2}", True), (r"\bad{", False)]
-    tex.render_tex_many(keys)
-    rendered = {key: tex._cache[key] for key in keys}
-    tex.save_disk_cache()
-    [saved] = disk_cache.glob("math-*.pickle")
-    assert katex_version()  # part of the file's name, with the options
-
-    tex.clear_cache()  # as a new process: nothing in memory
-
-    def no_v8():
-        raise AssertionError("V8 started although every equation was on disk")
-
-    monkeypatch.setattr(tex, "_context", no_v8)
-    tex.render_tex_many(keys)
-    assert {key: tex._cache[key] for key in keys} == rendered
-    with pytest.raises(TexError, match="Undefined control sequence"):
-        render_tex(r"\bad{", False)
-    tex.save_disk_cache()  # nothing new: the file is not rewritten
-    assert saved.stat().st_mtime_ns == next(disk_cache.glob("math-*.pickle")).stat().st_mtime_ns
-
-
-def test_disk_cache_keeps_the_most_recent_entries(disk_cache, monkeypatch):
-    monkeypatch.setattr(tex, "DISK_CACHE_ENTRIES", 2)
-    tex.clear_cache()
-    tex.render_tex_many([(f"x_{{{i}}}", False) for i in range(5)])
-    tex.remember({("from a worker", False): (True, "<span>w</span>")})
-    tex.save_disk_cache()
-    tex.clear_cache()
-    tex._load_disk_cache()
-    assert list(tex._cache) == [("x_{4}", False), ("from a worker", False)]
-
-
-def test_a_damaged_disk_cache_is_ignored(disk_cache):
-    tex.render_tex_many([("y_{damaged}", False)])
-    tex.save_disk_cache()
-    [saved] = disk_cache.glob("math-*.pickle")
-    saved.write_bytes(b"not a pickle")
-    tex.clear_cache()
-    assert "y" in render_tex("y_{damaged}", False)
+def test_a_child_forked_after_v8_started_refuses_it():
+    """The child can use what its renderer memoized, but starts no V8 (its parent's threads are
+    gone); its parent goes on rendering."""
+    done = run_python(FORK_AFTER_V8)
+    assert done.returncode == 0, done.stderr[-2000:]
+    child, parent = done.stdout.strip().splitlines()
+    refused = "KaTeX's V8 was started before this process was forked"
+    assert eval(child) == [True, True, 0, refused, refused]
+    assert parent == "True"
 
 
 def test_a_command_that_needs_trust_fails_the_build_at_its_line(tiny):

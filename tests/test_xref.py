@@ -1,18 +1,16 @@
-"""The symbol table and the cross-reference annotation of highlighted HTML."""
+"""The symbol table, and the links the highlight and markdown stages make with it."""
 
+import dataclasses
+import re
 import textwrap
 from pathlib import Path
 
-from site_builder.highlight import highlight_inline, highlight_module
+from site_builder.highlight import highlight_module
+from site_builder.markdown import render_markdown
 from site_builder.parse import parse_module
-from site_builder.xref import (
-    SymbolTable,
-    annotate_code,
-    annotate_module,
-    annotate_prose,
-    dotted_name,
-    module_symbols,
-)
+from site_builder.paths import dotted_name
+from site_builder.tex import KatexRenderer
+from site_builder.xref import PageLinker, SymbolTable, module_symbols
 
 MODEL = '''
 import torch
@@ -62,9 +60,7 @@ def load(tmp_path: Path, rel: str, source: str, package: str = "pkg"):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(source).lstrip())
     module = parse_module(path, rel)
-    url = rel.removesuffix(".py") + ".html"
-    symbols = module_symbols(module, path.read_text(), url, dotted_name(package, rel))
-    return module, symbols
+    return module, module_symbols(module, dotted_name(package, rel))
 
 
 def test_dotted_names():
@@ -77,9 +73,21 @@ def test_dotted_names():
 def test_definitions_and_imports(tmp_path):
     _, model = load(tmp_path, "nets/model.py", MODEL)
     _, config = load(tmp_path, "nets/config.py", CONFIG)
+    assert model.url == "nets/model.html" and model.dotted == "pkg.nets.model"
     assert model.top == {"SCALE": "L3", "Mixer": "Mixer", "helper": "L13"}
     assert config.fields == {"width": "L10"} and config.top["RunConfig"] == "RunConfig"
     assert config.imports["Mixer"] == ("pkg.nets.model", "Mixer")
+    assert config.imports["dataclass"] == ("dataclasses", "dataclass")
+    _, package = load(tmp_path, "nets/__init__.py", "from .model import Mixer as M\n")
+    assert package.imports == {"M": ("pkg.nets.model", "Mixer")}
+
+
+def test_symbols_come_from_the_parse_stage_not_a_second_parse(tmp_path):
+    module, symbols = load(tmp_path, "nets/model.py", MODEL)
+    (tmp_path / "nets/model.py").unlink()
+    again = module_symbols(dataclasses.replace(module, source="not Python ("), "pkg.nets.model")
+    assert again == symbols
+    assert module_symbols(dataclasses.replace(module, definitions=[]), "pkg.nets.model").top == {}
 
 
 def test_resolution_rules(tmp_path):
@@ -95,35 +103,45 @@ def test_resolution_rules(tmp_path):
     assert table.resolve("nets/config.html", "helper") is None  # lower case, not imported
     assert table.resolve("nets/config.html", "helper", prose=True) == ("nets/model.html", "L13")
     assert table.resolve_field("nets/config.html", "width") == ("nets/config.html", "L10")
+    assert table.key() == SymbolTable([other, config, model]).key()
+    assert table.key() != SymbolTable([model, config]).key()
 
 
 def test_code_links_names_across_pages(tmp_path):
-    model_module, model = load(tmp_path, "nets/model.py", MODEL)
+    _, model = load(tmp_path, "nets/model.py", MODEL)
     module, config = load(tmp_path, "nets/config.py", CONFIG)
-    table = SymbolTable([model, config])
-    highlight_module((tmp_path / "nets/config.py").read_text(), module.sections)
-    html = "".join(annotate_code(s.code_html, "nets/config.html", table) for s in module.sections)
+    linker = PageLinker(SymbolTable([model, config]), "nets/config.html")
+    html = "".join(highlight_module(module.source, module.sections, linker).values())
     assert '<a class="n xref" data-name="Mixer" href="model.html#Mixer">Mixer</a>' in html
     assert 'data-name="width" href="#L10">width</a>' in html  # config.width
     assert html.count('href="#L10"') == 1  # not the field's own definition, not `width =`
     assert '<span class="n" data-name="layer">layer</span>' in html
     assert 'data-name="helper" href' not in html  # not imported here
+    assert '<span class="nc" data-name="RunConfig">RunConfig</span>' in html  # its definition
+    plain = "".join(highlight_module(module.source, module.sections).values())
+    assert "data-name" not in plain and plain == _without_names(html)
 
 
-def test_prose_links_and_math_groups(tmp_path):
+def _without_names(html: str) -> str:
+    """Code HTML as highlighted without a linker (code HTML has no other links)."""
+    html = re.sub(
+        r'<a class="(\w+) xref" data-name="\w+" href="[^"]*">', r'<span class="\1">', html
+    )
+    return re.sub(r' data-name="\w+"', "", html).replace("</a>", "</span>")
+
+
+def test_prose_links_names_in_inline_code(tmp_path):
     _, model = load(tmp_path, "nets/model.py", MODEL)
-    table = SymbolTable([model])
-    prose = f"<p>Use {highlight_inline('Mixer')} and {highlight_inline('x + y')}.</p>"
-    html = annotate_prose(prose, "intro.html", table)
+    names = PageLinker(SymbolTable([model]), "intro.html")
+    katex = KatexRenderer()
+    html = render_markdown(
+        "Use `Mixer`, `helper` and `x + y`; [linked `Mixer`](x.html).",
+        Path("intro.md"),
+        1,
+        katex,
+        names=names,
+    ).html
     assert '<a class="xref" data-name="Mixer" href="nets/model.html#Mixer">' in html
+    assert '<a class="xref" data-name="helper" href="nets/model.html#L13">' in html  # prose
     assert '<span class="n" data-name="x">x</span>' in html
-    linked = '<a href="x.html"><code class="code"><span class="n">Mixer</span></code></a>'
-    assert "xref" not in annotate_prose(linked, "intro.html", table)
-
-    module, _ = load(tmp_path, "nets/model.py", MODEL)
-    tex = '<span class="katex" data-tex-key="{}"><math>..</math></span>'
-    module.intro_html = tex.format("h") + tex.format("h") + tex.format("1 \\times 1")
-    annotate_module(module, "nets/model.html", table)
-    assert module.intro_html.count('data-tex-key="h"') == 2
-    assert module.intro_html.count("data-tex-key") == 2  # 1 \times 1 occurs once
-    assert module.intro_html.count('<span class="katex">') == 1
+    assert html.count("xref") == 2  # not inside the author's own link
