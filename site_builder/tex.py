@@ -23,6 +23,10 @@ import re
 import threading
 from pathlib import Path
 
+from .lazy import lazy_module
+
+py_mini_racer = lazy_module("py_mini_racer")  # V8 starts only when math needs rendering
+
 KATEX_ENV = "SITE_BUILDER_KATEX"
 
 # Output HTML for sighted readers and MathML for screen readers. Commands that need KaTeX's trust
@@ -136,11 +140,9 @@ def _start_v8():
     global _v8_pid
     if _v8_pid is not None and _v8_pid != os.getpid():
         raise RuntimeError("KaTeX's V8 was started before this process was forked")
-    from py_mini_racer import MiniRacer
-
     script = (katex_dist_dir() / "katex.min.js").read_text(encoding="utf-8")
     _v8_pid = os.getpid()
-    context = MiniRacer()
+    context = py_mini_racer.MiniRacer()
     context.eval(script)
     context.eval(_JS_RENDER)
     return context, context.eval("siteBuilderRender")
