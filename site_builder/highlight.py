@@ -62,13 +62,18 @@ def _name_html(css: str, name: str, href: str | None) -> str:
     return f'<span class="{css}" data-name="{name}">{name}</span>'
 
 
-def _html_lines(code: str, lexer, linker: Linker | None = None) -> list[str]:
-    """One HTML string per line of `code` (split at "\\n"); spans never cross a line break. With
-    a `linker`, name tokens are marked and linked (see the module's notes)."""
+def _tokens(code: str, lexer) -> list[tuple]:
+    return [(ttype, value) for _, ttype, value in lexer.get_tokens_unprocessed(_newlines(code))]
+
+
+def _html_lines(tokens, linker: Linker | None = None) -> list[str]:
+    """One HTML string per line of lexed code ((token type, text) pairs, lines split at "\\n");
+    spans never cross a line break. With a `linker`, name tokens are marked and linked (see the
+    module's notes)."""
     lines: list[str] = []
     parts: list[str] = []
     last = before = None  # with a linker: the last two (css, text) pieces on this line
-    for _, ttype, value in lexer.get_tokens_unprocessed(code):
+    for ttype, value in tokens:
         css = _css_class(ttype)
         pieces = value.split("\n") if "\n" in value else (value,)
         for i, piece in enumerate(pieces):
@@ -105,17 +110,21 @@ def _lexer(language: str):
 
 
 @functools.lru_cache(maxsize=8192)
+def _inline_tokens(code: str) -> tuple:
+    """Inline code lexed as Python, once for both `highlight_inline` and `single_name`."""
+    return tuple(_tokens(code, _python))
+
+
 def highlight_inline(code: str, mark_names: bool = False) -> str:
     """Inline code in prose, highlighted as Python: `<code class="code">...</code>`; with
     `mark_names`, its names get `data-name`."""
-    lines = _html_lines(_newlines(code), _python, _MarkNames() if mark_names else None)
+    lines = _html_lines(_inline_tokens(code), _MarkNames() if mark_names else None)
     return f'<code class="code">{"".join(lines)}</code>'
 
 
-@functools.lru_cache(maxsize=8192)
 def single_name(code: str) -> str | None:
     """The name that inline `code` consists of (one plain-name token, nothing else), or None."""
-    tokens = [(t, v) for _, t, v in _python.get_tokens_unprocessed(_newlines(code)) if v]
+    tokens = [(t, v) for t, v in _inline_tokens(code) if v]
     if len(tokens) == 1 and _css_class(tokens[0][0]) == "n":
         return escape(tokens[0][1], quote=False)
     return None
@@ -130,7 +139,7 @@ def highlight_block(code: str, language: str) -> str:
             lexer = _lexer(language.lower())
         except ClassNotFound:
             raise ValueError(f"unknown code language {language!r}") from None
-        body = "\n".join(_html_lines(_newlines(code), lexer))
+        body = "\n".join(_html_lines(_tokens(code, lexer)))
     body = body.removesuffix("\n")
     css = f' class="language-{escape(language)}"' if language else ""
     return f'<pre class="code"><code{css}>{body}</code></pre>\n'
@@ -141,7 +150,7 @@ def highlight_module(
 ) -> dict[str, str]:
     """Each section's code as HTML, by section id ("" for a section without code), lexing
     `source` (the whole module) once; with a `linker`, names are marked and linked."""
-    lines = _html_lines(_newlines(source), _python, linker)
+    lines = _html_lines(_tokens(source, _python), linker)
     found = {}
     for section in sections:
         rows = [
