@@ -22,7 +22,7 @@ import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import lru_cache
 from html.parser import HTMLParser
 
 from .lazy import lazy_module
@@ -31,7 +31,7 @@ from .parse import python_ast
 
 nbformat = lazy_module("nbformat")
 markdown_it = lazy_module("markdown_it")
-dollarmath = lazy_module("mdit_py_plugins.dollarmath")
+commonmark = lazy_module("site_builder.commonmark")  # the page's Markdown dialect
 
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 NOTEBOOK_FENCE = ("python", "notebook")  # the info string of a fence that becomes a code cell
@@ -45,15 +45,6 @@ _CELL_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 # Cheap tests that spare parsing Markdown where it cannot matter.
 _NOTEBOOK_FENCE_LINE = re.compile(r"^ {0,3}(?:`{3,}|~{3,})[ \t]*python[ \t]+notebook[ \t]*$", re.M)
 _MAY_OPEN_WITH_H1 = re.compile(r"\s*(?: {0,3}#|[^\n]*\n {0,3}=+[ \t]*(?:\n|$))")
-
-
-@cache
-def _markdown():
-    """The page's Markdown dialect (markdown.py), for finding links and fences in commentary.
-    Made on first use: a build with nothing to render imports no rendering library."""
-    md = markdown_it.MarkdownIt("commonmark", {"html": True}).enable("table")
-    plugin = dollarmath.dollarmath_plugin
-    return md.use(plugin, allow_digits=False, allow_space=False, double_inline=True)
 
 
 @dataclass
@@ -127,7 +118,7 @@ def _opening(module: Module) -> tuple[str, str]:
     `# ` heading when it has one, else the front matter's title."""
     intro = module.intro
     if _MAY_OPEN_WITH_H1.match(intro):
-        tokens = _markdown().parse(intro.lstrip("\n").split("\n\n", 1)[0])  # its first block
+        tokens = commonmark.PARSER.parse(intro.lstrip("\n").split("\n\n", 1)[0])  # its first block
         if tokens and tokens[0].type == "heading_open" and tokens[0].tag == "h1":
             return "", intro
     return f"# {module.title}", intro
@@ -391,7 +382,7 @@ def _split_fences(text: str) -> list[tuple[str, str, int]]:
         return [("markdown", text, 0)] if text.strip() else []
     lines = text.split("\n")
     parts, position = [], 0
-    for token in _markdown().parse(text):
+    for token in commonmark.PARSER.parse(text):
         if token.type != "fence" or token.level or tuple(token.info.split()) != NOTEBOOK_FENCE:
             continue
         start, end = token.map
@@ -420,7 +411,7 @@ def _destinations(text: str) -> tuple[set[str], set[str]]:
     """The destinations of the text's real links and images (as markdown-it normalizes them),
     and the href/src values of its raw HTML: a `](x)` in a code span is neither."""
     links, html_refs = set(), _HtmlRefs()
-    stack = list(_markdown().parse(text))
+    stack = list(commonmark.PARSER.parse(text))
     while stack:
         token = stack.pop()
         stack += token.children or []
