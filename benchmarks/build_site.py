@@ -36,7 +36,7 @@ sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]
 from corpus import edit_one_comment, generate_corpus  # noqa: E402
 
 from site_builder import search  # noqa: E402
-from site_builder.build import build_site, builder_digest  # noqa: E402
+from site_builder.build import build_site, builderdigest  # noqa: E402
 from site_builder.config import load_config  # noqa: E402
 
 COLD_RATIO_TARGET = 0.5  # cold build / Pycco
@@ -44,7 +44,13 @@ NOOP_TARGET_S = 0.5
 ONE_FILE_TARGET_S = 0.3
 
 # Prepended to child processes by --without-search: the search stage indexes nothing.
-NO_SEARCH = "import site_builder.search as s; s.search_outputs = lambda cache_dir, outputs: {}\n"
+NO_SEARCH = """
+import site_builder.search as s
+class NoIndex(s.Indexer):
+    def add(self, rel, page): pass
+    def finish(self, outputs): return {}
+s.Indexer = NoIndex
+"""
 # Prepended by --compare-notebooks to the builds it compares with: no page gets a notebook.
 NO_NOTEBOOKS = "import site_builder.build as b; b.page_notebook = lambda *args: None\n"
 
@@ -193,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         global WITHOUT_SEARCH
 
         WITHOUT_SEARCH = True
-        search.search_outputs = lambda cache_dir, outputs: {}
+        exec(NO_SEARCH, {})
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     if shutil.which("pycco") is None:
@@ -205,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         stats = generate_corpus(corpus, args.modules, args.seed)
         print(f"corpus (seed {args.seed}): {stats.summary()}")
         print(
-            f"site_builder code digest {builder_digest()[:12]}, pycco {version('pycco')}, "
+            f"site_builder code digest {builderdigest()[:12]}, pycco {version('pycco')}, "
             f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, best of {args.repeat}"
             + (", search stage disabled" if WITHOUT_SEARCH else "")
             + "\n"

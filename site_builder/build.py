@@ -126,13 +126,15 @@ def build_site(
         config = config if isinstance(config, SiteConfig) else load_config(config)
         check_out(config)
     try:
-        return _build(report, config, keep_going, index_search)
+        with search.Indexer(config.cache_dir) as indexer:  # stops Pagefind if the build fails
+            return _build(report, config, keep_going, index_search, indexer)
     except DamagedBlob:
         again = BuildReport(seconds=dict(report.seconds))
-        return _build(again, config, keep_going, index_search, heal=True)
+        with search.Indexer(config.cache_dir) as indexer:
+            return _build(again, config, keep_going, index_search, indexer, heal=True)
 
 
-def _build(report, config, keep_going, index_search, heal=False) -> BuildReport:
+def _build(report, config, keep_going, index_search, indexer, heal=False) -> BuildReport:
     skipped = report.skipped if keep_going else None
     with report.stage("load config"):
         cache = Cache.load(config.cache_dir, builderdigest())
@@ -158,6 +160,8 @@ def _build(report, config, keep_going, index_search, heal=False) -> BuildReport:
     for item, record in render_pages(report, job, stale):  # markdown+math, highlight, xref, page
         cache.records[site.render_key(item)] = record
         cache.dirty = True
+        if index_search:  # Pagefind indexes the page while the next ones render
+            indexer.add(item.url, cache.blob(record.html_digest))
     inputs = [i for i in inputs if site.render_key(i) in cache.records]  # drops failed renders
     with report.stage("page"):
         records = {i.url: cache.records[site.render_key(i)] for i in inputs}
@@ -170,7 +174,7 @@ def _build(report, config, keep_going, index_search, heal=False) -> BuildReport:
         report.skipped[:] = _sorted_problems(report.skipped)
     with report.stage("search"):
         if index_search:
-            outputs |= search.search_outputs(config.cache_dir, outputs)
+            outputs |= indexer.finish(outputs)
         else:
             index, current = search.latest_outputs(config.cache_dir, outputs)
             report.unindexed = None if current else search.pages_to_index(outputs)
@@ -578,17 +582,17 @@ def render_pages(report: BuildReport, job: PageJob, stale: list[Input]):
     try:
         pool = multiprocessing.get_context("fork").Pool(workers)
         with report.stage(f"pages in {workers} processes"), pool:
-            done = list(pool.imap(_render_forked, range(len(units)), chunksize=1))
+            done = pool.imap(_render_forked, range(len(units)), chunksize=1)
+            for items, (records, seconds, problem, math) in zip(units, done, strict=True):
+                for stage, spent in seconds.items():
+                    report.worker_seconds[stage] = report.worker_seconds.get(stage, 0.0) + spent
+                tex.remember(math)
+                if problem:
+                    fail_or_skip(BuildError(*problem), skipped)
+                    continue
+                yield from zip(items, records, strict=True)  # as each unit is done
     finally:
         _forked_job = None
-    for items, (records, seconds, problem, math) in zip(units, done, strict=True):
-        for stage, spent in seconds.items():
-            report.worker_seconds[stage] = report.worker_seconds.get(stage, 0.0) + spent
-        tex.remember(math)
-        if problem:
-            fail_or_skip(BuildError(*problem), skipped)
-            continue
-        yield from zip(items, records, strict=True)
     tex.save_disk_cache()
 
 
