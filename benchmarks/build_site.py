@@ -4,10 +4,14 @@
                                     [--without-search] [--compare-notebooks]
 
 Generates a corpus (benchmarks/corpus.py) in a temporary folder, then times on it:
-- Pycco (`pycco -p -d OUT files...`, every file checked to have its page),
-- our cold build (fresh out dir and cache) as a fresh process, with per-stage seconds,
+- Pycco (`pycco -p -d OUT files...` on the .py files, every file checked to have its page),
+- our cold build (fresh out dir and cache, search and math on) as a fresh process, with each
+  stage's wall seconds and the CPU seconds its worker processes spent, and its ratio to Pycco,
 - a rebuild with nothing changed, and a rebuild after one comment changed, each both as a fresh
-  CLI process (`python -m site_builder build`) and in-process (a warm builder, as `serve` runs it).
+  CLI process (`python -m site_builder build`) and in-process (a warm builder); the one-file
+  rebuild also as `serve` does it (pages first, the search index after, off the rebuild's path).
+Then it builds the project's own site and prints what the ConvMixer page weighs as it travels
+(HTML + CSS + JS gzipped, with benchmarks/page_weight.py).
 Every timing is the best of `--repeat` runs. Prints PASS/MISS against the targets; `--profile`
 adds a cProfile of an in-process cold build. `--without-search` replaces the search stage with one
 that indexes nothing (in every build it times), to measure the other stages on their own.
@@ -34,14 +38,18 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]
 
 from corpus import edit_one_comment, generate_corpus  # noqa: E402
+from page_weight import GZIP_TARGET, page_weight  # noqa: E402
 
 from site_builder import search  # noqa: E402
 from site_builder.build import build_site, builderdigest  # noqa: E402
 from site_builder.config import load_config  # noqa: E402
 
-COLD_RATIO_TARGET = 0.5  # cold build / Pycco
+COLD_RATIO_REQUIRED = 0.8  # cold build / Pycco, with search and math (issue 11)
+COLD_RATIO_GOAL = 0.5
 NOOP_TARGET_S = 0.5
-ONE_FILE_TARGET_S = 0.3
+SERVE_ONE_FILE_TARGET_S = 0.2  # the CLI's one-file rebuild is reported, not a target: Pagefind
+# has no incremental mode, so any changed page means indexing every page again
+WEIGHED_PAGE = "conv_mixer/index.html"
 
 # Prepended to child processes by --without-search: the search stage indexes nothing.
 NO_SEARCH = """
@@ -92,6 +100,14 @@ def run_timed(command: list[str], cwd: Path) -> tuple[float, str]:
         output = f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
         sys.exit(f"failed: {' '.join(command[:4])} ...\n{output}")
     return seconds, result.stdout
+
+
+def project_page_weight(work: Path):
+    """The ConvMixer page of the project's own site, built (without its search index, which the
+    page does not load) into a temporary folder."""
+    config = load_config({"out": str(work / "project" / "site")}, start=REPO)
+    build_site(config, index_search=False)
+    return page_weight(config.out, WEIGHED_PAGE)
 
 
 def time_pycco(work: Path, corpus: Path, files: list[str], out: Path) -> float:
@@ -162,6 +178,10 @@ def timed_build(config, index_search: bool = True) -> tuple[float, object]:
     return time.perf_counter() - start, report
 
 
+def seconds_line(seconds: dict[str, float]) -> str:
+    return ", ".join(f"{name} {s:.3f}" for name, s in seconds.items())
+
+
 def verdict(value: float, target: float) -> str:
     return "PASS" if value <= target else "MISS"
 
@@ -217,26 +237,32 @@ def main(argv: list[str] | None = None) -> int:
             + "\n"
         )
 
+        modules = stats.python_files
         pycco = min(
-            time_pycco(work, corpus, stats.files, work / f"pycco-{i}") for i in range(args.repeat)
+            time_pycco(work, corpus, modules, work / f"pycco-{i}") for i in range(args.repeat)
         )
-        print(f"pycco                   {pycco:7.3f} s  ({len(stats.files)} pages)")
+        print(f"pycco                   {pycco:7.3f} s  ({len(modules)} pages, from the .py files)")
 
         colds = [cold_build(work, corpus, i) for i in range(args.repeat)]
         cold, cold_report = min(colds, key=lambda c: c[0])
-        stages = ", ".join(f"{name} {s:.3f}" for name, s in cold_report["seconds"].items())
-        print(f"cold build              {cold:7.3f} s  ({cold_report['rendered']} pages rendered)")
-        print(f"  stages (s): {stages}")
+        print(
+            f"cold build              {cold:7.3f} s  ({cold_report['rendered']} pages rendered, "
+            f"{cold / pycco:.2f}x pycco's time)"
+        )
+        print("  stages, wall (s):     " + seconds_line(cold_report["seconds"]))
         print(f"  stage total {sum(cold_report['seconds'].values()):.3f} s; the rest is start-up")
         if cold_report["workers"]:
-            work_s = ", ".join(f"{name} {s:.3f}" for name, s in cold_report["workers"].items())
-            print(f"  in worker processes, summed over workers (s): {work_s}")
+            print("  worker CPU-s, summed: " + seconds_line(cold_report["workers"]))
+        print(
+            "  (Pagefind indexes each page as it is rendered, in its own process: its work "
+            "overlaps the pages stage; `search` is what is left after the last page)"
+        )
         if args.compare_notebooks:
             compare_notebooks(work, corpus, args.repeat, colds)
 
         # Rebuilds reuse the first cold build's site and cache.
         out = work / "cold-0" / "site"
-        edited = corpus / next(f for f in stats.files if not f.endswith("__init__.py"))
+        edited = corpus / next(f for f in modules if not f.endswith("__init__.py"))
         noop_cli = [cli_build(work, corpus, out) for _ in range(args.repeat)]
         one_cli = []
         for i in range(args.repeat):
@@ -272,7 +298,9 @@ def main(argv: list[str] | None = None) -> int:
             f"no-op rebuild, warm     {noop_in_s:7.3f} s  "
             f"(pages rendered {noop_rendered}, files written {noop_written})"
         )
-        print(f"one-file rebuild, CLI   {one_cli_s:7.3f} s  ({one_cli[0][1]})")
+        print(
+            f"one-file rebuild, CLI   {one_cli_s:7.3f} s  ({one_cli[0][1]}; Pagefind indexes all)"
+        )
         print(f"one-file rebuild, warm  {one_in_s:7.3f} s  (pages rendered {one_rendered})")
         one_serve_s = min(s for s, _ in one_serve)
         background = f", then index in the background {min(index_s):.3f} s" if index_s else ""
@@ -284,19 +312,29 @@ def main(argv: list[str] | None = None) -> int:
         spread = statistics.pstdev([s for s, _ in colds]) if len(colds) > 1 else 0.0
         print(f"\ncold runs (s): {', '.join(f'{s:.3f}' for s, _ in colds)} (sd {spread:.3f})")
 
-        ratio = cold / pycco
-        print("\ntargets on this machine:")
+        weight = project_page_weight(work)
         print(
-            f"  {'cold / pycco':<18}{ratio:7.3f}   <= {COLD_RATIO_TARGET}    {verdict(ratio, 0.5)}"
+            f"\n{WEIGHED_PAGE} of the project's site: {weight.total / 1000:.1f} KB of HTML + CSS "
+            f"+ JS, {weight.gzipped / 1000:.1f} KB gzipped"
+        )
+
+        ratio = cold / pycco
+        print(f"\npycco {pycco:.3f} s, our cold build {cold:.3f} s: ratio {ratio:.3f}")
+        print("targets on this machine:")
+        print(
+            f"  {'cold / pycco':<18}{ratio:7.3f}   <= {COLD_RATIO_REQUIRED}    "
+            f"{verdict(ratio, COLD_RATIO_REQUIRED)} (goal {COLD_RATIO_GOAL}: "
+            f"{verdict(ratio, COLD_RATIO_GOAL)})"
         )
         for label, value, target in [
             ("no-op, CLI", noop_cli_s, NOOP_TARGET_S),
             ("no-op, warm", noop_in_s, NOOP_TARGET_S),
-            ("one-file, CLI", one_cli_s, ONE_FILE_TARGET_S),
-            ("one-file, warm", one_in_s, ONE_FILE_TARGET_S),
-            ("one-file, serve", one_serve_s, ONE_FILE_TARGET_S),
+            ("one-file, serve", one_serve_s, SERVE_ONE_FILE_TARGET_S),
         ]:
             print(f"  {label:<18}{value:7.3f} s <= {target} s  {verdict(value, target)}")
+        kb = weight.gzipped / 1000
+        print(f"  {'page, gzipped':<18}{kb:7.1f} KB <= {GZIP_TARGET // 1000} KB {verdict(kb, 40)}")
+        print(f"  (reported, no target: one-file CLI {one_cli_s:.3f} s, warm {one_in_s:.3f} s)")
         if args.profile:
             profile_cold(work, corpus)
     return 0
