@@ -232,18 +232,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"corpus (seed {args.seed}): {stats.summary()}")
         print(
             f"site_builder code digest {builderdigest()[:12]}, pycco {version('pycco')}, "
-            f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, best of {args.repeat}"
+            f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, best of {args.repeat}, "
+            f"load average {os.getloadavg()[0]:.2f} (other jobs on these cores slow both sides)"
             + (", search stage disabled" if WITHOUT_SEARCH else "")
             + "\n"
         )
 
         modules = stats.python_files
-        pycco = min(
-            time_pycco(work, corpus, modules, work / f"pycco-{i}") for i in range(args.repeat)
-        )
+        # In turn, so that a change in the machine's load weighs on both sides alike.
+        pyccos, colds = [], []
+        for i in range(args.repeat):
+            pyccos.append(time_pycco(work, corpus, modules, work / f"pycco-{i}"))
+            colds.append(cold_build(work, corpus, i))
+        pycco = min(pyccos)
         print(f"pycco                   {pycco:7.3f} s  ({len(modules)} pages, from the .py files)")
-
-        colds = [cold_build(work, corpus, i) for i in range(args.repeat)]
         cold, cold_report = min(colds, key=lambda c: c[0])
         print(
             f"cold build              {cold:7.3f} s  ({cold_report['rendered']} pages rendered, "
@@ -311,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         print("  warm one-file stages (s): " + ", ".join(f"{k} {v:.3f}" for k, v in last.items()))
         spread = statistics.pstdev([s for s, _ in colds]) if len(colds) > 1 else 0.0
         print(f"\ncold runs (s): {', '.join(f'{s:.3f}' for s, _ in colds)} (sd {spread:.3f})")
+        print(f"pycco runs (s): {', '.join(f'{s:.3f}' for s in pyccos)}")
+        print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 
         weight = project_page_weight(work)
         print(
