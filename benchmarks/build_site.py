@@ -1,7 +1,8 @@
 """Site build benchmark: our builder against Pycco on one generated corpus.
 
     python benchmarks/build_site.py [--modules 220] [--repeat 3] [--seed 0] [--profile]
-                                    [--without-search] [--compare-notebooks]
+                                    [--without-search] [--compare-search]
+                                    [--compare-notebooks]
 
 Generates a corpus (benchmarks/corpus.py) in a temporary folder, then times on it:
 - Pycco (`pycco -p -d OUT files...` on the .py files, every file checked to have its page),
@@ -14,7 +15,9 @@ Then it builds the project's own site and prints what the ConvMixer page weighs 
 (HTML + CSS + JS gzipped, with benchmarks/page_weight.py).
 Every timing is the best of `--repeat` runs. Prints PASS/MISS against the targets; `--profile`
 adds a cProfile of an in-process cold build. `--without-search` replaces the search stage with one
-that indexes nothing (in every build it times), to measure the other stages on their own.
+that indexes nothing (in every build it times), to measure the other stages on their own;
+`--compare-search` also times cold builds without search, in turn with as many more with it, and
+prints what search costs the cold build.
 `--compare-notebooks` also times cold builds that make no notebooks (and link none), and prints
 what writing the notebooks costs.
 """
@@ -162,6 +165,23 @@ def compare_notebooks(work: Path, corpus: Path, repeat: int, colds: list) -> Non
     )
 
 
+def compare_search(work: Path, corpus: Path, repeat: int, colds: list) -> None:
+    """Cold builds whose search stage indexes nothing, run in turn with as many more with it, and
+    what search costs the cold build: the difference of the best wall times."""
+    colds, plain = list(colds), []
+    for i in range(repeat):
+        plain.append(cold_build(work, corpus, f"no-search-{i}", NO_SEARCH))
+        colds.append(cold_build(work, corpus, f"search-{i}"))
+    with_s, without_s = min(s for s, _ in colds), min(s for s, _ in plain)
+    print(f"cold build, no search   {without_s:7.3f} s  (best of {repeat})")
+    print(f"  with search (s):    {', '.join(f'{s:.3f}' for s, _ in colds)}")
+    print(f"  without (s):        {', '.join(f'{s:.3f}' for s, _ in plain)}")
+    print(
+        f"  search costs the cold build {with_s - without_s:+.3f} s of wall time "
+        f"({with_s / without_s - 1:+.1%}, best of {len(colds)} against best of {repeat})"
+    )
+
+
 def cli_build(work: Path, corpus: Path, out: Path) -> tuple[float, str]:
     if WITHOUT_SEARCH:
         command = [sys.executable, "-c", child_code(CLI_CHILD), "build"]
@@ -208,6 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile a cold build")
     parser.add_argument(
         "--without-search", action="store_true", help="time every build with search disabled"
+    )
+    parser.add_argument(
+        "--compare-search",
+        action="store_true",
+        help="also time cold builds without search, and print what search costs",
     )
     parser.add_argument(
         "--compare-notebooks",
@@ -259,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
             "  (Pagefind indexes each page as it is rendered, in its own process: its work "
             "overlaps the pages stage; `search` is what is left after the last page)"
         )
+        if args.compare_search and not WITHOUT_SEARCH:
+            compare_search(work, corpus, args.repeat, colds)
         if args.compare_notebooks:
             compare_notebooks(work, corpus, args.repeat, colds)
 
