@@ -28,6 +28,7 @@ import io
 import json
 import os
 import pstats
+import resource
 import shutil
 import statistics
 import subprocess
@@ -67,12 +68,22 @@ NO_NOTEBOOKS = "import site_builder.build as b; b.page_notebook = lambda *args: 
 
 # Runs in a fresh interpreter: a cold build as a user gets it, with the report as JSON.
 COLD_CHILD = """
-import json, sys
+import ctypes, json, os, sys, time
 from pathlib import Path
 from site_builder.build import build_site
 from site_builder.config import load_config
+# Adopt orphaned descendants (Pagefind's binary, once Node has gone) and reap them, so that the
+# CPU time the benchmark reads for this process counts every process of the build.
+ctypes.CDLL(None).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER (Linux)
 config = load_config({"source": sys.argv[1], "out": sys.argv[2]}, start=Path(sys.argv[3]))
 report = build_site(config)
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline:
+    try:
+        if os.waitpid(-1, os.WNOHANG)[0] == 0:
+            time.sleep(0.01)
+    except ChildProcessError:
+        break
 print(json.dumps({"seconds": report.seconds, "workers": report.worker_seconds,
                   "rendered": len(report.pages_rendered), "total": report.pages_total,
                   "written": len(report.written)}))
@@ -84,6 +95,7 @@ def child_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
+LAST_CPU = 0.0  # CPU seconds of the last process `run_timed` ran
 CLI_CHILD = "import sys; from site_builder.cli import main; sys.exit(main(sys.argv[1:]))\n"
 WITHOUT_SEARCH = False  # set by --without-search
 
@@ -92,13 +104,21 @@ def child_code(code: str) -> str:
     return NO_SEARCH + code if WITHOUT_SEARCH else code
 
 
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_timed(command: list[str], cwd: Path) -> tuple[float, str]:
-    """Wall seconds of one process; exits with its output if it fails."""
-    start = time.perf_counter()
+    """Wall seconds of one process; exits with its output if it fails. Its CPU seconds (with
+    those of the descendants it waited for) are left in `LAST_CPU`."""
+    global LAST_CPU
+    cpu, start = children_cpu(), time.perf_counter()
     result = subprocess.run(
         command, cwd=cwd, env=child_env(), capture_output=True, text=True, timeout=300
     )
     seconds = time.perf_counter() - start
+    LAST_CPU = children_cpu() - cpu
     if result.returncode != 0:
         output = f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
         sys.exit(f"failed: {' '.join(command[:4])} ...\n{output}")
@@ -113,17 +133,19 @@ def project_page_weight(work: Path):
     return page_weight(config.out, WEIGHED_PAGE)
 
 
-def time_pycco(work: Path, corpus: Path, files: list[str], out: Path) -> float:
-    """Pycco on every file (paths kept, so equal names in different folders don't collide)."""
+def time_pycco(work: Path, corpus: Path, files: list[str], out: Path) -> tuple[float, float]:
+    """Pycco on every file (paths kept, so equal names in different folders don't collide): wall
+    and CPU seconds."""
     sources = [f"{corpus.name}/{f}" for f in files]
     seconds, _ = run_timed(["pycco", "-p", "-d", str(out), *sources], cwd=work)
+    cpu = LAST_CPU
     for source in sources:
         page = out / (source.removesuffix(".py") + ".html")
         lines = (work / source).read_text(encoding="utf-8").splitlines()
         title = next(line for line in lines if line.startswith("title: "))[7:]
         if not page.is_file() or title not in page.read_text(encoding="utf-8"):
             sys.exit(f"pycco did not render {source} (expected {page} with '{title}')")
-    return seconds
+    return seconds, cpu
 
 
 def cold_build(work: Path, corpus: Path, run: int | str, patch: str = "") -> tuple[float, dict]:
@@ -134,6 +156,7 @@ def cold_build(work: Path, corpus: Path, run: int | str, patch: str = "") -> tup
     command = [sys.executable, "-c", code, str(corpus), str(out), str(work)]
     seconds, stdout = run_timed(command, cwd=work)
     report = json.loads(stdout.strip().splitlines()[-1])
+    report["cpu"] = LAST_CPU  # every process of the build
     report["notebook_bytes"] = sum(p.stat().st_size for p in out.rglob("*.ipynb"))
     return seconds, report
 
@@ -173,12 +196,15 @@ def compare_search(work: Path, corpus: Path, repeat: int, colds: list) -> None:
         plain.append(cold_build(work, corpus, f"no-search-{i}", NO_SEARCH))
         colds.append(cold_build(work, corpus, f"search-{i}"))
     with_s, without_s = min(s for s, _ in colds), min(s for s, _ in plain)
+    with_cpu = statistics.median(r["cpu"] for _, r in colds)
+    without_cpu = statistics.median(r["cpu"] for _, r in plain)
     print(f"cold build, no search   {without_s:7.3f} s  (best of {repeat})")
     print(f"  with search (s):    {', '.join(f'{s:.3f}' for s, _ in colds)}")
     print(f"  without (s):        {', '.join(f'{s:.3f}' for s, _ in plain)}")
     print(
         f"  search costs the cold build {with_s - without_s:+.3f} s of wall time "
-        f"({with_s / without_s - 1:+.1%}, best of {len(colds)} against best of {repeat})"
+        f"({with_s / without_s - 1:+.1%}, best of {len(colds)} against best of {repeat}), "
+        f"{with_cpu - without_cpu:+.2f} CPU-s (medians, {with_cpu:.2f} against {without_cpu:.2f})"
     )
 
 
@@ -269,12 +295,16 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(args.repeat):
             pyccos.append(time_pycco(work, corpus, modules, work / f"pycco-{i}"))
             colds.append(cold_build(work, corpus, i))
-        pycco = min(pyccos)
-        print(f"pycco                   {pycco:7.3f} s  ({len(modules)} pages, from the .py files)")
+        pycco, pycco_cpu = min(pyccos)
+        print(
+            f"pycco                   {pycco:7.3f} s  ({len(modules)} pages, from the .py files; "
+            f"{pycco_cpu:.2f} CPU-s)"
+        )
         cold, cold_report = min(colds, key=lambda c: c[0])
         print(
             f"cold build              {cold:7.3f} s  ({cold_report['rendered']} pages rendered, "
-            f"{cold / pycco:.2f}x pycco's time)"
+            f"{cold / pycco:.2f}x pycco's time; {cold_report['cpu']:.2f} CPU-s in all its "
+            "processes)"
         )
         print("  stages, wall (s):     " + seconds_line(cold_report["seconds"]))
         print(f"  stage total {sum(cold_report['seconds'].values()):.3f} s; the rest is start-up")
@@ -340,7 +370,11 @@ def main(argv: list[str] | None = None) -> int:
         print("  warm one-file stages (s): " + ", ".join(f"{k} {v:.3f}" for k, v in last.items()))
         spread = statistics.pstdev([s for s, _ in colds]) if len(colds) > 1 else 0.0
         print(f"\ncold runs (s): {', '.join(f'{s:.3f}' for s, _ in colds)} (sd {spread:.3f})")
-        print(f"pycco runs (s): {', '.join(f'{s:.3f}' for s in pyccos)}")
+        print(f"pycco runs (s): {', '.join(f'{s:.3f}' for s, _ in pyccos)}")
+        cpus = ", ".join(
+            f"{r['cpu']:.2f}/{c:.2f}" for (_, r), (_, c) in zip(colds, pyccos, strict=True)
+        )
+        print(f"CPU-s, ours/pycco, run by run: {cpus}")
         print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 
         weight = project_page_weight(work)

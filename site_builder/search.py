@@ -57,10 +57,11 @@ def pagefind_binary() -> Path:
     if override:
         binary = Path(override)
     else:
-        arch = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64"}.get(platform.machine().lower())
-        system = "windows" if sys.platform == "win32" else sys.platform
+        machine = platform.machine().lower()  # npm's names: linux-x64, darwin-arm64, ...
+        arch = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64"}.get(machine, machine)
+        system = "windows" if sys.platform == "win32" else sys.platform.rstrip("0123456789")
         name = "pagefind_extended.exe" if system == "windows" else "pagefind_extended"
-        package = f"@pagefind/{system}-{arch or platform.machine().lower()}"
+        package = f"@pagefind/{system}-{arch}"
         binary = pagefind_package().parent / package / "bin" / name
     if not binary.is_file():
         where = f"${PAGEFIND_ENV}={override}" if override else binary
@@ -85,10 +86,12 @@ def pages_to_index(outputs: dict[str, Blob]) -> dict[str, Blob]:
 
 
 class Indexer:
-    """One index, fed page by page. `add` hands a page to Pagefind and returns at once (Pagefind
-    starts with the first page); `finish` adds the pages not added yet and returns the index
-    files, or the cache's index for exactly these pages without waiting for Pagefind. Use it as
-    a context manager so that Pagefind stops when the build fails."""
+    """One index, fed page by page. `add` hands a page over and returns (Pagefind, started with
+    the first page, indexes it in its own process); `finish` adds the pages not added yet and
+    returns the index files, or the cache's index for exactly these pages, in which case Pagefind
+    is stopped, or never started. Pages are indexed in the order they are added (the index's
+    bytes follow that order; the build adds them in a fixed order). Use it as a context manager,
+    so that Pagefind stops when the build fails."""
 
     def __init__(self, cache_dir: Path):
         self.root = Path(cache_dir) / "search"
@@ -149,6 +152,7 @@ class Indexer:
         if node is None:
             raise BuildError("package.json", None, "Node.js not found: Pagefind needs `node`")
         env = {**os.environ, "PAGEFIND_EXTENDED_BINARY_PATH": str(pagefind_binary())}
+        # stderr to a file, not a pipe that a chatty Pagefind could fill while we write pages
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by `close`)
         self._process = subprocess.Popen(
             [node, str(DRIVER), str(pagefind_package())],
