@@ -6,8 +6,10 @@ import gzip
 import json
 
 import pytest
+from conftest import make_config, snapshot
 
 from site_builder import search
+from site_builder.build import build_site
 from site_builder.model import BuildError
 from site_builder.write import Blob
 
@@ -120,3 +122,15 @@ def test_a_missing_pagefind_binary_is_one_clear_error(tmp_path, monkeypatch):
         search.Indexer(tmp_path / "cache") as indexer,
     ):
         indexer.finish(PAGES)
+
+
+def test_two_cold_builds_of_the_same_sources_write_the_same_index(tiny, tmp_path):
+    """The build adds pages to the index in a fixed order, so the index is reproducible."""
+    indexes = []
+    for name in ("a", "b"):
+        config = make_config(tiny.root, out=tmp_path / name / "site", languages=("en", "zh"))
+        build_site(config)
+        indexes.append(snapshot(config.out / search.FOLDER))
+    assert indexes[0] == indexes[1]
+    entry_file = tmp_path / "a" / "site" / search.FOLDER / "pagefind-entry.json"
+    assert set(json.loads(entry_file.read_text())["languages"]) == {"en", "zh"}
