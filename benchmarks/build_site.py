@@ -366,8 +366,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"one-file rebuild, serve {one_serve_s:7.3f} s  (pages written first{background})")
         if noop_rendered != {0} or one_rendered != {1}:
             print("WARNING: a rebuild rendered more than it should (site_builder changed mid-run?)")
-        last = one_in[-1][1].seconds
-        print("  warm one-file stages (s): " + ", ".join(f"{k} {v:.3f}" for k, v in last.items()))
+        print("  warm one-file stages (s):  " + seconds_line(one_in[-1][1].seconds))
+        serve_best = min(one_serve, key=lambda run: run[0])[1]
+        print("  serve one-file stages (s): " + seconds_line(serve_best.seconds))
         spread = statistics.pstdev([s for s, _ in colds]) if len(colds) > 1 else 0.0
         print(f"\ncold runs (s): {', '.join(f'{s:.3f}' for s, _ in colds)} (sd {spread:.3f})")
         print(f"pycco runs (s): {', '.join(f'{s:.3f}' for s, _ in pyccos)}")
