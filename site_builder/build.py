@@ -79,17 +79,22 @@ def _build(report, config, keep_going, index_search, katex, heal=False) -> Build
     site = SiteIndex(config, inputs, metas, digest(cache.builder, symbols.key()))
     renderer = PageRenderer(config, lambda lang: translate.ui_translations(lang, config.locale_dir))
     job = PageJob(site, symbols, renderer, modules, cache.put, keep_going)
-    pages = rendered_pages(report, cache, job, inputs, katex)  # render -> page
-    with report.stage("page"):
-        outputs = site_outputs(config, site, renderer, pages, cache, report.warnings)
-    with report.stage("check"):
-        images, problems = page_images(config, {u: r.images for u, r in pages.items()}, outputs)
-        outputs |= images
-        problems = _sorted_problems(problems + check_site(pages, outputs, site_base_path(config)))
-        if problems and not keep_going:
-            raise problems[0]
-    with report.stage("search"):
-        outputs |= search_index(config, outputs, index_search, report)
+    with search.Indexer(config.cache_dir) as indexer:  # Pagefind stops if the build fails
+        # Pagefind indexes each page as it comes out of rendering, while the next ones render.
+        made = (lambda url, page: indexer.add(url, page)) if index_search else None
+        pages = rendered_pages(report, cache, job, inputs, katex, made)  # render -> page
+        with report.stage("page"):
+            outputs = site_outputs(config, site, renderer, pages, cache, report.warnings)
+        with report.stage("check"):
+            images, problems = page_images(config, {u: r.images for u, r in pages.items()}, outputs)
+            outputs |= images
+            problems = _sorted_problems(
+                problems + check_site(pages, outputs, site_base_path(config))
+            )
+            if problems and not keep_going:
+                raise problems[0]
+        with report.stage("search"):
+            outputs |= search_index(config, outputs, indexer if index_search else None, report)
     with report.stage("write"):
         result = write_site(config.out, outputs, link_from=cache.folder)
         cache.save()
@@ -292,12 +297,13 @@ class PageJob:
 
 
 def rendered_pages(
-    report, cache: Cache, job: PageJob, inputs: list[Input], katex=None
+    report, cache: Cache, job: PageJob, inputs: list[Input], katex=None, made=None
 ) -> dict[str, PageRecord]:
     """Every page's record by site path: kept ones, and the others made now (in worker
     processes when there are many; each worker starts its own KaTeX). A page that fails is an
     error, or with --keep-going, left out. KaTeX's results are kept in the cache; `katex` (a
-    renderer that outlives this build, as `serve` keeps one) is used instead of a new one."""
+    renderer that outlives this build, as `serve` keeps one) is used instead of a new one.
+    `made(url, page)` is told of each page made, as soon as it is made."""
     keyed = {job.site.render_key(i): i for i in inputs}
 
     def make(keys: list[str]) -> dict[str, PageRecord]:
@@ -317,7 +323,7 @@ def rendered_pages(
         # One process: the stages' own seconds; worker processes: their wall time, and the
         # stages' seconds summed over the workers.
         stage_seconds = report.seconds if workers < 2 else report.worker_seconds
-        started, made, new_math = time.perf_counter(), {}, {}
+        started, done, new_math = time.perf_counter(), {}, {}
         results = fork_map(lambda n: _make_unit(job, units[n]), len(units), workers)
         for unit, (records, seconds, problem, math) in zip(units, results, strict=True):
             for stage, spent in seconds.items():
@@ -326,14 +332,17 @@ def rendered_pages(
             if problem:
                 fail_or_skip(BuildError(*problem), job.modules.skipped)
                 continue
-            made |= {job.site.render_key(i): r for i, r in zip(unit, records, strict=True)}
-            report.pages_rendered += [i.url for i in unit]
+            for item, record in zip(unit, records, strict=True):
+                done[job.site.render_key(item)] = record
+                report.pages_rendered.append(item.url)
+                if made:
+                    made(item.url, cache.blob(record.html_digest))
         if workers > 1:
             report.seconds["render"] = time.perf_counter() - started
         cache.save_math(memo_key, known_math, new_math)
         if job.katex is not katex:
             job.katex.close()
-        return made
+        return done
 
     records = cache.cached("page", keyed, make)
     return {item.url: records[key] for key, item in keyed.items() if key in records}
@@ -435,10 +444,23 @@ def site_outputs(config, site, renderer, pages: dict[str, PageRecord], cache: Ca
     return site_files(config, files, cache.file_blob, docs_assets(config, warnings), whole)
 
 
-def search_index(config: SiteConfig, outputs: dict, index_search: bool, report) -> dict:
-    """The search index of the site's pages; without `index_search`, the newest one kept."""
-    if index_search:
-        return search.search_outputs(config.cache_dir, outputs)
+def checked(config: SiteConfig, pages: dict, outputs: dict, keep_going: bool):
+    """The site's files with the images its pages show, and its problems (see
+    `links.check_site`); a problem stops the build unless `keep_going`."""
+    images, problems = page_images(config, {url: r.images for url, r in pages.items()}, outputs)
+    outputs = outputs | images
+    problems = _sorted_problems(problems + check_site(pages, outputs, site_base_path(config)))
+    if problems and not keep_going:
+        raise problems[0]
+    return outputs, problems
+
+
+def search_index(config: SiteConfig, outputs: dict, indexer, report) -> dict:
+    """The search index of the site's pages (`indexer` has been fed those rendered in this build);
+    without an `indexer`, the newest one the cache holds, with `report.unindexed` set to the
+    pages it lacks (serve indexes them in the background)."""
+    if indexer is not None:
+        return indexer.finish(outputs)
     index, current = search.latest_outputs(config.cache_dir, outputs)
     report.unindexed = None if current else search.pages_to_index(outputs)
     return index

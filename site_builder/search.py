@@ -1,121 +1,236 @@
 """Search stage: a Pagefind index of the built pages, served from the site (`pagefind/`).
 
-Pagefind splits the index by each page's `<html lang>`, so a page searches its own language. We run
-the npm package's extended binary (pinned in package.json): it segments Chinese with ICU4X, as the
-browser's `Intl.Segmenter` segments the query, so a search for 逐点卷积 finds the pages that use the
-term; Japanese is segmented too (tests/test_reader.py searches for 残差接続 and パッチ埋め込み).
-The index is kept in the cache folder, keyed by the digests of the pages, so a build that changed
-no page reuses it without starting Pagefind. `serve` writes pages with the newest index
-it has (`latest_outputs`) and refreshes it off the rebuild's path (`build_index`).
+`Indexer` feeds Pagefind each page as the render stage produces it, through Pagefind's Node API
+(`search_index.mjs`, which runs the npm package's binary in its own process), so Pagefind indexes
+while the build renders; `finish` returns the index files from memory. Pagefind splits the index by
+each page's `<html lang>`, so a page searches its own language. The binary is the extended one
+(pinned in package.json): it segments Chinese with ICU4X, as the browser's `Intl.Segmenter`
+segments the query, so a search for 逐点卷积 finds the pages that use the term; Japanese is
+segmented too (tests/test_reader.py searches for 残差接続 and パッチ埋め込み).
+
+The index is kept in the cache folder, keyed by the digests of the pages: a build that changed no
+page reuses it and never starts Pagefind. `serve` writes pages with the newest index it has
+(`latest_outputs`) and refreshes it off the rebuild's path (`build_index`).
 """
 
+import contextlib
 import hashlib
+import json
 import os
+import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
+from .files import atomic_write
 from .model import BuildError
 from .write import Blob
 
 FOLDER = "pagefind"
-PAGEFIND_ENV = "SITE_BUILDER_PAGEFIND"
+PAGEFIND_ENV = "SITE_BUILDER_PAGEFIND"  # a pagefind_extended binary to run instead of npm's
 # Indexed: the article; left out: math (its TeX source reads as noise), line numbers, permalinks.
 ROOT_SELECTOR = "main"
 EXCLUDE_SELECTORS = (".katex", ".ln", ".permalink")
 NOT_INDEXED = {"404.html"}
+CONFIG = {"rootSelector": ROOT_SELECTOR, "excludeSelectors": list(EXCLUDE_SELECTORS)}
+CONFIG |= {"keepIndexUrl": True}
+DRIVER = Path(__file__).with_name("search_index.mjs")
+COMPLETE = ".complete"  # in an index folder: its files' digests, written last
+
+
+def pagefind_package() -> Path:
+    """`node_modules/pagefind` (the Node API), found like KaTeX: by walking up from the current
+    directory and from this file's directory."""
+    starts = [Path.cwd().resolve(), Path(__file__).resolve().parent]
+    for folder in (d / "node_modules" / "pagefind" for s in starts for d in (s, *s.parents)):
+        if (folder / "lib" / "index.js").is_file():
+            return folder
+    raise BuildError("package.json", None, "Pagefind not found: run `npm ci` in the project root")
 
 
 def pagefind_binary() -> Path:
-    """`node_modules/.bin/pagefind`, found like KaTeX: $SITE_BUILDER_PAGEFIND, else by walking up
-    from the current directory and from this file's directory."""
+    """The extended Pagefind binary: $SITE_BUILDER_PAGEFIND, else the one npm installed next to
+    the Node API for this platform."""
     override = os.environ.get(PAGEFIND_ENV)
     if override:
-        candidates = [Path(override)]
+        binary = Path(override)
     else:
-        starts = [Path.cwd().resolve(), Path(__file__).resolve().parent]
-        candidates = [
-            d / "node_modules" / ".bin" / "pagefind" for s in starts for d in (s, *s.parents)
-        ]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise BuildError(
-        "package.json",
-        None,
-        "Pagefind not found: run `npm ci` in the project root (or point "
-        f"${PAGEFIND_ENV} at a pagefind executable)",
-    )
+        machine = platform.machine().lower()  # npm's names: linux-x64, darwin-arm64, ...
+        arch = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64"}.get(machine, machine)
+        system = "windows" if sys.platform == "win32" else sys.platform.rstrip("0123456789")
+        name = "pagefind_extended.exe" if system == "windows" else "pagefind_extended"
+        package = f"@pagefind/{system}-{arch}"
+        binary = pagefind_package().parent / package / "bin" / name
+    if not binary.is_file():
+        where = f"${PAGEFIND_ENV}={override}" if override else binary
+        raise BuildError("package.json", None, f"Pagefind's binary not found ({where})")
+    return binary
 
 
 def index_key(pages: dict[str, Blob]) -> str:
     hasher = hashlib.blake2b(digest_size=16)
     for rel in sorted(pages):
         hasher.update(f"{rel}\0{pages[rel].digest}\0".encode())
-    hasher.update(repr((ROOT_SELECTOR, EXCLUDE_SELECTORS, "keep-index-url")).encode())
+    hasher.update(repr(CONFIG).encode())
     return hasher.hexdigest()
 
 
+def indexed(rel: str) -> bool:
+    return rel.endswith(".html") and rel not in NOT_INDEXED
+
+
 def pages_to_index(outputs: dict[str, Blob]) -> dict[str, Blob]:
-    return {
-        rel: b for rel, b in outputs.items() if rel.endswith(".html") and rel not in NOT_INDEXED
-    }
+    return {rel: blob for rel, blob in outputs.items() if indexed(rel)}
 
 
-def search_outputs(cache_dir: Path, outputs: dict[str, Blob]) -> dict[str, Blob]:
-    """The index files for the site's HTML pages, as `pagefind/...` blobs (runs Pagefind when
-    the cache has no index for these pages)."""
-    key = build_index(cache_dir, pages_to_index(outputs))
-    _prune(cache_dir / "search", keep=key)
-    return _index_files(cache_dir / "search" / key)
+class Indexer:
+    """One index, fed page by page. `add` hands a page over and returns (Pagefind, started with
+    the first page, indexes it in its own process); `finish` adds the pages not added yet and
+    returns the index files, or the cache's index for exactly these pages, in which case Pagefind
+    is stopped, or never started. Pages are indexed in the order they are added (the index's
+    bytes follow that order; the build adds them in a fixed order). Use it as a context manager,
+    so that Pagefind stops when the build fails."""
 
+    def __init__(self, cache_dir: Path):
+        self.root = Path(cache_dir) / "search"
+        self._process: subprocess.Popen | None = None
+        self._stderr = None
+        self._added: dict[str, str] = {}  # site path -> digest of the page given to Pagefind
 
-def latest_outputs(cache_dir: Path, outputs: dict[str, Blob]) -> tuple[dict[str, Blob], bool]:
-    """Never runs Pagefind: the index of these pages if the cache has it (others are pruned), else
-    the newest index it has (or none). Returns (index files, whether they index these pages)."""
-    root = cache_dir / "search"
-    key = index_key(pages_to_index(outputs))
-    if not (root / key / ".complete").is_file():
-        indexes = root.glob("*/.complete") if root.is_dir() else []
-        newest = max(indexes, key=lambda p: p.stat().st_mtime_ns, default=None)
-        return (_index_files(newest.parent) if newest else {}), False
-    _prune(root, keep=key)
-    return _index_files(root / key), True
+    def __enter__(self) -> "Indexer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def add(self, rel: str, page: Blob) -> None:
+        if not indexed(rel):
+            return
+        if self._process is None:
+            self._start()
+        self._added[rel] = page.digest
+        self._send({"path": rel}, page.content())
+
+    def finish(self, outputs: dict[str, Blob]) -> dict[str, Blob]:
+        """The index files of the HTML pages among `outputs`, as `pagefind/...` blobs; the cache
+        keeps them, and no other index."""
+        key, files = self.index(outputs)
+        _prune(self.root, keep=key)
+        return files
+
+    def index(self, outputs: dict[str, Blob]) -> tuple[str, dict[str, Blob]]:
+        """Index the HTML pages among `outputs` into the cache unless it has them already (other
+        indexes are left alone): their key, and the index files."""
+        pages = pages_to_index(outputs)
+        key = index_key(pages)
+        stored = _index_files(self.root / key)
+        if stored is not None:
+            self.close()
+            return key, stored
+        if any(rel not in pages or pages[rel].digest != d for rel, d in self._added.items()):
+            self.close()  # a page given to Pagefind is not among these: start again
+        for rel in sorted(pages.keys() - self._added.keys()):
+            self.add(rel, pages[rel])
+        if self._process is None:
+            self._start()  # no page at all: Pagefind still writes its scripts
+        return key, _store(self.root, key, self._collect())
+
+    def close(self) -> None:
+        """Stop Pagefind (the index so far is dropped)."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            for stream in (self._process.stdin, self._process.stdout, self._stderr):
+                with contextlib.suppress(OSError):  # a page still buffered for a stopped process
+                    stream.close()
+        self._process, self._stderr, self._added = None, None, {}
+
+    def _start(self) -> None:
+        node = shutil.which("node")
+        if node is None:
+            raise BuildError("package.json", None, "Node.js not found: Pagefind needs `node`")
+        env = {**os.environ, "PAGEFIND_EXTENDED_BINARY_PATH": str(pagefind_binary())}
+        # stderr to a file, not a pipe that a chatty Pagefind could fill while we write pages
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by `close`)
+        self._process = subprocess.Popen(
+            [node, str(DRIVER), str(pagefind_package())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=env,
+        )
+        self._send(CONFIG)
+
+    def _send(self, head: dict, body: bytes = b"") -> None:
+        if body:
+            head = {**head, "size": len(body)}
+        with contextlib.suppress(BrokenPipeError):  # Pagefind stopped: `_collect` says why
+            self._process.stdin.write(json.dumps(head).encode() + b"\n" + body)
+
+    def _collect(self) -> dict[str, bytes]:
+        process = self._process
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
+        output = process.stdout.read()
+        process.wait()
+        self._stderr.seek(0)
+        said = self._stderr.read().decode(errors="replace").strip().splitlines()
+        self.close()
+        files, error, position = {}, None, 0
+        while position < len(output):
+            newline = output.find(b"\n", position)
+            if newline < 0:
+                break
+            head = json.loads(output[position:newline])
+            position = newline + 1
+            if "path" in head:
+                files[head["path"]] = output[position : position + head["size"]]
+                position += head["size"]
+            elif head.get("done") and process.returncode == 0:
+                return files
+            else:
+                error = head.get("error")
+        message = said[-1] if said else error or f"exit status {process.returncode}"
+        raise BuildError("pagefind", None, f"search index failed: {message}")
 
 
 def build_index(cache_dir: Path, pages: dict[str, Blob]) -> str:
     """Index `pages` into `cache_dir/search/<key>` unless it is there already; returns the key.
     The folder appears complete or not at all; other indexes are left alone."""
-    key = index_key(pages)
-    root = cache_dir / "search"
-    folder = root / key
-    if (folder / ".complete").is_file():
-        return key
+    with Indexer(cache_dir) as indexer:
+        return indexer.index(pages)[0]
+
+
+def latest_outputs(cache_dir: Path, outputs: dict[str, Blob]) -> tuple[dict[str, Blob], bool]:
+    """Never runs Pagefind: the index of these pages if the cache has it (others are pruned), else
+    the newest index it has (or none). Returns (index files, whether they index these pages)."""
+    root = Path(cache_dir) / "search"
+    key = index_key(pages_to_index(outputs))
+    current = _index_files(root / key)
+    if current is None:
+        indexes = root.glob(f"*/{COMPLETE}") if root.is_dir() else []
+        newest = max(indexes, key=lambda p: p.stat().st_mtime_ns, default=None)
+        return ((_index_files(newest.parent) or {}) if newest else {}), False
+    _prune(root, keep=key)
+    return current, True
+
+
+def _store(root: Path, key: str, files: dict[str, bytes]) -> dict[str, Blob]:
+    """`root/key`, holding `files`, appears complete or not at all. Returns the files' blobs."""
+    blobs = {f"{FOLDER}/{rel}": Blob.of_bytes(data) for rel, data in files.items()}
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=root, prefix=".index-") as scratch:
-        site, bundle = Path(scratch, "site"), Path(scratch, "bundle")
-        for rel, blob in pages.items():
-            (site / rel).parent.mkdir(parents=True, exist_ok=True)
-            _place(blob, site / rel)
-        run_pagefind(site, bundle)
-        (bundle / ".complete").write_text(key)
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(bundle, folder)
-    return key
-
-
-def _place(blob: Blob, path: Path) -> None:
-    """A hard link to the blob's file where it has one (Pagefind only reads it), else a copy.
-    The file is checked against its digest first: a damaged cache file is never indexed."""
-    if blob.path is not None:
-        blob.content()
-        try:
-            os.link(blob.path, path)
-            return
-        except OSError:
-            pass
-    path.write_bytes(blob.content())
+        bundle = Path(scratch, "bundle")
+        for rel, data in files.items():
+            (bundle / rel).parent.mkdir(parents=True, exist_ok=True)
+            (bundle / rel).write_bytes(data)
+        digests = {rel: blob.digest for rel, blob in blobs.items()}
+        atomic_write(bundle / COMPLETE, json.dumps(digests, sort_keys=True).encode())
+        shutil.rmtree(root / key, ignore_errors=True)
+        os.replace(bundle, root / key)
+    return blobs
 
 
 def _prune(root: Path, keep: str) -> None:
@@ -124,21 +239,14 @@ def _prune(root: Path, keep: str) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def _index_files(folder: Path) -> dict[str, Blob]:
-    return {
-        f"{FOLDER}/{path.relative_to(folder).as_posix()}": Blob.of_file(path)
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and path.name != ".complete"
-    }
-
-
-def run_pagefind(site: Path, bundle: Path) -> None:
-    command = [str(pagefind_binary()), "--site", str(site), "--output-path", str(bundle)]
-    command += ["--root-selector", ROOT_SELECTOR, "--keep-index-url", "--quiet"]
-    for selector in EXCLUDE_SELECTORS:
-        command += ["--exclude-selectors", selector]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        detail = (done.stderr or done.stdout).strip().splitlines()
-        message = detail[-1] if detail else f"exit status {done.returncode}"
-        raise BuildError("pagefind", None, f"search index failed: {message}")
+def _index_files(folder: Path) -> dict[str, Blob] | None:
+    """The files of a stored index (each checked against its digest when it is written), or
+    None where there is no complete index."""
+    try:
+        digests = json.loads((folder / COMPLETE).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(digests, dict):
+        return None
+    prefix = FOLDER + "/"
+    return {rel: Blob(d, path=folder / rel.removeprefix(prefix)) for rel, d in digests.items()}

@@ -209,16 +209,14 @@ import json, os, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[2])
 from conftest import make_config, snapshot
-from site_builder import search
 from site_builder.build import build_site
 from site_builder.model import BuildError
 
-search.search_outputs = lambda cache_dir, outputs: {}  # Pagefind is tested elsewhere
 root, result = Path(sys.argv[1]), {}
 for name, workers in [("pool", "2"), ("serial", "1"), ("after_v8", "2")]:
     os.environ["SITE_BUILDER_WORKERS"] = workers  # each build has its own cache, and math memo
     config = make_config(root, out=root / name / "site", languages=("en", "zh"))
-    report = build_site(config)
+    report = build_site(config, index_search=False)  # Pagefind is tested elsewhere
     files = snapshot(config.out)
     files.pop(".site-builder.json")  # the manifest records write times
     result[name] = {"stages": sorted(report.seconds), "processes": report.processes, "files": files,
@@ -229,7 +227,7 @@ for kind, source in broken.items():
     for mode, workers in [("pool", "2"), ("serial", "1")]:
         os.environ["SITE_BUILDER_WORKERS"] = workers
         try:
-            build_site(make_config(root, out=root / f"{mode}_{kind}" / "site"))
+            build_site(make_config(root, out=root / f"{mode}_{kind}" / "site"), index_search=False)
         except BuildError as error:
             result[f"{mode}_{kind}"] = str(error)
 print(json.dumps(result))
@@ -271,11 +269,10 @@ import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[2])
 from conftest import make_config
-from site_builder import search, tex
+from site_builder import tex
 from site_builder.build import build_site
 
-search.search_outputs = lambda cache_dir, outputs: {}
-report = build_site(make_config(Path(sys.argv[1])))
+report = build_site(make_config(Path(sys.argv[1])), index_search=False)
 print(sorted(report.pages_rendered), tex.v8_started())
 """
 
@@ -428,14 +425,12 @@ import json, os, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[2])
 from conftest import make_config
-from site_builder import search
 from site_builder.build import build_site
 
-search.search_outputs = lambda cache_dir, outputs: {}
 os.environ["SITE_BUILDER_WORKERS"] = sys.argv[3]
 root = Path(sys.argv[1])
 out = root / ("workers" + sys.argv[3]) / "site"  # its own cache folder, next to it
-report = build_site(make_config(root, out=out), keep_going=True)
+report = build_site(make_config(root, out=out), keep_going=True, index_search=False)
 print(json.dumps({"processes": report.processes, "rendered": sorted(report.pages_rendered),
                   "skipped": [str(e) for e in report.skipped],
                   "warnings": [str(w) for w in report.warnings]}))
