@@ -45,7 +45,8 @@ from corpus import edit_one_comment, generate_corpus  # noqa: E402
 from page_weight import GZIP_TARGET, page_weight  # noqa: E402
 
 from site_builder import search  # noqa: E402
-from site_builder.build import build_site, builderdigest  # noqa: E402
+from site_builder.build import build_site  # noqa: E402
+from site_builder.cache import builder_digest  # noqa: E402
 from site_builder.config import load_config  # noqa: E402
 
 COLD_RATIO_REQUIRED = 0.8  # cold build / Pycco, with search and math (issue 11)
@@ -279,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         stats = generate_corpus(corpus, args.modules, args.seed)
         print(f"corpus (seed {args.seed}): {stats.summary()}")
         print(
-            f"site_builder code digest {builderdigest()[:12]}, pycco {version('pycco')}, "
+            f"site_builder code digest {builder_digest()[:12]}, pycco {version('pycco')}, "
             f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, best of {args.repeat}, "
             f"load average {os.getloadavg()[0]:.2f} (other jobs on these cores slow both sides)"
             + (", search stage disabled" if WITHOUT_SEARCH else "")
