@@ -77,7 +77,8 @@ def _build(report, config, keep_going, index_search, katex, heal=False) -> Build
     symbols = cache.cached("symbols", python_keys(config, inputs), modules.symbols)
     symbols = SymbolTable(list(symbols.values()))  # names pages may link to
     site = SiteIndex(config, inputs, metas, digest(cache.builder, symbols.key()))
-    renderer = PageRenderer(config, lambda lang: translate.ui_translations(lang, config.locale_dir))
+    ui = lambda lang: translate.ui_translations(lang, config.locale_dir)  # noqa: E731
+    renderer = PageRenderer(config, ui, cache.compiled_templates())
     job = PageJob(site, symbols, renderer, modules, cache.put, keep_going)
     with search.Indexer(config.cache_dir) as indexer:  # Pagefind stops if the build fails
         # Pagefind indexes each page as it comes out of rendering, while the next ones render.
@@ -315,11 +316,15 @@ def rendered_pages(
                 by_source.setdefault(item.source.url, []).append(item)
         units = list(by_source.values())
         memo_key = tex.KatexRenderer.memo_key()
-        known_math = cache.load_math(memo_key)
-        job.katex = katex or tex.KatexRenderer()
-        job.katex.know(known_math)
+        if katex is None:  # KaTeX's results kept by earlier builds are not rendered again
+            job.katex = tex.KatexRenderer(cache.load_math(memo_key))
+        else:
+            job.katex = katex
+            if not katex.knows(memo_key):
+                katex.know(memo_key, cache.load_math(memo_key))
         workers = worker_count(len(items), fork_safe=not tex.v8_started())
         report.processes = max(report.processes, workers)
+        job.renderer.prepare()
         # One process: the stages' own seconds; worker processes: their wall time, and the
         # stages' seconds summed over the workers.
         stage_seconds = report.seconds if workers < 2 else report.worker_seconds
@@ -339,7 +344,7 @@ def rendered_pages(
                     made(item.url, cache.blob(record.html_digest))
         if workers > 1:
             report.seconds["render"] = time.perf_counter() - started
-        cache.save_math(memo_key, known_math, new_math)
+        cache.save_math(memo_key, new_math)
         if job.katex is not katex:
             job.katex.close()
         return done

@@ -12,7 +12,8 @@ What it keeps, in `.site_builder_cache/` next to the out dir:
 - `blobs/`: the bytes of pages and notebooks by content digest, checked on every read (a missing or
   damaged blob makes the build start over with `heal`, which forgets what was made from it);
 - `math-<key>.pickle`: KaTeX's results, so a rebuild never starts V8 for known math;
-- `search/<key>/`: the search index of a set of pages (see `search`).
+- `search/<key>/`: the search index of a set of pages (see `search`);
+- `templates/`: the page templates, compiled (Jinja's bytecode cache).
 Every file is written with `files.atomic_write`.
 """
 
@@ -22,7 +23,10 @@ from pathlib import Path
 
 from . import __version__
 from .files import Blob, DamagedBlob, atomic_write, digest
+from .lazy import lazy_module
 from .model import BuildError
+
+jinja2 = lazy_module("jinja2")
 
 INDEX = "index.pickle"
 MATH_ENTRIES = 40_000  # the most recent KaTeX results kept on disk
@@ -38,9 +42,12 @@ def builder_digest() -> str:
 
 
 class Cache:
+    """Each table's values are kept pickled one by one, so saving re-pickles only new ones."""
+
     def __init__(self, folder: Path, builder: str):
         self.folder, self.builder = folder, builder
-        self.tables: dict[str, dict] = {}
+        self.saved: dict[str, dict[str, bytes]] = {}  # as read from the index
+        self.tables: dict[str, dict] = {}  # values read or made by this build
         self.used: dict[str, set] = {}
         self.file_digests: dict[str, tuple[int, int, str]] = {}
         self.dirty = False
@@ -55,7 +62,7 @@ class Cache:
         except Exception:
             return cache
         if isinstance(saved, dict) and saved.get("builder") == builder:
-            cache.tables, cache.file_digests = saved["tables"], saved["files"]
+            cache.saved, cache.file_digests = saved["tables"], saved["files"]
         return cache
 
     # ------------------------------------------------------------------------- tables of values
@@ -64,7 +71,10 @@ class Cache:
         """The values of `keys`: the ones kept, and `make(missing)` for the others (a key that
         `make` leaves out is left out of the result)."""
         keys = list(dict.fromkeys(keys))
-        stored = self.tables.setdefault(table, {})
+        stored, saved = self.tables.setdefault(table, {}), self.saved.get(table, {})
+        for key in keys:
+            if key not in stored and key in saved:
+                stored[key] = pickle.loads(saved[key])
         missing = [key for key in keys if key not in stored]
         if missing:
             made = make(missing)
@@ -72,12 +82,6 @@ class Cache:
             self.dirty = self.dirty or bool(made)
         self.used.setdefault(table, set()).update(keys)
         return {key: stored[key] for key in keys if key in stored}
-
-    def forget(self, table: str, keys: Iterable[str]) -> None:
-        stored = self.tables.get(table, {})
-        for key in keys:
-            stored.pop(key, None)
-        self.dirty = True
 
     # ------------------------------------------------------------------------- bytes by digest
 
@@ -112,6 +116,10 @@ class Cache:
     def heal(self) -> None:
         """Forget every kept value that names a missing or damaged blob (deleting the damaged
         files), and every remembered file digest, so that this build makes them again."""
+        for table, saved in self.saved.items():
+            stored = self.tables.setdefault(table, {})
+            stored.update({key: pickle.loads(raw) for key, raw in saved.items()})
+        self.saved = {}
         for stored in self.tables.values():
             for key, value in list(stored.items()):
                 for content_digest in _blobs(value):
@@ -137,27 +145,49 @@ class Cache:
             return {}
         return saved if isinstance(saved, dict) else {}
 
-    def save_math(self, key: str, memo: dict, new: dict) -> None:
-        """Keep the most recent `MATH_ENTRIES` results when this build rendered any (`new`)."""
+    def save_math(self, key: str, new: dict) -> None:
+        """Add the results this build rendered (`new`) to those kept, keeping the most recent
+        `MATH_ENTRIES`; nothing is read or written when there are none."""
         if not new:
             return
-        recent = dict(list({**memo, **new}.items())[-MATH_ENTRIES:])
+        recent = dict(list({**self.load_math(key), **new}.items())[-MATH_ENTRIES:])
         atomic_write(self._math_path(key), pickle.dumps(recent, protocol=pickle.HIGHEST_PROTOCOL))
+
+    # ------------------------------------------------------------------------- compiled templates
+
+    def compiled_templates(self) -> "jinja2.BytecodeCache":
+        """Jinja's own cache of compiled templates, in `templates/` (Jinja checks each against
+        its template's source)."""
+        folder = self.folder / "templates"
+        folder.mkdir(parents=True, exist_ok=True)
+        return jinja2.FileSystemBytecodeCache(str(folder))
 
     # ------------------------------------------------------------------------- saving
 
     def save(self) -> None:
         """Keep only what this build used, and the blobs it names; write the index only when
         something changed."""
+        tables = {}
+        self.dirty = self.dirty or bool(set(self.saved) - set(self.tables))  # a table unused
         for table, stored in self.tables.items():
-            for key in set(stored) - self.used.get(table, set()):
-                del stored[key]
-                self.dirty = True
+            saved, used = self.saved.get(table, {}), self.used.get(table, set())
+            self.dirty = self.dirty or bool(set(saved) - used)
+            tables[table] = {
+                key: saved[key] if key in saved else pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+                for key, value in stored.items()
+                if key in used
+            }
         if not self.dirty:
             return
-        saved = {"builder": self.builder, "tables": self.tables, "files": self.file_digests}
+        saved = {"builder": self.builder, "tables": tables, "files": self.file_digests}
         atomic_write(self.folder / INDEX, pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL))
-        used = {d for stored in self.tables.values() for v in stored.values() for d in _blobs(v)}
+        used = {
+            content_digest
+            for table, stored in self.tables.items()
+            for key, value in stored.items()
+            if key in self.used.get(table, ())
+            for content_digest in _blobs(value)
+        }
         for path in (self.folder / "blobs").glob("*/*"):
             if path.name not in used:
                 path.unlink(missing_ok=True)

@@ -6,6 +6,7 @@ import html
 import posixpath
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from .model import BuildError
@@ -15,9 +16,9 @@ _URL_ATTR = re.compile(r"""\s(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 
 
-@dataclass
-class Link:
-    """A link to check, with where it was written (`file:line`, or the page for template links)."""
+class Link(NamedTuple):
+    """A link to check, with where it was written (`file:line`, or the page for template links).
+    A tuple: the cache keeps thousands of them, and tuples pickle fastest."""
 
     href: str
     file: str

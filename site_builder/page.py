@@ -91,11 +91,18 @@ def public_url(config: SiteConfig, site_path: str) -> str:
 
 
 class PageRenderer:
-    """Lays out pages with one Jinja environment per language (each with its UI translations)."""
+    """Lays out pages with one Jinja environment per language (each with its UI translations).
+    `compiled_templates` (a Jinja bytecode cache) keeps the templates compiled across builds."""
 
-    def __init__(self, config: SiteConfig, ui_translations: Callable[[str], object] | None = None):
+    def __init__(
+        self,
+        config: SiteConfig,
+        ui_translations: Callable[[str], object] | None = None,
+        compiled_templates: "jinja2.BytecodeCache | None" = None,
+    ):
         self.config = config
         self.ui_translations = ui_translations or (lambda lang: gettext.NullTranslations())
+        self.compiled_templates = compiled_templates
         self._environments: dict[str, jinja2.Environment] = {}
 
     def environment(self, lang: str) -> "jinja2.Environment":
@@ -107,10 +114,16 @@ class PageRenderer:
                 undefined=jinja2.StrictUndefined,
                 trim_blocks=True,
                 lstrip_blocks=True,
+                bytecode_cache=self.compiled_templates,
             )
             env.install_gettext_translations(self.ui_translations(lang), newstyle=True)
             self._environments[lang] = env
         return self._environments[lang]
+
+    def prepare(self) -> None:
+        """Load every language's templates now (worker processes forked afterwards share them)."""
+        for lang in self.config.languages:
+            self.environment(lang).get_template("page.html")
 
     def _common(self, url: str, lang: str, root: str) -> dict:
         """Variables every template uses; `root` is the prefix that reaches the site root."""

@@ -160,6 +160,7 @@ class KatexRenderer:
 
     def __init__(self, memo: Results | None = None):
         self._memo: Results = dict(memo) if memo else {}
+        self._known: set[str] = set()  # memo keys of the results given to `know`
         self._new: Results = {}
         self._pid = os.getpid()
         self._lock = threading.Lock()
@@ -215,12 +216,17 @@ class KatexRenderer:
             raise TexError(text)
         return text
 
-    def know(self, results: Results) -> None:
-        """Take results rendered before (by another renderer, kept by the cache): they are not
-        rendered again."""
+    def know(self, memo_key: str, results: Results) -> None:
+        """Take results rendered before (by another renderer; the cache keeps them under
+        `memo_key`): they are not rendered again."""
         with self._own():
             for key, value in results.items():
                 self._memo.setdefault(key, value)
+            self._known.add(memo_key)
+
+    def knows(self, memo_key: str) -> bool:
+        """Whether this renderer was given the results kept under `memo_key`."""
+        return memo_key in self._known
 
     def new_results(self) -> Results:
         """The results rendered in this process since the last call, for the caller to keep."""

@@ -74,19 +74,19 @@ def test_heal_forgets_values_whose_blobs_are_damaged(tmp_path):
 def test_math_results_are_kept_by_renderer_and_only_when_new(tmp_path):
     cache = Cache.load(tmp_path, "b")
     assert cache.load_math("katex 1") == {}
-    cache.save_math("katex 1", {}, {("x", False): (True, "<x>")})
+    cache.save_math("katex 1", {("x", False): (True, "<x>")})
     (saved,) = tmp_path.glob("math-*.pickle")
     assert pickle.loads(saved.read_bytes()) == {("x", False): (True, "<x>")}
     assert cache.load_math("katex 1") == {("x", False): (True, "<x>")}
     assert cache.load_math("katex 2") == {}  # another KaTeX or other options: nothing
     mtime = saved.stat().st_mtime_ns
-    cache.save_math("katex 1", cache.load_math("katex 1"), {})
+    cache.save_math("katex 1", {})
     assert saved.stat().st_mtime_ns == mtime
 
 
 def test_the_math_memo_keeps_the_most_recent_entries(tmp_path, monkeypatch):
     monkeypatch.setattr(cache_module, "MATH_ENTRIES", 2)
     cache = Cache.load(tmp_path, "b")
-    cache.save_math("k", {}, {(f"x_{i}", False): (True, f"<i>{i}</i>") for i in range(3)})
-    cache.save_math("k", cache.load_math("k"), {("from a worker", False): (True, "<b>w</b>")})
+    cache.save_math("k", {(f"x_{i}", False): (True, f"<i>{i}</i>") for i in range(3)})
+    cache.save_math("k", {("from a worker", False): (True, "<b>w</b>")})
     assert list(cache.load_math("k")) == [("x_2", False), ("from a worker", False)]
