@@ -7,6 +7,7 @@ import io
 import re
 from pathlib import Path
 
+import nbformat
 import pytest
 from conftest import snapshot
 
@@ -59,6 +60,8 @@ def test_keep_going_builds_every_page_and_exits_zero_with_warnings(built):
     assert len(pages()) == 13 and max(url.count("/") for url in pages()) == 3
     for url in pages():
         assert (site / url).is_file(), url
+        notebook = (site / url).with_suffix(".ipynb").read_text(encoding="utf-8")
+        nbformat.validate(nbformat.reads(notebook, as_version=nbformat.NO_CONVERT))
     assert not any(line.startswith("error:") or "Traceback" in line for line in err), err
     assert err[-1] == f"{len(err) - 1} warning(s)"
 
