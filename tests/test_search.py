@@ -43,22 +43,26 @@ PAGES = {
     "index.html": page("Home", "A zoo of annotated papers."),
     "models/mixer.html": page("Mixer", "Depthwise convolutions mix locations."),
     "zh/models/mixer.html": page("混合器", "逐点卷积混合通道。", lang="zh"),
+    "notes/a+b.html": page("A plus B", "A name no glob reads as itself: sent as bytes."),
     "404.html": page("Not found", "Nothing here."),
     "static/site.css": Blob.of_bytes(b"main { color: red }"),
 }
+INDEXED = ("/index.html", "/models/mixer.html", "/notes/a+b.html", "/zh/models/mixer.html")
 
 
 def test_pages_fed_as_rendered_and_the_rest_at_finish_are_all_indexed(tmp_path):
     with search.Indexer(tmp_path / "cache") as indexer:
         indexer.add("models/mixer.html", PAGES["models/mixer.html"])
+        indexer.add("notes/a+b.html", PAGES["notes/a+b.html"])
         indexer.add("404.html", PAGES["404.html"])  # never indexed
         files = indexer.finish(PAGES)
     records = fragments(files)
-    assert sorted(records) == ["/index.html", "/models/mixer.html", "/zh/models/mixer.html"]
+    assert sorted(records) == [*INDEXED]
     assert {lang: e["page_count"] for lang, e in entry(files)["languages"].items()} == {
-        "en": 2,
+        "en": 3,
         "zh": 1,
     }
+    assert "sent as bytes" in records["/notes/a+b.html"]["content"]
     mixer = records["/models/mixer.html"]
     assert mixer["meta"]["title"] == "Mixer"
     assert "Depthwise convolutions" in mixer["content"]
@@ -74,7 +78,7 @@ def test_a_fed_page_that_changed_before_finish_is_indexed_as_it_ends(tmp_path):
         indexer.add("models/gone.html", page("Gone", "A page the build dropped."))
         files = indexer.finish(PAGES)
     records = fragments(files)
-    assert sorted(records) == ["/index.html", "/models/mixer.html", "/zh/models/mixer.html"]
+    assert sorted(records) == [*INDEXED]
     assert records["/models/mixer.html"]["meta"]["title"] == "Mixer"
 
 
