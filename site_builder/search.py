@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from .files import atomic_write
@@ -266,8 +267,11 @@ def _place(blob: Blob, path: Path) -> None:
 
 
 def _prune(root: Path, keep: str) -> None:
+    """Remove every index but `keep`, and the scratch folders of builds killed a day ago or more
+    (a newer one may be another build's, in use)."""
     for old in root.iterdir() if root.is_dir() else []:
-        if old.name != keep and not old.name.startswith((".index-", ".pages-")):
+        scratch = old.name.startswith((".index-", ".pages-"))
+        if old.name != keep and (not scratch or time.time() - old.stat().st_mtime > 86_400):
             shutil.rmtree(old, ignore_errors=True)
 
 

@@ -4,6 +4,8 @@ without starting Pagefind, and a failing Pagefind reported in one line."""
 
 import gzip
 import json
+import os
+import time
 
 import pytest
 from conftest import make_config, snapshot
@@ -114,9 +116,13 @@ def test_build_index_leaves_other_indexes_and_finish_prunes_them(tmp_path):
     one = {"index.html": PAGES["index.html"]}
     keys = [search.build_index(cache, one), search.build_index(cache, PAGES)]
     assert sorted(p.name for p in (cache / "search").iterdir()) == sorted(keys)
+    killed, running = cache / "search" / ".pages-killed", cache / "search" / ".pages-running"
+    for scratch in (killed, running):
+        (scratch / "models").mkdir(parents=True)
+    os.utime(killed, (time.time() - 2 * 86_400,) * 2)  # left by a build killed two days ago
     with search.Indexer(cache) as indexer:
         indexer.finish(PAGES)
-    assert [p.name for p in (cache / "search").iterdir()] == [keys[1]]
+    assert sorted(p.name for p in (cache / "search").iterdir()) == [running.name, keys[1]]
 
 
 def test_a_missing_pagefind_binary_is_one_clear_error(tmp_path, monkeypatch):
