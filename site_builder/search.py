@@ -1,12 +1,14 @@
 """Search stage: a Pagefind index of the built pages, served from the site (`pagefind/`).
 
-`Indexer` feeds Pagefind each page as the render stage produces it, through Pagefind's Node API
+`Indexer` hands Pagefind each page as the render stage produces it, through Pagefind's Node API
 (`search_index.mjs`, which runs the npm package's binary in its own process), so Pagefind indexes
-while the build renders; `finish` returns the index files from memory. Pagefind splits the index by
-each page's `<html lang>`, so a page searches its own language. The binary is the extended one
-(pinned in package.json): it segments Chinese with ICU4X, as the browser's `Intl.Segmenter`
-segments the query, so a search for 逐点卷积 finds the pages that use the term; Japanese is
-segmented too (tests/test_reader.py searches for 残差接続 and パッチ埋め込み).
+while the build renders; `finish` returns the index files from memory. Pagefind reads each page
+itself, from a folder of hard links to the cache's files (nothing is copied, and far less crosses
+the pipes than the pages' bytes). Pagefind splits the index by each page's `<html lang>`, so a
+page searches its own language. The binary is the extended one (pinned in package.json): it
+segments Chinese with ICU4X, as the browser's `Intl.Segmenter` segments the query, so a search
+for 逐点卷积 finds the pages that use the term; Japanese is segmented too (tests/test_reader.py
+searches for 残差接続 and パッチ埋め込み).
 
 The index is kept in the cache folder, keyed by the digests of the pages: a build that changed no
 page reuses it and never starts Pagefind. `serve` writes pages with the newest index it has
@@ -18,10 +20,12 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from .files import atomic_write
@@ -38,6 +42,7 @@ CONFIG = {"rootSelector": ROOT_SELECTOR, "excludeSelectors": list(EXCLUDE_SELECT
 CONFIG |= {"keepIndexUrl": True}
 DRIVER = Path(__file__).with_name("search_index.mjs")
 COMPLETE = ".complete"  # in an index folder: its files' digests, written last
+LITERAL = re.compile(r"[\w./-]+")  # a site path that reads as itself in a Pagefind glob
 
 
 def pagefind_package() -> Path:
@@ -97,6 +102,7 @@ class Indexer:
         self.root = Path(cache_dir) / "search"
         self._process: subprocess.Popen | None = None
         self._stderr = None
+        self._folder: Path | None = None  # links to the pages, for Pagefind to read
         self._added: dict[str, str] = {}  # site path -> digest of the page given to Pagefind
 
     def __enter__(self) -> "Indexer":
@@ -111,7 +117,11 @@ class Indexer:
         if self._process is None:
             self._start()
         self._added[rel] = page.digest
-        self._send({"path": rel}, page.content())
+        if LITERAL.fullmatch(rel):  # Pagefind reads the file: far less to send than its bytes
+            _place(page, self._folder / "pages" / rel)
+            self._send({"directory": str(self._folder / "pages"), "glob": rel})
+        else:
+            self._send({"path": rel}, page.content())
 
     def finish(self, outputs: dict[str, Blob]) -> dict[str, Blob]:
         """The index files of the HTML pages among `outputs`, as `pagefind/...` blobs; the cache
@@ -131,10 +141,13 @@ class Indexer:
             return key, stored
         if any(rel not in pages or pages[rel].digest != d for rel, d in self._added.items()):
             self.close()  # a page given to Pagefind is not among these: start again
-        for rel in sorted(pages.keys() - self._added.keys()):
-            self.add(rel, pages[rel])
         if self._process is None:
-            self._start()  # no page at all: Pagefind still writes its scripts
+            self._start()
+        rest = sorted(pages.keys() - self._added.keys())  # pages this build did not render
+        for rel in rest:
+            _place(pages[rel], self._folder / "rest" / rel)
+        if rest:
+            self._send({"directory": str(self._folder / "rest")})  # one request for them all
         return key, _store(self.root, key, self._collect())
 
     def close(self) -> None:
@@ -145,7 +158,9 @@ class Indexer:
             for stream in (self._process.stdin, self._process.stdout, self._stderr):
                 with contextlib.suppress(OSError):  # a page still buffered for a stopped process
                     stream.close()
-        self._process, self._stderr, self._added = None, None, {}
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+        self._process, self._stderr, self._folder, self._added = None, None, None, {}
 
     def _start(self) -> None:
         node = shutil.which("node")
@@ -154,6 +169,8 @@ class Indexer:
         env = {**os.environ, "PAGEFIND_EXTENDED_BINARY_PATH": str(pagefind_binary())}
         # stderr to a file, not a pipe that a chatty Pagefind could fill while we write pages
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by `close`)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._folder = Path(tempfile.mkdtemp(dir=self.root, prefix=".pages-"))
         self._process = subprocess.Popen(
             [node, str(DRIVER), str(pagefind_package())],
             stdin=subprocess.PIPE,
@@ -168,6 +185,7 @@ class Indexer:
             head = {**head, "size": len(body)}
         with contextlib.suppress(BrokenPipeError):  # Pagefind stopped: `_collect` says why
             self._process.stdin.write(json.dumps(head).encode() + b"\n" + body)
+            self._process.stdin.flush()  # now, not when the buffer fills: Pagefind is waiting
 
     def _collect(self) -> dict[str, bytes]:
         process = self._process
@@ -233,9 +251,27 @@ def _store(root: Path, key: str, files: dict[str, bytes]) -> dict[str, Blob]:
     return blobs
 
 
+def _place(blob: Blob, path: Path) -> None:
+    """A hard link to the blob's file where it has one (Pagefind only reads it), else a copy.
+    The file is checked against its digest first: a damaged cache file is never indexed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)  # never write through an old link into a cache file
+    data = blob.content()
+    if blob.path is not None:
+        try:
+            os.link(blob.path, path)
+            return
+        except OSError:
+            pass
+    path.write_bytes(data)
+
+
 def _prune(root: Path, keep: str) -> None:
+    """Remove every index but `keep`, and the scratch folders of builds killed a day ago or more
+    (a newer one may be another build's, in use)."""
     for old in root.iterdir() if root.is_dir() else []:
-        if old.name != keep and not old.name.startswith(".index-"):
+        scratch = old.name.startswith((".index-", ".pages-"))
+        if old.name != keep and (not scratch or time.time() - old.stat().st_mtime > 86_400):
             shutil.rmtree(old, ignore_errors=True)
 
 

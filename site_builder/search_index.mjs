@@ -3,9 +3,11 @@
 //   node search_index.mjs PAGEFIND_PACKAGE_DIR
 //
 // Both ways a message is a JSON line, followed by `size` raw bytes when it has a size.
-// stdin: the index's config ({"rootSelector": ..., ...}), then one {"path": "a/b.html", "size": N}
-// per page with its HTML. Each page is added as it arrives: Pagefind indexes it in its own process
-// while the build renders the next. End of input ends the index.
+// stdin: the index's config ({"rootSelector": ..., ...}), then pages, each added as it arrives
+// (Pagefind indexes it in its own process while the build renders the next ones): a page as a
+// file, {"directory": "/site/like/folder", "glob": "a/b.html"}, which Pagefind reads itself, or
+// as bytes, {"path": "a/b.html", "size": N} and its HTML; or every HTML file of a folder,
+// {"directory": "/folder"}. End of input ends the index.
 // stdout, once every page is in: {"path": ..., "size": N} and the bytes of each index file, then
 // {"done": true}. A failure writes {"error": "..."} and exits with status 1; when the Pagefind
 // binary stops, what it said is on stderr, which is left to it alone.
@@ -57,10 +59,14 @@ async function main(packageDir) {
       index = created.index;
       continue;
     }
-    const page = { sourcePath: head.path, content: body.toString("utf8") };
+    const adding = head.directory
+      ? index.addDirectory({ path: head.directory, glob: head.glob })
+      : index.addHTMLFile({ sourcePath: head.path, content: body.toString("utf8") });
     added.push(
-      index.addHTMLFile(page).then((result) => {
-        if (result.errors.length) throw new Error(`${head.path}: ${result.errors.join("; ")}`);
+      adding.then((result) => {
+        const what = head.glob ?? head.directory ?? head.path;
+        if (result.errors.length) throw new Error(`${what}: ${result.errors.join("; ")}`);
+        if (head.glob && result.page_count !== 1) throw new Error(`${what}: not indexed`);
       }),
     );
   }

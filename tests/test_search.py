@@ -4,6 +4,8 @@ without starting Pagefind, and a failing Pagefind reported in one line."""
 
 import gzip
 import json
+import os
+import time
 
 import pytest
 from conftest import make_config, snapshot
@@ -43,22 +45,26 @@ PAGES = {
     "index.html": page("Home", "A zoo of annotated papers."),
     "models/mixer.html": page("Mixer", "Depthwise convolutions mix locations."),
     "zh/models/mixer.html": page("混合器", "逐点卷积混合通道。", lang="zh"),
+    "notes/a+b.html": page("A plus B", "A name no glob reads as itself: sent as bytes."),
     "404.html": page("Not found", "Nothing here."),
     "static/site.css": Blob.of_bytes(b"main { color: red }"),
 }
+INDEXED = ("/index.html", "/models/mixer.html", "/notes/a+b.html", "/zh/models/mixer.html")
 
 
 def test_pages_fed_as_rendered_and_the_rest_at_finish_are_all_indexed(tmp_path):
     with search.Indexer(tmp_path / "cache") as indexer:
         indexer.add("models/mixer.html", PAGES["models/mixer.html"])
+        indexer.add("notes/a+b.html", PAGES["notes/a+b.html"])
         indexer.add("404.html", PAGES["404.html"])  # never indexed
         files = indexer.finish(PAGES)
     records = fragments(files)
-    assert sorted(records) == ["/index.html", "/models/mixer.html", "/zh/models/mixer.html"]
+    assert sorted(records) == [*INDEXED]
     assert {lang: e["page_count"] for lang, e in entry(files)["languages"].items()} == {
-        "en": 2,
+        "en": 3,
         "zh": 1,
     }
+    assert "sent as bytes" in records["/notes/a+b.html"]["content"]
     mixer = records["/models/mixer.html"]
     assert mixer["meta"]["title"] == "Mixer"
     assert "Depthwise convolutions" in mixer["content"]
@@ -74,7 +80,7 @@ def test_a_fed_page_that_changed_before_finish_is_indexed_as_it_ends(tmp_path):
         indexer.add("models/gone.html", page("Gone", "A page the build dropped."))
         files = indexer.finish(PAGES)
     records = fragments(files)
-    assert sorted(records) == ["/index.html", "/models/mixer.html", "/zh/models/mixer.html"]
+    assert sorted(records) == [*INDEXED]
     assert records["/models/mixer.html"]["meta"]["title"] == "Mixer"
 
 
@@ -110,9 +116,13 @@ def test_build_index_leaves_other_indexes_and_finish_prunes_them(tmp_path):
     one = {"index.html": PAGES["index.html"]}
     keys = [search.build_index(cache, one), search.build_index(cache, PAGES)]
     assert sorted(p.name for p in (cache / "search").iterdir()) == sorted(keys)
+    killed, running = cache / "search" / ".pages-killed", cache / "search" / ".pages-running"
+    for scratch in (killed, running):
+        (scratch / "models").mkdir(parents=True)
+    os.utime(killed, (time.time() - 2 * 86_400,) * 2)  # left by a build killed two days ago
     with search.Indexer(cache) as indexer:
         indexer.finish(PAGES)
-    assert [p.name for p in (cache / "search").iterdir()] == [keys[1]]
+    assert sorted(p.name for p in (cache / "search").iterdir()) == [running.name, keys[1]]
 
 
 def test_a_missing_pagefind_binary_is_one_clear_error(tmp_path, monkeypatch):
