@@ -95,7 +95,8 @@ def _build(report, config, keep_going, index_search, katex, heal=False) -> Build
             if problems and not keep_going:
                 raise problems[0]
         with report.stage("search"):
-            outputs |= search_index(config, outputs, indexer if index_search else None, report)
+            documents = {url: cache.blob(record.search) for url, record in pages.items()}
+            outputs |= search_index(config, documents, indexer if index_search else None, report)
     with report.stage("write"):
         result = write_site(config.out, outputs, link_from=cache.folder)
         cache.save()
@@ -225,7 +226,8 @@ class PageNotebook:
 
 @dataclass
 class PageRecord:
-    """A rendered page as the cache keeps it: its HTML and notebook (blob digests), and what the
+    """A rendered page as the cache keeps it: its HTML, notebook and search document (blob
+    digests), and what the
     check stage needs of it."""
 
     meta: Meta
@@ -236,9 +238,10 @@ class PageRecord:
     problems: list[tuple[str, int | None, str]]  # BuildError's (path, line, message)
     notebook: str = ""  # digest of the page's notebook
     notebook_links: list[tuple[str | None, Link]] = field(default_factory=list)  # see PageNotebook
+    search: str = ""  # digest of the page's search document (`search.search_document`)
 
     def blobs(self) -> list[str]:
-        return [self.html_digest] + ([self.notebook] if self.notebook else [])
+        return [d for d in (self.html_digest, self.notebook, self.search) if d]
 
 
 @dataclass
@@ -292,6 +295,9 @@ class PageJob:
         record = PageRecord(
             page.meta, html_digest, ids_in(page_html), links, found.images, problems
         )
+        title = page.module.title
+        words = f"{title}\n{rendered.text}"
+        record.search = self.keep(search.search_document(item.url, item.lang, title, words))
         if notebook:
             record.notebook, record.notebook_links = self.keep(notebook.data), notebook.links
         return record
@@ -341,7 +347,7 @@ def rendered_pages(
                 done[job.site.render_key(item)] = record
                 report.pages_rendered.append(item.url)
                 if made:
-                    made(item.url, cache.blob(record.html_digest))
+                    made(item.url, cache.blob(record.search))
         if workers > 1:
             report.seconds["render"] = time.perf_counter() - started
         cache.save_math(memo_key, new_math)
@@ -460,12 +466,12 @@ def checked(config: SiteConfig, pages: dict, outputs: dict, keep_going: bool):
     return outputs, problems
 
 
-def search_index(config: SiteConfig, outputs: dict, indexer, report) -> dict:
-    """The search index of the site's pages (`indexer` has been fed those rendered in this build);
-    without an `indexer`, the newest one the cache holds, with `report.unindexed` set to the
-    pages it lacks (serve indexes them in the background)."""
+def search_index(config: SiteConfig, documents: dict, indexer, report) -> dict:
+    """The search index of the pages' search `documents` (`indexer` has been fed those rendered
+    in this build); without an `indexer`, the newest one the cache holds, with `report.unindexed`
+    set to the documents it lacks (serve indexes them in the background)."""
     if indexer is not None:
-        return indexer.finish(outputs)
-    index, current = search.latest_outputs(config.cache_dir, outputs)
-    report.unindexed = None if current else search.pages_to_index(outputs)
+        return indexer.finish(documents)
+    index, current = search.latest_outputs(config.cache_dir, documents)
+    report.unindexed = None if current else search.documents_to_index(documents)
     return index

@@ -279,6 +279,23 @@ def repeated_formulas(texts, katex: KatexRenderer) -> frozenset[str]:
     return frozenset(tex for tex, count in counts.items() if count > 1)
 
 
+def plain_text(parsed: ParsedMarkdown) -> str:
+    """The words of a parsed text, for the search index: its text and code, one line per block,
+    without markup, math or raw HTML."""
+    lines = []
+    for token in parsed.tokens:
+        if token.type in ("fence", "code_block"):
+            lines.append(token.content.rstrip("\n"))
+        elif token.type == "inline":
+            words = [
+                " " if child.type in ("softbreak", "hardbreak") else child.content
+                for child in token.children or ()
+                if child.type in ("text", "code_inline", "softbreak", "hardbreak")
+            ]
+            lines.append("".join(words))
+    return "\n".join(line for line in lines if line.strip())
+
+
 def render_parsed(
     parsed: ParsedMarkdown,
     katex: KatexRenderer,

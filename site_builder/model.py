@@ -68,13 +68,14 @@ class Module:
 
 @dataclass(frozen=True)
 class RenderedModule:
-    """A module as the render stage returns it: the module, and its HTML (the introduction, and
-    each section's commentary and code, by section id)."""
+    """A module as the render stage returns it: the module, its HTML (the introduction, and
+    each section's commentary and code, by section id), and its words for the search index."""
 
     module: Module
     intro_html: str = ""
     docs_html: dict[str, str] = field(default_factory=dict)
     code_html: dict[str, str] = field(default_factory=dict)
+    text: str = ""
 
 
 class BuildError(Exception):

@@ -14,7 +14,13 @@ from pathlib import Path
 
 from .highlight import highlight_module
 from .links import Link
-from .markdown import parse_markdown, render_markdown, render_parsed, repeated_formulas
+from .markdown import (
+    parse_markdown,
+    plain_text,
+    render_markdown,
+    render_parsed,
+    repeated_formulas,
+)
 from .model import BuildError, Module, RenderedModule
 from .tex import KatexRenderer
 
@@ -41,9 +47,10 @@ def render_source(
     its commentary holds. `linkers[i]` links the names of `modules[i]` (None: no links)."""
     commentary = render_commentary(modules, katex, linkers, keep_going, docs)
     code_html = highlight_module(source.source, source.sections, linkers[0] if linkers else None)
+    code_text = "\n".join(text for s in source.sections for _, text in s.code if text.strip())
     return [
-        (RenderedModule(module, intro, docs_html, code_html), found)
-        for module, (intro, docs_html, found) in zip(modules, commentary, strict=True)
+        (RenderedModule(module, intro, docs_html, code_html, f"{words}\n{code_text}"), found)
+        for module, (intro, docs_html, words, found) in zip(modules, commentary, strict=True)
     ]
 
 
@@ -53,11 +60,11 @@ def render_commentary(
     linkers: list | None = None,
     keep_going: bool = False,
     docs: Path | None = None,
-) -> list[tuple[str, dict[str, str], Commentary]]:
-    """Each module's introduction HTML, its sections' commentary HTML by id, and what they hold,
-    all their math in one call into KaTeX. A TeX error is an error, or with `keep_going` a
-    problem shown in place of the commentary it broke. Images not next to their page are looked
-    for at the page's place in `docs`."""
+) -> list[tuple[str, dict[str, str], str, Commentary]]:
+    """Each module's introduction HTML, its sections' commentary HTML by id, the commentary's
+    words (see `markdown.plain_text`) and what it holds, all their math in one call into KaTeX.
+    A TeX error is an error, or with `keep_going` a problem shown in place of the commentary it
+    broke. Images not next to their page are looked for at the page's place in `docs`."""
     linkers = linkers or [None] * len(modules)
     blocks = []  # (module number, section id or "intro", text, line, parsed)
     for number, module in enumerate(modules):
@@ -74,9 +81,12 @@ def render_commentary(
         repeated_formulas([parsed for n, *_, parsed in blocks if n == number], katex)
         for number in range(len(modules))
     ]
-    results = [("", {}, Commentary()) for _ in modules]
+    intros, docs_html = [""] * len(modules), [{} for _ in modules]
+    found_in = [Commentary() for _ in modules]
+    words: list[list[str]] = [[] for _ in modules]
     for number, key, text, line, parsed in blocks:
-        module, names, found = modules[number], linkers[number], results[number][2]
+        module, names, found = modules[number], linkers[number], found_in[number]
+        words[number].append(plain_text(parsed))
         notice = ""
         try:
             rendered = render_parsed(parsed, katex, names, repeated[number])
@@ -91,7 +101,9 @@ def render_commentary(
         found.links += [Link(href, where, n) for href, n in rendered.links]
         found.images += [Link(src, where, n) for src, n in rendered.images]
         if key == "intro":
-            results[number] = (notice + rendered.html, results[number][1], found)
+            intros[number] = notice + rendered.html
         else:
-            results[number][1][key] = notice + rendered.html
-    return results
+            docs_html[number][key] = notice + rendered.html
+    return [
+        (intros[n], docs_html[n], "\n".join(words[n]), found_in[n]) for n in range(len(modules))
+    ]

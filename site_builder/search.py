@@ -1,18 +1,20 @@
-"""Search stage: a Pagefind index of the built pages, served from the site (`pagefind/`).
+"""Search stage: a Pagefind index of the site's pages, served from the site (`pagefind/`).
 
-`Indexer` hands Pagefind each page as the render stage produces it, through Pagefind's Node API
+A page is indexed from its search document (`search_document`): its URL, language, title and
+words, which the render stage takes from the tokens it renders (commentary without its math, and
+the code), not from the finished HTML, which Pagefind would have to parse again (measured on the
+benchmark corpus: 3.1 CPU-s for the HTML pages, 1.4 for their documents). `Indexer` hands
+Pagefind each document as the build makes its page, through Pagefind's Node API
 (`search_index.mjs`, which runs the npm package's binary in its own process), so Pagefind indexes
-while the build renders; `finish` returns the index files from memory. Pagefind reads each page
-itself, from a folder of hard links to the cache's files (nothing is copied, and far less crosses
-the pipes than the pages' bytes). Pagefind splits the index by each page's `<html lang>`, so a
-page searches its own language. The binary is the extended one (pinned in package.json): it
-segments Chinese with ICU4X, as the browser's `Intl.Segmenter` segments the query, so a search
-for 逐点卷积 finds the pages that use the term; Japanese is segmented too (tests/test_reader.py
-searches for 残差接続 and パッチ埋め込み).
+while the build renders; `finish` returns the index files from memory. Pagefind splits the index
+by language, so a page searches its own language. The binary is the extended one (pinned in
+package.json): it segments Chinese with ICU4X, as the browser's `Intl.Segmenter` segments the
+query, so a search for 逐点卷积 finds the pages that use the term; Japanese is segmented too
+(tests/test_reader.py searches for 残差接続 and パッチ埋め込み).
 
-The index is kept in the cache folder, keyed by the digests of the pages: a build that changed no
-page reuses it and never starts Pagefind. `serve` writes pages with the newest index it has
-(`latest_outputs`) and refreshes it off the rebuild's path (`build_index`).
+The index is kept in the cache folder, keyed by the digests of the documents: a build that
+changed no page reuses it and never starts Pagefind. `serve` writes pages with the newest index it
+has (`latest_outputs`) and refreshes it off the rebuild's path (`build_index`).
 """
 
 import contextlib
@@ -20,7 +22,6 @@ import hashlib
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -34,15 +35,10 @@ from .write import Blob
 
 FOLDER = "pagefind"
 PAGEFIND_ENV = "SITE_BUILDER_PAGEFIND"  # a pagefind_extended binary to run instead of npm's
-# Indexed: the article; left out: math (its TeX source reads as noise), line numbers, permalinks.
-ROOT_SELECTOR = "main"
-EXCLUDE_SELECTORS = (".katex", ".ln", ".permalink")
 NOT_INDEXED = {"404.html"}
-CONFIG = {"rootSelector": ROOT_SELECTOR, "excludeSelectors": list(EXCLUDE_SELECTORS)}
-CONFIG |= {"keepIndexUrl": True}
+CONFIG = {"keepIndexUrl": True}  # a result's URL is the page's site path, as given
 DRIVER = Path(__file__).with_name("search_index.mjs")
 COMPLETE = ".complete"  # in an index folder: its files' digests, written last
-LITERAL = re.compile(r"[\w./-]+")  # a site path that reads as itself in a Pagefind glob
 
 
 def pagefind_package() -> Path:
@@ -86,15 +82,23 @@ def indexed(rel: str) -> bool:
     return rel.endswith(".html") and rel not in NOT_INDEXED
 
 
-def pages_to_index(outputs: dict[str, Blob]) -> dict[str, Blob]:
-    return {rel: blob for rel, blob in outputs.items() if indexed(rel)}
+def search_document(url: str, lang: str, title: str, text: str) -> bytes:
+    """What Pagefind indexes of a page (a custom record of its Node API): the page's site path,
+    language, title, and words."""
+    record = {"url": "/" + url, "language": lang, "meta": {"title": title}, "content": text}
+    return json.dumps(record, ensure_ascii=False, sort_keys=True).encode()
+
+
+def documents_to_index(documents: dict[str, Blob]) -> dict[str, Blob]:
+    return {rel: blob for rel, blob in documents.items() if indexed(rel)}
 
 
 class Indexer:
-    """One index, fed page by page. `add` hands a page over and returns (Pagefind, started with
-    the first page, indexes it in its own process); `finish` adds the pages not added yet and
-    returns the index files, or the cache's index for exactly these pages, in which case Pagefind
-    is stopped, or never started. Pages are indexed in the order they are added (the index's
+    """One index, fed page by page: each page's search document (`search_document`), by the
+    page's site path. `add` hands a document over and returns (Pagefind, started with the first,
+    indexes it in its own process); `finish` adds the documents not added yet and returns the
+    index files, or the cache's index for exactly these documents, in which case Pagefind is
+    stopped, or never started. Documents are indexed in the order they are added (the index's
     bytes follow that order; the build adds them in a fixed order). Use it as a context manager,
     so that Pagefind stops when the build fails."""
 
@@ -102,8 +106,7 @@ class Indexer:
         self.root = Path(cache_dir) / "search"
         self._process: subprocess.Popen | None = None
         self._stderr = None
-        self._folder: Path | None = None  # links to the pages, for Pagefind to read
-        self._added: dict[str, str] = {}  # site path -> digest of the page given to Pagefind
+        self._added: dict[str, str] = {}  # site path -> digest of the document given to Pagefind
 
     def __enter__(self) -> "Indexer":
         return self
@@ -111,29 +114,25 @@ class Indexer:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def add(self, rel: str, page: Blob) -> None:
+    def add(self, rel: str, document: Blob) -> None:
         if not indexed(rel):
             return
         if self._process is None:
             self._start()
-        self._added[rel] = page.digest
-        if LITERAL.fullmatch(rel):  # Pagefind reads the file: far less to send than its bytes
-            _place(page, self._folder / "pages" / rel)
-            self._send({"directory": str(self._folder / "pages"), "glob": rel})
-        else:
-            self._send({"path": rel}, page.content())
+        self._added[rel] = document.digest
+        self._send({"record": rel}, document.content())
 
-    def finish(self, outputs: dict[str, Blob]) -> dict[str, Blob]:
-        """The index files of the HTML pages among `outputs`, as `pagefind/...` blobs; the cache
-        keeps them, and no other index."""
-        key, files = self.index(outputs)
+    def finish(self, documents: dict[str, Blob]) -> dict[str, Blob]:
+        """The index files of the pages' `documents` (site path -> search document), as
+        `pagefind/...` blobs; the cache keeps them, and no other index."""
+        key, files = self.index(documents)
         _prune(self.root, keep=key)
         return files
 
-    def index(self, outputs: dict[str, Blob]) -> tuple[str, dict[str, Blob]]:
-        """Index the HTML pages among `outputs` into the cache unless it has them already (other
-        indexes are left alone): their key, and the index files."""
-        pages = pages_to_index(outputs)
+    def index(self, documents: dict[str, Blob]) -> tuple[str, dict[str, Blob]]:
+        """Index `documents` into the cache unless it has their index already (other indexes are
+        left alone): their key, and the index files."""
+        pages = documents_to_index(documents)
         key = index_key(pages)
         stored = _index_files(self.root / key)
         if stored is not None:
@@ -143,11 +142,8 @@ class Indexer:
             self.close()  # a page given to Pagefind is not among these: start again
         if self._process is None:
             self._start()
-        rest = sorted(pages.keys() - self._added.keys())  # pages this build did not render
-        for rel in rest:
-            _place(pages[rel], self._folder / "rest" / rel)
-        if rest:
-            self._send({"directory": str(self._folder / "rest")})  # one request for them all
+        for rel in sorted(pages.keys() - self._added.keys()):  # pages this build did not render
+            self.add(rel, pages[rel])
         return key, _store(self.root, key, self._collect())
 
     def close(self) -> None:
@@ -158,9 +154,7 @@ class Indexer:
             for stream in (self._process.stdin, self._process.stdout, self._stderr):
                 with contextlib.suppress(OSError):  # a page still buffered for a stopped process
                     stream.close()
-        if self._folder is not None:
-            shutil.rmtree(self._folder, ignore_errors=True)
-        self._process, self._stderr, self._folder, self._added = None, None, None, {}
+        self._process, self._stderr, self._added = None, None, {}
 
     def _start(self) -> None:
         node = shutil.which("node")
@@ -169,8 +163,6 @@ class Indexer:
         env = {**os.environ, "PAGEFIND_EXTENDED_BINARY_PATH": str(pagefind_binary())}
         # stderr to a file, not a pipe that a chatty Pagefind could fill while we write pages
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by `close`)
-        self.root.mkdir(parents=True, exist_ok=True)
-        self._folder = Path(tempfile.mkdtemp(dir=self.root, prefix=".pages-"))
         self._process = subprocess.Popen(
             [node, str(DRIVER), str(pagefind_package())],
             stdin=subprocess.PIPE,
@@ -214,18 +206,20 @@ class Indexer:
         raise BuildError("pagefind", None, f"search index failed: {message}")
 
 
-def build_index(cache_dir: Path, pages: dict[str, Blob]) -> str:
-    """Index `pages` into `cache_dir/search/<key>` unless it is there already; returns the key.
-    The folder appears complete or not at all; other indexes are left alone."""
+def build_index(cache_dir: Path, documents: dict[str, Blob]) -> str:
+    """Index the pages' search `documents` into `cache_dir/search/<key>` unless it is there
+    already; returns the key. The folder appears complete or not at all; other indexes are left
+    alone."""
     with Indexer(cache_dir) as indexer:
-        return indexer.index(pages)[0]
+        return indexer.index(documents)[0]
 
 
-def latest_outputs(cache_dir: Path, outputs: dict[str, Blob]) -> tuple[dict[str, Blob], bool]:
-    """Never runs Pagefind: the index of these pages if the cache has it (others are pruned), else
-    the newest index it has (or none). Returns (index files, whether they index these pages)."""
+def latest_outputs(cache_dir: Path, documents: dict[str, Blob]) -> tuple[dict[str, Blob], bool]:
+    """Never runs Pagefind: the index of these search documents if the cache has it (others are
+    pruned), else the newest index it has (or none). Returns (index files, whether they index
+    these documents)."""
     root = Path(cache_dir) / "search"
-    key = index_key(pages_to_index(outputs))
+    key = index_key(documents_to_index(documents))
     current = _index_files(root / key)
     if current is None:
         indexes = root.glob(f"*/{COMPLETE}") if root.is_dir() else []
@@ -249,21 +243,6 @@ def _store(root: Path, key: str, files: dict[str, bytes]) -> dict[str, Blob]:
         shutil.rmtree(root / key, ignore_errors=True)
         os.replace(bundle, root / key)
     return blobs
-
-
-def _place(blob: Blob, path: Path) -> None:
-    """A hard link to the blob's file where it has one (Pagefind only reads it), else a copy.
-    The file is checked against its digest first: a damaged cache file is never indexed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)  # never write through an old link into a cache file
-    data = blob.content()
-    if blob.path is not None:
-        try:
-            os.link(blob.path, path)
-            return
-        except OSError:
-            pass
-    path.write_bytes(data)
 
 
 def _prune(root: Path, keep: str) -> None:

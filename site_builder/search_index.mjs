@@ -1,13 +1,13 @@
-// Pagefind's Node API, driven by site_builder/search.py: pages in, index files out, nothing on disk.
+// Pagefind's Node API, driven by site_builder/search.py: pages' search documents in, index files
+// out, nothing on disk.
 //
 //   node search_index.mjs PAGEFIND_PACKAGE_DIR
 //
 // Both ways a message is a JSON line, followed by `size` raw bytes when it has a size.
-// stdin: the index's config ({"rootSelector": ..., ...}), then pages, each added as it arrives
-// (Pagefind indexes it in its own process while the build renders the next ones): a page as a
-// file, {"directory": "/site/like/folder", "glob": "a/b.html"}, which Pagefind reads itself, or
-// as bytes, {"path": "a/b.html", "size": N} and its HTML; or every HTML file of a folder,
-// {"directory": "/folder"}. End of input ends the index.
+// stdin: the index's config ({"keepIndexUrl": true}), then the pages, each added as it arrives
+// (Pagefind indexes it in its own process while the build renders the next ones):
+// {"record": "a/b.html", "size": N} and a custom record of the Node API (url, language, meta,
+// content) as JSON. End of input ends the index.
 // stdout, once every page is in: {"path": ..., "size": N} and the bytes of each index file, then
 // {"done": true}. A failure writes {"error": "..."} and exits with status 1; when the Pagefind
 // binary stops, what it said is on stderr, which is left to it alone.
@@ -59,14 +59,10 @@ async function main(packageDir) {
       index = created.index;
       continue;
     }
-    const adding = head.directory
-      ? index.addDirectory({ path: head.directory, glob: head.glob })
-      : index.addHTMLFile({ sourcePath: head.path, content: body.toString("utf8") });
+    const adding = index.addCustomRecord(JSON.parse(body.toString("utf8")));
     added.push(
       adding.then((result) => {
-        const what = head.glob ?? head.directory ?? head.path;
-        if (result.errors.length) throw new Error(`${what}: ${result.errors.join("; ")}`);
-        if (head.glob && result.page_count !== 1) throw new Error(`${what}: not indexed`);
+        if (result.errors.length) throw new Error(`${head.record}: ${result.errors.join("; ")}`);
       }),
     );
   }

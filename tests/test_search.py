@@ -1,6 +1,7 @@
-"""The search stage through its public functions: pages fed one by one as a build renders them,
-the index read from Pagefind's own files (its page fragments), kept in the cache and reused
-without starting Pagefind, and a failing Pagefind reported in one line."""
+"""The search stage through its public functions: pages' search documents fed one by one as a
+build renders them, the index read from Pagefind's own files (its page fragments), kept in the
+cache and reused without starting Pagefind, and a failing Pagefind reported in one line. What a
+page's document holds is tested through the build, at the end."""
 
 import gzip
 import json
@@ -16,14 +17,8 @@ from site_builder.model import BuildError
 from site_builder.write import Blob
 
 
-def page(title: str, text: str, lang: str = "en") -> Blob:
-    html = (
-        f'<!doctype html><html lang="{lang}"><head><title>{title}</title></head><body>'
-        f'<nav>Site menu</nav><main><h1 id="top">{title}</h1><p>{text}'
-        ' <span class="katex">\\frac{a}{b}</span><span class="ln">12</span></p>'
-        "</main></body></html>"
-    )
-    return Blob.of_bytes(html.encode())
+def page(title: str, text: str, lang: str = "en", url: str = "x.html") -> Blob:
+    return Blob.of_bytes(search.search_document(url, lang, title, f"{title}\n{text}"))
 
 
 def fragments(files: dict[str, Blob]) -> dict[str, dict]:
@@ -42,12 +37,14 @@ def entry(files: dict[str, Blob]) -> dict:
 
 
 PAGES = {
-    "index.html": page("Home", "A zoo of annotated papers."),
-    "models/mixer.html": page("Mixer", "Depthwise convolutions mix locations."),
-    "zh/models/mixer.html": page("混合器", "逐点卷积混合通道。", lang="zh"),
-    "notes/a+b.html": page("A plus B", "A name no glob reads as itself: sent as bytes."),
-    "404.html": page("Not found", "Nothing here."),
-    "static/site.css": Blob.of_bytes(b"main { color: red }"),
+    url: page(title, text, lang, url)
+    for url, title, text, lang in [
+        ("index.html", "Home", "A zoo of annotated papers.", "en"),
+        ("models/mixer.html", "Mixer", "Depthwise convolutions mix locations.", "en"),
+        ("zh/models/mixer.html", "混合器", "逐点卷积混合通道。", "zh"),
+        ("notes/a+b.html", "A plus B", "A name with a plus sign.", "en"),
+        ("404.html", "Not found", "Nothing here.", "en"),
+    ]
 }
 INDEXED = ("/index.html", "/models/mixer.html", "/notes/a+b.html", "/zh/models/mixer.html")
 
@@ -64,20 +61,22 @@ def test_pages_fed_as_rendered_and_the_rest_at_finish_are_all_indexed(tmp_path):
         "en": 3,
         "zh": 1,
     }
-    assert "sent as bytes" in records["/notes/a+b.html"]["content"]
+    assert "plus sign" in records["/notes/a+b.html"]["content"]
     mixer = records["/models/mixer.html"]
     assert mixer["meta"]["title"] == "Mixer"
     assert "Depthwise convolutions" in mixer["content"]
-    assert "Site menu" not in mixer["content"]  # outside <main>
-    assert "frac" not in mixer["content"] and "12" not in mixer["content"]  # math, line numbers
     assert "pagefind/pagefind.js" in files
     assert all(rel.startswith("pagefind/") for rel in files)
 
 
 def test_a_fed_page_that_changed_before_finish_is_indexed_as_it_ends(tmp_path):
     with search.Indexer(tmp_path / "cache") as indexer:
-        indexer.add("models/mixer.html", page("Old title", "An older draft."))
-        indexer.add("models/gone.html", page("Gone", "A page the build dropped."))
+        indexer.add(
+            "models/mixer.html", page("Old title", "An older draft.", url="models/mixer.html")
+        )
+        indexer.add(
+            "models/gone.html", page("Gone", "A page the build dropped.", url="models/gone.html")
+        )
         files = indexer.finish(PAGES)
     records = fragments(files)
     assert sorted(records) == [*INDEXED]
@@ -100,12 +99,12 @@ def test_the_cache_keeps_one_index_and_reuses_it_without_pagefind(tmp_path, monk
     }
     assert search.latest_outputs(cache, PAGES) == (again, True)
 
-    changed = PAGES | {"index.html": page("Home", "A new welcome.")}
+    changed = PAGES | {"index.html": page("Home", "A new welcome.", url="index.html")}
     with pytest.raises(BuildError) as failed, search.Indexer(cache) as indexer:
         indexer.finish(changed)
     assert str(failed.value) == "pagefind: search index failed: Error: must not run"
     assert [p.name for p in (cache / "search").iterdir()] == [
-        search.index_key(search.pages_to_index(PAGES))
+        search.index_key(search.documents_to_index(PAGES))
     ]
     stale, current = search.latest_outputs(cache, changed)  # the newest index, not theirs
     assert not current and stale.keys() == first.keys()
@@ -144,3 +143,20 @@ def test_two_cold_builds_of_the_same_sources_write_the_same_index(tiny, tmp_path
     assert indexes[0] == indexes[1]
     entry_file = tmp_path / "a" / "site" / search.FOLDER / "pagefind-entry.json"
     assert set(json.loads(entry_file.read_text())["languages"]) == {"en", "zh"}
+
+
+def test_a_page_is_indexed_by_its_title_commentary_and_code_without_math(tiny):
+    build_site(tiny)
+    files = {
+        f"{search.FOLDER}/{p.relative_to(tiny.out / search.FOLDER).as_posix()}": Blob.of_file(p)
+        for p in (tiny.out / search.FOLDER).rglob("*")
+        if p.is_file()
+    }
+    layer = fragments(files)["/models/layer.html"]
+    assert layer["meta"]["title"] == "A Layer"
+    content = layer["content"]
+    assert "The layer computes" in content and "Keep the width" in content  # commentary
+    assert "self.width = width" in content  # code
+    assert "frac" not in content and "sqrt{d}" not in content  # math
+    assert "the notes" in content and "notes.html" not in content  # link text, not its target
+    assert "404" not in "".join(fragments(files))  # the 404 page is not indexed
