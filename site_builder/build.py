@@ -78,7 +78,7 @@ def _build(report, config, keep_going, index_search, katex, heal=False) -> Build
     symbols = SymbolTable(list(symbols.values()))  # names pages may link to
     site = SiteIndex(config, inputs, metas, digest(cache.builder, symbols.key()))
     ui = lambda lang: translate.ui_translations(lang, config.locale_dir)  # noqa: E731
-    renderer = PageRenderer(config, ui, cache.compiled_templates())
+    renderer = PageRenderer(config, ui, cache.templates_folder())
     job = PageJob(site, symbols, renderer, modules, cache.put, keep_going)
     with search.Indexer(config.cache_dir) as indexer:  # Pagefind stops if the build fails
         # Pagefind indexes each page as it comes out of rendering, while the next ones render.

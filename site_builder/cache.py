@@ -23,10 +23,7 @@ from pathlib import Path
 
 from . import __version__
 from .files import Blob, DamagedBlob, atomic_write, digest
-from .lazy import lazy_module
 from .model import BuildError
-
-jinja2 = lazy_module("jinja2")
 
 INDEX = "index.pickle"
 MATH_ENTRIES = 40_000  # the most recent KaTeX results kept on disk
@@ -155,12 +152,10 @@ class Cache:
 
     # ------------------------------------------------------------------------- compiled templates
 
-    def compiled_templates(self) -> "jinja2.BytecodeCache":
-        """Jinja's own cache of compiled templates, in `templates/` (Jinja checks each against
-        its template's source)."""
-        folder = self.folder / "templates"
-        folder.mkdir(parents=True, exist_ok=True)
-        return jinja2.FileSystemBytecodeCache(str(folder))
+    def templates_folder(self) -> Path:
+        """Where Jinja keeps the page templates compiled (its own bytecode cache, which checks
+        each against its template's source)."""
+        return self.folder / "templates"
 
     # ------------------------------------------------------------------------- saving
 

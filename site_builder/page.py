@@ -9,9 +9,9 @@ import gettext
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html import escape as xml_escape  # its entities are XML's too
 from pathlib import Path
 from urllib.parse import urlsplit
-from xml.sax.saxutils import escape, quoteattr
 
 from markupsafe import Markup
 from markupsafe import escape as escape_html
@@ -92,13 +92,13 @@ def public_url(config: SiteConfig, site_path: str) -> str:
 
 class PageRenderer:
     """Lays out pages with one Jinja environment per language (each with its UI translations).
-    `compiled_templates` (a Jinja bytecode cache) keeps the templates compiled across builds."""
+    In `compiled_templates` (a folder), Jinja keeps the templates compiled across builds."""
 
     def __init__(
         self,
         config: SiteConfig,
         ui_translations: Callable[[str], object] | None = None,
-        compiled_templates: "jinja2.BytecodeCache | None" = None,
+        compiled_templates: Path | None = None,
     ):
         self.config = config
         self.ui_translations = ui_translations or (lambda lang: gettext.NullTranslations())
@@ -107,6 +107,10 @@ class PageRenderer:
 
     def environment(self, lang: str) -> "jinja2.Environment":
         if lang not in self._environments:
+            bytecode = None
+            if self.compiled_templates is not None:
+                self.compiled_templates.mkdir(parents=True, exist_ok=True)
+                bytecode = jinja2.FileSystemBytecodeCache(str(self.compiled_templates))
             env = jinja2.Environment(
                 loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
                 autoescape=True,
@@ -114,7 +118,7 @@ class PageRenderer:
                 undefined=jinja2.StrictUndefined,
                 trim_blocks=True,
                 lstrip_blocks=True,
-                bytecode_cache=self.compiled_templates,
+                bytecode_cache=bytecode,
             )
             env.install_gettext_translations(self.ui_translations(lang), newstyle=True)
             self._environments[lang] = env
@@ -241,10 +245,10 @@ def sitemap_xml(config: SiteConfig, pages: list[str]) -> str:
     for page in sorted(pages):
         variants = [(lang, language_prefix(config, lang) + page) for lang in config.languages]
         for _, path in variants:
-            lines.append(f"<url><loc>{escape(public_url(config, path) or path)}</loc>")
+            lines.append(f"<url><loc>{xml_escape(public_url(config, path) or path)}</loc>")
             if len(variants) > 1:
                 for lang, other in variants:
-                    href = quoteattr(public_url(config, other) or other)
+                    href = f'"{xml_escape(public_url(config, other) or other)}"'
                     lines.append(f'  <xhtml:link rel="alternate" hreflang="{lang}" href={href}/>')
             lines.append("</url>")
     lines.append("</urlset>")
