@@ -83,7 +83,7 @@ class Cache:
     # ------------------------------------------------------------------------- bytes by digest
 
     def _blob_path(self, content_digest: str) -> Path:
-        return self.folder / "blobs" / content_digest[:2] / content_digest
+        return Path(f"{self.folder}/blobs/{content_digest[:2]}/{content_digest}")
 
     def blob(self, content_digest: str) -> Blob:
         return Blob(content_digest, path=self._blob_path(content_digest))

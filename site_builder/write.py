@@ -34,11 +34,17 @@ class WriteResult:
 
 
 def _existing_files(out: Path) -> dict[str, os.stat_result]:
+    """Every file under `out` (site path -> its stat), the manifest aside."""
     found = {}
-    for folder, _, names in os.walk(out):
-        for name in names:
-            path = os.path.join(folder, name)
-            found[os.path.relpath(path, out).replace(os.sep, "/")] = os.stat(path)
+    folders = [("", str(out))]
+    while folders:
+        prefix, folder = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append((f"{prefix}{entry.name}/", entry.path))
+                else:
+                    found[prefix + entry.name] = entry.stat()
     found.pop(MANIFEST, None)
     return found
 
@@ -79,19 +85,23 @@ def check_out_dir(out: Path, inputs: list[Path] = ()) -> None:
 
 def plan(out: Path, outputs: dict[str, Blob]) -> tuple[list[str], list[str]]:
     """Which files must be (re)written and which removed to turn `out` into `outputs`."""
+    return _plan(out, outputs)[:2]
+
+
+def _plan(out: Path, outputs: dict[str, Blob]):
     check_out_dir(out)
     existing = _existing_files(out) if out.is_dir() else {}
     known = _known_digests(out, existing)
     changed = sorted(rel for rel, blob in outputs.items() if known.get(rel) != blob.digest)
     stale = sorted(set(existing) - set(outputs))
-    return changed, stale
+    return changed, stale, existing
 
 
 def write_site(out: Path, outputs: dict[str, Blob], link_from: Path | None = None) -> WriteResult:
     """Make `out` hold exactly `outputs`, atomically; a no-op when nothing changed. A blob whose
     file lies in `link_from` (the cache, whose files are never changed in place) is hard-linked
     once its bytes are checked, not copied."""
-    changed, stale = plan(out, outputs)
+    changed, stale, existing = _plan(out, outputs)
     remove_stale_staging(out)
     if not changed and not stale:
         return WriteResult([], [])
@@ -105,7 +115,9 @@ def write_site(out: Path, outputs: dict[str, Blob], link_from: Path | None = Non
         for rel in stale:
             (staging / rel).unlink()
         _remove_empty_dirs(staging)
-        _write_manifest(staging, outputs)
+        written = set(changed)
+        unchanged = {rel: existing[rel] for rel in outputs if rel not in written}
+        _write_manifest(staging, outputs, unchanged)
         _swap_into_place(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -174,16 +186,20 @@ def _process_exists(pid: int) -> bool:
 
 
 def _hard_link_clone(source: Path, target: Path) -> None:
-    for folder, dirs, names in os.walk(source):
-        relative = os.path.relpath(folder, source)
-        for name in dirs:
-            os.makedirs(os.path.join(target, relative, name), exist_ok=True)
-        for name in names:
-            src, dst = os.path.join(folder, name), os.path.join(target, relative, name)
-            try:
-                os.link(src, dst)
-            except OSError:
-                shutil.copy2(src, dst)
+    folders = [(str(source), str(target))]
+    while folders:
+        folder, copy = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                destination = os.path.join(copy, entry.name)
+                if entry.is_dir(follow_symlinks=False):
+                    os.mkdir(destination)
+                    folders.append((entry.path, destination))
+                    continue
+                try:
+                    os.link(entry.path, destination)
+                except OSError:
+                    shutil.copy2(entry.path, destination)
 
 
 def _place(path: Path, blob: Blob, link_from: Path | None) -> None:
@@ -206,10 +222,12 @@ def _remove_empty_dirs(root: Path) -> None:
             os.rmdir(folder)
 
 
-def _write_manifest(staging: Path, outputs: dict[str, Blob]) -> None:
+def _write_manifest(staging: Path, outputs: dict[str, Blob], unchanged: dict) -> None:
+    """The manifest of `outputs`: the stat of each file written, and of each file `unchanged`
+    (a link to the previous site's file, whose stat it is)."""
     manifest = {}
     for rel, blob in outputs.items():
-        stat = (staging / rel).stat()
+        stat = unchanged.get(rel) or os.stat(os.path.join(staging, rel))
         manifest[rel] = [blob.digest, stat.st_size, stat.st_mtime_ns]
     atomic_write(staging / MANIFEST, json.dumps(manifest, sort_keys=True).encode())
 
