@@ -9,7 +9,7 @@ only unused; `save` forgets what this build did not use. The stages never see th
 What it keeps, in `.site_builder_cache/` next to the out dir:
 - `index.pickle`: the tables (page metadata, per-module symbols, rendered page records, the files
   made from the site as a whole, digests of files on disk by size and mtime), for this builder only;
-- `blobs/`: the bytes of pages and notebooks by content digest, checked on every read (a missing or
+- `blobs/`: the bytes of pages, notebooks and search documents by content digest, checked on every read (a missing or
   damaged blob makes the build start over with `heal`, which forgets what was made from it);
 - `math-<key>.pickle`: KaTeX's results, so a rebuild never starts V8 for known math;
 - `search/<key>/`: the search index of a set of pages (see `search`);
