@@ -2,19 +2,22 @@
 
 `Cache.cached(table, keys, make)` is the whole idea: the values this cache holds for `keys`, and
 `make(missing)` for the rest, kept for the next build (a value that refers to blobs says which,
-with a `blobs()` method). A key is a digest of everything its value
-depends on (see `sources.read_inputs` and `site.SiteIndex.render_key`), so a value is never stale,
-only unused; `save` forgets what this build did not use. The stages never see the cache.
+with a `blobs()` method). A key is a digest of everything its value depends on (see
+`sources.read_inputs` and `site.SiteIndex.render_key`), so a value is never stale, only unused;
+`save` forgets what this build did not use. The stages never see this object: the build hands
+them what they need (a function that keeps bytes, a folder for compiled templates).
 
 What it keeps, in `.site_builder_cache/` next to the out dir:
 - `index.pickle`: the tables (page metadata, per-module symbols, rendered page records, the files
   made from the site as a whole, digests of files on disk by size and mtime), for this builder only;
-- `blobs/`: the bytes of pages, notebooks and search documents by content digest, checked on every read (a missing or
-  damaged blob makes the build start over with `heal`, which forgets what was made from it);
+- `blobs/`: the bytes of pages, notebooks and search documents by content digest, checked on
+  every read (a missing or damaged blob makes the build start over with `heal`, which forgets
+  what was made from it);
 - `math-<key>.pickle`: KaTeX's results, so a rebuild never starts V8 for known math;
-- `search/<key>/`: the search index of a set of pages (see `search`);
-- `templates/`: the page templates, compiled (Jinja's bytecode cache).
-Every file is written with `files.atomic_write`.
+- `templates/`: the page templates, compiled (Jinja's own bytecode cache, written by Jinja);
+- `search/<key>/`: the search index of a set of pages, which the search stage keeps and reuses
+  (`search.Indexer`), since the index is made by Pagefind as a whole.
+This module writes its files with `files.atomic_write`.
 """
 
 import pickle

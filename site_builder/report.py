@@ -7,8 +7,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .files import Blob
 from .model import BuildError
-from .write import Blob
 
 
 @dataclass

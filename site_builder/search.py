@@ -29,9 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .files import atomic_write
+from .files import Blob, atomic_write
 from .model import BuildError
-from .write import Blob
 
 FOLDER = "pagefind"
 PAGEFIND_ENV = "SITE_BUILDER_PAGEFIND"  # a pagefind_extended binary to run instead of npm's

@@ -21,7 +21,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .files import Blob, DamagedBlob, atomic_write, digest_of  # noqa: F401  (re-exported)
+from .files import Blob, atomic_write
 from .model import BuildError
 
 MANIFEST = ".site-builder.json"

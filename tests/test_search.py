@@ -13,8 +13,8 @@ from conftest import make_config, snapshot
 
 from site_builder import search
 from site_builder.build import build_site
+from site_builder.files import Blob
 from site_builder.model import BuildError
-from site_builder.write import Blob
 
 
 def page(title: str, text: str, lang: str = "en", url: str = "x.html") -> Blob:
