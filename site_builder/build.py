@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from . import search, tex, xref
-from .cache import Cache, builder_digest
+from .cache import Cache, builder_digest, search_indexes
 from .config import SiteConfig, load_config
 from .files import DamagedBlob, digest
 from .lazy import lazy_module
@@ -80,7 +80,7 @@ def _build(report, config, keep_going, index_search, katex, heal=False) -> Build
     ui = lambda lang: translate.ui_translations(lang, config.locale_dir)  # noqa: E731
     renderer = PageRenderer(config, ui, cache.templates_folder())
     job = PageJob(site, symbols, renderer, modules, cache.put, keep_going)
-    with search.Indexer(config.cache_dir) as indexer:  # Pagefind stops if the build fails
+    with search.Indexer(search_indexes(cache.folder)) as indexer:  # stops if the build fails
         # Pagefind indexes each page as it comes out of rendering, while the next ones render.
         made = (lambda url, page: indexer.add(url, page)) if index_search else None
         pages = rendered_pages(report, cache, job, inputs, katex, made)  # render -> page
@@ -472,6 +472,6 @@ def search_index(config: SiteConfig, documents: dict, indexer, report) -> dict:
     set to the documents it lacks (serve indexes them in the background)."""
     if indexer is not None:
         return indexer.finish(documents)
-    index, current = search.latest_outputs(config.cache_dir, documents)
+    index, current = search.latest_outputs(search_indexes(config.cache_dir), documents)
     report.unindexed = None if current else search.documents_to_index(documents)
     return index

@@ -15,12 +15,17 @@ What it keeps, in `.site_builder_cache/` next to the out dir:
   what was made from it);
 - `math-<key>.pickle`: KaTeX's results, so a rebuild never starts V8 for known math;
 - `templates/`: the page templates, compiled (Jinja's own bytecode cache, written by Jinja);
-- `search/<key>/`: the search index of a set of pages, which the search stage keeps and reuses
-  (`search.Indexer`), since the index is made by Pagefind as a whole.
+- `search/<key>/`: search indexes (`FileSets`: Pagefind makes an index as a whole, so it is kept
+  as a whole, under a digest of the pages' search documents).
 This module writes its files with `files.atomic_write`.
 """
 
+import json
+import os
 import pickle
+import shutil
+import tempfile
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -195,3 +200,58 @@ def _blobs(value) -> Iterable[str]:
     """The digests of the blobs a kept value refers to: a value that refers to any has a
     `blobs()` method (a rendered page, the files made from the whole site)."""
     return value.blobs() if hasattr(value, "blobs") else ()
+
+
+class FileSets:
+    """Sets of files kept whole, by key, in `folder`: a set appears complete or not at all (its
+    files' digests are written last, and its folder is renamed into place)."""
+
+    COMPLETE = ".complete"  # in a set's folder: its files' digests
+    SCRATCH = (".set-", ".index-", ".pages-")  # folders of sets being written (older names too)
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    def get(self, key: str) -> dict[str, Blob] | None:
+        """The files of the set `key` (each checked against its digest when read), or None."""
+        try:
+            digests = json.loads((self.folder / key / self.COMPLETE).read_bytes())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(digests, dict):
+            return None
+        return {rel: Blob(d, path=self.folder / key / rel) for rel, d in digests.items()}
+
+    def put(self, key: str, files: dict[str, bytes]) -> dict[str, Blob]:
+        """Keep `files` as the set `key`; returns their blobs."""
+        blobs = {rel: Blob.of_bytes(data) for rel, data in files.items()}
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.folder, prefix=self.SCRATCH[0]) as scratch:
+            bundle = Path(scratch, "bundle")
+            for rel, data in files.items():
+                (bundle / rel).parent.mkdir(parents=True, exist_ok=True)
+                (bundle / rel).write_bytes(data)
+            digests = {rel: blob.digest for rel, blob in blobs.items()}
+            atomic_write(bundle / self.COMPLETE, json.dumps(digests, sort_keys=True).encode())
+            shutil.rmtree(self.folder / key, ignore_errors=True)
+            os.replace(bundle, self.folder / key)
+        return blobs
+
+    def newest(self) -> dict[str, Blob] | None:
+        """The files of the set kept last, or None."""
+        done = self.folder.glob(f"*/{self.COMPLETE}") if self.folder.is_dir() else []
+        newest = max(done, key=lambda p: p.stat().st_mtime_ns, default=None)
+        return self.get(newest.parent.name) if newest else None
+
+    def keep_only(self, key: str) -> None:
+        """Remove every set but `key`, and the scratch folders of builds killed a day ago or
+        more (a newer one may be another build's, in use)."""
+        for old in self.folder.iterdir() if self.folder.is_dir() else []:
+            scratch = old.name.startswith(self.SCRATCH)
+            if old.name != key and (not scratch or time.time() - old.stat().st_mtime > 86_400):
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def search_indexes(cache_dir: Path) -> FileSets:
+    """The search stage's indexes in the cache folder `cache_dir`."""
+    return FileSets(Path(cache_dir) / "search")

@@ -26,10 +26,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .files import Blob, atomic_write
+from .files import Blob
+
+if TYPE_CHECKING:
+    from .cache import FileSets
 from .model import BuildError
 
 FOLDER = "pagefind"
@@ -37,7 +40,6 @@ PAGEFIND_ENV = "SITE_BUILDER_PAGEFIND"  # a pagefind_extended binary to run inst
 NOT_INDEXED = {"404.html"}
 CONFIG = {"keepIndexUrl": True}  # a result's URL is the page's site path, as given
 DRIVER = Path(__file__).with_name("search_index.mjs")
-COMPLETE = ".complete"  # in an index folder: its files' digests, written last
 
 
 def pagefind_package() -> Path:
@@ -101,8 +103,8 @@ class Indexer:
     bytes follow that order; the build adds them in a fixed order). Use it as a context manager,
     so that Pagefind stops when the build fails."""
 
-    def __init__(self, cache_dir: Path):
-        self.root = Path(cache_dir) / "search"
+    def __init__(self, kept: "FileSets"):
+        self.kept = kept  # indexes by key (the cache's `search/`)
         self._process: subprocess.Popen | None = None
         self._stderr = None
         self._added: dict[str, str] = {}  # site path -> digest of the document given to Pagefind
@@ -125,7 +127,7 @@ class Indexer:
         """The index files of the pages' `documents` (site path -> search document), as
         `pagefind/...` blobs; the cache keeps them, and no other index."""
         key, files = self.index(documents)
-        _prune(self.root, keep=key)
+        self.kept.keep_only(key)
         return files
 
     def index(self, documents: dict[str, Blob]) -> tuple[str, dict[str, Blob]]:
@@ -133,17 +135,17 @@ class Indexer:
         left alone): their key, and the index files."""
         pages = documents_to_index(documents)
         key = index_key(pages)
-        stored = _index_files(self.root / key)
+        stored = self.kept.get(key)
         if stored is not None:
             self.close()
-            return key, stored
+            return key, _served(stored)
         if any(rel not in pages or pages[rel].digest != d for rel, d in self._added.items()):
             self.close()  # a page given to Pagefind is not among these: start again
         if self._process is None:
             self._start()
         for rel in sorted(pages.keys() - self._added.keys()):  # pages this build did not render
             self.add(rel, pages[rel])
-        return key, _store(self.root, key, self._collect())
+        return key, _served(self.kept.put(key, self._collect()))
 
     def close(self) -> None:
         """Stop Pagefind (the index so far is dropped)."""
@@ -205,62 +207,25 @@ class Indexer:
         raise BuildError("pagefind", None, f"search index failed: {message}")
 
 
-def build_index(cache_dir: Path, documents: dict[str, Blob]) -> str:
-    """Index the pages' search `documents` into `cache_dir/search/<key>` unless it is there
-    already; returns the key. The folder appears complete or not at all; other indexes are left
-    alone."""
-    with Indexer(cache_dir) as indexer:
+def build_index(kept: "FileSets", documents: dict[str, Blob]) -> str:
+    """Index the pages' search `documents` into `kept` unless it has their index already;
+    returns its key. Other indexes are left alone."""
+    with Indexer(kept) as indexer:
         return indexer.index(documents)[0]
 
 
-def latest_outputs(cache_dir: Path, documents: dict[str, Blob]) -> tuple[dict[str, Blob], bool]:
-    """Never runs Pagefind: the index of these search documents if the cache has it (others are
+def latest_outputs(kept: "FileSets", documents: dict[str, Blob]) -> tuple[dict[str, Blob], bool]:
+    """Never runs Pagefind: the index of these search documents if `kept` has it (others are
     pruned), else the newest index it has (or none). Returns (index files, whether they index
     these documents)."""
-    root = Path(cache_dir) / "search"
     key = index_key(documents_to_index(documents))
-    current = _index_files(root / key)
+    current = kept.get(key)
     if current is None:
-        indexes = root.glob(f"*/{COMPLETE}") if root.is_dir() else []
-        newest = max(indexes, key=lambda p: p.stat().st_mtime_ns, default=None)
-        return ((_index_files(newest.parent) or {}) if newest else {}), False
-    _prune(root, keep=key)
-    return current, True
+        return _served(kept.newest() or {}), False
+    kept.keep_only(key)
+    return _served(current), True
 
 
-def _store(root: Path, key: str, files: dict[str, bytes]) -> dict[str, Blob]:
-    """`root/key`, holding `files`, appears complete or not at all. Returns the files' blobs."""
-    blobs = {f"{FOLDER}/{rel}": Blob.of_bytes(data) for rel, data in files.items()}
-    root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=root, prefix=".index-") as scratch:
-        bundle = Path(scratch, "bundle")
-        for rel, data in files.items():
-            (bundle / rel).parent.mkdir(parents=True, exist_ok=True)
-            (bundle / rel).write_bytes(data)
-        digests = {rel: blob.digest for rel, blob in blobs.items()}
-        atomic_write(bundle / COMPLETE, json.dumps(digests, sort_keys=True).encode())
-        shutil.rmtree(root / key, ignore_errors=True)
-        os.replace(bundle, root / key)
-    return blobs
-
-
-def _prune(root: Path, keep: str) -> None:
-    """Remove every index but `keep`, and the scratch folders of builds killed a day ago or more
-    (a newer one may be another build's, in use)."""
-    for old in root.iterdir() if root.is_dir() else []:
-        scratch = old.name.startswith((".index-", ".pages-"))
-        if old.name != keep and (not scratch or time.time() - old.stat().st_mtime > 86_400):
-            shutil.rmtree(old, ignore_errors=True)
-
-
-def _index_files(folder: Path) -> dict[str, Blob] | None:
-    """The files of a stored index (each checked against its digest when it is written), or
-    None where there is no complete index."""
-    try:
-        digests = json.loads((folder / COMPLETE).read_bytes())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(digests, dict):
-        return None
-    prefix = FOLDER + "/"
-    return {rel: Blob(d, path=folder / rel.removeprefix(prefix)) for rel, d in digests.items()}
+def _served(files: dict[str, Blob]) -> dict[str, Blob]:
+    """An index's files where the site serves them."""
+    return {f"{FOLDER}/{rel}": blob for rel, blob in files.items()}
