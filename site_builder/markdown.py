@@ -33,6 +33,7 @@ class RenderedMarkdown:
     html: str
     links: list[tuple[str, int]] = field(default_factory=list)
     images: list[tuple[str, int]] = field(default_factory=list)
+    heading: str | None = None  # a leading `# heading`'s inline HTML, taken out of `html`
 
 
 def _line(token) -> int:
@@ -301,15 +302,21 @@ def render_parsed(
     katex: KatexRenderer,
     names: Linker | None = None,
     repeated_math: frozenset[str] = frozenset(),
+    lead_heading: bool = False,
 ) -> RenderedMarkdown:
     """HTML of a parsed text, its math rendered by `katex`, inline code linked by `names`, and
     `data-tex-key` kept on the formulas in `repeated_math`; raises BuildError (file:line) for
-    invalid TeX."""
+    invalid TeX. With `lead_heading`, a level-1 heading that opens the text is rendered apart
+    (`heading`, its inline HTML): a page's introduction may name the page that way."""
     env = parsed.env | {"links": [], "images": [], "in_link": False}
     env |= {"katex": katex, "names": names, "repeated": repeated_math}
     katex.render_many(parsed.math)  # memoized already when the caller batched it
-    html = _md.renderer.render(parsed.tokens, _md.options, env)
-    return RenderedMarkdown(html, env["links"], env["images"])
+    tokens, heading = parsed.tokens, None
+    if lead_heading and tokens and tokens[0].type == "heading_open" and tokens[0].tag == "h1":
+        heading = _md.renderer.renderInline(tokens[1].children or [], _md.options, env)
+        tokens = tokens[3:]  # heading_open, inline, heading_close
+    html = _md.renderer.render(tokens, _md.options, env)
+    return RenderedMarkdown(html, env["links"], env["images"], heading)
 
 
 def render_markdown(

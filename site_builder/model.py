@@ -76,6 +76,7 @@ class RenderedModule:
     docs_html: dict[str, str] = field(default_factory=dict)
     code_html: dict[str, str] = field(default_factory=dict)
     text: str = ""
+    heading_html: str | None = None  # the introduction's leading `# heading`, if it has one
 
 
 class BuildError(Exception):

@@ -28,7 +28,6 @@ highlight = lazy_module("site_builder.highlight")
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
-_LEADING_H1 = re.compile(r"\s*<h1>(.*?)</h1>\s*", re.S)
 # Strings and comments in CSS (one capturing group, for re.split); what lies between is code.
 _CSS_LITERAL = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|/\*.*?\*/)""", re.S)
 _CSS_TIGHT = re.compile(r" ?([{};,>]) ?")
@@ -157,7 +156,8 @@ class PageRenderer:
     def module_page(self, ctx: PageContext) -> str:
         depth = ctx.url.count("/")
         module = ctx.page.module
-        heading, intro_html = split_heading(module.title, ctx.page.intro_html)
+        heading = ctx.page.heading_html
+        heading = Markup(heading) if heading is not None else escape_html(module.title)
         sections = [
             (s, ctx.page.docs_html.get(s.id, ""), ctx.page.code_html.get(s.id, ""))
             for s in module.sections
@@ -170,7 +170,7 @@ class PageRenderer:
             crumbs=ctx.crumbs,
             sections=sections,
             heading=heading,
-            intro_html=intro_html,
+            intro_html=ctx.page.intro_html,
             view_code=ctx.view_code,
             fallback=ctx.fallback,
             contributing_href=ctx.contributing_href,
@@ -223,15 +223,6 @@ def stylesheet(style_light: str, style_dark: str) -> str:
         + minify_css(highlight.pygments_css(style_light, style_dark))
         + "\n"
     )
-
-
-def split_heading(title: str, intro_html: str) -> tuple[Markup, str]:
-    """The page's one h1: the intro's own leading `# ` heading (taken out of the intro) when it
-    has one, else the front-matter title."""
-    match = _LEADING_H1.match(intro_html)
-    if match:
-        return Markup(match.group(1)), intro_html[match.end() :]
-    return escape_html(title), intro_html
 
 
 def sitemap_xml(config: SiteConfig, pages: list[str]) -> str:

@@ -49,8 +49,8 @@ def render_source(
     code_html = highlight_module(source.source, source.sections, linkers[0] if linkers else None)
     code_text = "\n".join(text for s in source.sections for _, text in s.code if text.strip())
     return [
-        (RenderedModule(module, intro, docs_html, code_html, f"{words}\n{code_text}"), found)
-        for module, (intro, docs_html, words, found) in zip(modules, commentary, strict=True)
+        (RenderedModule(module, intro, docs_html, code_html, f"{words}\n{code_text}", h), found)
+        for module, (intro, h, docs_html, words, found) in zip(modules, commentary, strict=True)
     ]
 
 
@@ -60,8 +60,9 @@ def render_commentary(
     linkers: list | None = None,
     keep_going: bool = False,
     docs: Path | None = None,
-) -> list[tuple[str, dict[str, str], str, Commentary]]:
-    """Each module's introduction HTML, its sections' commentary HTML by id, the commentary's
+) -> list[tuple[str, str | None, dict[str, str], str, Commentary]]:
+    """Each module's introduction HTML and the heading that opens it (or None; see
+    `markdown.render_parsed`), its sections' commentary HTML by id, the commentary's
     words (see `markdown.plain_text`) and what it holds, all their math in one call into KaTeX.
     A TeX error is an error, or with `keep_going` a problem shown in place of the commentary it
     broke. Images not next to their page are looked for at the page's place in `docs`."""
@@ -82,6 +83,7 @@ def render_commentary(
         for number in range(len(modules))
     ]
     intros, docs_html = [""] * len(modules), [{} for _ in modules]
+    headings: list[str | None] = [None] * len(modules)
     found_in = [Commentary() for _ in modules]
     words: list[list[str]] = [[] for _ in modules]
     for number, key, text, line, parsed in blocks:
@@ -89,7 +91,7 @@ def render_commentary(
         words[number].append(plain_text(parsed))
         notice = ""
         try:
-            rendered = render_parsed(parsed, katex, names, repeated[number])
+            rendered = render_parsed(parsed, katex, names, repeated[number], key == "intro")
         except BuildError as error:
             if not (keep_going and error.message.startswith("TeX error")):
                 raise
@@ -101,9 +103,10 @@ def render_commentary(
         found.links += [Link(href, where, n) for href, n in rendered.links]
         found.images += [Link(src, where, n) for src, n in rendered.images]
         if key == "intro":
-            intros[number] = notice + rendered.html
+            intros[number], headings[number] = notice + rendered.html, rendered.heading
         else:
             docs_html[number][key] = notice + rendered.html
     return [
-        (intros[n], docs_html[n], "\n".join(words[n]), found_in[n]) for n in range(len(modules))
+        (intros[n], headings[n], docs_html[n], "\n".join(words[n]), found_in[n])
+        for n in range(len(modules))
     ]

@@ -244,3 +244,13 @@ def test_link_and_image_lines_match_their_source_line_among_wrapped_inlines(part
     out = render(text, first_line=50)
     assert [link for link in out.links if link[0].startswith("u")] == links
     assert [image for image in out.images if image[0].startswith("i")] == images
+
+
+def test_an_introduction_may_open_with_the_page_heading():
+    parsed = parse_markdown("# My *T* $x$\n\nThe text.\n", Path("a.py"), 1)
+    rendered = render_parsed(parsed, KATEX, lead_heading=True)
+    assert rendered.heading.startswith('My <em>T</em> <span class="katex"')
+    assert rendered.html == "<p>The text.</p>\n"
+    assert render_parsed(parsed, KATEX).heading is None  # only where asked
+    later = parse_markdown("Some text.\n\n# Not first\n", Path("a.py"), 1)
+    assert render_parsed(later, KATEX, lead_heading=True).heading is None

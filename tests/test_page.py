@@ -175,3 +175,13 @@ def test_three_languages_each_named_in_its_own_language(tmp_path):
     assert '<span aria-current="true" lang="ja">日本語</span>' in page
     xml = sitemap_xml(config, ["a/x.html"])
     assert xml.count("<url>") == 4 and xml.count('hreflang="ja"') == 4
+
+
+def test_the_page_heading_is_the_introductions_own_or_the_escaped_title(tmp_path):
+    config = make_config(tmp_path)
+    page = module()
+    plain = PageRenderer(config).module_page(PageContext("a/net.html", "en", page, [Crumb(None)]))
+    assert "<h1>Net &amp; Co</h1>" in plain
+    headed = RenderedModule(page.module, page.intro_html, heading_html="Our <em>Net</em>")
+    context = PageContext("a/net.html", "en", headed, [Crumb(None)])
+    assert "<h1>Our <em>Net</em></h1>" in PageRenderer(config).module_page(context)

@@ -9,8 +9,6 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import PAGE, PX, REPO, SCREENSHOTS, WAIT_MS, PageVisit
 
-from site_builder.page import split_heading
-
 sys.path.insert(0, str(REPO / "benchmarks"))
 from page_weight import TARGET, page_weight, report, scroll_through  # noqa: E402
 
@@ -41,12 +39,6 @@ def test_one_h1_per_page(site_dir):
     for page in sorted(site_dir.rglob("*.html")):
         count = page.read_text(encoding="utf-8").count("<h1")
         assert count == 1, f"{page.relative_to(site_dir)} has {count} h1 elements"
-
-
-def test_split_heading_prefers_the_intro_heading():
-    assert split_heading("T", "<h1>My <em>T</em></h1>\n<p>x</p>") == ("My <em>T</em>", "<p>x</p>")
-    heading, intro = split_heading("A & B", "<p>no heading</p>")
-    assert str(heading) == "A &amp; B" and intro == "<p>no heading</p>"
 
 
 def test_names_highlight_together_and_escape_clears(reader):
