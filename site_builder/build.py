@@ -82,18 +82,12 @@ def _build(report, config, keep_going, index_search, katex, heal=False) -> Build
     job = PageJob(site, symbols, renderer, modules, cache.put, keep_going)
     with search.Indexer(search_indexes(cache.folder)) as indexer:  # stops if the build fails
         # Pagefind indexes each page as it comes out of rendering, while the next ones render.
-        made = (lambda url, page: indexer.add(url, page)) if index_search else None
+        made = indexer.add if index_search else None
         pages = rendered_pages(report, cache, job, inputs, katex, made)  # render -> page
         with report.stage("page"):
             outputs = site_outputs(config, site, renderer, pages, cache, report.warnings)
         with report.stage("check"):
-            images, problems = page_images(config, {u: r.images for u, r in pages.items()}, outputs)
-            outputs |= images
-            problems = _sorted_problems(
-                problems + check_site(pages, outputs, site_base_path(config))
-            )
-            if problems and not keep_going:
-                raise problems[0]
+            outputs, problems = checked(config, pages, outputs, keep_going)
         with report.stage("search"):
             documents = {url: cache.blob(record.search) for url, record in pages.items()}
             outputs |= search_index(config, documents, indexer if index_search else None, report)
@@ -227,8 +221,7 @@ class PageNotebook:
 @dataclass
 class PageRecord:
     """A rendered page as the cache keeps it: its HTML, notebook and search document (blob
-    digests), and what the
-    check stage needs of it."""
+    digests), and what the check stage needs of it."""
 
     meta: Meta
     html_digest: str
@@ -310,7 +303,7 @@ def rendered_pages(
     processes when there are many; each worker starts its own KaTeX). A page that fails is an
     error, or with --keep-going, left out. KaTeX's results are kept in the cache; `katex` (a
     renderer that outlives this build, as `serve` keeps one) is used instead of a new one.
-    `made(url, page)` is told of each page made, as soon as it is made."""
+    `made(url, document)` is handed each page's search document as soon as the page is made."""
     keyed = {job.site.render_key(i): i for i in inputs}
 
     def make(keys: list[str]) -> dict[str, PageRecord]:
