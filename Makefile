@@ -3,18 +3,39 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTHON ?= python3
+LOCK   := requirements/lock.txt
+# Tests that train a model or drive a browser: `make test` runs them, `make check` leaves them out.
+SLOW   := browser or train or slow
 
-.PHONY: setup serve build test lint format bench clean
+.PHONY: setup serve build test check lint lock format bench clean
 
 setup: $(VENV)/.installed node_modules/.installed .system-deps
 
-# torch is pinned to the local CPU wheel first, so the range in pyproject.toml adds nothing (no CUDA).
-$(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "torch==2.13.0"
-	$(PY) -m pip install -q -e ".[experiment,dev]"
+# The venv holds exactly the lock, made afresh whenever the lock changes: every package at its
+# locked version and hash, none of their dependencies resolved again. torch is the local CPU wheel
+# (its hash is in the lock), and the build backend is locked too, so installing the project
+# itself fetches nothing.
+$(VENV)/.locked: $(LOCK)
+	$(PYTHON) -m venv --clear $(VENV)
+	$(PY) -m pip install -q --require-hashes --no-deps -r $(LOCK)
 	touch $@
+
+$(VENV)/.installed: $(VENV)/.locked pyproject.toml
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
+	touch $@
+
+# The newest versions that the ranges in pyproject.toml admit, locked by pip-tools (from PyPI, and
+# torch from the local CPU wheel: requirements/constraints.txt), then the whole suite on a venv
+# made from the new lock. Commit the lock only if the suite passes.
+lock:
+	tools=$$(mktemp -d) && trap 'rm -rf "$$tools"' EXIT && \
+	$(PYTHON) -m venv "$$tools" && "$$tools/bin/pip" install -q pip-tools && \
+	CUSTOM_COMPILE_COMMAND="make lock" "$$tools/bin/pip-compile" -q --upgrade \
+	  --generate-hashes --allow-unsafe --strip-extras --no-emit-options \
+	  --build-deps-for editable --extra experiment --extra dev \
+	  -c requirements/constraints.txt -o $(LOCK) pyproject.toml
+	$(MAKE) test
 
 # `npm install` follows package-lock.json. The lock is committed exactly as npm install writes it
 # (every platform's optional Pagefind binary listed), so setting up leaves the clone unchanged.
@@ -39,10 +60,18 @@ build: setup
 serve: setup
 	$(VENV)/bin/site-builder serve --port 8000
 
-test: setup
+lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+# Everything: lint, types and the whole suite (what CI runs).
+test: lint
 	$(VENV)/bin/pytest -q
+
+# The edit loop: lint, types and every test that neither trains a model nor opens a browser.
+check: lint
+	$(VENV)/bin/pytest -q -m "not ($(SLOW))"
 
 format: setup
 	$(VENV)/bin/ruff format .
