@@ -23,6 +23,22 @@ def wait_until(condition, seconds: float = 60) -> None:
         time.sleep(0.05)
 
 
+def watching(server, tiny) -> None:
+    """Returns once the watcher acts on edits (one made before it starts is never seen): the
+    search index is in, so its own rebuild is done, and a file rewritten unchanged was rebuilt."""
+    wait_until(lambda: index_of(tiny))
+    rebuilt, rebuild = threading.Event(), server.rebuild
+
+    def rebuild_and_tell():
+        changed = rebuild()
+        rebuilt.set()
+        return changed
+
+    server.rebuild = rebuild_and_tell
+    probe = tiny.source / "__init__.py"
+    wait_until(lambda: probe.write_bytes(probe.read_bytes()) and rebuilt.wait(0.5))
+
+
 def fake_pagefind(folder, body: str):
     """An executable standing in for Pagefind (set with $SITE_BUILDER_PAGEFIND)."""
     script = folder / "pagefind"
@@ -227,7 +243,7 @@ def served(server, path: str) -> str:
 
 def test_the_watcher_survives_a_dangling_link_and_rebuilds_the_next_edit(server, tiny, capsys):
     """The issue's reproduction: a link to nowhere in docs, then removed, then an edit."""
-    time.sleep(0.5)  # let the watcher start
+    watching(server, tiny)
     link = tiny.docs / "pic.png"
     link.symlink_to("/nonexistent")
     errors = []
@@ -257,7 +273,7 @@ def test_any_rebuild_error_is_shown_and_the_next_edit_rebuilds(server, tiny, cap
     wait_until(lambda: index_of(tiny))  # the background index is in: no rebuild of its own
     stream = EventStream(server)
     assert stream.next("build-ok") == "{}"
-    time.sleep(0.5)  # let the watcher start
+    watching(server, tiny)
     capsys.readouterr()
     layer = tiny.source / "models/layer.py"
     broken.append(True)
