@@ -1,5 +1,8 @@
 import re
 
+from pygments.lexers import PythonLexer
+from pygments.token import STANDARD_TYPES
+
 from site_builder.highlight import (
     highlight_block,
     highlight_inline,
@@ -15,6 +18,18 @@ def text_of(html):
     return re.sub(r"<[^>]+>", "", html).replace("&lt;", "<").replace("&gt;", ">")
 
 
+def pygments_classes(code: str) -> dict[str, str]:
+    """Pygments' short CSS class of each piece of `code` (a token, cut at line ends), lexed
+    whole: the classes the HTML must show, whichever release of Pygments is installed."""
+    classes: dict[str, str] = {}
+    for ttype, value in PythonLexer().get_tokens(code):
+        while ttype not in STANDARD_TYPES:
+            ttype = ttype.parent
+        for piece in value.split("\n"):
+            classes.setdefault(piece, STANDARD_TYPES[ttype])
+    return classes
+
+
 def section(lines, section_id="s"):
     return Section(
         section_id, "comment", "", "", 1, [(n, SOURCE.split("\n")[n - 1]) for n in lines]
@@ -24,16 +39,21 @@ def section(lines, section_id="s"):
 def test_multiline_string_split_across_sections_stays_a_string():
     first, second = section([1, 2], "first"), section([3, 4, 5, 6], "second")
     html = highlight_module(SOURCE, [first, second])
+    css = pygments_classes(SOURCE)
     # Line 2 starts with "#", but it is inside the string: a string span, not a comment.
+    string = css["# still the string"]
+    assert string == css['"""'] != pygments_classes("# still the string")["# still the string"]
     assert (
         '<span class="line" id="L2"><span class="ln" aria-hidden="true">2</span>' in html["first"]
     )
-    assert '<span class="s2"># still the string</span>' in html["first"]
-    assert '<span class="s2">&quot;&quot;&quot;</span>' in html["second"] or (
-        '<span class="s2">"""</span>' in html["second"]
+    assert f'<span class="{string}"># still the string</span>' in html["first"]
+    assert f'<span class="{string}">&quot;&quot;&quot;</span>' in html["second"] or (
+        f'<span class="{string}">"""</span>' in html["second"]
     )
-    assert '<span class="k">def</span> <span class="nf">f</span>' in html["second"]
-    assert '<span class="c1"># done</span>' in html["second"]
+    assert (
+        f'<span class="{css["def"]}">def</span> <span class="{css["f"]}">f</span>' in html["second"]
+    )
+    assert f'<span class="{css["# done"]}"># done</span>' in html["second"]
     assert first == section([1, 2], "first")  # the sections are not changed
 
 
@@ -70,43 +90,48 @@ class Asked:
 def test_a_linker_is_asked_about_every_name_with_its_line_and_owner():
     source = "cfg = make()\nx = cfg.lr + cfg . lr + f(a).lr\nprint(x)  # x\n"
     linker = Asked(make="other.html#make", lr="#L9")
+    css = pygments_classes(source)
+    n, nb = css["cfg"], css["print"]
     html = highlight_module(
         source, [Section("s", "comment", "", "", 1, [(2, ""), (3, "")])], linker
     )
     assert linker.asked == [
-        ("n", "cfg", 1, None),
-        ("n", "make", 1, None),
-        ("n", "x", 2, None),
-        ("n", "cfg", 2, None),
-        ("n", "lr", 2, "cfg"),  # owner: the plain name right before the dot
-        ("n", "cfg", 2, None),
-        ("n", "lr", 2, None),  # `cfg . lr`: spaces around the dot, no attribute access seen
-        ("n", "f", 2, None),
-        ("n", "a", 2, None),
-        ("n", "lr", 2, ""),  # after a dot, but not after a plain name
-        ("nb", "print", 3, None),
-        ("n", "x", 3, None),
+        (n, "cfg", 1, None),
+        (n, "make", 1, None),
+        (n, "x", 2, None),
+        (n, "cfg", 2, None),
+        (n, "lr", 2, "cfg"),  # owner: the plain name right before the dot
+        (n, "cfg", 2, None),
+        (n, "lr", 2, None),  # `cfg . lr`: spaces around the dot, no attribute access seen
+        (n, "f", 2, None),
+        (n, "a", 2, None),
+        (n, "lr", 2, ""),  # after a dot, but not after a plain name
+        (nb, "print", 3, None),
+        (n, "x", 3, None),
     ]
-    assert '<a class="n xref" data-name="lr" href="#L9">lr</a>' in html["s"]
-    assert '<span class="nb" data-name="print">print</span>' in html["s"]
+    assert f'<a class="{n} xref" data-name="lr" href="#L9">lr</a>' in html["s"]
+    assert f'<span class="{nb}" data-name="print">print</span>' in html["s"]
     assert "make" not in html["s"]  # line 1 is in no section
-    assert '<span class="c1"># x</span>' in html["s"]  # comments are not names
+    assert f'<span class="{css["# x"]}"># x</span>' in html["s"]  # comments are not names
 
 
 def test_inline_and_block():
+    css = pygments_classes("len(x) < 2")
     assert highlight_inline("len(x) < 2") == (
-        '<code class="code"><span class="nb">len</span><span class="p">(</span>'
-        '<span class="n">x</span><span class="p">)</span> <span class="o">&lt;</span> '
-        '<span class="mi">2</span></code>'
+        f'<code class="code"><span class="{css["len"]}">len</span><span class="{css["("]}">(</span>'
+        f'<span class="{css["x"]}">x</span><span class="{css[")"]}">)</span> '
+        f'<span class="{css["<"]}">&lt;</span> <span class="{css["2"]}">2</span></code>'
     )
     assert 'class="language-bash"' in highlight_block("echo hi\n", "bash")
     assert highlight_block("<b>\n", "") == '<pre class="code"><code>&lt;b&gt;</code></pre>\n'
 
 
 def test_inline_code_names():
+    css = pygments_classes("len(x)")
     assert highlight_inline("len(x)", mark_names=True) == (
-        '<code class="code"><span class="nb" data-name="len">len</span><span class="p">(</span>'
-        '<span class="n" data-name="x">x</span><span class="p">)</span></code>'
+        f'<code class="code"><span class="{css["len"]}" data-name="len">len</span>'
+        f'<span class="{css["("]}">(</span><span class="{css["x"]}" data-name="x">x</span>'
+        f'<span class="{css[")"]}">)</span></code>'
     )
     assert [single_name(code) for code in ("Mixer", "x.y", "len", "Mixer ", "1")] == [
         "Mixer",

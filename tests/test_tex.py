@@ -35,7 +35,7 @@ def run_python(code: str, *args: str) -> subprocess.CompletedProcess:
 def test_renders_html_and_mathml(katex):
     html = katex.render(r"\frac{a}{b}", False)
     assert html.startswith('<span class="katex" data-tex-key="\\frac{a}{b}">')
-    assert "<math><mrow><mfrac>" in html  # MathML for screen readers
+    assert "<math>" in html and "<mfrac>" in html  # MathML for screen readers
     assert 'class="katex-html"' in html
     assert "annotation" not in html and "semantics" not in html and "xmlns" not in html
 
@@ -48,7 +48,7 @@ def test_the_tex_source_becomes_an_attribute_escaped_once(katex):
     assert "<mtext>&quot;q&quot;" in html  # the MathML keeps its own copy
     display = katex.render(" x ", True)
     assert display.startswith('<span class="katex-display"><span class="katex" data-tex-key="x">')
-    assert '<math display="block"><mrow><mi>x</mi></mrow></math>' in display
+    assert '<math display="block">' in display and "<mi>x</mi>" in display
 
 
 def test_display_mode_differs_from_inline(katex):
