@@ -1,10 +1,19 @@
 """Setting up leaves a fresh clone clean: `make` runs `npm install`, which rewrites
-package-lock.json unless the lock already says everything npm would write into it."""
+package-lock.json unless the lock already says everything npm would write into it. And `make`
+installs the Python lock, which holds every range that pyproject.toml declares."""
 
 import json
+import os
 import posixpath
+import re
+import shutil
+import subprocess
+import time
+import tomllib
 
 from conftest import REPO
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 
 def unlocked(lock: dict) -> list[str]:
@@ -39,3 +48,75 @@ def test_the_check_finds_an_optional_dependency_missing_from_the_lock():
     lock = json.loads((REPO / "package-lock.json").read_text(encoding="utf-8"))
     del lock["packages"]["node_modules/@pagefind/windows-x64"]
     assert unlocked(lock) == ["node_modules/pagefind -> @pagefind/windows-x64"]
+
+
+# ------------------------------------------------------------------------------ the Python lock
+
+LOCK = REPO / "requirements" / "lock.txt"
+
+
+def locked() -> dict[str, tuple[str, list[str]]]:
+    """The lock's pins: canonical name -> (version, hashes)."""
+    pins: dict[str, tuple[str, list[str]]] = {}
+    name = ""
+    for line in LOCK.read_text(encoding="utf-8").splitlines():
+        if match := re.match(r"([A-Za-z0-9][\w.-]*)==(\S+)", line):
+            name = canonicalize_name(match[1])
+            pins[name] = (match[2], [])
+        elif match := re.match(r"\s+--hash=(sha256:[0-9a-f]{64})", line):
+            pins[name][1].append(match[1])
+    return pins
+
+
+def declared() -> list[Requirement]:
+    """What pyproject.toml asks for: the package, the extras `make` installs, the build backend."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    extras = project["project"]["optional-dependencies"]
+    wanted = [
+        *project["project"]["dependencies"],
+        *extras["experiment"],
+        *extras["dev"],
+        *project["build-system"]["requires"],
+    ]
+    return [Requirement(text) for text in wanted]
+
+
+def test_the_python_lock_pins_every_declared_range_by_hash():
+    pins = locked()
+    assert len(pins) > 50 and all(hashes for _, hashes in pins.values())
+    for requirement in declared():
+        if requirement.marker and not requirement.marker.evaluate():
+            continue
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is not in the lock: run make lock"
+        version = pins[name][0]
+        assert requirement.specifier.contains(version, prereleases=True), (
+            f"the lock has {name}=={version}, outside {requirement}: run make lock"
+        )
+
+
+def test_the_lock_takes_torch_from_the_cpu_wheel():
+    constraint = (REPO / "requirements" / "constraints.txt").read_text(encoding="utf-8")
+    assert f"torch=={locked()['torch'][0]}" in constraint.splitlines()
+    assert locked()["torch"][0].endswith("+cpu")
+
+
+def test_make_sets_up_again_when_the_lock_changes(tmp_path):
+    for name in ("Makefile", "pyproject.toml", "requirements/lock.txt"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        shutil.copy(REPO / name, tmp_path / name)
+    (tmp_path / ".venv").mkdir()
+    for stamp in (".locked", ".installed"):
+        (tmp_path / ".venv" / stamp).touch()
+
+    def plan() -> str:
+        command = ["make", "-n", "-C", str(tmp_path), ".venv/.installed"]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+    assert "pip install" not in plan()
+    later = time.time() + 60
+    os.utime(tmp_path / "requirements/lock.txt", (later, later))
+    steps = plan()
+    assert "-m venv --clear .venv" in steps
+    assert "pip install -q --require-hashes --no-deps -r requirements/lock.txt" in steps
+    assert "pip install -q --no-deps --no-build-isolation -e ." in steps
