@@ -172,6 +172,14 @@ PX = 1.0
 WAIT_MS = 120_000
 
 
+def pytest_collection_modifyitems(items):
+    """`make check` leaves out the `browser` mark, so every test that starts Chromium has it."""
+    for item in items:
+        uses = set(getattr(item, "fixturenames", ())) & {"browser", "chromium_path"}
+        if uses and item.get_closest_marker("browser") is None:
+            raise pytest.UsageError(f"{item.nodeid} uses {min(uses)}: mark it `browser`")
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> Path:
     if not CHROMIUM.exists():
