@@ -186,6 +186,7 @@ def test_bad_sizes_are_refused():
         ConvMixer(ConvMixerLayer(8, 3), 0, PatchEmbeddings(8, 2), ClassificationHead(8, 10))
 
 
+@pytest.mark.train
 def test_training_steps_on_real_cifar10_reduce_the_loss():
     torch.manual_seed(0)
     images, labels = load_cifar10_batch(256)

@@ -108,6 +108,7 @@ def reference(tmp_path_factory) -> Path:
     return cwd / "runs" / "ref"
 
 
+@pytest.mark.train
 def test_smoke_preset_learns_well_above_chance(tmp_path, capsys):
     args = ["--preset", "smoke", "--data-dir", str(DATA_DIR), "--runs-dir", str(tmp_path)]
     assert ex.main([*args, "--run-name", "smoke"]) == 0
@@ -119,7 +120,7 @@ def test_smoke_preset_learns_well_above_chance(tmp_path, capsys):
     assert "epoch 2/2: train loss" in capsys.readouterr().out  # plain lines: not a terminal
 
 
-@pytest.mark.slow
+@pytest.mark.train
 def test_resume_after_sigkill_reproduces_the_uninterrupted_run_exactly(tmp_path, reference):
     process = start(tmp_path, *TINY, "--run-name", "r")
     checkpoint = tmp_path / "runs" / "r" / "checkpoint.pt"
@@ -135,7 +136,7 @@ def test_resume_after_sigkill_reproduces_the_uninterrupted_run_exactly(tmp_path,
     assert final["confusion"] == expected["confusion"]
 
 
-@pytest.mark.slow
+@pytest.mark.train
 def test_ctrl_c_saves_mid_epoch_and_resumes_exactly(tmp_path, reference):
     process = start(tmp_path, *TINY, "--run-name", "r")
     metrics = tmp_path / "runs" / "r" / "metrics.jsonl"
@@ -151,7 +152,7 @@ def test_ctrl_c_saves_mid_epoch_and_resumes_exactly(tmp_path, reference):
     assert deterministic_rows(tmp_path / "runs" / "r") == deterministic_rows(reference)
 
 
-@pytest.mark.slow
+@pytest.mark.train
 def test_two_processes_with_gloo_shard_the_data_and_only_rank_0_writes(tmp_path):
     args = [
         "--preset", "smoke", "--epochs", "1", "--batch-size", "40", "--log-every", "5",
@@ -177,7 +178,7 @@ def test_two_processes_with_gloo_shard_the_data_and_only_rank_0_writes(tmp_path)
     assert final["world_size"] == 2 and sum(map(sum, final["confusion"])) == 200
 
 
-@pytest.mark.slow
+@pytest.mark.train
 def test_two_processes_keep_the_last_smaller_batch(tmp_path):
     # 400 images, 2 processes of 30 (steps of 60): 200 each, 6 batches of 30 and one of 20, the
     # same on both processes, so neither waits for the other at the last step.
@@ -195,7 +196,7 @@ def test_two_processes_keep_the_last_smaller_batch(tmp_path):
     assert [r["train_images"] for r in rows if r["split"] == "test"] == [400]
 
 
-@pytest.mark.slow
+@pytest.mark.train
 def test_two_processes_resume_after_sigkill_reproduce_the_uninterrupted_run_exactly(tmp_path):
     # TINY with two processes: 25 images each per step, still 20 steps per epoch. Two
     # uninterrupted gloo runs on the CPU agree bit for bit (an all-reduce over two processes is
@@ -327,6 +328,7 @@ def test_bad_input_gets_one_clear_message(tmp_path, capsys):
     assert error.startswith("error: CIFAR-10 is not in") and "Traceback" not in error
 
 
+@pytest.mark.train
 def test_plot_and_publish(tmp_path, reference, capsys):
     assert ex.main(["plot", str(reference)]) == 0
     assert (reference / "curves.svg").read_text().startswith("<svg")
@@ -434,6 +436,7 @@ def one_cycle_run(tmp_path_factory) -> Path:
     return runs / "r"
 
 
+@pytest.mark.train
 def test_resume_refuses_flags_that_would_change_the_run_and_names_them(one_cycle_run, capsys):
     before = snapshot(one_cycle_run)
     resume = ["--run-name", "r", "--resume"]
@@ -452,6 +455,7 @@ def test_resume_refuses_flags_that_would_change_the_run_and_names_them(one_cycle
     assert json.loads((one_cycle_run / "run.json").read_text()) == json.loads(before["run.json"])
 
 
+@pytest.mark.train
 def test_resume_applies_epochs_log_every_and_tta_and_says_so(tmp_path, capsys):
     runs = tmp_path / "runs"
     assert ex.main(tiny(runs, "--run-name", "c", "--optim.schedule", "constant")) == 0
@@ -502,6 +506,7 @@ def test_resume_reports_a_corrupt_run_json_in_one_line(tmp_path, capsys, content
     assert [p.name for p in (tmp_path / "r").iterdir()] == ["run.json"]
 
 
+@pytest.mark.train
 def test_full_disk_keeps_the_last_good_checkpoint_and_leaves_no_temporary_file(
     tmp_path, capsys, monkeypatch
 ):

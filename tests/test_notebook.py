@@ -314,7 +314,7 @@ def test_the_model_notebook_runs_and_ends_with_convmixer_256_8(site_dir, tmp_pat
     assert re.search(r"logits +\[4, 10\]", printed)
 
 
-@pytest.mark.slow
+@pytest.mark.train
 def test_the_experiment_notebook_trains_the_smoke_preset_offline(site_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(REPO))
     monkeypatch.setenv("LABML_LIKE_CIFAR10", str(DATA_DIR))

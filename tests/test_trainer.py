@@ -131,6 +131,7 @@ def test_metrics_on_a_full_disk_is_one_clear_error(tmp_path):
     log.close()  # the unwritten row is not reported a second time
 
 
+@pytest.mark.train
 def test_first_checkpoint_on_a_full_disk_then_a_fresh_run_starts_clean(data, tmp_path, monkeypatch):
     def disk_full(obj, f):
         f.write(b"half a checkpoint")
@@ -150,6 +151,7 @@ def test_first_checkpoint_on_a_full_disk_then_a_fresh_run_starts_clean(data, tmp
     ]  # fmt: skip
 
 
+@pytest.mark.train
 def test_fit_trains_logs_checkpoints_and_evaluates(data, tmp_path):
     trainer = make_trainer(data, tmp_path / "run", tta=True)
     final = trainer.fit()
@@ -172,6 +174,7 @@ def test_fit_trains_logs_checkpoints_and_evaluates(data, tmp_path):
     assert state["config"] == asdict(trainer.config)
 
 
+@pytest.mark.train
 def test_stop_request_saves_and_diverging_loss_keeps_that_checkpoint(data, tmp_path):
     run_dir = tmp_path / "run"
     trainer = make_trainer(data, run_dir)
@@ -186,12 +189,14 @@ def test_stop_request_saves_and_diverging_loss_keeps_that_checkpoint(data, tmp_p
     assert (run_dir / "checkpoint.pt").read_bytes() == before
 
 
+@pytest.mark.train
 def test_existing_run_is_not_overwritten(data, tmp_path):
     make_trainer(data, tmp_path / "run").fit()
     with pytest.raises(tr.TrainingError, match="already holds a run; pass --resume"):
         make_trainer(data, tmp_path / "run").fit()
 
 
+@pytest.mark.train
 def test_resume_rejects_a_different_schedule_length(data, tmp_path):
     make_trainer(data, tmp_path / "run").fit()
     with pytest.raises(tr.TrainingError, match="saved for 8 steps, but this configuration has 12"):
@@ -217,6 +222,7 @@ def test_steps_per_epoch_keep_or_drop_the_last_batch():
     assert tr.steps_per_epoch(1000, 50, 2, drop_last=False) == 20  # nothing left over
 
 
+@pytest.mark.train
 def test_the_last_smaller_batch_is_trained_and_resumes_exactly(data, tmp_path):
     # 256 images in batches of 60: 4 steps of 60 and one of 16 per epoch.
     final = make_trainer(data, tmp_path / "a", batch_size=60, drop_last=False).fit()
@@ -252,6 +258,7 @@ def test_precision_chooses_the_autocast_format():
         tr.autocast_dtype("fp8", cuda)
 
 
+@pytest.mark.train
 def test_the_gradient_scaler_is_checkpointed_and_restored(data, tmp_path):
     # On the CPU, fp16 leaves autocast and the scaler off.
     trainer = make_trainer(data, tmp_path / "off", precision="fp16")
@@ -284,6 +291,7 @@ def test_the_gradient_scaler_is_checkpointed_and_restored(data, tmp_path):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.train
 def test_fp16_on_cuda_runs_under_autocast_with_the_scaler(data, tmp_path):
     trainer = make_trainer(data, tmp_path / "run", device="cuda", precision="fp16")
     assert trainer.autocast_dtype == torch.float16 and trainer.scaler.is_enabled()
@@ -327,6 +335,7 @@ def test_sync_batchnorm_is_used_exactly_with_several_cuda_processes():
     assert norms(model) == {"BatchNorm2d"} and note is None
 
 
+@pytest.mark.train
 def test_a_checkpoint_saved_with_sync_batchnorm_loads_into_one_process(data, tmp_path):
     # A model as several GPUs train it: SyncBatchNorm layers, with statistics of their own.
     torch.manual_seed(1)
@@ -353,6 +362,7 @@ def test_a_checkpoint_saved_with_sync_batchnorm_loads_into_one_process(data, tmp
     assert final["epochs"] == 2 and 0 <= final["test_accuracy"] <= 1
 
 
+@pytest.mark.train
 def test_plot_writes_an_svg_with_both_panels(data, tmp_path):
     make_trainer(data, tmp_path / "run").fit()
     svg = tr.plot_run(tmp_path / "run")
