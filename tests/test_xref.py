@@ -5,6 +5,8 @@ import re
 import textwrap
 from pathlib import Path
 
+from test_highlight import pygments_classes
+
 from site_builder.highlight import highlight_module
 from site_builder.markdown import render_markdown
 from site_builder.parse import parse_module
@@ -112,12 +114,15 @@ def test_code_links_names_across_pages(tmp_path):
     module, config = load(tmp_path, "nets/config.py", CONFIG)
     linker = PageLinker(SymbolTable([model, config]), "nets/config.html")
     html = "".join(highlight_module(module.source, module.sections, linker).values())
-    assert '<a class="n xref" data-name="Mixer" href="model.html#Mixer">Mixer</a>' in html
+    css = pygments_classes(module.source)
+    n = css["layer"]  # a plain name
+    assert f'<a class="{n} xref" data-name="Mixer" href="model.html#Mixer">Mixer</a>' in html
     assert 'data-name="width" href="#L10">width</a>' in html  # config.width
     assert html.count('href="#L10"') == 1  # not the field's own definition, not `width =`
-    assert '<span class="n" data-name="layer">layer</span>' in html
+    assert f'<span class="{n}" data-name="layer">layer</span>' in html
     assert 'data-name="helper" href' not in html  # not imported here
-    assert '<span class="nc" data-name="RunConfig">RunConfig</span>' in html  # its definition
+    definition = css["RunConfig"]
+    assert f'<span class="{definition}" data-name="RunConfig">RunConfig</span>' in html
     plain = "".join(highlight_module(module.source, module.sections).values())
     assert "data-name" not in plain and plain == _without_names(html)
 
@@ -143,5 +148,5 @@ def test_prose_links_names_in_inline_code(tmp_path):
     ).html
     assert '<a class="xref" data-name="Mixer" href="nets/model.html#Mixer">' in html
     assert '<a class="xref" data-name="helper" href="nets/model.html#L13">' in html  # prose
-    assert '<span class="n" data-name="x">x</span>' in html
+    assert f'<span class="{pygments_classes("x")["x"]}" data-name="x">x</span>' in html
     assert html.count("xref") == 2  # not inside the author's own link
