@@ -4,7 +4,8 @@ PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTHON ?= python3
 LOCK   := requirements/lock.txt
-# Tests that train a model or drive a browser: `make test` runs them, `make check` leaves them out.
+# Marks (pyproject.toml) of the tests that train a model, drive a browser or are slow otherwise:
+# `make test` runs them, `make check` leaves them out.
 SLOW   := browser or train or slow
 
 .PHONY: setup serve build test check lint lock format bench clean
