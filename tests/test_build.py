@@ -13,7 +13,6 @@ from conftest import make_config, snapshot, write_tree
 
 from site_builder import i18n, search, tex
 from site_builder.build import build_site
-from site_builder.cache import search_indexes
 from site_builder.config import load_config
 from site_builder.model import BuildError
 from site_builder.paths import page_url
@@ -115,7 +114,7 @@ def test_without_indexing_a_rebuild_keeps_the_newest_index_until_one_is_built(ti
     assert report.unindexed is not None and "models/layer.html" in report.unindexed
     assert "404.html" not in report.unindexed
 
-    search.build_index(search_indexes(tiny.cache_dir), report.unindexed)
+    search.build_index(search.kept_indexes(tiny.cache_dir), report.unindexed)
     swap = build_site(tiny, index_search=False)
     assert swap.unindexed is None and swap.pages_rendered == []
     assert swap.written and all(rel.startswith("pagefind/") for rel in swap.written)
