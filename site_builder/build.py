@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import search, tex
 from .cache import Cache, builder_digest
@@ -42,6 +43,7 @@ from .model import (
     PageNotebook,
     PageRecord,
     Parsed,
+    RenderedModule,
     StoredFiles,
     Translated,
     fail_or_skip,
@@ -64,6 +66,9 @@ from .sources import docs_assets, find_sources, input_trees, read_inputs
 from .workers import fork_map, worker_count
 from .write import check_out_dir, write_site
 from .xref import PageLinker, SymbolTable, module_symbols
+
+if TYPE_CHECKING:
+    from .render import Commentary
 
 # Imported on first use: a build with nothing to render loads no rendering library.
 parse = lazy_module("site_builder.parse")  # PyYAML
@@ -343,7 +348,9 @@ def render_pages(
     # One process: the stages' own seconds; worker processes: their wall time, and the stages'
     # seconds summed over the workers.
     stage_seconds = report.seconds if workers < 2 else report.worker_seconds
-    started, done, new_math = time.perf_counter(), {}, {}
+    started = time.perf_counter()
+    done: dict[str, PageRecord] = {}
+    new_math: tex.Results = {}
     for unit, result in zip(units, fork_map(make_pages, shared, units, workers), strict=True):
         for stage, spent in result.seconds.items():
             stage_seconds[stage] = stage_seconds.get(stage, 0.0) + spent
@@ -406,7 +413,7 @@ def _make_pages(shared: Shared, unit: SourcePages, report: BuildReport) -> list[
 
 
 def page_notebook(
-    site: SiteIndex, item: Input, page: Translated, found: "render.Commentary"
+    site: SiteIndex, item: Input, page: Translated, found: "Commentary"
 ) -> PageNotebook | None:
     """Notebook stage: the page's notebook, the module in the page's language, its links (those
     the markdown stage found) sent where `SiteIndex.notebook_link` says. (A page whose notebook
@@ -438,8 +445,8 @@ def page_record(
     shared: Shared,
     item: Input,
     page: Translated,
-    rendered: "render.RenderedModule",
-    found: "render.Commentary",
+    rendered: RenderedModule,
+    found: "Commentary",
     notebook: PageNotebook | None,
 ) -> PageRecord:
     """Page stage: the page laid out, its files kept, and what the check stage needs of it."""
@@ -462,7 +469,7 @@ def page_layout(
     site: SiteIndex,
     item: Input,
     page: Translated,
-    rendered: "render.RenderedModule",
+    rendered: RenderedModule,
     notebook: PageNotebook | None = None,
 ) -> str:
     """The page's HTML: its context (crumbs, listing, links), laid out."""
@@ -486,7 +493,7 @@ def page_layout(
     return renderer.module_page(context)
 
 
-def _template_links(page_html: str, found: "render.Commentary", page_file: str) -> list[Link]:
+def _template_links(page_html: str, found: "Commentary", page_file: str) -> list[Link]:
     """Links in the HTML that commentary did not write: they come from the templates."""
     extra = Counter(urls_in(page_html))
     extra.subtract(link.href for link in found.links + found.images)
