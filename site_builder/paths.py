@@ -75,9 +75,14 @@ def language_prefix(config: "SiteConfig", lang: str) -> str:
     return "" if lang == config.languages[0] else f"{lang}/"
 
 
+# Left as they are in a URL path (RFC 3986), but for `:` (read as a scheme at a relative link's
+# start) and the quote and brackets (which end a link in Markdown and HTML written by hand).
+_PATH_SAFE = "/!$&*+,;=@~"
+
+
 def url_path(site_path: str) -> str:
-    """A site path as a URL writes it: percent-encoded but for `/` (`a#b.html` -> `a%23b.html`)."""
-    return quote(site_path, safe="/")
+    """A site path as a URL writes it, percent-encoded (`a#b.html` -> `a%23b.html`)."""
+    return quote(site_path, safe=_PATH_SAFE)
 
 
 @functools.lru_cache(maxsize=1 << 16)
