@@ -63,9 +63,10 @@ def debugging(flag: bool = False) -> bool:
 def print_problem(
     error: BuildError, prefix: str = "", suffix: str = "", debug: bool = False
 ) -> None:
-    """One problem on one line of stderr; with `debug`, an internal error's traceback after it."""
+    """One problem on one line of stderr; with `debug` (or $SITE_BUILDER_DEBUG), an internal
+    error's traceback after it."""
     print(f"{prefix}{location(error)}{suffix}", file=sys.stderr)
-    if debug and error.detail:
+    if debugging(debug) and error.detail:
         print(error.detail.rstrip(), file=sys.stderr)
 
 
