@@ -333,14 +333,13 @@ def render_pages(
             by_source.setdefault(item.source.url, []).append(item)
     memo_key = tex.KatexRenderer.memo_key()
     if katex is None:  # KaTeX's results kept by earlier builds are not rendered again
-        renderer = tex.KatexRenderer(cache.load_math(memo_key))
+        math = tex.KatexRenderer(cache.load_math(memo_key))
     else:
-        renderer = katex
+        math = katex
         if not katex.knows(memo_key):
             katex.know(memo_key, cache.load_math(memo_key))
     units = [
-        SourcePages(unit, [pages[item.key] for item in unit], renderer)
-        for unit in by_source.values()
+        SourcePages(unit, [pages[item.key] for item in unit], math) for unit in by_source.values()
     ]
     workers = worker_count(len(items), fork_safe=not tex.v8_started())
     report.processes = max(report.processes, workers)
@@ -366,8 +365,8 @@ def render_pages(
     if workers > 1:
         report.seconds["render"] = time.perf_counter() - started
     cache.save_math(memo_key, new_math)
-    if renderer is not katex:
-        renderer.close()
+    if math is not katex:
+        math.close()
     return done
 
 
