@@ -318,3 +318,20 @@ def test_odd_file_names_get_percent_encoded_links_and_one_line_messages(project,
     assert (
         err == "pkg/odd/new\\nline.py:2: broken link 'nowhere.html': no page or file at that path"
     )
+
+
+def test_a_bug_outside_the_pages_is_one_line_too(project, capsys, monkeypatch):
+    from site_builder import build
+
+    def site_outputs(*args):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(build, "site_outputs", site_outputs)
+    monkeypatch.delenv("SITE_BUILDER_DEBUG", raising=False)
+    layer = project / "pkg/models/layer.py"
+    edited = {"pkg/models/layer.py": layer.read_text().replace("Keep", "Mind")}
+    err = break_and_build(project, capsys, edited)
+    assert err == "internal error (KeyError: 'boom'); please report it"
+    assert main(["build", "--debug"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("internal error (KeyError: 'boom')") and "Traceback" in err
