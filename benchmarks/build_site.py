@@ -46,7 +46,7 @@ from page_weight import GZIP_TARGET, page_weight  # noqa: E402
 
 from site_builder import search  # noqa: E402
 from site_builder.build import build_site  # noqa: E402
-from site_builder.cache import builder_digest, search_indexes  # noqa: E402
+from site_builder.cache import builder_digest  # noqa: E402
 from site_builder.config import load_config  # noqa: E402
 from site_builder.tex import KatexRenderer  # noqa: E402
 
@@ -344,7 +344,9 @@ def main(argv: list[str] | None = None) -> int:
             one_serve.append(timed_build(config, index_search=False, katex=katex))
             if one_serve[-1][1].unindexed is not None and not WITHOUT_SEARCH:
                 start = time.perf_counter()
-                search.build_index(search_indexes(config.cache_dir), one_serve[-1][1].unindexed)
+                search.build_index(
+                    search.kept_indexes(config.cache_dir), one_serve[-1][1].unindexed
+                )
                 index_s.append(time.perf_counter() - start)
 
         noop_cli_s, noop_in_s = min(s for s, _ in noop_cli), min(s for s, _ in noop_in)

@@ -1,39 +1,77 @@
-"""The pipeline. `build_site` is the table of contents of site_builder:
+"""The pipeline. `build_site` is the table of contents of site_builder: it names every stage, in
+order, each a function of what the stages before it made:
 
-    sources -> parse -> translate -> render -> page -> check -> search -> write
-                                     markdown+math, highlight, cross-references; notebook
+    sources -> parse -> translate -> render -> notebook -> page -> check -> search -> write
+                                     markdown+math, highlight, cross-references
 
-Each stage is a module with one job: a function of what the stages before it made. The cache
-wraps the stages from outside (`Cache.cached`): a value is kept under a digest of everything it
-depends on, so a rebuild parses, translates and renders only the pages whose inputs changed, and
-links are still checked site-wide on every build. The site is written atomically: a failed build
-leaves the previous site as it was.
+The records that pass between them are in `model`. The cache wraps the stages from outside
+(`Cache.cached`): a value is kept under a digest of everything it depends on, so a rebuild parses,
+translates and renders only the pages whose inputs changed, and links are still checked site-wide
+on every build. Worker processes run `make_pages`, a function of one source's translated pages
+and of what every page shares. The site is written atomically: a failed build leaves the previous
+site as it was.
+
+A problem is a `BuildError`. A bug met while reading, parsing, translating, rendering or writing
+one page is one too (`model.internal_error`, naming the file), so that with --keep-going that page
+is left out like any page that cannot be built, and without it the build stops with one line.
 """
 
 import posixpath
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import search, tex, xref
-from .cache import Cache, builder_digest, search_indexes
+from . import search, tex
+from .cache import Cache, builder_digest
 from .config import SiteConfig, load_config
-from .files import DamagedBlob, digest
+from .files import Blob, DamagedBlob, digest
+from .images import page_images
 from .lazy import lazy_module
-from .links import Link, check_site, ids_in, is_external, resolve, urls_in
-from .model import BuildError, Module, fail_or_skip
+from .links import check_site, ids_in, is_external, resolve, urls_in
+from .model import (
+    BuildError,
+    Input,
+    Link,
+    MadePages,
+    Meta,
+    Module,
+    ModuleSymbols,
+    NotebookLink,
+    PageNotebook,
+    PageRecord,
+    Parsed,
+    RenderedModule,
+    StoredFiles,
+    Translated,
+    fail_or_skip,
+    internal_error,
+)
 from .notebook import module_notebook
 from .page import PageContext, PageRenderer
-from .parse import parse_source
-from .paths import dotted_name, download_name, language_prefix, notebook_path, relative_href
+from .paths import (
+    base_path,
+    dotted_name,
+    download_name,
+    language_prefix,
+    notebook_path,
+    relative_href,
+    url_path,
+)
 from .report import BuildReport
-from .site import Meta, SiteIndex, page_images, site_base_path, site_files, whole_site_files
-from .sources import Input, Source, docs_assets, find_sources, input_trees, read_inputs
+from .site import SiteIndex, site_files, whole_site_files
+from .sources import docs_assets, find_sources, input_trees, read_inputs
 from .workers import fork_map, worker_count
 from .write import check_out_dir, write_site
-from .xref import SymbolTable
+from .xref import PageLinker, SymbolTable, module_symbols
+
+if TYPE_CHECKING:
+    from .render import Commentary
 
 # Imported on first use: a build with nothing to render loads no rendering library.
+parse = lazy_module("site_builder.parse")  # PyYAML
 render = lazy_module("site_builder.render")  # markdown-it, Pygments, KaTeX
 translate = lazy_module("site_builder.translate")  # Babel
 
@@ -64,38 +102,64 @@ def build_site(
         return _build(again, config, keep_going, index_search, katex, heal=True)
 
 
-def _build(report, config, keep_going, index_search, katex, heal=False) -> BuildReport:
-    skipped = report.skipped if keep_going else None
+def _build(
+    report: BuildReport,
+    config: SiteConfig,
+    keep_going: bool,
+    index_search: bool,
+    katex: "tex.KatexRenderer | None",
+    heal: bool = False,
+) -> BuildReport:
+    skipped = report.skipped if keep_going else None  # pages left out, with why (--keep-going)
     cache = Cache.load(config.cache_dir, builder_digest())
     if heal:
         cache.heal()
     with report.stage("sources"):
         inputs = read_inputs(config, find_sources(config, report.warnings, skipped), skipped)
-    modules = Modules(report, config, inputs, skipped)  # parse -> translate, for what is not kept
-    metas = cache.cached("meta", [i.key for i in inputs], modules.metas)
-    inputs = [i for i in inputs if i.key in metas]
-    symbols = cache.cached("symbols", python_keys(config, inputs), modules.symbols)
-    symbols = SymbolTable(list(symbols.values()))  # names pages may link to
-    site = SiteIndex(config, inputs, metas, digest(cache.builder, symbols.key()))
+    by_key = {item.key: item for item in inputs}
+
+    def modules(keys: list[str]) -> dict[str, Translated]:  # parse -> translate
+        items = [by_key[key] for key in keys]
+        return translate_pages(
+            config, items, parse_sources(items, report, skipped), report, skipped
+        )
+
+    translated = Memo(modules)  # each page parsed and translated once, for what the cache lacks
+    metas = cache.cached("meta", by_key, lambda keys: page_metas(translated(keys)))
+    inputs = [item for item in inputs if item.key in metas]
+    python = python_keys(config, inputs)
+    kept_symbols = cache.cached("symbols", python, lambda keys: symbols(config, translated(keys)))
+    table = SymbolTable(list(kept_symbols.values()))  # names pages may link to
+    site = SiteIndex(config, inputs, metas, digest(cache.builder, table.key()))
     ui = lambda lang: translate.ui_translations(lang, config.locale_dir)  # noqa: E731
     renderer = PageRenderer(config, ui, cache.templates_folder())
-    job = PageJob(site, symbols, renderer, modules, cache.put, keep_going)
-    with search.Indexer(search_indexes(cache.folder)) as indexer:  # stops if the build fails
-        # Pagefind indexes each page as it comes out of rendering, while the next ones render.
+    with search.Indexer(search.kept_indexes(cache.folder)) as indexer:  # stops if the build fails
+        # Pagefind indexes each page as it comes out of the page stage, while the next render.
         made = indexer.add if index_search else None
-        pages = rendered_pages(report, cache, job, inputs, katex, made)  # render -> page
+        shared = Shared(site, table, renderer, cache.put, keep_going)
+        by_render_key = {site.render_key(item): item for item in inputs}
+        records = cache.cached(
+            "page",
+            by_render_key,
+            lambda keys: render_pages(  # render -> notebook -> page
+                report, cache, shared, [by_render_key[k] for k in keys], translated, katex, made
+            ),
+        )
+        pages = {item.url: records[key] for key, item in by_render_key.items() if key in records}
         with report.stage("page"):
             outputs = site_outputs(config, site, renderer, pages, cache, report.warnings)
         with report.stage("check"):
             outputs, problems = checked(config, pages, outputs, keep_going)
         with report.stage("search"):
             documents = {url: cache.blob(record.search) for url, record in pages.items()}
-            outputs |= search_index(config, documents, indexer if index_search else None, report)
+            index = search.site_index(documents, indexer if index_search else None, cache.folder)
+            outputs |= index.files
+            report.unindexed = index.unindexed
     with report.stage("write"):
         result = write_site(config.out, outputs, link_from=cache.folder)
         cache.save()
-    parse_warnings = [w for i in inputs if i.url in pages for w in metas[i.key].warnings]
-    report.warnings = _sorted_problems(report.warnings + parse_warnings + problems)
+    page_warnings = [w for i in inputs if i.url in pages for w in metas[i.key].warnings]
+    report.warnings = _sorted_problems(report.warnings + page_warnings + problems)
     report.skipped[:] = _sorted_problems(report.skipped)
     report.pages_total = len(pages)
     report.written, report.removed = result.written, result.removed
@@ -114,86 +178,94 @@ def _sorted_problems(problems: list[BuildError]) -> list[BuildError]:
     return [unique[key] for key in sorted(unique)]
 
 
+class Memo:
+    """`make(keys)`'s values, each made once however often it is asked for (a key that `make`
+    leaves out, a page that failed, is not asked for again)."""
+
+    def __init__(self, make: Callable[[list[str]], dict[str, Translated]]):
+        self.make = make
+        self.values: dict[str, Translated] = {}
+        self.asked: set[str] = set()
+
+    def __call__(self, keys: list[str]) -> dict[str, Translated]:
+        missing = [key for key in keys if key not in self.asked]
+        self.asked.update(missing)
+        if missing:
+            self.values.update(self.make(missing))
+        return {key: self.values[key] for key in keys if key in self.values}
+
+
 # ------------------------------------------------------------------------ parse and translate
 
 
-@dataclass
-class Translated:
-    """A page's module in its language, whether any part fell back to English, what the site
-    knows of it, and the module it was translated from (whose code every language shares)."""
+def parse_sources(
+    items: list[Input], report: BuildReport, skipped: list[BuildError] | None
+) -> dict[Path, Module]:
+    """Parse stage: each source's module, from the bytes the sources stage read (once per source,
+    whatever its languages), in worker processes when there are many. The first problem, in
+    source order, is raised as in a serial parse; with a `skipped` list, each is kept there and
+    its source left out."""
+    sources = list({item.source.path: item for item in items}.values())
+    if not sources:
+        return {}
+    workers = worker_count(len(sources), fork_safe=not tex.v8_started())
+    report.processes = max(report.processes, workers)
+    chunk = max(1, len(sources) // (4 * workers))
+    parsed = {}
+    with report.stage("parse"):
+        results = fork_map(parse_source, None, sources, workers, chunk)
+        for item, (module, problem) in zip(sources, results, strict=True):
+            if problem:
+                fail_or_skip(problem, skipped)
+            elif module:
+                parsed[item.source.path] = module
+    return parsed
 
-    module: Module
-    fallback: bool
-    meta: Meta
-    source_module: Module
 
-
-def parse_or_problem(source: Source) -> tuple[Module | None, BuildError | None]:
+def parse_source(_: None, item: Input) -> Parsed:
+    """One source's module, or its problem (a bug in the parse is one too)."""
+    source = item.source
     try:
-        return parse_source(source.path, source.rel_path), None
+        return Parsed(parse.parse_source(source.path, source.rel_path, item.data), None)
     except BuildError as error:
-        return None, error
+        return Parsed(None, error)
+    except Exception as error:
+        return Parsed(None, internal_error(source.path, error))
 
 
-class Modules:
-    """The parse and translate stages, run for the inputs the cache does not answer for: each
-    source is parsed once (in worker processes when there are many), then translated into each
-    language asked for. A problem is an error, or with a `skipped` list, its pages are left
-    out."""
+def translate_pages(
+    config: SiteConfig,
+    items: list[Input],
+    parsed: dict[Path, Module],
+    report: BuildReport,
+    skipped: list[BuildError] | None,
+) -> dict[str, Translated]:
+    """Translate stage: each page's module in its language (see `translate`), by input key. A
+    problem is an error, or with a `skipped` list, the page is left out."""
+    done = {}
+    with report.stage("translate"):
+        for item in items:
+            original = parsed.get(item.source.path)
+            if original is None:
+                continue
+            try:
+                module, fallback = translate.translate_module(
+                    original, item.lang, config.locale_dir, config.languages[0]
+                )
+            except BuildError as error:
+                fail_or_skip(error, skipped)
+                continue
+            except Exception as error:
+                fail_or_skip(internal_error(item.source.path, error), skipped)
+                continue
+            meta = Meta(module.title, module.summary, module.warnings)
+            done[item.key] = Translated(module, bool(fallback), meta, original)
+    return done
 
-    def __init__(self, report, config: SiteConfig, inputs: list[Input], skipped):
-        self.report, self.config, self.skipped = report, config, skipped
-        self.inputs = {i.key: i for i in inputs}
-        self.done: dict[str, Translated] = {}
 
-    def translated(self, keys: list[str]) -> dict[str, Translated]:
-        todo = [self.inputs[key] for key in keys if key not in self.done]
-        parsed = self._parse(list({i.source.path: i.source for i in todo}.values()))
-        with self.report.stage("translate"):
-            for item in todo:
-                original = parsed.get(item.source.path)
-                if original is None:
-                    continue
-                try:
-                    module, fallback = translate.translate_module(
-                        original, item.lang, self.config.locale_dir, self.config.languages[0]
-                    )
-                except BuildError as error:
-                    fail_or_skip(error, self.skipped)
-                    continue
-                meta = Meta(module.title, module.summary, original.warnings)
-                self.done[item.key] = Translated(module, bool(fallback), meta, original)
-        return {key: self.done[key] for key in keys if key in self.done}
-
-    def _parse(self, sources: list[Source]) -> dict:
-        """Each source's module; the first error, in source order, is raised as in a serial
-        parse; with a `skipped` list, every error is kept there and its source left out."""
-        if not sources:
-            return {}
-        workers = worker_count(len(sources), fork_safe=not tex.v8_started())
-        self.report.processes = max(self.report.processes, workers)
-        chunk = max(1, len(sources) // (4 * workers))
-        parsed = {}
-        with self.report.stage("parse"):
-            results = fork_map(lambda n: parse_or_problem(sources[n]), len(sources), workers, chunk)
-            for source, (module, problem) in zip(sources, results, strict=True):
-                if problem:
-                    fail_or_skip(problem, self.skipped)
-                else:
-                    parsed[source.path] = module
-        return parsed
-
-    def metas(self, keys: list[str]) -> dict[str, Meta]:
-        return {key: page.meta for key, page in self.translated(keys).items()}
-
-    def symbols(self, keys: list[str]) -> dict:
-        """The names each module defines and imports (see `xref`), from its parse."""
-        found = {}
-        for key, page in self.translated(keys).items():
-            source = self.inputs[key].source
-            dotted = dotted_name(self.config.source.name, source.rel_path)
-            found[key] = xref.module_symbols(page.source_module, dotted)
-        return found
+def page_metas(pages: dict[str, Translated]) -> dict[str, Meta]:
+    """What the site knows of each page (its title, summary and warnings), by input key."""
+    return {key: page.meta for key, page in pages.items()}
 
 
 def python_keys(config: SiteConfig, inputs: list[Input]) -> list[str]:
@@ -206,164 +278,200 @@ def python_keys(config: SiteConfig, inputs: list[Input]) -> list[str]:
     ]
 
 
-# ---------------------------------------------------------------------------- render and page
+def symbols(config: SiteConfig, pages: dict[str, Translated]) -> dict[str, ModuleSymbols]:
+    """The names each Python module defines and imports (see `xref`), from its parse."""
+    found = {}
+    for key, page in pages.items():
+        module = page.source_module
+        found[key] = module_symbols(module, dotted_name(config.source.name, module.rel_path))
+    return found
+
+
+# ---------------------------------------------------------------- render, notebook and page
 
 
 @dataclass
-class PageNotebook:
-    """A page's notebook: its bytes, and its links to other notebooks with the site path each
-    lands on (resolved once, when the notebook is made, so a rebuild checks them cheaply)."""
-
-    data: bytes
-    links: list[tuple[str | None, Link]]
-
-
-@dataclass
-class PageRecord:
-    """A rendered page as the cache keeps it: its HTML, notebook and search document (blob
-    digests), and what the check stage needs of it."""
-
-    meta: Meta
-    html_digest: str
-    ids: set[str]
-    links: list[Link]
-    images: list[Link]
-    problems: list[tuple[str, int | None, str]]  # BuildError's (path, line, message)
-    notebook: str = ""  # digest of the page's notebook
-    notebook_links: list[tuple[str | None, Link]] = field(default_factory=list)  # see PageNotebook
-    search: str = ""  # digest of the page's search document (`search.search_document`)
-
-    def blobs(self) -> list[str]:
-        return [d for d in (self.html_digest, self.notebook, self.search) if d]
-
-
-@dataclass
-class PageJob:
-    """What making the pages of one source needs: the site, its symbols, the page renderer, the
-    modules, KaTeX, and `keep(bytes) -> digest`, which keeps a page's bytes (the cache's)."""
+class Shared:
+    """What every page of a build shares: the site, its symbols, the page renderer, and
+    `keep(bytes) -> digest`, which keeps a page's files (the cache's)."""
 
     site: SiteIndex
     symbols: SymbolTable
     renderer: PageRenderer
-    modules: Modules
-    keep: object
+    keep: Callable[[bytes], str]
     keep_going: bool
-    katex: "tex.KatexRenderer | None" = None
-    pages: dict[str, Translated] = field(default_factory=dict)
-
-    def make(self, items: list[Input]) -> tuple[list[PageRecord], dict[str, float]]:
-        """render (markdown+math, highlight, cross-references) -> notebook -> page, for the pages
-        of one source (all its languages); returns their records and the seconds per stage."""
-        report = BuildReport()
-        pages = [self.pages[item.key] for item in items]
-        linkers = [xref.PageLinker(self.symbols, item.source.url) for item in items]
-        with report.stage("render"):
-            rendered = render.render_source(
-                pages[0].source_module,
-                [page.module for page in pages],
-                self.katex,
-                linkers,
-                self.keep_going,
-                self.site.config.docs,
-            )
-        with report.stage("notebook"):
-            notebooks = [
-                page_notebook(self.site, item, page, found)
-                for item, page, (_, found) in zip(items, pages, rendered, strict=True)
-            ]
-        with report.stage("page"):
-            records = [
-                self.record(item, page, done, found, book)
-                for item, page, (done, found), book in zip(
-                    items, pages, rendered, notebooks, strict=True
-                )
-            ]
-        return records, report.seconds
-
-    def record(self, item, page, rendered, found, notebook) -> PageRecord:
-        page_html = render_page(self.renderer, self.site, item, page, rendered, notebook)
-        links = found.links + _template_links(page_html, found, str(item.source.path))
-        problems = [(p.path, p.line, p.message) for p in found.problems]
-        html_digest = self.keep(page_html.encode())
-        record = PageRecord(
-            page.meta, html_digest, ids_in(page_html), links, found.images, problems
-        )
-        title = page.module.title
-        words = f"{title}\n{rendered.text}"
-        record.search = self.keep(search.search_document(item.url, item.lang, title, words))
-        if notebook:
-            record.notebook, record.notebook_links = self.keep(notebook.data), notebook.links
-        return record
 
 
-def rendered_pages(
-    report, cache: Cache, job: PageJob, inputs: list[Input], katex=None, made=None
+@dataclass
+class SourcePages:
+    """One source's pages to make, in each of its languages, with KaTeX (each worker process
+    starts its own V8)."""
+
+    items: list[Input]
+    pages: list[Translated]
+    katex: "tex.KatexRenderer"
+
+
+def render_pages(
+    report: BuildReport,
+    cache: Cache,
+    shared: Shared,
+    items: list[Input],
+    translated: Memo,
+    katex: "tex.KatexRenderer | None" = None,
+    made: Callable[[str, Blob], None] | None = None,
 ) -> dict[str, PageRecord]:
-    """Every page's record by site path: kept ones, and the others made now (in worker
-    processes when there are many; each worker starts its own KaTeX). A page that fails is an
-    error, or with --keep-going, left out. KaTeX's results are kept in the cache; `katex` (a
-    renderer that outlives this build, as `serve` keeps one) is used instead of a new one.
-    `made(url, document)` is handed each page's search document as soon as the page is made."""
-    keyed = {job.site.render_key(i): i for i in inputs}
-
-    def make(keys: list[str]) -> dict[str, PageRecord]:
-        items = [keyed[key] for key in keys]
-        job.pages = job.modules.translated([i.key for i in items])
-        by_source: dict[str, list[Input]] = {}
-        for item in items:
-            if item.key in job.pages:
-                by_source.setdefault(item.source.url, []).append(item)
-        units = list(by_source.values())
-        memo_key = tex.KatexRenderer.memo_key()
-        if katex is None:  # KaTeX's results kept by earlier builds are not rendered again
-            job.katex = tex.KatexRenderer(cache.load_math(memo_key))
-        else:
-            job.katex = katex
-            if not katex.knows(memo_key):
-                katex.know(memo_key, cache.load_math(memo_key))
-        workers = worker_count(len(items), fork_safe=not tex.v8_started())
-        report.processes = max(report.processes, workers)
-        job.renderer.prepare()
-        # One process: the stages' own seconds; worker processes: their wall time, and the
-        # stages' seconds summed over the workers.
-        stage_seconds = report.seconds if workers < 2 else report.worker_seconds
-        started, done, new_math = time.perf_counter(), {}, {}
-        results = fork_map(lambda n: _make_unit(job, units[n]), len(units), workers)
-        for unit, (records, seconds, problem, math) in zip(units, results, strict=True):
-            for stage, spent in seconds.items():
-                stage_seconds[stage] = stage_seconds.get(stage, 0.0) + spent
-            new_math |= math
-            if problem:
-                fail_or_skip(BuildError(*problem), job.modules.skipped)
-                continue
-            for item, record in zip(unit, records, strict=True):
-                done[job.site.render_key(item)] = record
-                report.pages_rendered.append(item.url)
-                if made:
-                    made(item.url, cache.blob(record.search))
-        if workers > 1:
-            report.seconds["render"] = time.perf_counter() - started
-        cache.save_math(memo_key, new_math)
-        if job.katex is not katex:
-            job.katex.close()
-        return done
-
-    records = cache.cached("page", keyed, make)
-    return {item.url: records[key] for key, item in keyed.items() if key in records}
+    """The render, notebook and page stages for `items`: their records by render key, made by
+    `make_pages` one source at a time (in worker processes when there are many). A page that
+    fails is an error, or with --keep-going, left out. KaTeX's results are kept in the cache;
+    `katex` (a renderer that outlives this build, as `serve` keeps one) is used instead of a new
+    one. `made(url, document)` is handed each page's search document as soon as it is made."""
+    pages = translated([item.key for item in items])
+    by_source: dict[str, list[Input]] = {}
+    for item in items:
+        if item.key in pages:
+            by_source.setdefault(item.source.url, []).append(item)
+    memo_key = tex.KatexRenderer.memo_key()
+    if katex is None:  # KaTeX's results kept by earlier builds are not rendered again
+        math = tex.KatexRenderer(cache.load_math(memo_key))
+    else:
+        math = katex
+        if not katex.knows(memo_key):
+            katex.know(memo_key, cache.load_math(memo_key))
+    units = [
+        SourcePages(unit, [pages[item.key] for item in unit], math) for unit in by_source.values()
+    ]
+    workers = worker_count(len(items), fork_safe=not tex.v8_started())
+    report.processes = max(report.processes, workers)
+    shared.renderer.prepare()
+    # One process: the stages' own seconds; worker processes: their wall time, and the stages'
+    # seconds summed over the workers.
+    stage_seconds = report.seconds if workers < 2 else report.worker_seconds
+    started = time.perf_counter()
+    done: dict[str, PageRecord] = {}
+    new_math: tex.Results = {}
+    for unit, result in zip(units, fork_map(make_pages, shared, units, workers), strict=True):
+        for stage, spent in result.seconds.items():
+            stage_seconds[stage] = stage_seconds.get(stage, 0.0) + spent
+        new_math |= result.math
+        if result.problem:
+            fail_or_skip(result.problem, report.skipped if shared.keep_going else None)
+            continue
+        for item, record in zip(unit.items, result.records, strict=True):
+            done[shared.site.render_key(item)] = record
+            report.pages_rendered.append(item.url)
+            if made:
+                made(item.url, cache.blob(record.search))
+    if workers > 1:
+        report.seconds["render"] = time.perf_counter() - started
+    cache.save_math(memo_key, new_math)
+    if math is not katex:
+        math.close()
+    return done
 
 
-def _make_unit(job: PageJob, items: list[Input]):
-    """One source's pages (in a worker, when there are many): (records, seconds, problem, math
-    rendered for them); a BuildError comes back as its (path, line, message)."""
+def make_pages(shared: Shared, unit: SourcePages) -> MadePages:
+    """render (markdown+math, highlight, cross-references) -> notebook -> page, for one source's
+    pages (every language): their records, the seconds per stage, and the math rendered for
+    them. A problem, or a bug, comes back as the problem that stopped them."""
+    report = BuildReport()
     try:
-        records, seconds = job.make(items)
-        return records, seconds, None, job.katex.new_results()
+        records = _make_pages(shared, unit, report)
     except BuildError as error:
-        return [], {}, (error.path, error.line, error.message), job.katex.new_results()
+        return MadePages([], report.seconds, error, unit.katex.new_results())
+    except Exception as error:
+        problem = internal_error(unit.items[0].source.path, error)
+        return MadePages([], report.seconds, problem, unit.katex.new_results())
+    return MadePages(records, report.seconds, None, unit.katex.new_results())
 
 
-def render_page(renderer, site, item: Input, page: Translated, rendered, notebook=None) -> str:
-    """The page stage for one page: its context (crumbs, listing, links), laid out."""
+def _make_pages(shared: Shared, unit: SourcePages, report: BuildReport) -> list[PageRecord]:
+    items, pages, site = unit.items, unit.pages, shared.site
+    linkers = [PageLinker(shared.symbols, item.source.url) for item in items]
+    with report.stage("render"):
+        rendered = render.render_source(
+            pages[0].source_module,
+            [page.module for page in pages],
+            unit.katex,
+            linkers,
+            shared.keep_going,
+            site.config.docs,
+        )
+    with report.stage("notebook"):
+        notebooks = [
+            page_notebook(site, item, page, found)
+            for item, page, (_, found) in zip(items, pages, rendered, strict=True)
+        ]
+    with report.stage("page"):
+        return [
+            page_record(shared, item, page, done, found, notebook)
+            for item, page, (done, found), notebook in zip(
+                items, pages, rendered, notebooks, strict=True
+            )
+        ]
+
+
+def page_notebook(
+    site: SiteIndex, item: Input, page: Translated, found: "Commentary"
+) -> PageNotebook | None:
+    """Notebook stage: the page's notebook, the module in the page's language, its links (those
+    the markdown stage found) sent where `SiteIndex.notebook_link` says. (A page whose notebook
+    is None has none, and no link to one: benchmarks/build_site.py builds that way to measure
+    what notebooks cost.)"""
+    root_package = site.config.source.name if item.source.tree == "package" else None
+    source = site.source_path(item.source.url)
+    destinations = {found_link.href for found_link in found.links + found.images}
+    link = site.notebook_link(item.url)
+    book = module_notebook(page.module, link, root_package, source, destinations)
+    here, root = notebook_path(item.url), base_path(site.config)
+    # A notebook link is written where its page link was (a PO file's line, for a translation).
+    written = {link(found_link.href): found_link for found_link in found.links + found.images}
+    links = [
+        NotebookLink(resolve(here, href, root).path, _where(written.get(href), item, href, line))
+        for href, line in book.links
+        if not is_external(href)
+    ]
+    return PageNotebook(book.data, links)
+
+
+def _where(page_link: Link | None, item: Input, href: str, line: int | None) -> Link:
+    if page_link:
+        return Link(href, page_link.file, page_link.line)
+    return Link(href, str(item.source.path), line)
+
+
+def page_record(
+    shared: Shared,
+    item: Input,
+    page: Translated,
+    rendered: RenderedModule,
+    found: "Commentary",
+    notebook: PageNotebook | None,
+) -> PageRecord:
+    """Page stage: the page laid out, its files kept, and what the check stage needs of it."""
+    page_html = page_layout(shared.renderer, shared.site, item, page, rendered, notebook)
+    links = found.links + _template_links(page_html, found, str(item.source.path))
+    html_digest = shared.keep(page_html.encode())
+    record = PageRecord(
+        page.meta, html_digest, ids_in(page_html), links, found.images, found.problems
+    )
+    title = page.module.title
+    document = search.search_document(item.url, item.lang, title, f"{title}\n{rendered.text}")
+    record.search = shared.keep(document)
+    if notebook:
+        record.notebook, record.notebook_links = shared.keep(notebook.data), notebook.links
+    return record
+
+
+def page_layout(
+    renderer: PageRenderer,
+    site: SiteIndex,
+    item: Input,
+    page: Translated,
+    rendered: RenderedModule,
+    notebook: PageNotebook | None = None,
+) -> str:
+    """The page's HTML: its context (crumbs, listing, links), laid out."""
     url, lang = item.source.url, item.lang
     contributing = "contributing.html" in site.urls
     prefix = language_prefix(site.config, lang)
@@ -378,39 +486,13 @@ def render_page(renderer, site, item: Input, page: Translated, rendered, noteboo
         if contributing
         else None,
         listing=site.listing(lang, item.url) if url == "index.html" else [],
-        notebook=posixpath.basename(notebook_path(item.url)) if notebook else "",
+        notebook=url_path(posixpath.basename(notebook_path(item.url))) if notebook else "",
         notebook_name=download_name(url),
     )
     return renderer.module_page(context)
 
 
-def page_notebook(site: SiteIndex, item: Input, page: Translated, found: "render.Commentary"):
-    """The page's notebook: the module in the page's language, its links (those the markdown
-    stage found) sent where `SiteIndex.notebook_link` says. (A page whose notebook is None has
-    none, and no link to one: benchmarks/build_site.py builds that way to measure what notebooks
-    cost.)"""
-
-    root_package = site.config.source.name if item.source.tree == "package" else None
-    source = site.source_path(item.source.url)
-    destinations = {found_link.href for found_link in found.links + found.images}
-    link = site.notebook_link(item.url)
-    book = module_notebook(page.module, link, root_package, source, destinations)
-    here, base_path = notebook_path(item.url), site_base_path(site.config)
-    # A notebook link is written where its page link was (a PO file's line, for a translation).
-    written = {link(found_link.href): found_link for found_link in found.links + found.images}
-    links = [
-        (resolve(here, href, base_path)[0], Link(href, *_where(written.get(href), item, line)))
-        for href, line in book.links
-        if not is_external(href)
-    ]
-    return PageNotebook(book.data, links)
-
-
-def _where(page_link: Link | None, item: Input, line: int | None) -> tuple[str, int | None]:
-    return (page_link.file, page_link.line) if page_link else (str(item.source.path), line)
-
-
-def _template_links(page_html: str, found: "render.Commentary", page_file: str) -> list[Link]:
+def _template_links(page_html: str, found: "Commentary", page_file: str) -> list[Link]:
     """Links in the HTML that commentary did not write: they come from the templates."""
     extra = Counter(urls_in(page_html))
     extra.subtract(link.href for link in found.links + found.images)
@@ -420,17 +502,14 @@ def _template_links(page_html: str, found: "render.Commentary", page_file: str) 
 # ------------------------------------------------------------------------- the site's files
 
 
-@dataclass
-class StoredFiles:
-    """Files kept in the cache: site path -> blob digest."""
-
-    digests: dict[str, str]
-
-    def blobs(self) -> list[str]:
-        return list(self.digests.values())
-
-
-def site_outputs(config, site, renderer, pages: dict[str, PageRecord], cache: Cache, warnings):
+def site_outputs(
+    config: SiteConfig,
+    site: SiteIndex,
+    renderer: PageRenderer,
+    pages: dict[str, PageRecord],
+    cache: Cache,
+    warnings: list[BuildError],
+) -> dict[str, Blob]:
     """Every file of the site but its images and search index (see `site.site_files`)."""
     files = {url: cache.blob(record.html_digest) for url, record in pages.items()}
     files |= {
@@ -448,23 +527,14 @@ def site_outputs(config, site, renderer, pages: dict[str, PageRecord], cache: Ca
     return site_files(config, files, cache.file_blob, docs_assets(config, warnings), whole)
 
 
-def checked(config: SiteConfig, pages: dict, outputs: dict, keep_going: bool):
-    """The site's files with the images its pages show, and its problems (see
+def checked(
+    config: SiteConfig, pages: dict[str, PageRecord], outputs: dict[str, Blob], keep_going: bool
+) -> tuple[dict[str, Blob], list[BuildError]]:
+    """Check stage: the site's files with the images its pages show, and its problems (see
     `links.check_site`); a problem stops the build unless `keep_going`."""
-    images, problems = page_images(config, {url: r.images for url, r in pages.items()}, outputs)
-    outputs = outputs | images
-    problems = _sorted_problems(problems + check_site(pages, outputs, site_base_path(config)))
+    images = page_images(config, {url: r.images for url, r in pages.items()}, outputs)
+    outputs = outputs | images.files
+    problems = _sorted_problems(images.problems + check_site(pages, outputs, base_path(config)))
     if problems and not keep_going:
         raise problems[0]
     return outputs, problems
-
-
-def search_index(config: SiteConfig, documents: dict, indexer, report) -> dict:
-    """The search index of the pages' search `documents` (`indexer` has been fed those rendered
-    in this build); without an `indexer`, the newest one the cache holds, with `report.unindexed`
-    set to the documents it lacks (serve indexes them in the background)."""
-    if indexer is not None:
-        return indexer.finish(documents)
-    index, current = search.latest_outputs(search_indexes(config.cache_dir), documents)
-    report.unindexed = None if current else search.documents_to_index(documents)
-    return index

@@ -15,8 +15,8 @@ What it keeps, in `.site_builder_cache/` next to the out dir:
   what was made from it);
 - `math-<key>.pickle`: KaTeX's results, so a rebuild never starts V8 for known math;
 - `templates/`: the page templates, compiled (Jinja's own bytecode cache, written by Jinja);
-- `search/<key>/`: search indexes (`FileSets`: Pagefind makes an index as a whole, so it is kept
-  as a whole, under a digest of the pages' search documents).
+- `search/<key>/`: search indexes (`FileSets`, see `search.kept_indexes`: Pagefind makes an index
+  as a whole, so it is kept as a whole, under a digest of the pages' search documents).
 This module writes its files with `files.atomic_write`.
 """
 
@@ -250,8 +250,3 @@ class FileSets:
             scratch = old.name.startswith(self.SCRATCH)
             if old.name != key and (not scratch or time.time() - old.stat().st_mtime > 86_400):
                 shutil.rmtree(old, ignore_errors=True)
-
-
-def search_indexes(cache_dir: Path) -> FileSets:
-    """The search stage's indexes in the cache folder `cache_dir`."""
-    return FileSets(Path(cache_dir) / "search")

@@ -3,7 +3,8 @@
 Input problems print one line, `file:line: message`, to stderr and exit 1 (no traceback).
 Warnings print `warning: file:line: message` and leave the exit status 0. With --keep-going, a
 page that cannot be built is skipped (`error: file:line: ...`) and the build exits 1 once the rest
-of the site is written.
+of the site is written. A bug of site-builder's is one line too (`file: internal error (...);
+please report it`); its traceback is printed only with --debug or $SITE_BUILDER_DEBUG=1.
 
 The libraries behind the commands are imported when a command runs (`site_builder.lazy`), so
 that `--help` and a mistyped flag answer at once.
@@ -11,12 +12,13 @@ that `--help` and a mistyped flag answer at once.
 
 import argparse
 import sys
+import traceback
 from pathlib import Path
 
 from .config import SiteConfig, load_config
 from .lazy import lazy_module
-from .model import BuildError
-from .report import location, print_report
+from .model import BuildError, one_line
+from .report import DEBUG_ENV, debugging, print_problem, print_report
 
 # The libraries behind the commands, imported when a command first uses one (see `lazy`).
 build = lazy_module("site_builder.build")
@@ -39,6 +41,12 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         help="skip a page that cannot be read, parsed or rendered (exit status 1), report broken "
         "links and TeX errors as warnings (exit status 0), and still write the rest of the site",
     )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="print the traceback of an internal error (a bug of site-builder's) after its "
+        f"one-line message; or set {DEBUG_ENV}=1",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> SiteConfig:
@@ -58,7 +66,7 @@ def config_from_args(args: argparse.Namespace) -> SiteConfig:
 def _cmd_build(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     report = build.build_site(config, keep_going=args.keep_going)
-    print_report(report, config.out)
+    print_report(report, config.out, debugging(args.debug))
     return 1 if report.skipped else 0
 
 
@@ -184,10 +192,11 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    debug = debugging(getattr(args, "debug", False))
     try:
         return args.func(args)
     except BuildError as error:
-        print(location(error), file=sys.stderr)
+        print_problem(error, debug=debug)
         return 1
     except OSError as error:  # from the machine, not the input: a read-only folder, a full disk
         where = f"{error.filename}: " if error.filename else ""
@@ -195,3 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a bug of site-builder's: one line, the traceback if asked for
+        message = f"internal error ({type(error).__name__}: {error}); please report it"
+        print(one_line(message), file=sys.stderr)
+        if debug:
+            traceback.print_exc()
+        return 1

@@ -9,20 +9,24 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
-from .model import BuildError
+from .files import Blob
+from .model import BuildError, Link, PageRecord
 
 _ID = re.compile(r"""\sid\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _URL_ATTR = re.compile(r"""\s(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 
 
-class Link(NamedTuple):
-    """A link to check, with where it was written (`file:line`, or the page for template links).
-    A tuple: the cache keeps thousands of them, and tuples pickle fastest."""
+class Target(NamedTuple):
+    """Where a link lands: a site path (None when it leaves the site) and an anchor ("" if none)."""
 
-    href: str
-    file: str
-    line: int | None = None
+    path: str | None
+    anchor: str
+
+
+class BrokenLink(NamedTuple):
+    link: Link
+    message: str
 
 
 @dataclass
@@ -47,7 +51,7 @@ def is_external(href: str) -> bool:
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def resolve(page: str, href: str, base_path: str = "/") -> tuple[str | None, str]:
+def resolve(page: str, href: str, base_path: str = "/") -> Target:
     """The site file `href` points to from `page` (site-relative), and its anchor.
 
     Returns (None, anchor) when the link leaves the site root. `base_path` is the site's path on its
@@ -56,29 +60,29 @@ def resolve(page: str, href: str, base_path: str = "/") -> tuple[str | None, str
     parts = urlsplit(href)
     path, anchor = unquote(parts.path), unquote(parts.fragment)
     if not path:
-        return page, anchor
+        return Target(page, anchor)
     if path.startswith("/"):
         if not path.startswith(base_path):
-            return None, anchor
+            return Target(None, anchor)
         joined = path[len(base_path) :]
     else:
         joined = posixpath.join(posixpath.dirname(page), path)
     if joined.startswith("/") or joined.split("/")[0] == "..":
-        return None, anchor
+        return Target(None, anchor)
     target = posixpath.normpath(joined) if joined else "."
     if target == ".." or target.startswith("../"):
-        return None, anchor
+        return Target(None, anchor)
     if path.endswith("/") or target == ".":
         target = posixpath.join(target, "index.html") if target != "." else "index.html"
-    return target, anchor
+    return Target(target, anchor)
 
 
 def check_links(
     pages: dict[str, PageLinks], files: set[str], base_path: str = "/"
-) -> list[tuple[Link, str]]:
-    """Broken links as (link, message); `pages` maps a page's site path to its ids and links,
+) -> list[BrokenLink]:
+    """Broken links, each with its message; `pages` maps a page's site path to its ids and links,
     `files` is every other file the site holds."""
-    broken = []
+    broken: list[BrokenLink] = []
     for page, page_links in pages.items():
         for link in page_links.links:
             if is_external(link.href):
@@ -87,19 +91,23 @@ def check_links(
             if target is not None and target not in pages and target + "/index.html" in pages:
                 target += "/index.html"
             if target is None or (target not in pages and target not in files):
-                broken.append((link, f"broken link '{link.href}': no page or file at that path"))
+                message = f"broken link '{link.href}': no page or file at that path"
+                broken.append(BrokenLink(link, message))
             elif anchor and target in pages and anchor not in pages[target].ids:
                 where = "this page" if target == page else f"'{target}'"
-                broken.append((link, f"broken link '{link.href}': no id '{anchor}' in {where}"))
+                message = f"broken link '{link.href}': no id '{anchor}' in {where}"
+                broken.append(BrokenLink(link, message))
     return broken
 
 
-def check_site(records: dict, outputs: dict, base_path: str) -> list[BuildError]:
+def check_site(
+    records: dict[str, PageRecord], outputs: dict[str, Blob], base_path: str
+) -> list[BuildError]:
     """The problems of the site about to be written: those its pages' rendering found, broken
     links and anchors, and notebook links that land on no notebook. `records` maps a rendered
     page's site path to what rendering found (`ids`, `links`, `problems`, `notebook_links`);
     other HTML files in `outputs` (made from the site as a whole) are read for theirs."""
-    problems = [BuildError(*p) for record in records.values() for p in record.problems]
+    problems = [problem for record in records.values() for problem in record.problems]
     pages = {url: PageLinks(record.ids, record.links) for url, record in records.items()}
     for rel, blob in outputs.items():
         if rel.endswith(".html") and rel not in pages:
@@ -111,7 +119,9 @@ def check_site(records: dict, outputs: dict, base_path: str) -> list[BuildError]
     return sorted(problems, key=lambda p: (p.path, p.line or 0, p.message))
 
 
-def check_notebook_links(records: dict, outputs: dict, page_problems) -> list[BuildError]:
+def check_notebook_links(
+    records: dict[str, PageRecord], outputs: dict, page_problems: list[BuildError]
+) -> list[BuildError]:
     """Each notebook's links to other notebooks must land on one (their anchors are not checked).
     A link whose page link is already reported broken is not reported again."""
     reported = {(p.path, p.line) for p in page_problems}

@@ -1,7 +1,15 @@
-"""The one data model: a module is a list of sections; a section is commentary plus code."""
+"""The records that pass between the stages (see `build`), in one place.
 
+A module is a list of sections; a section is commentary plus code. The sources stage makes an
+`Input` per page and language, the parse and translate stages a `Translated` module, the render,
+notebook and page stages a `PageRecord` (what the cache keeps of a page), and every stage reports
+problems as `BuildError`s.
+"""
+
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 
 @dataclass
@@ -80,15 +88,33 @@ class RenderedModule:
 
 
 class BuildError(Exception):
-    """A problem in the input, reported as `file:line: message`."""
+    """A problem in the input, reported as `file:line: message`. `detail`, for a bug met while
+    building one file (`internal_error`), is its traceback, printed only when asked for."""
 
-    def __init__(self, path, line, message):
-        self.path, self.line, self.message = str(path), line, message
+    def __init__(self, path, line, message, detail: str | None = None):
+        self.path, self.line, self.message, self.detail = str(path), line, message, detail
         location = f"{self.path}:{line}" if line else self.path
         super().__init__(f"{location}: {message}")
 
     def __reduce__(self):  # pickled with its parts (worker processes, the build cache)
-        return type(self), (self.path, self.line, self.message)
+        return type(self), (self.path, self.line, self.message, self.detail)
+
+
+def one_line(text: str) -> str:
+    """`text` with each character that would break or hide a line of the terminal (a newline, a
+    tab, U+2028, a control character, a lone surrogate from a file name that is not UTF-8)
+    written as its escape, so that a message stays on one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def internal_error(path, error: Exception) -> BuildError:
+    """A bug met while reading, parsing, translating, rendering or writing the file `path`: one
+    line that names the file, with the traceback kept for `--debug`."""
+    message = f"internal error ({type(error).__name__}: {one_line(str(error))[:300]}); "
+    detail = "".join(traceback.format_exception(error))
+    return BuildError(path, None, message + "please report it", detail)
 
 
 def fail_or_skip(error: BuildError, skipped: list[BuildError] | None) -> None:
@@ -96,3 +122,143 @@ def fail_or_skip(error: BuildError, skipped: list[BuildError] | None) -> None:
     if skipped is None:
         raise error
     skipped.append(error)
+
+
+# ---------------------------------------------------------------------- sources, parse, translate
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input page: `rel_path` is relative to its tree (package or docs), `url` its site path."""
+
+    path: Path
+    rel_path: str
+    url: str
+    tree: str
+
+
+@dataclass
+class Input:
+    """One page in one language: the key of everything its content depends on, and the source's
+    bytes (read once, by the sources stage, for the key and for the parse)."""
+
+    source: Source
+    lang: str
+    url: str
+    key: str
+    data: bytes = field(default=b"", repr=False, compare=False)
+
+
+class Parsed(NamedTuple):
+    """The parse stage's answer for one source: its module, or the problem that stopped it."""
+
+    module: Module | None
+    problem: BuildError | None
+
+
+@dataclass
+class Meta:
+    """What the site knows of a page without rendering it, kept per input key: its title and
+    summary, and the warnings of its parse and translation (reported on every build)."""
+
+    title: str
+    summary: str
+    warnings: list[BuildError] = field(default_factory=list)
+
+
+@dataclass
+class Translated:
+    """A page's module in its language, whether any part fell back to English, what the site
+    knows of it, and the module it was translated from (whose code every language shares)."""
+
+    module: Module
+    fallback: bool
+    meta: Meta
+    source_module: Module
+
+
+@dataclass
+class ModuleSymbols:
+    """One Python module's names for cross-references (see `xref`): its definitions (name ->
+    section id), its imports and where each definition is."""
+
+    url: str
+    dotted: str
+    top: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)
+    imports: dict[str, "Import"] = field(default_factory=dict)  # by local name
+    sites: set[tuple[str, int]] = field(default_factory=set)  # (name, line) where defined
+
+
+class Import(NamedTuple):
+    """A name a module imports: `from <module> import <name>`."""
+
+    module: str
+    name: str
+
+
+# ---------------------------------------------------------------------- render, notebook, page
+
+
+class Link(NamedTuple):
+    """A link to check, with where it was written (`file:line`, or the page for template links).
+    A tuple: the cache keeps thousands of them, and tuples pickle fastest."""
+
+    href: str
+    file: str
+    line: int | None = None
+
+
+class NotebookLink(NamedTuple):
+    """A link of a page's notebook and the site path it lands on (None: outside the site)."""
+
+    target: str | None
+    link: Link
+
+
+@dataclass
+class PageNotebook:
+    """A page's notebook: its bytes, and its links to other notebooks (resolved once, when the
+    notebook is made, so a rebuild checks them cheaply)."""
+
+    data: bytes
+    links: list[NotebookLink]
+
+
+@dataclass
+class PageRecord:
+    """A rendered page as the cache keeps it: its HTML, notebook and search document (blob
+    digests), and what the check stage needs of it."""
+
+    meta: Meta
+    html_digest: str
+    ids: set[str]
+    links: list[Link]
+    images: list[Link]
+    problems: list[BuildError]  # found while rendering (TeX errors, with --keep-going)
+    notebook: str = ""  # digest of the page's notebook
+    notebook_links: list[NotebookLink] = field(default_factory=list)
+    search: str = ""  # digest of the page's search document (`search.search_document`)
+
+    def blobs(self) -> list[str]:
+        return [d for d in (self.html_digest, self.notebook, self.search) if d]
+
+
+class MadePages(NamedTuple):
+    """What making one source's pages (every language) returns from a worker: their records (or
+    the problem that stopped them), the seconds per stage, and the math KaTeX rendered."""
+
+    records: list[PageRecord]
+    seconds: dict[str, float]
+    problem: BuildError | None
+    math: dict
+
+
+@dataclass
+class StoredFiles:
+    """Files kept in the cache: site path -> blob digest."""
+
+    digests: dict[str, str]
+
+    def blobs(self) -> list[str]:
+        return list(self.digests.values())

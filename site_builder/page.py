@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape as xml_escape  # its entities are XML's too
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from markupsafe import Markup
 from markupsafe import escape as escape_html
@@ -19,7 +18,7 @@ from markupsafe import escape as escape_html
 from .config import SiteConfig
 from .lazy import lazy_module
 from .model import RenderedModule
-from .paths import language_prefix, relative_href
+from .paths import base_path, language_prefix, public_url, relative_href
 
 # Only pages being rendered need these.
 babel = lazy_module("babel")
@@ -79,14 +78,6 @@ def language_name(lang: str) -> str:
     except (babel.UnknownLocaleError, ValueError):
         return lang
     return name[:1].upper() + name[1:]
-
-
-def public_url(config: SiteConfig, site_path: str) -> str:
-    """Absolute URL of a site file (directory form for index pages); "" without a base_url."""
-    if not config.base_url:
-        return ""
-    path = site_path[: -len("index.html")] if site_path.endswith("index.html") else site_path
-    return config.base_url + path
 
 
 class PageRenderer:
@@ -182,15 +173,15 @@ class PageRenderer:
 
     def not_found_page(self) -> str:
         """The site-wide 404 page: links are root-absolute since it is served at any path."""
-        base_path = urlsplit(self.config.base_url).path or "/"
+        root = base_path(self.config)
         lang = self.config.languages[0]
-        variables = self._common("404.html", lang, base_path)
+        variables = self._common("404.html", lang, root)
         variables.update(
             page_title=self.config.title,
             description="",
-            crumbs=[Crumb(None, base_path)],
+            crumbs=[Crumb(None, root)],
             view_code="",
-            home_href=base_path,
+            home_href=root,
             languages=[],
             alternates=[],
             canonical="",

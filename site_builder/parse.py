@@ -53,9 +53,10 @@ _CONTROL = {
 _OTHER_EFFECTS = {"\\": "one backslash", "\n": "a line join"}
 
 
-def read_source(path: Path) -> str:
-    """The text of a Python file, decoded as Python would (PEP 263), newlines normalized to \\n."""
-    data = _read_bytes(path)
+def read_source(path: Path, data: bytes | None = None) -> str:
+    """The text of a Python file (its bytes `data`, when they have been read), decoded as Python
+    would (PEP 263), newlines normalized to \\n."""
+    data = _read_bytes(path) if data is None else data
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as e:
@@ -131,10 +132,11 @@ def _default_title(path: Path) -> str:
     return path.parent.name if path.stem == "__init__" and path.parent.name else path.stem
 
 
-def parse_markdown_page(path: Path, rel_path: str) -> Module:
+def parse_markdown_page(path: Path, rel_path: str, data: bytes | None = None) -> Module:
     """A Markdown page (readme.md, docs): optional front matter, then the whole body is the intro.
     The title falls back to the first `# ` heading, then to the file name."""
-    lines = _decode(path, _read_bytes(path), "utf-8-sig").split("\n")
+    data = _read_bytes(path) if data is None else data
+    lines = _decode(path, data, "utf-8-sig").split("\n")
     warnings: list[BuildError] = []
     meta, after = _front_matter(path, lines, 1, warnings)
     intro, start = _body(lines, after)
@@ -330,10 +332,10 @@ class _Draft:
     code: list[tuple[int, str]] = field(default_factory=list)
 
 
-def parse_module(path: Path, rel_path: str) -> Module:
+def parse_module(path: Path, rel_path: str, data: bytes | None = None) -> Module:
     """Parse an annotated Python file into front matter, introduction and sections."""
     path = Path(path)
-    source = read_source(path)
+    source = read_source(path, data)
     try:
         tree = python_ast(source, str(path))
     except SyntaxError as e:
@@ -431,7 +433,8 @@ def _finish(drafts: list[_Draft]) -> list[Section]:
     return sections
 
 
-def parse_source(path: Path, rel_path: str) -> Module:
-    """A page source: a `.py` module, or a Markdown page."""
+def parse_source(path: Path, rel_path: str, data: bytes | None = None) -> Module:
+    """A page source: a `.py` module, or a Markdown page (its bytes `data`, when they have been
+    read)."""
     reader = parse_module if Path(path).suffix == ".py" else parse_markdown_page
-    return reader(path, rel_path)
+    return reader(path, rel_path, data)

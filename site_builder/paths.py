@@ -10,11 +10,21 @@ A source is named by its path relative to its tree (the package or the docs fold
 
 A page's notebook lies next to it (`a/x.ipynb`), and a page in a language other than the first is
 under `<lang>/`.
+
+It is also the one home of URLs: a link from one site file to another (`relative_href`, with an
+anchor `anchor_href`), a site file's public URL, and the site's path on its host. A site path is
+written percent-encoded in a URL, so that a file named `a#b.py` or `100%.md` is linked as
+`a%23b.html` and `100%25.html`.
 """
 
 import functools
 import posixpath
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote, urlsplit
+
+if TYPE_CHECKING:
+    from .config import SiteConfig
 
 PAGE_SUFFIXES = (".py", ".md")
 
@@ -60,15 +70,44 @@ def download_name(url: str) -> str:
     return stem + ".ipynb"
 
 
-def language_prefix(config, lang: str) -> str:
+def language_prefix(config: "SiteConfig", lang: str) -> str:
     """Where a language's pages lie: the first language at the root, the others under `<lang>/`."""
     return "" if lang == config.languages[0] else f"{lang}/"
+
+
+# Left as they are in a URL path (RFC 3986), but for `:` (read as a scheme at a relative link's
+# start) and the quote and brackets (which end a link in Markdown and HTML written by hand).
+_PATH_SAFE = "/!$&*+,;=@~"
+
+
+def url_path(site_path: str) -> str:
+    """A site path as a URL writes it, percent-encoded (`a#b.html` -> `a%23b.html`)."""
+    return quote(site_path, safe=_PATH_SAFE)
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def relative_href(from_page: str, to_path: str) -> str:
     """Link from one site file to another, relative so the site works under any prefix and from
-    file:// (index pages are named, never `dir/`). Memoized: a site asks for the same few
-    thousand pairs again and again."""
+    file:// (index pages are named, never `dir/`), percent-encoded. Memoized: a site asks for
+    the same few thousand pairs again and again."""
     start = posixpath.dirname(from_page) or "."
-    return posixpath.relpath(to_path, start)
+    return url_path(posixpath.relpath(to_path, start))
+
+
+def anchor_href(from_page: str, to_page: str, anchor: str) -> str:
+    """Link from a page to an id on a page (`#id` on the same page)."""
+    fragment = "#" + quote(anchor, safe="")
+    return fragment if to_page == from_page else relative_href(from_page, to_page) + fragment
+
+
+def base_path(config: "SiteConfig") -> str:
+    """The site's path on its host, from its base_url (`/` without one)."""
+    return urlsplit(config.base_url).path or "/"
+
+
+def public_url(config: "SiteConfig", site_path: str) -> str:
+    """Absolute URL of a site file (directory form for index pages); "" without a base_url."""
+    if not config.base_url:
+        return ""
+    path = site_path[: -len("index.html")] if site_path.endswith("index.html") else site_path
+    return config.base_url + url_path(path)

@@ -8,11 +8,11 @@ changed: the HTML comes back as `RenderedModule`s.
 """
 
 import html
-import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .highlight import highlight_module
+from .images import image_folders
 from .links import Link
 from .markdown import (
     parse_markdown,
@@ -69,7 +69,7 @@ def render_commentary(
     linkers = linkers or [None] * len(modules)
     blocks = []  # (module number, section id or "intro", text, line, parsed)
     for number, module in enumerate(modules):
-        image_dirs = (docs / posixpath.dirname(module.rel_path),) if docs else ()
+        image_dirs = image_folders(docs, module.rel_path)
         texts = [("intro", module.intro, module.intro_line)]
         texts += [(s.id, s.docs, s.docs_line) for s in module.sections]
         for key, text, line in texts:

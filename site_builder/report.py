@@ -1,14 +1,18 @@
 """What a build reports, and how the command line and the server print it: `file:line: message`
-for each problem, then a one-line summary."""
+for each problem, on one line whatever the file's name, then a one-line summary."""
 
+import os
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .files import Blob
-from .model import BuildError
+from .model import BuildError, one_line
+
+DEBUG_ENV = "SITE_BUILDER_DEBUG"  # set (not 0 or empty): tracebacks of internal errors too
 
 
 @dataclass
@@ -29,7 +33,7 @@ class BuildReport:
     unindexed: dict[str, Blob] | None = None  # pages the search index lags behind (serve only)
 
     @contextmanager
-    def stage(self, name: str):
+    def stage(self, name: str) -> Iterator[None]:
         start = time.perf_counter()
         try:
             yield
@@ -42,19 +46,35 @@ class BuildReport:
 
 
 def location(error: BuildError) -> str:
-    """`file:line: message`, with the file relative to the current folder when inside it."""
+    """`file:line: message`, with the file relative to the current folder when inside it, on one
+    line (see `model.one_line`)."""
     path = Path(error.path)
     if path.is_absolute() and path.is_relative_to(Path.cwd()):
         path = path.relative_to(Path.cwd())
     where = f"{path}:{error.line}" if error.line else str(path)
-    return f"{where}: {error.message}"
+    return one_line(f"{where}: {error.message}")
 
 
-def print_report(report: BuildReport, out: Path) -> None:
+def debugging(flag: bool = False) -> bool:
+    """Whether tracebacks are asked for: `--debug`, or $SITE_BUILDER_DEBUG set (not to 0)."""
+    return flag or os.environ.get(DEBUG_ENV, "0").strip() not in ("", "0")
+
+
+def print_problem(
+    error: BuildError, prefix: str = "", suffix: str = "", debug: bool = False
+) -> None:
+    """One problem on one line of stderr; with `debug` (or $SITE_BUILDER_DEBUG), an internal
+    error's traceback after it."""
+    print(f"{prefix}{location(error)}{suffix}", file=sys.stderr)
+    if debugging(debug) and error.detail:
+        print(error.detail.rstrip(), file=sys.stderr)
+
+
+def print_report(report: BuildReport, out: Path, debug: bool = False) -> None:
     """Pages left out (errors) and warnings, one `file:line` line each, counted; then the
-    summary."""
+    summary. With `debug`, the traceback of each internal error follows its line."""
     for error in report.skipped:
-        print(f"error: {location(error)} (page skipped)", file=sys.stderr)
+        print_problem(error, "error: ", " (page skipped)", debug)
     for warning in report.warnings:
         print(f"warning: {location(warning)}", file=sys.stderr)
     counts = []

@@ -27,13 +27,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, NamedTuple
 
+from .cache import FileSets
 from .files import Blob
-
-if TYPE_CHECKING:
-    from .cache import FileSets
 from .model import BuildError
+from .paths import url_path
 
 FOLDER = "pagefind"
 PAGEFIND_ENV = "SITE_BUILDER_PAGEFIND"  # a pagefind_extended binary to run instead of npm's
@@ -71,6 +70,11 @@ def pagefind_binary() -> Path:
     return binary
 
 
+def kept_indexes(cache_dir: Path) -> FileSets:
+    """The search indexes kept in the cache folder `cache_dir`."""
+    return FileSets(Path(cache_dir) / "search")
+
+
 def index_key(pages: dict[str, Blob]) -> str:
     hasher = hashlib.blake2b(digest_size=16)
     for rel in sorted(pages):
@@ -86,7 +90,12 @@ def indexed(rel: str) -> bool:
 def search_document(url: str, lang: str, title: str, text: str) -> bytes:
     """What Pagefind indexes of a page (a custom record of its Node API): the page's site path,
     language, title, and words."""
-    record = {"url": "/" + url, "language": lang, "meta": {"title": title}, "content": text}
+    record = {
+        "url": "/" + url_path(url),
+        "language": lang,
+        "meta": {"title": title},
+        "content": text,
+    }
     return json.dumps(record, ensure_ascii=False, sort_keys=True).encode()
 
 
@@ -103,10 +112,10 @@ class Indexer:
     bytes follow that order; the build adds them in a fixed order). Use it as a context manager,
     so that Pagefind stops when the build fails."""
 
-    def __init__(self, kept: "FileSets"):
+    def __init__(self, kept: FileSets):
         self.kept = kept  # indexes by key (the cache's `search/`)
         self._process: subprocess.Popen | None = None
-        self._stderr = None
+        self._stderr: IO[bytes] | None = None
         self._added: dict[str, str] = {}  # site path -> digest of the document given to Pagefind
 
     def __enter__(self) -> "Indexer":
@@ -154,7 +163,8 @@ class Indexer:
             self._process.wait()
             for stream in (self._process.stdin, self._process.stdout, self._stderr):
                 with contextlib.suppress(OSError):  # a page still buffered for a stopped process
-                    stream.close()
+                    if stream is not None:
+                        stream.close()
         self._process, self._stderr, self._added = None, None, {}
 
     def _start(self) -> None:
@@ -173,21 +183,28 @@ class Indexer:
         )
         self._send(CONFIG)
 
+    def _pipes(self) -> tuple[subprocess.Popen, IO[bytes], IO[bytes], IO[bytes]]:
+        """The running Pagefind, its stdin and stdout, and the file its stderr goes to."""
+        process, stderr = self._process, self._stderr
+        assert process and process.stdin and process.stdout and stderr, "Pagefind not started"
+        return process, process.stdin, process.stdout, stderr
+
     def _send(self, head: dict, body: bytes = b"") -> None:
         if body:
             head = {**head, "size": len(body)}
+        _, stdin, _, _ = self._pipes()
         with contextlib.suppress(BrokenPipeError):  # Pagefind stopped: `_collect` says why
-            self._process.stdin.write(json.dumps(head).encode() + b"\n" + body)
-            self._process.stdin.flush()  # now, not when the buffer fills: Pagefind is waiting
+            stdin.write(json.dumps(head).encode() + b"\n" + body)
+            stdin.flush()  # now, not when the buffer fills: Pagefind is waiting
 
     def _collect(self) -> dict[str, bytes]:
-        process = self._process
+        process, stdin, stdout, stderr = self._pipes()
         with contextlib.suppress(BrokenPipeError):
-            process.stdin.close()
-        output = process.stdout.read()
+            stdin.close()
+        output = stdout.read()
         process.wait()
-        self._stderr.seek(0)
-        said = self._stderr.read().decode(errors="replace").strip().splitlines()
+        stderr.seek(0)
+        said = stderr.read().decode(errors="replace").strip().splitlines()
         self.close()
         files, error, position = {}, None, 0
         while position < len(output):
@@ -207,14 +224,14 @@ class Indexer:
         raise BuildError("pagefind", None, f"search index failed: {message}")
 
 
-def build_index(kept: "FileSets", documents: dict[str, Blob]) -> str:
+def build_index(kept: FileSets, documents: dict[str, Blob]) -> str:
     """Index the pages' search `documents` into `kept` unless it has their index already;
     returns its key. Other indexes are left alone."""
     with Indexer(kept) as indexer:
         return indexer.index(documents)[0]
 
 
-def latest_outputs(kept: "FileSets", documents: dict[str, Blob]) -> tuple[dict[str, Blob], bool]:
+def latest_outputs(kept: FileSets, documents: dict[str, Blob]) -> tuple[dict[str, Blob], bool]:
     """Never runs Pagefind: the index of these search documents if `kept` has it (others are
     pruned), else the newest index it has (or none). Returns (index files, whether they index
     these documents)."""
@@ -229,3 +246,21 @@ def latest_outputs(kept: "FileSets", documents: dict[str, Blob]) -> tuple[dict[s
 def _served(files: dict[str, Blob]) -> dict[str, Blob]:
     """An index's files where the site serves them."""
     return {f"{FOLDER}/{rel}": blob for rel, blob in files.items()}
+
+
+class SearchIndex(NamedTuple):
+    """The search stage's answer: the index files, and the search documents of the pages they
+    lack (None when they index every page)."""
+
+    files: dict[str, Blob]
+    unindexed: dict[str, Blob] | None
+
+
+def site_index(documents: dict[str, Blob], indexer: Indexer | None, cache_dir: Path) -> SearchIndex:
+    """Search stage: the index of the pages' search `documents` (`indexer` has been fed those
+    made in this build); without an `indexer`, the newest one kept in `cache_dir`, with the
+    documents it lacks (serve indexes them in the background)."""
+    if indexer is not None:
+        return SearchIndex(indexer.finish(documents), None)
+    index, current = latest_outputs(kept_indexes(cache_dir), documents)
+    return SearchIndex(index, None if current else documents_to_index(documents))

@@ -29,7 +29,6 @@ from watchfiles import watch
 
 from . import search
 from .build import build_site, check_out
-from .cache import search_indexes
 from .config import SiteConfig
 from .model import BuildError
 from .report import location, print_report
@@ -359,7 +358,7 @@ class PreviewServer:
                     return
                 pages, self.unindexed = self.unindexed, None
             try:
-                search.build_index(search_indexes(self.config.cache_dir), pages)
+                search.build_index(search.kept_indexes(self.config.cache_dir), pages)
             except Exception as error:
                 with self.index_wanted:
                     superseded = self.unindexed is not None  # its pages changed meanwhile

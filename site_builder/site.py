@@ -10,14 +10,14 @@ stylesheet made from the site as a whole.
 
 import posixpath
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from .config import SiteConfig
 from .files import Blob, digest
-from .links import Link, is_external, resolve
-from .model import BuildError, Module, RenderedModule
+from .links import is_external, resolve
+from .model import Input, Meta, Module, RenderedModule
 from .page import (
     STATIC_DIR,
     Crumb,
@@ -25,24 +25,13 @@ from .page import (
     ListingItem,
     PageContext,
     PageRenderer,
-    public_url,
     sitemap_xml,
     stylesheet,
 )
-from .paths import language_prefix, notebook_path, relative_href
-from .sources import Input, input_trees
+from .paths import base_path, language_prefix, notebook_path, public_url, relative_href, url_path
 from .tex import katex_dist_dir
 
 PYGMENTS_STYLES = ("default", "github-dark")
-
-
-@dataclass
-class Meta:
-    """What the site knows of a page without rendering it, kept per input key."""
-
-    title: str
-    summary: str
-    warnings: list[BuildError] = field(default_factory=list)  # from parsing the source
 
 
 def project_ui_catalogs(config: SiteConfig) -> str:
@@ -120,7 +109,7 @@ class SiteIndex:
 
     def view_code(self, url: str) -> str:
         source = self.source_path(url)
-        return self.config.repo_url + source if self.config.repo_url and source else ""
+        return self.config.repo_url + url_path(source) if self.config.repo_url and source else ""
 
     def source_path(self, url: str) -> str:
         """The page's source file relative to the project root ("" when it lies outside)."""
@@ -138,17 +127,17 @@ class SiteIndex:
         made_up = page == "404.html" or page == "index.html" and page not in self.urls
         return page.endswith(".html") and not made_up
 
-    def notebook_link(self, page: str):
+    def notebook_link(self, page: str) -> Callable[[str], str | None]:
         """Where the notebook of `page` (a site path) sends each of the page's links: a page's
         link to its notebook, other files of the site to their public URL (so that images show
         in a notebook opened anywhere); external links, anchors and links the site cannot
         resolve stay as they are (None)."""
-        base_path = site_base_path(self.config)
+        root = base_path(self.config)
 
         def link(href: str) -> str | None:
             if not href or href.startswith("#") or is_external(href):
                 return None
-            target, _ = resolve(page, href, base_path)
+            target = resolve(page, href, root).path
             if target is None:
                 return None
             if self.has_notebook(target):
@@ -161,11 +150,13 @@ class SiteIndex:
         return link
 
 
-def site_base_path(config: SiteConfig) -> str:
-    return urlsplit(config.base_url).path or "/"
-
-
-def site_files(config, pages: dict, file_blob, assets: dict[str, Path], whole_site: dict) -> dict:
+def site_files(
+    config: SiteConfig,
+    pages: dict[str, Blob],
+    file_blob: Callable[[Path], Blob],
+    assets: dict[str, Path],
+    whole_site: dict[str, Blob],
+) -> dict[str, Blob]:
     """Every file of the site but the images and the search index: `pages` (site path -> its
     files, from the page stage), static files, KaTeX, the docs `assets` in each language, and
     the files made from the `whole_site`. `file_blob(path)` makes a blob of a file on disk."""
@@ -185,7 +176,7 @@ def site_files(config, pages: dict, file_blob, assets: dict[str, Path], whole_si
 _LEGACY_FONT_SOURCE = re.compile(r',url\(fonts/[^)]+\.(?:woff|ttf)\) format\("(?:woff|truetype)"\)')
 
 
-def katex_files(file_blob) -> dict[str, Blob]:
+def katex_files(file_blob: Callable[[Path], Blob]) -> dict[str, Blob]:
     """KaTeX's stylesheet with woff2 font sources only, and the font files it still names."""
     dist = katex_dist_dir()
     css = _LEGACY_FONT_SOURCE.sub("", (dist / "katex.min.css").read_text(encoding="utf-8"))
@@ -209,41 +200,7 @@ def whole_site_files(
     if "index.html" not in site.urls:
         for lang in config.languages:
             url = language_prefix(config, lang) + "index.html"
-            home = Module(config.source, "", config.title, "", "", 0)
-            home = RenderedModule(home)
+            home = RenderedModule(Module(config.source, "", config.title, "", "", 0))
             context = PageContext(url, lang, home, [Crumb(None)], listing=site.listing(lang, url))
             extras[url] = renderer.module_page(context).encode()
     return extras
-
-
-def page_images(config: SiteConfig, images: dict[str, list[Link]], outputs: dict):
-    """The files of the images pages show (`images`: site path -> the page's images), found
-    in the package tree, then the docs tree, and the problems of those not found there."""
-    found, problems = {}, []
-    for url, page_images_ in images.items():
-        for image in page_images_:
-            problems += add_image(config, url, image, outputs, found)
-    return found, problems
-
-
-def add_image(config: SiteConfig, url: str, image: Link, outputs: dict, found: dict):
-    """Find an image in the package tree, then the docs tree; copy it to where the page needs it."""
-    if is_external(image.href):
-        return []
-    target, _ = resolve(url, image.href, site_base_path(config))
-    if target in outputs or target in found:
-        return []
-    lang_free = target
-    for lang in config.languages[1:]:
-        if target and target.startswith(lang + "/"):
-            lang_free = target[len(lang) + 1 :]
-    for tree in (config.source, config.docs):
-        if not (tree and lang_free and (tree / lang_free).is_file()):
-            continue
-        path = (tree / lang_free).resolve()
-        if not any(path.is_relative_to(t) for t in input_trees(config)):
-            message = f"image '{image.href}' links outside the source tree (to {path})"
-            return [BuildError(image.file, image.line, message)]
-        found[target] = Blob.of_file(path)
-        return []
-    return [BuildError(image.file, image.line, f"missing image '{image.href}'")]

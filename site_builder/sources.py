@@ -1,41 +1,21 @@
 """Sources stage: the pages of the package and docs trees, read once, each keyed per language.
 
 A page's key is a digest of everything its translated module depends on: its site path and tree,
-the language, the source's bytes and the bytes of its catalog for that language.
+the language, the source's bytes and the bytes of its catalog for that language. The bytes travel
+with the page (`Input.data`) to the parse stage, which does not read the file again.
 """
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from .config import SiteConfig
 from .files import digest
-from .model import BuildError, fail_or_skip
+from .model import BuildError, Input, Source, fail_or_skip, internal_error
 from .paths import catalog_path, language_prefix, page_url
 
 ASSET_SUFFIXES = {".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".json", ".jsonl", ".csv"}
 SKIPPED_DIRS = {"__pycache__", "node_modules"}
-
-
-@dataclass(frozen=True)
-class Source:
-    """One input page: `rel_path` is relative to its tree (package or docs), `url` its site path."""
-
-    path: Path
-    rel_path: str
-    url: str
-    tree: str
-
-
-@dataclass
-class Input:
-    """One page in one language, with the key of everything its content depends on."""
-
-    source: Source
-    lang: str
-    url: str
-    key: str
 
 
 def find_sources(
@@ -48,7 +28,7 @@ def find_sources(
     page are an error, or with a `skipped` list, the second is left out."""
     skip = {config.out, config.cache_dir}
     found: dict[str, Source] = {}
-    trees = [("package", config.source, (".py", ".md"))]
+    trees: list[tuple[str, Path, tuple[str, ...]]] = [("package", config.source, (".py", ".md"))]
     if config.docs:
         trees.append(("docs", config.docs, (".md",)))
     for tree, root, suffixes in trees:
@@ -84,11 +64,14 @@ def input_trees(config: SiteConfig) -> list[Path]:
 
 def _readable(path: Path, config: SiteConfig, warnings: list[BuildError] | None) -> bool:
     """Whether an input file may be read: a regular file, or a link to one inside the package or
-    docs tree. A link leading out of them is not followed (it would publish a file the author
-    did not put in the tree), and a FIFO, socket or device is not read (it can block forever).
-    A broken link passes: reading it reports the error."""
+    docs tree, whose name is UTF-8. A link leading out of them is not followed (it would publish
+    a file the author did not put in the tree), a FIFO, socket or device is not read (it can
+    block forever), and a name that is not UTF-8 has no URL. A broken link passes: reading it
+    reports the error."""
     problem = None
-    if path.is_symlink():
+    if not _utf8(str(path)):
+        problem = "the file name is not UTF-8; skipped (rename the file to publish it)"
+    elif path.is_symlink():
         target = path.resolve()
         if not any(target.is_relative_to(tree) for tree in input_trees(config)):
             problem = f"links outside the source tree (to {target}); not followed, skipped"
@@ -102,6 +85,15 @@ def _readable(path: Path, config: SiteConfig, warnings: list[BuildError] | None)
     if problem and warnings is not None:
         warnings.append(BuildError(path, None, problem))
     return problem is None
+
+
+def _utf8(name: str) -> bool:
+    """Whether a name read from the disk is UTF-8 (Python keeps other bytes as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def docs_assets(config: SiteConfig, warnings: list[BuildError] | None = None) -> dict[str, Path]:
@@ -125,26 +117,37 @@ def _read(path: Path) -> bytes:
 def read_inputs(
     config: SiteConfig, sources: list[Source], skipped: list[BuildError] | None = None
 ) -> list[Input]:
-    """One input per page and language, keyed by the source bytes and the page's catalog. An
-    unreadable file is an error, or with a `skipped` list, its pages are left out."""
+    """One input per page and language, keyed by the source bytes and the page's catalog, and
+    holding those bytes. An unreadable file is an error, or with a `skipped` list, its pages are
+    left out."""
     inputs = []
     for source in sources:
         try:
-            data = _read(source.path)
+            inputs += _source_inputs(config, source, skipped)
+        except BuildError as error:
+            fail_or_skip(error, skipped)
+        except Exception as error:  # a bug: one line naming the file (see `internal_error`)
+            fail_or_skip(internal_error(source.path, error), skipped)
+    return inputs
+
+
+def _source_inputs(
+    config: SiteConfig, source: Source, skipped: list[BuildError] | None
+) -> list[Input]:
+    data = _read(source.path)
+    inputs = []
+    for lang in config.languages:
+        catalog = (
+            catalog_path(config.locale_dir, lang, source.rel_path)
+            if lang != config.languages[0] and config.locale_dir
+            else None
+        )
+        try:
+            catalog_bytes = _read(catalog) if catalog and catalog.is_file() else b""
         except BuildError as error:
             fail_or_skip(error, skipped)
             continue
-        for lang in config.languages:
-            catalog = (
-                catalog_path(config.locale_dir, lang, source.rel_path)
-                if lang != config.languages[0] and config.locale_dir
-                else None
-            )
-            try:
-                catalog_bytes = _read(catalog) if catalog and catalog.is_file() else b""
-            except BuildError as error:
-                fail_or_skip(error, skipped)
-                continue
-            key = digest(source.url, source.tree, lang, data, catalog_bytes)
-            inputs.append(Input(source, lang, language_prefix(config, lang) + source.url, key))
+        key = digest(source.url, source.tree, lang, data, catalog_bytes)
+        url = language_prefix(config, lang) + source.url
+        inputs.append(Input(source, lang, url, key, data))
     return inputs

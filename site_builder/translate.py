@@ -70,11 +70,12 @@ _ONE_STRING = re.compile(r'(#~\|?|#\|)?\s*(msg\w+(\[\d+\])?\s+)?"(\\.|[^"\\])*"'
 _POLIB_LINE = re.compile(r"\(line (\d+)\)")
 
 
-def read_catalog(path: Path) -> polib.POFile:
+def read_catalog(path: Path, warnings: list[BuildError] | None = None) -> polib.POFile:
     """A PO file, read with polib; a malformed file is one `BuildError(path, line, ...)`.
 
     An entry's `linenum` is the line it starts on. An unreadable `#|` string (the English a fuzzy
-    entry was translated from, a hint for translators) is left out with a warning."""
+    entry was translated from, a hint for translators) is left out with a warning, added to
+    `warnings` when given (else logged)."""
     try:
         text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -85,7 +86,11 @@ def read_catalog(path: Path) -> polib.POFile:
         if (start := _OPENS_STRING.match(line)) and not _ONE_STRING.fullmatch(line):
             if "|" not in (start["prefix"] or ""):
                 raise BuildError(path, number, f"malformed PO line: {line[:60]!r}")
-            log.warning("%s:%s: ignoring the unreadable previous msgid (#|)", path, number)
+            message = "ignoring the unreadable previous msgid (#|)"
+            if warnings is None:
+                log.warning("%s:%s: %s", path, number, message)
+            else:
+                warnings.append(BuildError(path, number, message))
             unreadable_previous.append(number)
     try:
         catalog = polib.pofile(text, encoding="utf-8")
@@ -98,12 +103,15 @@ def read_catalog(path: Path) -> polib.POFile:
     return catalog
 
 
-def _load(path: Path) -> tuple[dict[str, polib.POEntry], dict[str, tuple[int, ...]]]:
+def _load(
+    path: Path, warnings: list[BuildError] | None = None
+) -> tuple[dict[str, polib.POEntry], dict[str, tuple[int, ...]]]:
     """A PO file's current entries by msgctxt, and the lines of their msgstrs (`msgstr_lines`);
     nothing when there is no file."""
     if not path.is_file():
         return {}, {}
-    entries = {e.msgctxt: e for e in read_catalog(path) if e.msgctxt and not e.obsolete}
+    catalog = read_catalog(path, warnings)
+    entries = {e.msgctxt: e for e in catalog if e.msgctxt and not e.obsolete}
     text = path.read_text(encoding="utf-8").splitlines()
     lines = {context: msgstr_lines(text, entry) for context, entry in entries.items()}
     return entries, lines
@@ -146,13 +154,15 @@ def translate_module(
     module: Module, lang: str, locale_dir: Path | None, source_lang: str = "en"
 ) -> tuple[Module, list[str]]:
     """A copy of `module` in `lang` and the keys that fell back to English (see module docs).
+    A translation not used is a warning in the copy's `warnings` (after the module's own).
 
     Without a locale dir (no docs dir configured) every text falls back.
     """
     if lang == source_lang:
         return module, []
     path = catalog_path(locale_dir, lang, module.rel_path) if locale_dir else None
-    messages, lines = _load(path) if path else ({}, {})
+    warnings: list[BuildError] = []
+    messages, lines = _load(path, warnings) if path else ({}, {})
     texts, fallback, origins = {}, [], {}
     for entry in module_entries(module):
         message = messages.get(entry.context)
@@ -164,7 +174,7 @@ def translate_module(
             if result.problems:
                 line = (lines[entry.context] or (message.linenum,))[0]
                 for problem in result.problems:
-                    log.warning("%s:%s: translation not used: %s", path, line, problem)
+                    warnings.append(BuildError(path, line, f"translation not used: {problem}"))
                 text = None
             else:
                 text = result.text
@@ -184,6 +194,7 @@ def translate_module(
         intro=texts.get("intro", module.intro),
         sections=sections,
         origins=origins,
+        warnings=[*module.warnings, *warnings],
     )
     return translated, fallback
 

@@ -1,15 +1,18 @@
 """Worker processes: with many pages, parsing and rendering run in forked processes, one per core.
 
-Forked workers inherit the task (and everything it refers to) instead of receiving it pickled, so
-the task is set here for the time of one `fork_map`. Forking is unsafe once another thread runs
-(a lock one of them holds stays held in the child) or once V8 started (see `tex`), so the caller
-says whether it is safe and `worker_count` falls back to this process.
+`fork_map(function, shared, items, workers)` computes `function(shared, item)` for each item.
+What the function needs comes to the workers by fork, never pickled: the pool's processes are
+forked with the function, the shared value and the items as their start-up arguments, and each
+is then sent only an item's number. Only the results are pickled. Forking is unsafe once another
+thread runs (a lock one of them holds stays held in the child) or once V8 started (see `tex`), so
+the caller says whether it is safe and `worker_count` falls back to this process.
 """
 
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from .model import BuildError
 
@@ -17,7 +20,9 @@ WORKERS_ENV = "SITE_BUILDER_WORKERS"  # a number of processes; 1 works in this p
 POOL_MIN_ITEMS = 16
 MAX_WORKERS = 8
 
-_task: Callable[[int], object] | None = None  # what forked workers inherit
+Shared = TypeVar("Shared")
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 def worker_count(items: int, fork_safe: bool = True) -> int:
@@ -39,20 +44,34 @@ def worker_count(items: int, fork_safe: bool = True) -> int:
     return max(1, min(workers, items))
 
 
-def fork_map(task: Callable[[int], object], count: int, workers: int, chunksize: int = 1):
-    """Yield `task(i)` for i in range(count), in order, computed in `workers` forked processes
-    (in this one when `workers` < 2). A task's result must pickle."""
-    global _task
+def fork_map(
+    function: Callable[[Shared, Item], Result],
+    shared: Shared,
+    items: Sequence[Item],
+    workers: int,
+    chunksize: int = 1,
+) -> Iterator[Result]:
+    """Yield `function(shared, item)` for each of `items`, in order, computed in `workers` forked
+    processes (in this one when `workers` < 2). A result must pickle."""
     if workers < 2:
-        yield from (task(i) for i in range(count))
+        yield from (function(shared, item) for item in items)
         return
-    _task = task
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            yield from pool.imap(_run, range(count), chunksize=chunksize)
-    finally:
-        _task = None
+    context = multiprocessing.get_context("fork")
+    start = (function, shared, items)  # a forked process gets its start-up arguments unpickled
+    with context.Pool(workers, initializer=_start_worker, initargs=start) as pool:
+        yield from pool.imap(_run, range(len(items)), chunksize=chunksize)
 
 
-def _run(i: int):
-    return _task(i)
+# In a worker process only: what `fork_map` started it with.
+_work: tuple[Callable[[Any, Any], Any], Any, Sequence[Any]] | None = None
+
+
+def _start_worker(function: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any]) -> None:
+    global _work
+    _work = (function, shared, items)
+
+
+def _run(number: int) -> Any:
+    assert _work is not None, "not a worker process"
+    function, shared, items = _work
+    return function(shared, items[number])

@@ -11,26 +11,20 @@ linked. Fields link only as attributes of a config-like name (`config.lr`), and 
 links to itself.
 """
 
-import posixpath
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from .model import Module
-from .paths import page_url
+from .model import Import, Module, ModuleSymbols
+from .paths import anchor_href, page_url
 
 _CONFIG_NAME = re.compile(r"(?:^|_)(?:config|cfg|conf)$", re.I)
 
 
-@dataclass
-class ModuleSymbols:
-    """One module's definitions (name -> section id), imports and definition sites."""
+class Anchor(NamedTuple):
+    """Where a name is defined: a page (site path) and the id on it."""
 
-    url: str
-    dotted: str
-    top: dict[str, str] = field(default_factory=dict)
-    fields: dict[str, str] = field(default_factory=dict)
-    imports: dict[str, tuple[str, str]] = field(default_factory=dict)  # local -> (module, name)
-    sites: set[tuple[str, int]] = field(default_factory=set)  # (name, line) where defined
+    page: str
+    id: str
 
 
 def module_symbols(module: Module, dotted: str) -> ModuleSymbols:
@@ -45,7 +39,7 @@ def module_symbols(module: Module, dotted: str) -> ModuleSymbols:
             level = len(definition.source) - len(base)
             if level:  # relative to the package: `.x` in pkg/a/b.py is pkg.a.x
                 base = ".".join(package[: len(package) - level] + ([base] if base else []))
-            found.imports[name] = (base, definition.original)
+            found.imports[name] = Import(base, definition.original)
         elif line in section_of:  # the section it opens, else its own line
             table = found.top if definition.kind == "top" else found.fields
             table[name] = name if section_of[line] == name else f"L{line}"
@@ -74,41 +68,34 @@ class SymbolTable:
             for m in sorted(self.by_url.values(), key=lambda m: m.url)
         )
 
-    def resolve(self, url: str, name: str, prose: bool = False) -> tuple[str, str] | None:
-        """(page url, section id) defining top-level `name` as used on page `url`, or None."""
+    def resolve(self, url: str, name: str, prose: bool = False) -> Anchor | None:
+        """The anchor defining top-level `name` as used on page `url`, or None."""
         here = self.by_url.get(url)
         if here and name in here.top:
-            return url, here.top[name]
+            return Anchor(url, here.top[name])
         if here and name in here.imports:
             dotted, original = here.imports[name]
             target = self.by_dotted.get(dotted)
             if target and original in target.top:
-                return target.url, target.top[original]
+                return Anchor(target.url, target.top[original])
             return None
         owners = self.top.get(name, [])
         if len(owners) == 1 and (prose or name[:1].isupper()):
-            return owners[0], self.by_url[owners[0]].top[name]
+            return Anchor(owners[0], self.by_url[owners[0]].top[name])
         return None
 
     def holds_config(self, owner: str) -> bool:
         """Whether `owner.x` reads a config field: `config.x`, `train_cfg.x`."""
         return bool(_CONFIG_NAME.search(owner))
 
-    def resolve_field(self, url: str, name: str) -> tuple[str, str] | None:
+    def resolve_field(self, url: str, name: str) -> Anchor | None:
         here = self.by_url.get(url)
         if here and name in here.fields:
-            return url, here.fields[name]
+            return Anchor(url, here.fields[name])
         owners = self.fields.get(name, [])
         if len(owners) == 1:
-            return owners[0], self.by_url[owners[0]].fields[name]
+            return Anchor(owners[0], self.by_url[owners[0]].fields[name])
         return None
-
-
-def _href(url: str, target: tuple[str, str]) -> str:
-    page, anchor = target
-    if page == url:
-        return "#" + anchor
-    return posixpath.relpath(page, posixpath.dirname(url) or ".") + "#" + anchor
 
 
 class PageLinker:
@@ -130,8 +117,8 @@ class PageLinker:
             target = self.table.resolve_field(self.url, name)
         else:
             return None
-        return _href(self.url, target) if target else None
+        return anchor_href(self.url, target.page, target.id) if target else None
 
     def prose_href(self, name: str) -> str | None:
         target = self.table.resolve(self.url, name, prose=True)
-        return _href(self.url, target) if target else None
+        return anchor_href(self.url, target.page, target.id) if target else None

@@ -13,7 +13,6 @@ from conftest import make_config, snapshot, write_tree
 
 from site_builder import i18n, search, tex
 from site_builder.build import build_site
-from site_builder.cache import search_indexes
 from site_builder.config import load_config
 from site_builder.model import BuildError
 from site_builder.paths import page_url
@@ -115,7 +114,7 @@ def test_without_indexing_a_rebuild_keeps_the_newest_index_until_one_is_built(ti
     assert report.unindexed is not None and "models/layer.html" in report.unindexed
     assert "404.html" not in report.unindexed
 
-    search.build_index(search_indexes(tiny.cache_dir), report.unindexed)
+    search.build_index(search.kept_indexes(tiny.cache_dir), report.unindexed)
     swap = build_site(tiny, index_search=False)
     assert swap.unindexed is None and swap.pages_rendered == []
     assert swap.written and all(rel.startswith("pagefind/") for rel in swap.written)
@@ -471,3 +470,32 @@ def test_keep_going_skips_the_same_pages_in_worker_processes_and_in_one(tiny):
     # Links to the skipped pages are warnings: from commentary, and from the home page's list.
     assert any("broken link 'models/layer.html#Layer'" in w for w in pool["warnings"])
     assert any("broken link 'fence.html'" in w for w in pool["warnings"])
+
+
+def test_a_translation_not_used_is_a_warning_on_every_build_also_from_the_cache(tiny):
+    config = make_config(tiny.root, languages=("en", "zh"))
+    i18n.update(config, ["zh"])
+    po = tiny.root / "docs/locale/zh/LC_MESSAGES/models/layer.po"
+    with po.open("rb") as handle:
+        catalog = read_po(handle)
+    layer = next(message for message in catalog if message.context == "Layer")
+    layer.string = "![x](data:image/png;base64,AAAA) 层"  # an unsafe URL: not used
+    with po.open("wb") as handle:
+        write_po(handle, catalog)
+    builds = [build_site(config, index_search=False) for _ in range(2)]
+    assert builds[1].pages_rendered == []  # the second build takes every page from the cache
+    warnings = [[str(w) for w in report.warnings] for report in builds]
+    assert warnings[0] == warnings[1]
+    assert any(f"{po}:" in w and "translation not used: unsafe URL" in w for w in warnings[0])
+
+
+def test_the_parse_stage_takes_the_bytes_the_sources_stage_read(tiny, monkeypatch):
+    from site_builder import parse
+
+    def read_again(path):
+        raise AssertionError(f"{path} read a second time")
+
+    monkeypatch.setattr(parse, "_read_bytes", read_again)
+    monkeypatch.setenv("SITE_BUILDER_WORKERS", "1")
+    report = build_site(tiny, index_search=False)
+    assert report.pages_total == 6 and not report.skipped

@@ -15,7 +15,10 @@ def test_help_works_on_every_command(command, capsys):
     with pytest.raises(SystemExit) as exit_:
         main([*command, "--help"])
     assert exit_.value.code == 0
-    assert "usage: site-builder" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "usage: site-builder" in out
+    if command in (["build"], ["serve"]):  # how to see an internal error's traceback
+        assert "--debug" in out and "SITE_BUILDER_DEBUG=1" in out
 
 
 HEAVY = {"markdown_it", "pygments", "jinja2", "babel", "polib", "site_builder.build",

@@ -1,12 +1,19 @@
 """Each kind of bad input: one `file:line: message` line, exit 1, the previous site untouched."""
 
 import os
+import shutil
 import socket
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from conftest import snapshot, tiny_files, write_tree
 
 from site_builder.cli import main
+
+PROJECT = Path(__file__).resolve().parents[1]
 
 PYPROJECT = """[tool.site_builder]
 source = "pkg"
@@ -191,3 +198,140 @@ def test_warnings_alone_leave_the_exit_status_zero(project, capsys):
     assert err[1].startswith("warning: pkg/extra.py:6: docstring read as written in the file")
     assert err[2:] == ["2 warning(s)"]
     assert "<mfrac>" in (project / "site/extra.html").read_text()
+
+
+# A bug in one page's stage (here made by replacing the stage with one that fails for
+# pkg/extra.py), in this process or in a forked worker; `CRASH_PIDS` collects the processes it
+# failed in.
+CRASH_CHILD = """
+import os, sys
+from pathlib import Path
+import {module} as stage
+
+def crash(*args, **kwargs):
+    first = args[0]
+    if "extra" in str(getattr(first, "rel_path", first)):
+        with Path(os.environ["CRASH_PIDS"]).open("a") as pids:
+            pids.write(f"{{os.getpid()}}\\n")
+        return [][0]
+    return real(*args, **kwargs)
+
+real = getattr(stage, "{name}")
+setattr(stage, "{name}", crash)
+from site_builder.cli import main
+print(f"main {{os.getpid()}}", file=sys.stderr)
+sys.exit(main(sys.argv[1:]))
+"""
+
+INTERNAL = "pkg/extra.py: internal error (IndexError: list index out of range); please report it"
+
+
+@pytest.mark.parametrize(
+    ("stage", "workers"),
+    [
+        ("site_builder.parse.parse_source", "2"),
+        ("site_builder.translate.translate_module", "1"),
+        ("site_builder.render.render_source", "2"),
+        ("site_builder.build.module_notebook", "1"),
+    ],
+)
+def test_a_bug_in_one_page_is_one_line_and_keep_going_skips_it(project, stage, workers):
+    module, name = stage.rsplit(".", 1)
+    write_tree(project, {"pkg/extra.py": "x = 1\n# Extra.\ny = 2\n"})
+    shutil.rmtree(project / ".site_builder_cache")  # every page is made again: many, in workers
+    before = snapshot(project / "site")
+    pids = project / "pids.txt"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT),
+        "SITE_BUILDER_WORKERS": workers,
+        "CRASH_PIDS": str(pids),
+    }
+    env.pop("SITE_BUILDER_DEBUG", None)
+    script = CRASH_CHILD.format(module=module, name=name)
+
+    def build(*flags: str, debug: str = "", forked: bool = False) -> tuple[int, list[str]]:
+        done = subprocess.run(
+            [sys.executable, "-c", script, "build", *flags],
+            cwd=project,
+            env={**env, "SITE_BUILDER_DEBUG": debug},
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        main_pid, *lines = done.stderr.splitlines()
+        if forked:  # the bug was met in a forked worker, not in the main process
+            assert main_pid.split()[1] not in pids.read_text().split(), done.stderr
+        return done.returncode, lines
+
+    code, err = build(forked=workers == "2")  # a cold build: every page, in workers
+    assert (code, err) == (1, [INTERNAL])  # no traceback
+    assert snapshot(project / "site") == before  # the previous site is left as it was
+
+    code, err = build("--keep-going")
+    assert code == 1 and f"error: {INTERNAL} (page skipped)" in err
+    # (A page skipped after the parse is still in the home page's list: a broken link warning.)
+    assert err[-1].startswith("1 error(s), pages skipped") and "Traceback" not in str(err)
+    assert not (project / "site/extra.html").exists()
+    assert (project / "site/models/layer.html").is_file()
+
+    for flags, debug in [(["--debug"], ""), ([], "1")]:
+        code, err = build(*flags, debug=debug)
+        assert code == 1 and err[0] == INTERNAL and err[1].startswith("Traceback"), err
+        assert "IndexError: list index out of range" in err and "in crash" in "\n".join(err)
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped_with_one_warning(project, capsys):
+    with open(os.path.join(os.fsencode(project / "pkg"), b"latin\xe9.py"), "w") as file:
+        file.write("x = 1\n")
+    capsys.readouterr()
+    assert main(["build"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "warning: pkg/latin\\udce9.py: the file name is not UTF-8; skipped (rename the file "
+        "to publish it)",
+        "1 warning(s)",
+    ]
+    assert (project / "site/models/layer.html").is_file()
+
+
+ODD_NAMES = ["a#b", "q?r", "100%", "50%41", "tab\tx", "new\nline", "spa ce"]
+
+
+def test_odd_file_names_get_percent_encoded_links_and_one_line_messages(project, capsys):
+    write_tree(
+        project, {f"pkg/odd/{name}.py": f"x = 1\n# {name!r}.\ny = 2\n" for name in ODD_NAMES}
+    )
+    write_tree(project, {"pkg/odd/__init__.py": '"""\n---\ntitle: Odd\n---\nOdd names.\n"""\n'})
+    capsys.readouterr()
+    assert main(["build"]) == 0, capsys.readouterr().err  # no broken link
+    listing = (project / "site/index.html").read_text()
+    for name in ODD_NAMES:
+        assert (project / f"site/odd/{name}.html").is_file(), name
+        assert f'href="odd/{quote(name)}.html"' in listing, name
+    # The notebook link, and a link the crumbs make up to the folder's page.
+    page = (project / "site/odd/a#b.html").read_text()
+    assert 'href="a%23b.ipynb"' in page and 'href="index.html">Odd</a>' in page
+
+    write_tree(project, {"pkg/odd/new\nline.py": "x = 1\n# See [x](nowhere.html).\ny = 2\n"})
+    err = break_and_build(project, capsys, {})
+    assert (
+        err == "pkg/odd/new\\nline.py:2: broken link 'nowhere.html': no page or file at that path"
+    )
+
+
+def test_a_bug_outside_the_pages_is_one_line_too(project, capsys, monkeypatch):
+    from site_builder import build
+
+    def site_outputs(*args):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(build, "site_outputs", site_outputs)
+    monkeypatch.delenv("SITE_BUILDER_DEBUG", raising=False)
+    layer = project / "pkg/models/layer.py"
+    edited = {"pkg/models/layer.py": layer.read_text().replace("Keep", "Mind")}
+    err = break_and_build(project, capsys, edited)
+    assert err == "internal error (KeyError: 'boom'); please report it"
+    assert main(["build", "--debug"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("internal error (KeyError: 'boom')") and "Traceback" in err

@@ -1,16 +1,21 @@
 """The one source -> URL / catalog / module-name mapping, as build and i18n both use it."""
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from site_builder.links import resolve
 from site_builder.paths import (
+    anchor_href,
+    base_path,
     catalog_path,
     dotted_name,
     download_name,
     notebook_path,
     page_stem,
     page_url,
+    public_url,
     relative_href,
 )
 
@@ -55,3 +60,22 @@ def test_relative_links_between_site_files():
     assert relative_href("a/b/x.html", "a/y.html") == "../y.html"
     assert relative_href("index.html", "a/index.html") == "a/index.html"
     assert relative_href("zh/a/x.html", "a/x.html") == "../../a/x.html"
+
+
+def test_links_to_odd_file_names_are_percent_encoded_and_resolve_back():
+    names = ["a#b.html", "q?r.html", "100%.html", "tab\tx.html", "new\nline.html", "é.html"]
+    for name in [*names, "a:b.html", "f(x).html"]:  # not a scheme; not the end of a link
+        href = relative_href("x/index.html", f"x/{name}")
+        assert not set(href) & set("#?\t\n é:()"), href
+        assert resolve("x/index.html", href).path == f"x/{name}"
+        assert anchor_href("x/index.html", f"x/{name}", "L3") == href + "#L3"
+    assert anchor_href("a#b.html", "a#b.html", "Layer.forward-1") == "#Layer.forward-1"
+
+
+def test_public_urls_and_the_base_path_come_from_the_base_url():
+    config = SimpleNamespace(base_url="https://x.org/docs/")
+    assert base_path(config) == "/docs/"
+    assert public_url(config, "a/index.html") == "https://x.org/docs/a/"
+    assert public_url(config, "a/100%.html") == "https://x.org/docs/a/100%25.html"
+    assert base_path(SimpleNamespace(base_url="")) == "/"
+    assert public_url(SimpleNamespace(base_url=""), "a.html") == ""

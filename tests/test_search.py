@@ -13,7 +13,6 @@ from conftest import make_config, snapshot
 
 from site_builder import search
 from site_builder.build import build_site
-from site_builder.cache import search_indexes
 from site_builder.files import Blob
 from site_builder.model import BuildError
 
@@ -51,7 +50,7 @@ INDEXED = ("/index.html", "/models/mixer.html", "/notes/a+b.html", "/zh/models/m
 
 
 def test_pages_fed_as_rendered_and_the_rest_at_finish_are_all_indexed(tmp_path):
-    with search.Indexer(search_indexes(tmp_path / "cache")) as indexer:
+    with search.Indexer(search.kept_indexes(tmp_path / "cache")) as indexer:
         indexer.add("models/mixer.html", PAGES["models/mixer.html"])
         indexer.add("notes/a+b.html", PAGES["notes/a+b.html"])
         indexer.add("404.html", PAGES["404.html"])  # never indexed
@@ -71,7 +70,7 @@ def test_pages_fed_as_rendered_and_the_rest_at_finish_are_all_indexed(tmp_path):
 
 
 def test_a_fed_page_that_changed_before_finish_is_indexed_as_it_ends(tmp_path):
-    with search.Indexer(search_indexes(tmp_path / "cache")) as indexer:
+    with search.Indexer(search.kept_indexes(tmp_path / "cache")) as indexer:
         indexer.add(
             "models/mixer.html", page("Old title", "An older draft.", url="models/mixer.html")
         )
@@ -86,29 +85,29 @@ def test_a_fed_page_that_changed_before_finish_is_indexed_as_it_ends(tmp_path):
 
 def test_the_cache_keeps_one_index_and_reuses_it_without_pagefind(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
-    with search.Indexer(search_indexes(cache)) as indexer:
+    with search.Indexer(search.kept_indexes(cache)) as indexer:
         first = indexer.finish(PAGES)
     broken = tmp_path / "pagefind_extended"
     broken.write_text("#!/bin/sh\necho 'Error: must not run' >&2\nexit 3\n")
     broken.chmod(0o755)
     monkeypatch.setenv(search.PAGEFIND_ENV, str(broken))
-    with search.Indexer(search_indexes(cache)) as indexer:
+    with search.Indexer(search.kept_indexes(cache)) as indexer:
         indexer.add("models/mixer.html", PAGES["models/mixer.html"])  # rendered again, same bytes
         again = indexer.finish(PAGES)
     assert {rel: b.content() for rel, b in again.items()} == {
         rel: b.content() for rel, b in first.items()
     }
-    assert search.latest_outputs(search_indexes(cache), PAGES) == (again, True)
+    assert search.latest_outputs(search.kept_indexes(cache), PAGES) == (again, True)
 
     changed = PAGES | {"index.html": page("Home", "A new welcome.", url="index.html")}
-    with pytest.raises(BuildError) as failed, search.Indexer(search_indexes(cache)) as indexer:
+    with pytest.raises(BuildError) as failed, search.Indexer(search.kept_indexes(cache)) as indexer:
         indexer.finish(changed)
     assert str(failed.value) == "pagefind: search index failed: Error: must not run"
     assert [p.name for p in (cache / "search").iterdir()] == [
         search.index_key(search.documents_to_index(PAGES))
     ]
     stale, current = search.latest_outputs(
-        search_indexes(cache), changed
+        search.kept_indexes(cache), changed
     )  # the newest index, not theirs
     assert not current and stale.keys() == first.keys()
 
@@ -117,15 +116,15 @@ def test_build_index_leaves_other_indexes_and_finish_prunes_them(tmp_path):
     cache = tmp_path / "cache"
     one = {"index.html": PAGES["index.html"]}
     keys = [
-        search.build_index(search_indexes(cache), one),
-        search.build_index(search_indexes(cache), PAGES),
+        search.build_index(search.kept_indexes(cache), one),
+        search.build_index(search.kept_indexes(cache), PAGES),
     ]
     assert sorted(p.name for p in (cache / "search").iterdir()) == sorted(keys)
     killed, running = cache / "search" / ".pages-killed", cache / "search" / ".pages-running"
     for scratch in (killed, running):
         (scratch / "models").mkdir(parents=True)
     os.utime(killed, (time.time() - 2 * 86_400,) * 2)  # left by a build killed two days ago
-    with search.Indexer(search_indexes(cache)) as indexer:
+    with search.Indexer(search.kept_indexes(cache)) as indexer:
         indexer.finish(PAGES)
     assert sorted(p.name for p in (cache / "search").iterdir()) == [running.name, keys[1]]
 
@@ -134,7 +133,7 @@ def test_a_missing_pagefind_binary_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv(search.PAGEFIND_ENV, str(tmp_path / "nowhere"))
     with (
         pytest.raises(BuildError, match="Pagefind's binary not found"),
-        search.Indexer(search_indexes(tmp_path / "cache")) as indexer,
+        search.Indexer(search.kept_indexes(tmp_path / "cache")) as indexer,
     ):
         indexer.finish(PAGES)
 
