@@ -1007,7 +1007,8 @@ def main(argv: list[str] | None = None) -> int:
             if int(os.environ.get("RANK", "0")) == 0:
                 print(f"{summary}; results in {Path(args.runs_dir) / args.run_name}")
     except Interrupted as stop:
-        print(stop, file=sys.stderr)
+        if int(os.environ.get("RANK", "0")) == 0:
+            print(stop, file=sys.stderr)
         return 128 + stop.signum
     except (TrainingError, DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
