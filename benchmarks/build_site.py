@@ -48,6 +48,7 @@ from site_builder import search  # noqa: E402
 from site_builder.build import build_site  # noqa: E402
 from site_builder.cache import builder_digest  # noqa: E402
 from site_builder.config import load_config  # noqa: E402
+from site_builder.report import BuildReport  # noqa: E402
 from site_builder.tex import KatexRenderer  # noqa: E402
 
 COLD_RATIO_REQUIRED = 0.8  # cold build / Pycco, with search and math (issue 11)
@@ -220,7 +221,7 @@ def cli_build(work: Path, corpus: Path, out: Path) -> tuple[float, str]:
     return seconds, stdout.strip().splitlines()[-1]
 
 
-def timed_build(config, index_search: bool = True, katex=None) -> tuple[float, object]:
+def timed_build(config, index_search: bool = True, katex=None) -> tuple[float, BuildReport]:
     start = time.perf_counter()
     report = build_site(config, index_search=index_search, katex=katex)
     return time.perf_counter() - start, report

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from labml_like.conv_mixer import conv_mixer
+from labml_like.conv_mixer import ConvMixer, ConvMixerLayer, conv_mixer
 from labml_like.experiments.cifar10 import MEAN, STD, load_cifar10, normalize
 
 
@@ -30,7 +30,7 @@ def scale_sensitivity(images: torch.Tensor, activation: type[nn.Module], layer: 
         if hasattr(module, "activation"):
             module.activation = activation()
 
-    def output(net: nn.Module) -> torch.Tensor:
+    def output(net: ConvMixer) -> torch.Tensor:
         with torch.no_grad():
             z = net.patch_emb(images)
             for block in net.conv_mixer_layers[: layer + 1]:
@@ -38,7 +38,10 @@ def scale_sensitivity(images: torch.Tensor, activation: type[nn.Module], layer: 
         return z
 
     scaled = copy.deepcopy(model)
-    conv = scaled.conv_mixer_layers[layer].point_wise_conv
+    block = scaled.conv_mixer_layers[layer]
+    assert isinstance(block, ConvMixerLayer)
+    conv = block.point_wise_conv
+    assert conv.bias is not None
     with torch.no_grad():
         conv.weight *= 3
         conv.bias *= 3

@@ -221,7 +221,7 @@ def main() -> int:
     fonts = None if args.no_browser else fonts_loaded(args.site, pages)
     weights = [page_weight(args.site, page) for page in pages]
     for weight in weights:
-        print("\n".join(report(weight, fonts and fonts[weight.page])))
+        print("\n".join(report(weight, fonts[weight.page] if fonts is not None else None)))
     return 0 if all(w.total <= TARGET and w.gzipped <= GZIP_TARGET for w in weights) else 1
 
 

@@ -65,7 +65,8 @@ def timed(step, batch_iterator, args, device) -> float:
 
 
 def ours(data, args, device) -> float:
-    model = conv_mixer(256, 8, args.kernel_size, 2).to(device, memory_format=torch.channels_last)
+    model = conv_mixer(256, 8, args.kernel_size, 2)
+    model = model.to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]
     network = torch.compile(model) if args.compile else model
     fused = True if device.type == "cuda" else None
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=fused)

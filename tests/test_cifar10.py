@@ -166,6 +166,29 @@ def test_broken_batch_names_the_file(kind, tmp_path):
         assert "refusing to load posix.mkdir" in str(error.value)
 
 
+@pytest.mark.parametrize(
+    "changes, found",
+    [
+        ({b"data": np.zeros((10, 3072), np.float32)}, "b'data' must be uint8 of shape [N, 3072], "
+         "found float32 of shape [10, 3072]"),
+        ({b"data": np.zeros((10, 3000), np.uint8)}, "found uint8 of shape [10, 3000]"),
+        ({b"data": np.zeros(3072, np.uint8)}, "found uint8 of shape [3072]"),
+        ({b"data": [[0] * 3072] * 10}, "found list"),
+        ({b"labels": [0.0] * 10}, "b'labels' must be 10 integers, found float64 of shape [10]"),
+        ({b"labels": ["cat"] * 10}, "found str96 of shape [10]"),
+        ({b"labels": [0] * 5}, "found int64 of shape [5]"),
+        ({b"labels": [[0], [1, 2]] + [0] * 8}, "found object of shape [10]"),
+    ],
+)  # fmt: skip
+def test_wrong_arrays_are_named_by_dtype_and_shape(tmp_path, changes, found):
+    batch = {b"data": np.zeros((10, 3072), np.uint8), b"labels": [0] * 10, **changes}
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(pickle.dumps(batch))
+    with pytest.raises(DatasetError) as error:
+        cifar10.read_batch(path)
+    assert str(error.value).startswith(f"{path}: b'") and str(error.value).endswith(found)
+
+
 def test_missing_batch_names_the_file(tmp_path):
     folder = tmp_path / cifar10.DIR_NAME
     shutil.copytree(BATCHES, folder)

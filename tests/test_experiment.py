@@ -5,6 +5,7 @@ import errno
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -137,14 +138,19 @@ def test_resume_after_sigkill_reproduces_the_uninterrupted_run_exactly(tmp_path,
 
 
 @pytest.mark.train
-def test_ctrl_c_saves_mid_epoch_and_resumes_exactly(tmp_path, reference):
+@pytest.mark.parametrize(
+    "signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"]
+)
+def test_ctrl_c_or_sigterm_saves_mid_epoch_and_resumes_exactly(tmp_path, reference, signum, status):
     process = start(tmp_path, *TINY, "--run-name", "r")
     metrics = tmp_path / "runs" / "r" / "metrics.jsonl"
-    # Wait for the first row of epoch 2 (step 25 of 80), then press Ctrl-C.
+    # Wait for the first row of epoch 2 (step 25 of 80), then press Ctrl-C (or send SIGTERM).
     wait_for(lambda: metrics.exists() and '"step": 25' in metrics.read_text(), process)
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=60) == 130
-    assert "Continue with --resume" in process.stderr.read().decode()
+    process.send_signal(signum)
+    assert process.wait(timeout=60) == status
+    [line] = process.stderr.read().decode().splitlines()
+    assert line.startswith(f"interrupted by {signum.name} at epoch 2, step ")
+    assert line.endswith("Continue with --resume")
     state = torch.load(tmp_path / "runs" / "r" / "checkpoint.pt", weights_only=True)
     assert state["epoch"] == 1 and 0 < state["batch_in_epoch"] < 20  # saved mid-epoch
     result = run(tmp_path, "--run-name", "r", "--resume")
@@ -252,7 +258,55 @@ def test_two_processes_resume_after_sigkill_reproduce_the_uninterrupted_run_exac
     assert [p.name for p in work.iterdir()] == ["runs"]
     assert [p.name for p in run_dir.parent.iterdir()] == ["r"]
     names = {p.name for p in run_dir.iterdir()} - {"tensorboard"}
-    assert names == {"run.json", "metrics.jsonl", "checkpoint.pt", "final.json"}
+    assert names == {"run.json", "metrics.jsonl", "checkpoint.pt", "final.json", "run.lock"}
+
+
+@pytest.mark.train
+def test_a_second_run_with_the_same_name_is_refused_while_the_first_runs(tmp_path, reference):
+    first = start(tmp_path, *TINY, "--run-name", "r")
+    metrics = tmp_path / "runs" / "r" / "metrics.jsonl"
+    try:
+        # Hold the first run in its first epoch, before any checkpoint, while the others start.
+        wait_for(lambda: metrics.exists() and '"step": 5' in metrics.read_text(), first)
+        first.send_signal(signal.SIGSTOP)
+        written = metrics.read_text()
+        second = run(tmp_path, *TINY, "--run-name", "r")
+        message = f"error: {Path('runs/r')} is in use by another run with this --run-name; wait"
+        assert second.returncode == 1 and second.stderr.startswith(message), second.stderr
+        assert second.stderr.count("\n") == 1 and second.stdout == ""
+        # Under torchrun only rank 0 writes, and so only rank 0 takes the lock; its refusal
+        # stops the whole run.
+        ddp = subprocess.run(
+            ddp_command(*TINY, "--run-name", "r"),
+            cwd=tmp_path,
+            env=environment(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert ddp.returncode != 0 and message in ddp.stderr
+        assert metrics.read_text() == written
+        assert not (tmp_path / "runs/r/checkpoint.pt").exists()
+    finally:
+        first.send_signal(signal.SIGCONT)
+    assert first.wait(timeout=300) == 0
+    assert deterministic_rows(tmp_path / "runs" / "r") == deterministic_rows(reference)
+    # Once the first run has ended, the folder is free again: --resume opens it.
+    result = run(tmp_path, "--run-name", "r", "--resume")
+    assert result.returncode == 0, result.stderr
+    assert deterministic_rows(tmp_path / "runs" / "r") == deterministic_rows(reference)
+
+
+def test_a_garbage_checkpoint_is_one_line_naming_it(one_cycle_run, tmp_path, capsys):
+    run_dir = tmp_path / "r"
+    shutil.copytree(one_cycle_run, run_dir)
+    (run_dir / "checkpoint.pt").write_bytes(b"garbage")
+    assert ex.main(tiny(tmp_path, "--run-name", "r", "--resume")) == 1
+    err = one_line_error(capsys)
+    assert err == (
+        f"error: {run_dir / 'checkpoint.pt'}: not a checkpoint (torch.save writes a zip archive, "
+        "and this is not one)\n"
+    )
 
 
 def test_presets_match_the_recipes():
@@ -529,7 +583,7 @@ def test_full_disk_keeps_the_last_good_checkpoint_and_leaves_no_temporary_file(
     assert "the last good checkpoint is kept; continue from it with --resume" in err
     run_dir = tmp_path / "full"
     left = sorted(p.name for p in run_dir.iterdir())
-    assert left == ["checkpoint.pt", "metrics.jsonl", "run.json"]  # no checkpoint.pt.tmp
+    assert left == ["checkpoint.pt", "metrics.jsonl", "run.json", "run.lock"]  # no .tmp file
     assert saves == [1, 2] and tr.load_checkpoint(run_dir / "checkpoint.pt")["epoch"] == 1
     monkeypatch.undo()  # space freed
     assert ex.main([*args, "--resume"]) == 0

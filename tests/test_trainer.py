@@ -101,12 +101,41 @@ def test_trainer_refuses_invalid_settings_naming_the_flags(data, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_load_checkpoint_errors(tmp_path):
+def test_load_checkpoint_errors_are_one_line_naming_the_file(tmp_path):
     with pytest.raises(tr.TrainingError, match="no checkpoint to resume from"):
         tr.load_checkpoint(tmp_path / "missing.pt")
-    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(tr.TrainingError, match="bad.pt: unreadable checkpoint"):
-        tr.load_checkpoint(tmp_path / "bad.pt")
+    good = tmp_path / "good.pt"
+    tr.save_checkpoint({"step": 1, "w": torch.ones(1000)}, good)
+    (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    (tmp_path / "truncated.pt").write_bytes(good.read_bytes()[:300])
+    torch.save([1, 2], tmp_path / "list.pt")
+    torch.save({"model": nn.Linear(2, 2)}, tmp_path / "module.pt")  # loading it would run code
+    expected = {
+        "garbage.pt": "not a checkpoint (torch.save writes a zip archive, and this is not one)",
+        "empty.pt": "not a checkpoint (torch.save writes a zip archive, and this is not one)",
+        "truncated.pt": "not a checkpoint (torch.save writes a zip archive, and this is not one)",
+        "list.pt": "not a checkpoint (it holds a list)",
+        "module.pt": "refused: it holds objects other than tensors and plain Python values",
+    }
+    for name, reason in expected.items():
+        with pytest.raises(tr.TrainingError) as error:
+            tr.load_checkpoint(tmp_path / name)
+        assert str(error.value) == f"{tmp_path / name}: {reason}"
+
+
+def test_a_damaged_zip_checkpoint_is_one_line(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    tr.save_checkpoint({"w": torch.arange(1000.0)}, path)
+    data = bytearray(path.read_bytes())
+    start = data.index(b"PK\x03\x04", data.index(b"data.pkl") + 1)  # the tensor's entry
+    data[start + 40 : start + 240] = bytes(200)  # zeroed in the middle, the zip index intact
+    path.write_bytes(bytes(data))
+    with pytest.raises(tr.TrainingError) as error:
+        tr.load_checkpoint(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: damaged checkpoint (") and "\n" not in message
+    assert "weights_only" not in message
 
 
 def test_metrics_log_truncates_rows_written_after_the_checkpoint(tmp_path):
@@ -179,7 +208,7 @@ def test_stop_request_saves_and_diverging_loss_keeps_that_checkpoint(data, tmp_p
     run_dir = tmp_path / "run"
     trainer = make_trainer(data, run_dir)
     trainer.stop_requested = True  # as if Ctrl-C came during the first step
-    with pytest.raises(tr.Interrupted, match="interrupted at epoch 1, step 1; saved"):
+    with pytest.raises(tr.Interrupted, match="interrupted by SIGINT at epoch 1, step 1; saved"):
         trainer.fit()
     before = (run_dir / "checkpoint.pt").read_bytes()
     assert tr.load_checkpoint(run_dir / "checkpoint.pt")["batch_in_epoch"] == 1
@@ -379,3 +408,15 @@ def test_plot_reports_broken_metrics(tmp_path):
     (tmp_path / "metrics.jsonl").write_text('{"split": "train"}\nnot json\n')
     with pytest.raises(tr.TrainingError, match=r"metrics.jsonl:2: not a JSON object"):
         tr.plot_run(tmp_path)
+
+
+def test_a_run_folder_is_held_by_one_run_at_a_time(tmp_path):
+    first = tr.lock_run(tmp_path)
+    with pytest.raises(tr.TrainingError) as error:
+        tr.lock_run(tmp_path)
+    assert str(error.value) == (
+        f"{tmp_path} is in use by another run with this --run-name; wait for it to end, or "
+        "choose another --run-name"
+    )
+    first.close()  # the first run ends
+    tr.lock_run(tmp_path).close()

@@ -413,8 +413,9 @@ def _reinitialized(module: nn.Module) -> nn.Module:
     # Every PyTorch layer that owns parameters (`Conv2d`, `BatchNorm2d`, `Linear`) has a
     # `reset_parameters` method that applies its default initialization.
     for submodule in module.modules():
-        if hasattr(submodule, "reset_parameters"):
-            submodule.reset_parameters()
+        reset = getattr(submodule, "reset_parameters", None)
+        if callable(reset):
+            reset()
     return module
 
 

@@ -35,7 +35,8 @@ python -m labml_like.conv_mixer.experiment publish runs/paper    # to docs_src/r
 
 `--help` lists every setting with its value in the chosen preset. Each run writes
 `runs/<name>/`: `run.json` (the command, the machine, the configuration), `metrics.jsonl`,
-`checkpoint.pt` and, at the end, `final.json`.
+`checkpoint.pt`, `run.lock` (which turns away a second run of the same name while this one
+runs) and, at the end, `final.json`.
 
 ## Our reference run
 
@@ -84,6 +85,7 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 import torch.distributed as dist
@@ -111,6 +113,7 @@ from labml_like.experiments.trainer import (
     init_distributed,
     invalid,
     load_checkpoint,
+    lock_run,
     plot_run,
     validate,
     write_atomically,
@@ -461,7 +464,7 @@ def field_help(cls) -> dict[str, str]:
     items = re.findall(
         r"^\s*\* `(\w+)`(?: and `(\w+)`)? (.+?)(?=^\s*\*|\n\s*\n|\Z)", doc, re.M | re.S
     )
-    helps = {}
+    helps: dict[str, str] = {}
     for first, second, text in items:
         text = re.sub(r"^(is|are) ", "", " ".join(text.split()))
         text = re.sub(r"\[([^]]*)\]\([^)]*\)", r"\1", text)  # [link](url) -> link
@@ -582,7 +585,14 @@ def build_parser(config: ExperimentConfig) -> argparse.ArgumentParser:
     return parser
 
 
-def parse_train_arguments(argv: list[str]) -> tuple[ExperimentConfig, argparse.Namespace]:
+class TrainArguments(NamedTuple):
+    """A parsed training command: the run's configuration, and every parsed flag."""
+
+    config: ExperimentConfig
+    args: argparse.Namespace
+
+
+def parse_train_arguments(argv: list[str]) -> TrainArguments:
     """
     Two passes: the first only looks for `--preset`, so that the second can show and start from
     that preset's values.
@@ -599,7 +609,7 @@ def parse_train_arguments(argv: list[str]) -> tuple[ExperimentConfig, argparse.N
     typed_only = argparse.Namespace(**dict.fromkeys(vars(args), unset))
     build_parser(config).parse_args(argv, typed_only)
     args.given = {name for name, value in vars(typed_only).items() if value is not unset}
-    return apply_arguments(config, args), args
+    return TrainArguments(apply_arguments(config, args), args)
 
 
 def check_run_name(name: str | None) -> None:
@@ -654,13 +664,19 @@ def command_line(argv: list[str]) -> str:
     return shlex.join(["python", "-m", "labml_like.conv_mixer.experiment", *argv])
 
 
-def train(config: ExperimentConfig, args: argparse.Namespace, argv: list[str]) -> dict:
+def train(
+    config: ExperimentConfig,
+    args: argparse.Namespace,
+    argv: list[str],
+    changes: list[str] | None = None,
+) -> dict:
     """
     Build the pieces from the configuration and hand them to the
     [trainer](../experiments/trainer.html#Trainer).
     """
     distributed, device = init_distributed(args.device)
     run_dir = Path(args.runs_dir) / args.run_name
+    lock = None
     try:
         data = load_cifar10(args.data_dir, download=not args.no_download)
         # `train_limit` and `test_limit` keep the first images only, in file order (the five
@@ -688,8 +704,13 @@ def train(config: ExperimentConfig, args: argparse.Namespace, argv: list[str]) -
         trainer = Trainer(
             model, data, augment, preprocess, config, config.optim, run_dir, device, distributed
         )
-        if distributed.is_main and not args.resume:
+        if distributed.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
+            lock = lock_run(run_dir)
+        if distributed.is_main and args.resume and changes:
+            record_resume(run_dir, config, argv)
+            print(f"resuming {run_dir} with " + ", ".join(changes), flush=True)
+        if distributed.is_main and not args.resume:
             info = {
                 "command": command_line(argv),
                 "hardware": describe_device(device),
@@ -710,6 +731,8 @@ def train(config: ExperimentConfig, args: argparse.Namespace, argv: list[str]) -
             write_atomically(run_dir / "run.json", json.dumps(info, indent=1) + "\n")
         return trainer.fit(resume=args.resume)
     finally:
+        if lock is not None:
+            lock.close()
         if distributed.world_size > 1:
             dist.destroy_process_group()
 
@@ -947,8 +970,8 @@ def main(argv: list[str] | None = None) -> int:
     ## Entry point
 
     `train` is the default command; `plot` and `publish` take a run folder. Errors in the input
-    are one line on standard error and exit status 1; Ctrl-C saves and exits with status 130, the
-    shell's convention for "stopped by SIGINT".
+    are one line on standard error and exit status 1. Ctrl-C saves and exits with status 130, the
+    shell's convention for "stopped by SIGINT"; SIGTERM saves and exits with status 143.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv.pop(0) if argv and argv[0] in ("train", "plot", "publish") else "train"
@@ -966,6 +989,7 @@ def main(argv: list[str] | None = None) -> int:
             print(publish(args.run_dir, args.out, args.note))
         else:
             config, args = parse_train_arguments(argv)
+            changes: list[str] = []
             check_run_name(args.run_name)
             validate(config)
             if args.resume:
@@ -973,21 +997,19 @@ def main(argv: list[str] | None = None) -> int:
                     raise TrainingError("--resume needs the --run-name of the run to continue")
                 run_dir = Path(args.runs_dir) / args.run_name
                 config, changes = resume_config(run_dir, config, args.given)
-                if changes and int(os.environ.get("RANK", "0")) == 0:
-                    record_resume(run_dir, config, argv)
-                    print(f"resuming {run_dir} with " + ", ".join(changes), flush=True)
             args.run_name = args.run_name or (
                 f"{config.preset}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
             )
-            final = train(config, args, argv)
+            final = train(config, args, argv, changes)
             summary = f"test accuracy {final['test_accuracy']:.2%}"
             if "tta_accuracy" in final:
                 summary += f", with flip TTA {final['tta_accuracy']:.2%}"
             if int(os.environ.get("RANK", "0")) == 0:
                 print(f"{summary}; results in {Path(args.runs_dir) / args.run_name}")
     except Interrupted as stop:
-        print(stop, file=sys.stderr)
-        return 130
+        if int(os.environ.get("RANK", "0")) == 0:
+            print(stop, file=sys.stderr)
+        return 128 + stop.signum
     except (TrainingError, DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -54,7 +54,7 @@ import tarfile
 import tempfile
 import urllib.request
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -340,11 +340,13 @@ def read_batch(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
         raise DatasetError(f"{path}: expected keys b'data' and b'labels', found {sorted(batch)}")
     row = math.prod(IMAGE_SHAPE)
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.shape[1:] != (row,):
-        shape = getattr(data, "shape", None)
-        raise DatasetError(f"{path}: b'data' must be uint8 of shape [N, {row}], found {shape}")
-    labels = np.asarray(labels)
+        raise DatasetError(f"{path}: b'data' must be uint8 of shape [N, {row}], found {kind(data)}")
+    try:
+        labels = np.asarray(labels)
+    except ValueError:  # a ragged list
+        labels = np.asarray(labels, dtype=object)
     if labels.shape != (len(data),) or labels.dtype.kind not in "iu":
-        raise DatasetError(f"{path}: b'labels' must be {len(data)} integers, found {labels.shape}")
+        raise DatasetError(f"{path}: b'labels' must be {len(data)} integers, found {kind(labels)}")
     if len(labels) and not (labels.min() >= 0 and labels.max() < N_CLASSES):
         raise DatasetError(
             f"{path}: labels must be in 0..{N_CLASSES - 1}, found {labels.min()}..{labels.max()}"
@@ -354,6 +356,13 @@ def read_batch(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
     # reshape (no copy, no transpose) gives `[N, 3, 32, 32]`.
     images = torch.from_numpy(np.ascontiguousarray(data).reshape(-1, *IMAGE_SHAPE))
     return images, torch.from_numpy(labels.astype(np.int64))
+
+
+def kind(value: object) -> str:
+    """An array's dtype and shape (`float32 of shape [10, 3072]`), or the type of anything else."""
+    if isinstance(value, np.ndarray):
+        return f"{value.dtype.name} of shape {list(value.shape)}"
+    return type(value).__name__
 
 
 def read_classes(path: Path) -> list[str]:
@@ -706,7 +715,7 @@ def identity(x: torch.Tensor, unused: torch.Tensor | None = None) -> torch.Tenso
     return x
 
 
-COLOUR_OPS = {
+COLOUR_OPS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "identity": identity,
     "brightness": brightness,
     "color": color,
@@ -1007,7 +1016,7 @@ def batches(
     images: torch.Tensor,
     labels: torch.Tensor,
     batch_size: int,
-    gen: torch.Generator,
+    gen: torch.Generator | None,
     shuffle: bool = True,
     drop_last: bool = False,
     rank: int = 0,
@@ -1050,7 +1059,10 @@ def batches(
         raise ValueError(
             f"need batch_size >= 1 and 0 <= rank < world_size, got {batch_size}, {rank}"
         )
-    order = torch.randperm(n, generator=gen, device=gen.device) if shuffle else torch.arange(n)
+    if shuffle:
+        order = torch.randperm(n, generator=gen, device=gen.device if gen is not None else None)
+    else:
+        order = torch.arange(n)
     share = n // world_size
     mine = order[rank : share * world_size : world_size].to(images.device)
     stop = share - share % batch_size if drop_last else share

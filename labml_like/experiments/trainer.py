@@ -37,11 +37,15 @@ import contextlib
 import json
 import math
 import os
+import pickle
 import signal
 import sys
 import time
+import zipfile
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from pathlib import Path
+from types import FrameType
+from typing import IO, NamedTuple
 
 import torch
 import torch.distributed as dist
@@ -51,13 +55,20 @@ from tqdm import tqdm
 
 from labml_like.experiments.cifar10 import CIFAR10, batches
 
+if sys.platform != "win32":
+    import fcntl
+
 
 class TrainingError(Exception):
     """A problem that stops training, reported as one clear message."""
 
 
 class Interrupted(Exception):
-    """Ctrl-C was pressed; the state was saved to the checkpoint named in the message."""
+    """Ctrl-C or SIGTERM stopped the run; the state is saved in the checkpoint the message names."""
+
+    def __init__(self, message: str, signum: int = signal.SIGINT):
+        super().__init__(message)
+        self.signum = signum
 
 
 @dataclass
@@ -267,7 +278,14 @@ class Distributed:
                 dist.broadcast(buffer, src=0)
 
 
-def init_distributed(device_name: str = "auto") -> tuple[Distributed, torch.device]:
+class Placement(NamedTuple):
+    """Where this process trains: its place among the processes, and its device."""
+
+    distributed: Distributed
+    device: torch.device
+
+
+def init_distributed(device_name: str = "auto") -> Placement:
     """
     Set up the process group when started by `torchrun`, and choose this process's device.
     GPUs talk through NCCL; CPUs through gloo, which is what lets the tests check the
@@ -276,12 +294,12 @@ def init_distributed(device_name: str = "auto") -> tuple[Distributed, torch.devi
     device = pick_device(device_name)
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size == 1:
-        return Distributed(), device
+        return Placement(Distributed(), device)
     if device.type == "cuda":
         device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
         torch.cuda.set_device(device)
     dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return Distributed(dist.get_rank(), dist.get_world_size()), device
+    return Placement(Distributed(dist.get_rank(), dist.get_world_size()), device)
 
 
 PRECISIONS = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
@@ -526,9 +544,41 @@ def load_checkpoint(path: Path) -> dict:
     if not path.is_file():
         raise TrainingError(f"{path}: no checkpoint to resume from")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except OSError as e:
+        raise TrainingError(f"{path}: cannot read ({e.strerror or e})") from None
     except Exception as e:
-        raise TrainingError(f"{path}: unreadable checkpoint ({e})") from e
+        raise TrainingError(f"{path}: {checkpoint_problem(path, e)}") from None
+    if not isinstance(state, dict):
+        raise TrainingError(f"{path}: not a checkpoint (it holds a {type(state).__name__})")
+    return state
+
+
+def checkpoint_problem(path: Path, error: Exception) -> str:
+    """What is wrong with a checkpoint `torch.load` refused, in words (not torch's advice)."""
+    if not zipfile.is_zipfile(path):
+        return "not a checkpoint (torch.save writes a zip archive, and this is not one)"
+    if isinstance(error, pickle.UnpicklingError):
+        return "refused: it holds objects other than tensors and plain Python values"
+    return f"damaged checkpoint ({type(error).__name__}); resume from a good copy or start anew"
+
+
+def lock_run(run_dir: Path) -> IO[str]:
+    """
+    Hold `run_dir/run.lock` until the returned file is closed or the process ends, so that a
+    second run with the same name stops at once instead of writing into the same files.
+    """
+    lock = open(run_dir / "run.lock", "a")  # noqa: SIM115 (held for the whole run)
+    if sys.platform != "win32":
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise TrainingError(
+                f"{run_dir} is in use by another run with this --run-name; wait for it to end, "
+                "or choose another --run-name"
+            ) from None
+    return lock
 
 
 class MetricsLog:
@@ -662,7 +712,9 @@ class Trainer:
         )
         if batchnorm_note and self.distributed.is_main:
             print(batchnorm_note, flush=True)
-        self.model = model.to(device, memory_format=self.memory_format)
+        self.model = model.to(  # type: ignore[call-overload]  # stubs lack memory_format
+            device, memory_format=self.memory_format
+        )
         self.optimizer = make_optimizer(self.model.parameters(), optim, device)
         # ### Compiling
         #
@@ -722,8 +774,10 @@ class Trainer:
         self.epoch_seconds = 0.0
         self.window_start = time.perf_counter()
         self.metrics: MetricsLog | None = None
-        # `stop_requested` is set by Ctrl-C in this process; `stopping` once all processes agree.
+        # `stop_requested` is set by Ctrl-C or SIGTERM in this process; `stopping` once all
+        # processes agree.
         self.stop_requested = False
+        self.stop_signal: int = signal.SIGINT
         self.stopping = False
 
     def autocast(self) -> torch.autocast:
@@ -1097,16 +1151,18 @@ class Trainer:
         # The default reaction to Ctrl-C, a `KeyboardInterrupt` raised wherever Python happens
         # to be, could land in the middle of an optimizer step. Instead we only note the
         # request, finish the step, save and exit. A second Ctrl-C restores the default and
-        # stops at once.
-        def request_stop(signum, frame):
-            self.stop_requested = True
-            signal.signal(signal.SIGINT, previous_handler)
+        # stops at once. SIGTERM, the signal of `kill`, job schedulers and `torchrun`, is
+        # handled the same way.
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            self.stop_requested, self.stop_signal = True, signum
+            signal.signal(signum, previous[signal.Signals(signum)])
 
-        previous_handler = signal.signal(signal.SIGINT, request_stop)
+        previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             return self._run()
         finally:
-            signal.signal(signal.SIGINT, previous_handler)
+            for s, handler in previous.items():
+                signal.signal(s, handler)
             if self.metrics is not None:
                 self.metrics.close()
 
@@ -1119,8 +1175,10 @@ class Trainer:
             if self.stopping:
                 self.save()
                 raise Interrupted(
-                    f"interrupted at epoch {self.epoch + 1}, step {self.step}; saved "
-                    f"{self.checkpoint_path}. Continue with --resume"
+                    f"interrupted by {signal.Signals(self.stop_signal).name} at epoch "
+                    f"{self.epoch + 1}, step {self.step}; saved {self.checkpoint_path}. "
+                    "Continue with --resume",
+                    self.stop_signal,
                 )
             train_loss, train_correct, train_count = self.distributed.all_reduce(
                 self.epoch_sums.clone()
