@@ -50,6 +50,8 @@ from .translate import (
 _DATE_LINE = re.compile(rb'^"(POT-Creation-Date|PO-Revision-Date): [^"]*\\n"\n', re.MULTILINE)
 UI_TEMPLATES = Path(__file__).parent / "templates"
 _CJK_LINE_START = "。，、；：！？）」』》】"
+# A printf-style placeholder (`%s`, `%(name)s`, `%.2f`); `%` before a space or a digit is a percent.
+_PLACEHOLDER = re.compile(r"%(\([^()\s]*\))?[#0+-]*\d*(\.\d+)?[sdiouxXeEfFgGcra]")
 
 
 def locale_dir(config: SiteConfig) -> Path:
@@ -487,9 +489,22 @@ def check(config: SiteConfig, langs: list[str]) -> list[str]:
                     continue
                 line = (msgstr_lines(lines, entry) or (entry.linenum,))[0]
                 plain = entry.msgctxt in PLAIN_TEXT
-                for problem in check_translation(entry.msgid, entry.msgstr, glossary, plain):
-                    problems.append(f"{path}:{line}: {problem}")
+                found = check_translation(entry.msgid, entry.msgstr, glossary, plain)
+                if entry.msgctxt is None:  # the site's interface
+                    found += placeholder_problems(entry.msgid, entry.msgstr)
+                problems += [f"{path}:{line}: {problem}" for problem in found]
     return problems
+
+
+def placeholder_problems(english: str, translation: str) -> list[str]:
+    """A UI string is shown as it is, never formatted: a placeholder (`%s`, `%(name)s`) that its
+    English lacks would show as it is written, and one it has must stay."""
+    problem = _difference(
+        "placeholders",
+        Counter(m[0] for m in _PLACEHOLDER.finditer(english)),
+        Counter(m[0] for m in _PLACEHOLDER.finditer(translation)),
+    )
+    return [problem] if problem else []
 
 
 def duplicate_entries(catalog: polib.POFile) -> list[tuple[int, str]]:

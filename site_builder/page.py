@@ -1,7 +1,10 @@
 """Page stage: a rendered Module -> a full HTML page (Jinja2 templates), plus the sitemap.
 
 Everything a template shows is computed here as plain data (crumbs, alternates, listing), so the
-templates only lay it out. UI strings go through `_()` (Jinja's i18n extension) so catalogs plug in.
+templates only lay it out. UI strings go through `_()`, the page language's gettext. A translation
+is untrusted text like any other: `_()` returns a plain string, which autoescape escapes in HTML
+and `tojson` encodes in JSON (Jinja's own gettext marks translations as safe HTML, so it is not
+used, nor `{% trans %}`). Nor is a translation a format string: `%` in it is text.
 """
 
 import functools
@@ -11,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape as xml_escape  # its entities are XML's too
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from markupsafe import Markup
@@ -21,10 +25,15 @@ from .lazy import lazy_module
 from .model import RenderedModule
 from .paths import language_prefix, relative_href
 
-# Only pages being rendered need these.
-babel = lazy_module("babel")
-jinja2 = lazy_module("jinja2")
-highlight = lazy_module("site_builder.highlight")
+if TYPE_CHECKING:
+    import babel
+    import jinja2
+
+    from . import highlight
+else:  # only pages being rendered need these
+    babel = lazy_module("babel")
+    jinja2 = lazy_module("jinja2")
+    highlight = lazy_module("site_builder.highlight")
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -96,7 +105,7 @@ class PageRenderer:
     def __init__(
         self,
         config: SiteConfig,
-        ui_translations: Callable[[str], object] | None = None,
+        ui_translations: Callable[[str], gettext.NullTranslations] | None = None,
         compiled_templates: Path | None = None,
     ):
         self.config = config
@@ -113,13 +122,12 @@ class PageRenderer:
             env = jinja2.Environment(
                 loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
                 autoescape=True,
-                extensions=["jinja2.ext.i18n"],
                 undefined=jinja2.StrictUndefined,
                 trim_blocks=True,
                 lstrip_blocks=True,
                 bytecode_cache=bytecode,
             )
-            env.install_gettext_translations(self.ui_translations(lang), newstyle=True)
+            env.globals["_"] = self.ui_translations(lang).gettext  # plain text, see above
             self._environments[lang] = env
         return self._environments[lang]
 
