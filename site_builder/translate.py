@@ -6,7 +6,9 @@ Each page has one PO catalog per language, at `paths.catalog_path`:
 Entries are keyed by msgctxt: "title", "summary", "intro", and each `Section.id`. An entry is used
 only if it is translated, not fuzzy, its msgid is the current English text, and (Markdown entries)
 it passes the sanitizer; otherwise the English stays and the key goes into `fallback_ids`. Title
-and summary are plain text, which the templates escape. Code never changes. A translated text
+and summary are plain text, which the templates escape. Code never changes, in any language: a
+translation whose notebook fences (```` ```python notebook ````, code cells of the notebook) are
+not the English's, verbatim, is not used. A translated text
 keeps its origin (`TextOrigin`): the PO file line each of its lines starts on, so problems found
 in it later are blamed on the translation.
 """
@@ -22,8 +24,10 @@ from pathlib import Path
 import polib
 
 from .model import BuildError, Module, TextOrigin
+from .notebook import NOTEBOOK_FENCE
 from .paths import catalog_path
-from .sanitize import parts_of, sanitize_translation
+from .commonmark import PARSER
+from .sanitize import parts_of, sanitize_translation, walk
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +72,18 @@ def module_entries(module: Module) -> list[Entry]:
 _OPENS_STRING = re.compile(r'(?P<prefix>#~\|?|#\|)?\s*(msg\w+(\[\d+\])?\s+)?"')
 _ONE_STRING = re.compile(r'(#~\|?|#\|)?\s*(msg\w+(\[\d+\])?\s+)?"(\\.|[^"\\])*"')
 _POLIB_LINE = re.compile(r"\(line (\d+)\)")
+
+
+def notebook_code(markdown: str) -> list[str]:
+    """The code of each notebook fence in commentary, at any depth (the notebook runs those at
+    the top level): what a translation must keep verbatim."""
+    if "notebook" not in markdown:  # most commentary: no need to parse it
+        return []
+    return [
+        token.content
+        for token in walk(PARSER.parse(markdown))
+        if token.type == "fence" and tuple(token.info.split()) == NOTEBOOK_FENCE
+    ]
 
 
 def read_catalog(path: Path) -> polib.POFile:
@@ -161,6 +177,10 @@ def translate_module(
             result = sanitize_translation(text, entry.text)
             if parts_of(text).math != parts_of(entry.text).math:
                 result.problems.append("its math differs from the English")
+            if notebook_code(text) != notebook_code(entry.text):
+                result.problems.append(
+                    "its notebook code differs from the English (code is never translated)"
+                )
             if result.problems:
                 line = (lines[entry.context] or (message.linenum,))[0]
                 for problem in result.problems:
