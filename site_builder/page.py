@@ -21,8 +21,9 @@ from markupsafe import Markup
 from markupsafe import escape as escape_html
 
 from .config import SiteConfig
+from .files import untrusted
 from .lazy import lazy_module
-from .model import RenderedModule
+from .model import BuildError, RenderedModule
 from .paths import language_prefix, relative_href
 
 if TYPE_CHECKING:
@@ -98,6 +99,26 @@ def public_url(config: SiteConfig, site_path: str) -> str:
     return config.base_url + path
 
 
+@functools.cache
+def _own_bytecode_cache() -> "type[jinja2.FileSystemBytecodeCache]":
+    """Jinja's bytecode cache in a folder, refusing compiled templates (code, which it runs) that
+    are not this user's alone (`files.untrusted`): the folder with one line, a file by leaving it
+    (the template is compiled again, and the file replaced)."""
+
+    class OwnBytecodeCache(jinja2.FileSystemBytecodeCache):
+        def __init__(self, directory: str):
+            if problem := untrusted(Path(directory)):
+                message = f"{problem}; refusing to load compiled templates from it (remove it)"
+                raise BuildError(directory, None, message)
+            super().__init__(directory)
+
+        def load_bytecode(self, bucket: "jinja2.bccache.Bucket") -> None:
+            if untrusted(Path(self._get_cache_filename(bucket))) is None:
+                super().load_bytecode(bucket)
+
+    return OwnBytecodeCache
+
+
 class PageRenderer:
     """Lays out pages with one Jinja environment per language (each with its UI translations).
     In `compiled_templates` (a folder), Jinja keeps the templates compiled across builds."""
@@ -118,7 +139,7 @@ class PageRenderer:
             bytecode = None
             if self.compiled_templates is not None:
                 self.compiled_templates.mkdir(parents=True, exist_ok=True)
-                bytecode = jinja2.FileSystemBytecodeCache(str(self.compiled_templates))
+                bytecode = _own_bytecode_cache()(str(self.compiled_templates))
             env = jinja2.Environment(
                 loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
                 autoescape=True,

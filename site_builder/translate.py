@@ -23,10 +23,10 @@ from pathlib import Path
 
 import polib
 
+from .commonmark import PARSER
 from .model import BuildError, Module, TextOrigin
 from .notebook import NOTEBOOK_FENCE
 from .paths import catalog_path
-from .commonmark import PARSER
 from .sanitize import parts_of, sanitize_translation, walk
 
 log = logging.getLogger(__name__)
