@@ -43,6 +43,7 @@ from .translate import (
     module_entries,
     msgid_of,
     msgstr_lines,
+    po_lines,
     read_catalog,
     usable_translation,
 )
@@ -441,7 +442,7 @@ def check_translation(
     for word in glossary.forbidden:
         if word in target.prose:
             problems.append(f"glossary: '{word}' is not used in this language (see glossary.toml)")
-    for line in translation.splitlines():
+    for line in translation.split("\n"):
         if line.strip() and line.strip()[0] in _CJK_LINE_START:
             problems.append(f"'{line.strip()[0]}' starts a line: join it to the sentence before")
     return problems
@@ -480,7 +481,7 @@ def check(config: SiteConfig, langs: list[str]) -> list[str]:
         glossary = load_glossary(root / lang / "glossary.toml")
         for path in sorted((root / lang / "LC_MESSAGES").rglob("*.po")):
             catalog = read_catalog(path)  # a malformed file stops here, with its line
-            lines = path.read_text(encoding="utf-8").splitlines()
+            lines = po_lines(path.read_bytes().decode("utf-8"))
             problems += [
                 f"{path}:{line}: {problem}" for line, problem in duplicate_entries(catalog)
             ]

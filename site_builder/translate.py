@@ -72,6 +72,23 @@ def module_entries(module: Module) -> list[Entry]:
 _OPENS_STRING = re.compile(r'(?P<prefix>#~\|?|#\|)?\s*(msg\w+(\[\d+\])?\s+)?"')
 _ONE_STRING = re.compile(r'(#~\|?|#\|)?\s*(msg\w+(\[\d+\])?\s+)?"(\\.|[^"\\])*"')
 _POLIB_LINE = re.compile(r"\(line (\d+)\)")
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def po_lines(text: str) -> list[str]:
+    """The lines of a PO file, as gettext reads them: only `\n` and `\r` end one. (A string in
+    a PO file may hold U+2028, U+0085, U+001E, a form feed... as they are, and str.splitlines
+    ends a line at each.)"""
+    lines = _LINE_END.split(text)
+    return lines[:-1] if lines and not lines[-1] else lines
+
+
+class _PoText(str):
+    """PO text that polib (which calls `splitlines()`, never with `keepends`) reads line by line
+    as gettext does."""
+
+    def splitlines(self, keepends: bool = False) -> list[str]:
+        return po_lines(self)
 
 
 def notebook_code(markdown: str) -> list[str]:
@@ -96,7 +113,7 @@ def read_catalog(path: Path) -> polib.POFile:
     except (OSError, UnicodeDecodeError) as error:
         raise BuildError(path, None, f"cannot read: {error}") from None
     unreadable_previous = []
-    for number, line in enumerate(text.splitlines(), 1):  # lines as polib counts them
+    for number, line in enumerate(po_lines(text), 1):  # lines as polib counts them
         line = line.strip()
         if (start := _OPENS_STRING.match(line)) and not _ONE_STRING.fullmatch(line):
             if "|" not in (start["prefix"] or ""):
@@ -104,7 +121,7 @@ def read_catalog(path: Path) -> polib.POFile:
             log.warning("%s:%s: ignoring the unreadable previous msgid (#|)", path, number)
             unreadable_previous.append(number)
     try:
-        catalog = polib.pofile(text, encoding="utf-8")
+        catalog = polib.pofile(_PoText(text), encoding="utf-8")
     except OSError as error:  # polib's "Syntax error in po file (line N)"
         line = _POLIB_LINE.search(str(error))
         raise BuildError(path, line and int(line[1]), f"invalid PO file: {error}") from None
@@ -120,7 +137,7 @@ def _load(path: Path) -> tuple[dict[str, polib.POEntry], dict[str, tuple[int, ..
     if not path.is_file():
         return {}, {}
     entries = {e.msgctxt: e for e in read_catalog(path) if e.msgctxt and not e.obsolete}
-    text = path.read_text(encoding="utf-8").splitlines()
+    text = po_lines(path.read_bytes().decode("utf-8"))
     lines = {context: msgstr_lines(text, entry) for context, entry in entries.items()}
     return entries, lines
 
