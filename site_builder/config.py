@@ -8,6 +8,22 @@ from pathlib import Path
 from .model import BuildError
 
 KNOWN_KEYS = ("source", "title", "base_url", "repo_url", "languages", "docs", "out")
+# A language code as pages use it (`<html lang>`, hreflang, the folder in URLs): `zh`, `pt_BR`,
+# `sr-Latn`. gettext's `@modifier` (`sr@latin`) is not one: a script subtag says the same.
+_LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]+)*")
+
+
+def language_code_problem(code: str) -> str | None:
+    """Why `code` cannot be one of the site's languages (None when it can); `i18n new` and the
+    config check share it, so a language that one adds the other accepts."""
+    if _LANGUAGE_CODE.fullmatch(code):
+        return None
+    if "@" in code:
+        return (
+            f"'{code}': a gettext modifier (@...) cannot name a page's language; "
+            "name the script instead, e.g. 'sr_Latn' for 'sr@latin'"
+        )
+    return f"'{code}' is not a language code like 'zh', 'pt_BR' or 'sr_Latn'"
 
 
 @dataclass(frozen=True)
@@ -99,11 +115,12 @@ def _check_types(settings: dict, origin: Path | str, lines: dict[str, int]) -> N
     for key, value in settings.items():
         if key == "languages":
             ok = isinstance(value, list) and value and all(isinstance(v, str) for v in value)
-            if not ok or not all(
-                re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]+)*", v) for v in value
-            ):
+            if not ok:
                 message = "'languages' must be a non-empty list of language codes like ['en', 'zh']"
                 raise BuildError(origin, lines.get(key), message)
+            for code in value:
+                if problem := language_code_problem(code):
+                    raise BuildError(origin, lines.get(key), f"'languages': {problem}")
         elif not isinstance(value, str):
             raise BuildError(origin, lines.get(key), f"'{key}' must be a string")
 

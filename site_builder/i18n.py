@@ -27,7 +27,7 @@ from babel.messages.plurals import get_plural
 from jinja2.ext import babel_extract
 from tomlkit.exceptions import TOMLKitError
 
-from .config import SiteConfig
+from .config import SiteConfig, language_code_problem
 from .files import atomic_write
 from .model import BuildError
 from .parse import parse_source
@@ -630,7 +630,10 @@ def glossary_skeleton(root: Path, lang: str) -> str:
 def new_language(config: SiteConfig, lang: str) -> tuple[list[Path], str | None]:
     """Create `lang`'s catalogs (pages, and the site's interface unless site_builder ships it) and
     a glossary to start from, and configure the language; returns the files written and the
-    line to add to pyproject.toml by hand, if it could not be added."""
+    line to add to pyproject.toml by hand, if it could not be added. A code the config would
+    refuse is refused before anything is written."""
+    if problem := language_code_problem(lang):
+        raise BuildError("<command line>", None, problem)
     try:
         Locale.parse(lang.replace("-", "_"))
     except (UnknownLocaleError, ValueError):

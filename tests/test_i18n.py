@@ -597,3 +597,20 @@ def test_catalogs_round_trip_comments_holding_line_separator_characters(project,
     build_site(config(), index_search=False)
     page = (project / "site" / "zh" / "index.html").read_text(encoding="utf-8")
     assert f"加上残差{char}连接" in page
+
+
+def test_new_language_and_the_config_agree_on_language_codes(project, capsys):
+    """A code `i18n new` refuses is refused before anything is written; one it adds, every
+    command accepts."""
+    before = (project / "pyproject.toml").read_text()
+    assert main(["i18n", "new", "sr@latin"]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "'sr@latin'" in error and "'sr_Latn'" in error
+    assert (project / "pyproject.toml").read_text() == before
+    assert not (project / "docs" / "locale").exists()
+    assert main(["i18n", "new", "sr_Latn"]) == 0
+    assert config().languages == ("en", "zh", "sr_Latn")
+    assert main(["i18n", "status"]) == 0 and main(["build"]) == 0
+    (project / "pyproject.toml").write_text(before.replace('"zh"]', '"zh", "sr@latin"]'))
+    with pytest.raises(BuildError, match="gettext modifier"):
+        config()
