@@ -77,7 +77,8 @@ def find_pyproject(start: Path) -> Path | None:
 
 def _key_lines(text: str) -> dict[str, int]:
     """Line of each key inside the `[tool.site_builder]` table (1-based)."""
-    lines, in_table = {}, False
+    lines: dict[str, int] = {}
+    in_table = False
     for number, line in enumerate(text.splitlines(), 1):
         header = re.match(r"\s*\[+\s*([^\]]+?)\s*\]+", line)
         if header:
@@ -141,21 +142,21 @@ def load_config(overrides: dict | None = None, start: Path | None = None) -> Sit
     _check_types(overrides, "<command line>", {})
     root = pyproject.parent if pyproject and table else start
 
-    def path_of(key: str, default: str | None) -> Path | None:
+    def path_of(key: str) -> Path | None:
         if key in overrides:
             return (start / overrides[key]).resolve()
         if key in table:
             return (root / table[key]).resolve()
-        return (root / default).resolve() if default else None
+        return None
 
-    source = path_of("source", None)
+    source = path_of("source")
     if source is None:
         raise BuildError("<command line>", None, "no source package: pass --source DIR")
     if not source.is_dir():
         origin = "<command line>" if "source" in overrides else pyproject
         line = None if "source" in overrides else lines.get("source")
         raise BuildError(origin, line, f"source package '{source}' is not a directory")
-    docs = path_of("docs", None)
+    docs = path_of("docs")
     if docs is not None and not docs.is_dir():
         docs = None
     settings = {**table, **overrides}
@@ -165,7 +166,7 @@ def load_config(overrides: dict | None = None, start: Path | None = None) -> Sit
     return SiteConfig(
         root=root,
         source=source,
-        out=path_of("out", "site"),
+        out=path_of("out") or (root / "site").resolve(),
         docs=docs,
         title=settings.get("title") or source.name,
         base_url=base_url,

@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import polib
 import tomlkit
@@ -237,10 +238,12 @@ def update(config: SiteConfig, langs: list[str]) -> list[Path]:
             outputs.append((path, merge(catalog, template)))
     template = ui_template(project)
     for lang in langs:
-        if path := ui_catalog_path(config, lang):
+        if ui_path := ui_catalog_path(config, lang):
             location = "the site's interface (site_builder/templates/)"
-            catalog = read_catalog(path) if path.is_file() else new_catalog(lang, location, project)
-            outputs.append((path, merge(catalog, template)))
+            catalog = (
+                read_catalog(ui_path) if ui_path.is_file() else new_catalog(lang, location, project)
+            )
+            outputs.append((ui_path, merge(catalog, template)))
     return [path for path, catalog in outputs if write_if_changed(path, catalog)]
 
 
@@ -298,8 +301,8 @@ def status(config: SiteConfig, langs: list[str]) -> list[Status]:
                     row.missing += 1
             rows.append(row)
     for lang in langs:
-        if row := ui_status(config, lang):
-            rows.append(row)
+        if ui_row := ui_status(config, lang):
+            rows.append(ui_row)
     return rows
 
 
@@ -508,7 +511,12 @@ def placeholder_problems(english: str, translation: str) -> list[str]:
     return [problem] if problem else []
 
 
-def duplicate_entries(catalog: polib.POFile) -> list[tuple[int, str]]:
+class LineProblem(NamedTuple):
+    line: int
+    problem: str
+
+
+def duplicate_entries(catalog: polib.POFile) -> list[LineProblem]:
     """(first line, problem) for each entry of a catalog whose msgctxt an earlier entry has.
 
     With the same msgctxt and msgid, `msgfmt -c` rejects the file; with different msgids both
@@ -519,18 +527,18 @@ def duplicate_entries(catalog: polib.POFile) -> list[tuple[int, str]]:
     for entry in catalog:
         if entry.obsolete:
             continue
-        context, msgid, line = entry.msgctxt, entry.msgid, entry.linenum
+        context, msgid, line = entry.msgctxt, entry.msgid, entry.linenum or 0
         if (context, msgid) in first_of_key:
             what = (
                 f"msgctxt {context!r} and its msgid are" if context else f"msgid {msgid[:40]!r} is"
             )
             first = first_of_key[context, msgid]
             problem = f"duplicate entry ({what} already at line {first}): msgfmt rejects"
-            problems.append((line, problem + " the file; keep one"))
+            problems.append(LineProblem(line, problem + " the file; keep one"))
         elif context is not None and context in first_of_context:
             first = first_of_context[context]
             problem = f"msgctxt {context!r} is already at line {first}: the site uses one entry"
-            problems.append((line, problem + " per msgctxt; keep one"))
+            problems.append(LineProblem(line, problem + " per msgctxt; keep one"))
         else:
             first_of_key[context, msgid] = line
             if context is not None:
@@ -538,13 +546,19 @@ def duplicate_entries(catalog: polib.POFile) -> list[tuple[int, str]]:
     return problems
 
 
-def ui_strings(templates: Path = UI_TEMPLATES) -> dict[str, tuple[str, int]]:
+class TemplateLine(NamedTuple):
+    file: str  # a template's name
+    line: int
+
+
+def ui_strings(templates: Path = UI_TEMPLATES) -> dict[str, TemplateLine]:
     """Every `_("...")` string of the Jinja templates, with its first `file:line`."""
-    found: dict[str, tuple[str, int]] = {}
+    found: dict[str, TemplateLine] = {}
     for path in sorted(templates.glob("*.html")):
         with open(path, "rb") as file:
             for line, _function, message, _comments in babel_extract(file, ["_"], [], {}):
-                found.setdefault(message, (path.name, line))
+                if isinstance(message, str):
+                    found.setdefault(message, TemplateLine(path.name, line))
     return found
 
 
@@ -553,6 +567,7 @@ def add_language(pyproject: Path, lang: str) -> str | None:
 
     Returns None when done, else the line the user should add by hand.
     """
+    document: tomlkit.TOMLDocument | None
     try:
         document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
         settings = document["tool"]["site_builder"]
@@ -561,7 +576,7 @@ def add_language(pyproject: Path, lang: str) -> str | None:
     languages = [str(code) for code in (settings or {}).get("languages", ["en"])]
     languages += [] if lang in languages else [lang]
     line = tomlkit.dumps({"languages": languages}).strip()
-    if settings is None:
+    if document is None or settings is None:
         return line
     try:
         if "languages" not in settings:
@@ -627,7 +642,12 @@ def glossary_skeleton(root: Path, lang: str) -> str:
     return tomlkit.dumps(document)
 
 
-def new_language(config: SiteConfig, lang: str) -> tuple[list[Path], str | None]:
+class NewLanguage(NamedTuple):
+    written: list[Path]
+    line_to_add: str | None  # to pyproject.toml by hand, where it could not be added
+
+
+def new_language(config: SiteConfig, lang: str) -> NewLanguage:
     """Create `lang`'s catalogs (pages, and the site's interface unless site_builder ships it) and
     a glossary to start from, and configure the language; returns the files written and the
     line to add to pyproject.toml by hand, if it could not be added. A code the config would
@@ -645,4 +665,4 @@ def new_language(config: SiteConfig, lang: str) -> tuple[list[Path], str | None]
     if not glossary.is_file():
         atomic_write(glossary, glossary_skeleton(locale_dir(config), lang).encode("utf-8"))
         written.append(glossary)
-    return written, add_language(config.root / "pyproject.toml", lang)
+    return NewLanguage(written, add_language(config.root / "pyproject.toml", lang))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape as xml_escape  # its entities are XML's too
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
 
 from markupsafe import Markup
@@ -23,7 +23,7 @@ from markupsafe import escape as escape_html
 from .config import SiteConfig
 from .files import untrusted
 from .lazy import lazy_module
-from .model import BuildError, RenderedModule
+from .model import BuildError, RenderedModule, Section
 from .paths import language_prefix, relative_href
 
 if TYPE_CHECKING:
@@ -62,6 +62,14 @@ class ListingGroup:
     href: str | None
     summary: str = ""
     items: list[ListingItem] = field(default_factory=list)
+
+
+class SectionHtml(NamedTuple):
+    """A section as page.html lays it out."""
+
+    section: Section
+    docs_html: str
+    code_html: str
 
 
 @dataclass
@@ -188,7 +196,7 @@ class PageRenderer:
         heading = ctx.page.heading_html
         heading = Markup(heading) if heading is not None else escape_html(module.title)
         sections = [
-            (s, ctx.page.docs_html.get(s.id, ""), ctx.page.code_html.get(s.id, ""))
+            SectionHtml(s, ctx.page.docs_html.get(s.id, ""), ctx.page.code_html.get(s.id, ""))
             for s in module.sections
         ]
         is_home = ctx.url == language_prefix(self.config, ctx.lang) + "index.html"

@@ -35,10 +35,12 @@ from . import search
 from .build import build_site, check_out
 from .cache import search_indexes
 from .config import SiteConfig
+from .files import Blob
 from .model import BuildError
 from .report import location, print_report
 from .tex import KatexRenderer
 
+HOST = "127.0.0.1"  # the preview is served on this machine only
 EVENTS_PATH = "/__site_builder/events"
 WATCH_TIMEOUT_MS = 500  # how often the watcher looks up, to notice a watched folder is gone
 ERROR_BANNER_ID = "site-builder-error"
@@ -158,7 +160,7 @@ class Announcer:
 
     KEPT = 32
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.condition = threading.Condition()
         self.version = 0
         self.events: list[tuple[int, str, str]] = []  # (number, kind, data)
@@ -214,24 +216,26 @@ def accepts_gzip(accept_encoding: str) -> bool:
     return weights.get("gzip", weights.get("*", 0.0)) > 0
 
 
-def make_handler(site_dir: Path, announcer: Announcer | None, compress: bool = True):
+def make_handler(
+    site_dir: Path, announcer: Announcer | None, compress: bool = True
+) -> type[BaseHTTPRequestHandler]:
     """Serves the site; with an `announcer`, HTML gets the live-reload script and the events
     endpoint is open."""
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "site-builder"
 
-        def log_message(self, format, *args):  # noqa: A002 (the base class's name)
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base's)
             pass
 
-        def do_GET(self):
+        def do_GET(self) -> None:
             if not self._host_allowed(head_only=False):
                 return
             if announcer and urlsplit(self.path).path == EVENTS_PATH:
-                return self._events()
+                return self._events(announcer)
             self._send_file(head_only=False)
 
-        def do_HEAD(self):
+        def do_HEAD(self) -> None:
             if self._host_allowed(head_only=True):
                 self._send_file(head_only=True)
 
@@ -246,7 +250,7 @@ def make_handler(site_dir: Path, announcer: Announcer | None, compress: bool = T
                 self.wfile.write(HOST_REFUSED)
             return False
 
-        def _send_file(self, head_only: bool):
+        def _send_file(self, head_only: bool) -> None:
             if location := folder_redirect(site_dir, self.path):
                 self.send_response(HTTPStatus.MOVED_PERMANENTLY)
                 self.send_header("Location", location)
@@ -280,7 +284,7 @@ def make_handler(site_dir: Path, announcer: Announcer | None, compress: bool = T
             if not head_only:
                 self.wfile.write(body)
 
-        def _events(self):
+        def _events(self, announcer: Announcer) -> None:
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-store")
@@ -334,9 +338,9 @@ class PreviewServer:
         if not 0 <= port <= 65535:
             raise BuildError("<command line>", None, f"--port must be 0 to 65535, not {port}")
         try:
-            self.httpd = LocalServer(("127.0.0.1", port), handler)
+            self.httpd = LocalServer((HOST, port), handler)
         except OSError as error:
-            message = f"cannot serve on 127.0.0.1:{port}: {error.strerror or error}"
+            message = f"cannot serve on {HOST}:{port}: {error.strerror or error}"
             raise BuildError("<command line>", None, message) from None
         self.stop_event = threading.Event()
         self.watching = threading.Event()  # the watched folders are watched (see `_watch`)
@@ -344,12 +348,11 @@ class PreviewServer:
         self.build_lock = threading.Lock()  # one build at a time writes the site
         self.katex = KatexRenderer()  # one V8 for every rebuild, started by the first to need it
         self.index_wanted = threading.Condition()
-        self.unindexed: dict | None = None  # pages whose index the site lacks, newest first
+        self.unindexed: dict[str, Blob] | None = None  # pages the index lacks, newest first
 
     @property
     def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://{HOST}:{self.httpd.server_port}/"
 
     def rebuild(self) -> list[str] | None:
         """Build (incrementally); announce what changed, and return it. On any error, or while a
@@ -396,6 +399,8 @@ class PreviewServer:
                 if stopped():
                     return
                 pages, self.unindexed = self.unindexed, None
+            if pages is None:  # not asked for (wait_for returned on stop, handled above)
+                continue
             try:
                 search.build_index(search_indexes(self.config.cache_dir), pages)
             except Exception as error:

@@ -123,10 +123,10 @@ def read_catalog(path: Path) -> polib.POFile:
     try:
         catalog = polib.pofile(_PoText(text), encoding="utf-8")
     except OSError as error:  # polib's "Syntax error in po file (line N)"
-        line = _POLIB_LINE.search(str(error))
-        raise BuildError(path, line and int(line[1]), f"invalid PO file: {error}") from None
+        found = _POLIB_LINE.search(str(error))
+        raise BuildError(path, found and int(found[1]), f"invalid PO file: {error}") from None
     for number in unreadable_previous:  # its entry: the last one to start before it
-        for entry in [e for e in catalog if e.linenum <= number][-1:]:
+        for entry in [e for e in catalog if (e.linenum or 0) <= number][-1:]:
             entry.previous_msgctxt = entry.previous_msgid = entry.previous_msgid_plural = None
     return catalog
 
@@ -150,7 +150,7 @@ def load_translations(path: Path) -> dict[str, polib.POEntry]:
 def msgstr_lines(lines: list[str], entry: polib.POEntry) -> tuple[int, ...]:
     """The line of the PO file (given as `lines`) on which each line of the entry's msgstr
     starts, so problems in a translation name that line, however the editor folded it."""
-    numbers = range(entry.linenum, len(lines) + 1)
+    numbers = range(entry.linenum or 1, len(lines) + 1)
     first = next((n for n in numbers if lines[n - 1].lstrip().startswith("msgstr")), None)
     if first is None:
         return ()
@@ -184,13 +184,17 @@ def translate_module(
     """
     if lang == source_lang:
         return module, []
-    path = catalog_path(locale_dir, lang, module.rel_path) if locale_dir else None
-    messages, lines = _load(path) if path else ({}, {})
-    texts, fallback, origins = {}, [], {}
+    if locale_dir is None:
+        return dataclasses.replace(module, origins={}), [e.context for e in module_entries(module)]
+    path = catalog_path(locale_dir, lang, module.rel_path)
+    messages, lines = _load(path)
+    texts: dict[str, str] = {}
+    fallback: list[str] = []
+    origins: dict[str, TextOrigin] = {}
     for entry in module_entries(module):
         message = messages.get(entry.context)
         text = usable_translation(message, entry.text)
-        if text is not None and entry.context not in PLAIN_TEXT:
+        if text is not None and message is not None and entry.context not in PLAIN_TEXT:
             result = sanitize_translation(text, entry.text)
             if parts_of(text).math != parts_of(entry.text).math:
                 result.problems.append("its math differs from the English")
@@ -240,11 +244,11 @@ def ui_translations(lang: str, locale_dir: Path | None = None) -> gettext.NullTr
     )
     if not paths:
         return gettext.NullTranslations()
-    translations = None
-    for path in reversed(paths):  # the project's catalog wins over the shipped one
-        catalog = gettext.GNUTranslations(io.BytesIO(read_catalog(path).to_binary()))
-        if translations is None:
-            translations = catalog
-        else:
-            translations.add_fallback(catalog)
-    return translations
+    # The project's catalog wins over the shipped one.
+    first, *others = [
+        gettext.GNUTranslations(io.BytesIO(read_catalog(path).to_binary()))
+        for path in reversed(paths)
+    ]
+    for catalog in others:
+        first.add_fallback(catalog)
+    return first
