@@ -22,6 +22,7 @@ This module writes its files with `files.atomic_write`.
 Unpickling runs code, and so do compiled templates: a cache folder, index or math memo that is not
 this user's, or that others may write to, is refused with one line (`files.untrusted`), before
 anything is read from it; the compiled templates are checked one by one (`page.PageRenderer`).
+The folders and pickles this module makes are this user's alone, whatever the umask.
 """
 
 import json
@@ -67,6 +68,10 @@ class Cache:
         or it cannot be read (it is rebuilt). BuildError if the folder or its index is not to be
         trusted."""
         cache = cls(folder, builder)
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # this user's alone, if new
+        except OSError as error:
+            raise BuildError(folder, None, f"cannot make it: {error.strerror or error}") from None
         try:
             saved = pickle.loads(_trusted_bytes(folder / INDEX, folder))
         except BuildError:
@@ -165,14 +170,17 @@ class Cache:
         if not new:
             return
         recent = dict(list({**self.load_math(key), **new}.items())[-MATH_ENTRIES:])
-        atomic_write(self._math_path(key), pickle.dumps(recent, protocol=pickle.HIGHEST_PROTOCOL))
+        data = pickle.dumps(recent, protocol=pickle.HIGHEST_PROTOCOL)
+        atomic_write(self._math_path(key), data, private=True)
 
     # ------------------------------------------------------------------------- compiled templates
 
     def templates_folder(self) -> Path:
         """Where Jinja keeps the page templates compiled (its own bytecode cache, which checks
         each against its template's source)."""
-        return self.folder / "templates"
+        folder = self.folder / "templates"
+        folder.mkdir(mode=0o700, exist_ok=True)  # this user's alone, if new, whatever the umask
+        return folder
 
     # ------------------------------------------------------------------------- saving
 
@@ -192,7 +200,8 @@ class Cache:
         if not self.dirty:
             return
         index = {"builder": self.builder, "tables": tables, "files": self.file_digests}
-        atomic_write(self.folder / INDEX, pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL))
+        data = pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL)
+        atomic_write(self.folder / INDEX, data, private=True)
         used = {
             content_digest
             for table, stored in self.tables.items()

@@ -10,15 +10,20 @@ from pathlib import Path
 from .model import BuildError
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, private: bool = False) -> None:
     """Write `data` to `path` through a temporary file in the same folder and a rename, so a
     reader (or a build killed half-way) sees the old file or the new one, never a part. The
-    temporary name carries the process id: concurrent writers never share one."""
+    temporary name carries the process id: concurrent writers never share one. A `private` file
+    is this user's alone (mode 0600, whatever the umask)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        temp.write_bytes(data)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o666)
+        with open(fd, "wb") as file:
+            if private:
+                os.fchmod(fd, 0o600)  # a file left by a killed build keeps its mode otherwise
+            file.write(data)
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)

@@ -202,3 +202,17 @@ def test_compiled_templates_are_loaded_only_when_the_users_alone(tiny, trusted):
         match=r"templates: others may write to it \(mode drwxrwxrwx\); refusing to load compiled",
     ):
         build_site(tiny, index_search=False)
+
+
+def test_the_cache_is_the_users_alone_whatever_the_umask(tiny):
+    """So that a user whose umask lets others write still gets a cache the next build trusts."""
+    old = os.umask(0)
+    try:
+        build_site(tiny, index_search=False)
+        layer = tiny.source / "models/layer.py"
+        layer.write_text(layer.read_text() + "\n# An edit.\n")
+        build_site(tiny, index_search=False)
+    finally:
+        os.umask(old)
+    for path in [tiny.cache_dir, tiny.cache_dir / "templates", *tiny.cache_dir.glob("*.pickle")]:
+        assert not path.stat().st_mode & 0o077, path
