@@ -18,6 +18,11 @@ What it keeps, in `.site_builder_cache/` next to the out dir:
 - `search/<key>/`: search indexes (`FileSets`, see `search.kept_indexes`: Pagefind makes an index
   as a whole, so it is kept as a whole, under a digest of the pages' search documents).
 This module writes its files with `files.atomic_write`.
+
+Unpickling runs code, and so do compiled templates: a cache folder, index or math memo that is not
+this user's, or that others may write to, is refused with one line (`files.untrusted`), before
+anything is read from it; the compiled templates are checked one by one (`page.PageRenderer`).
+The folders and pickles this module makes are this user's alone, whatever the umask.
 """
 
 import json
@@ -30,7 +35,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from . import __version__
-from .files import Blob, DamagedBlob, atomic_write, digest
+from .files import Blob, DamagedBlob, atomic_write, digest, untrusted
 from .model import BuildError
 
 INDEX = "index.pickle"
@@ -60,10 +65,17 @@ class Cache:
     @classmethod
     def load(cls, folder: Path, builder: str) -> "Cache":
         """The cache in `folder`; empty when there is none, or it was made by another builder,
-        or it cannot be read (it is rebuilt)."""
+        or it cannot be read (it is rebuilt). BuildError if the folder or its index is not to be
+        trusted."""
         cache = cls(folder, builder)
         try:
-            saved = pickle.loads((folder / INDEX).read_bytes())
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # this user's alone, if new
+        except OSError as error:
+            raise BuildError(folder, None, f"cannot make it: {error.strerror or error}") from None
+        try:
+            saved = pickle.loads(_trusted_bytes(folder / INDEX, folder))
+        except BuildError:
+            raise
         except Exception:
             return cache
         if isinstance(saved, dict) and saved.get("builder") == builder:
@@ -145,7 +157,9 @@ class Cache:
     def load_math(self, key: str) -> dict:
         """KaTeX's results kept for a renderer whose `memo_key()` is `key` ({} if none)."""
         try:
-            saved = pickle.loads(self._math_path(key).read_bytes())
+            saved = pickle.loads(_trusted_bytes(self._math_path(key), self.folder))
+        except BuildError:
+            raise
         except Exception:  # missing or damaged: rendered again
             return {}
         return saved if isinstance(saved, dict) else {}
@@ -156,14 +170,17 @@ class Cache:
         if not new:
             return
         recent = dict(list({**self.load_math(key), **new}.items())[-MATH_ENTRIES:])
-        atomic_write(self._math_path(key), pickle.dumps(recent, protocol=pickle.HIGHEST_PROTOCOL))
+        data = pickle.dumps(recent, protocol=pickle.HIGHEST_PROTOCOL)
+        atomic_write(self._math_path(key), data, private=True)
 
     # ------------------------------------------------------------------------- compiled templates
 
     def templates_folder(self) -> Path:
         """Where Jinja keeps the page templates compiled (its own bytecode cache, which checks
         each against its template's source)."""
-        return self.folder / "templates"
+        folder = self.folder / "templates"
+        folder.mkdir(mode=0o700, exist_ok=True)  # this user's alone, if new, whatever the umask
+        return folder
 
     # ------------------------------------------------------------------------- saving
 
@@ -182,8 +199,9 @@ class Cache:
             }
         if not self.dirty:
             return
-        saved = {"builder": self.builder, "tables": tables, "files": self.file_digests}
-        atomic_write(self.folder / INDEX, pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL))
+        index = {"builder": self.builder, "tables": tables, "files": self.file_digests}
+        data = pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL)
+        atomic_write(self.folder / INDEX, data, private=True)
         used = {
             content_digest
             for table, stored in self.tables.items()
@@ -194,6 +212,15 @@ class Cache:
         for path in (self.folder / "blobs").glob("*/*"):
             if path.name not in used:
                 path.unlink(missing_ok=True)
+
+
+def _trusted_bytes(path: Path, folder: Path) -> bytes:
+    """The bytes of a file to unpickle, if it and its cache `folder` are this user's alone."""
+    for checked in (folder, path):
+        if problem := untrusted(checked):
+            message = f"{problem}; refusing to use it as the build cache (remove it)"
+            raise BuildError(checked, None, message)
+    return path.read_bytes()
 
 
 def _blobs(value) -> Iterable[str]:

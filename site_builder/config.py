@@ -8,6 +8,22 @@ from pathlib import Path
 from .model import BuildError
 
 KNOWN_KEYS = ("source", "title", "base_url", "repo_url", "languages", "docs", "out")
+# A language code as pages use it (`<html lang>`, hreflang, the folder in URLs): `zh`, `pt_BR`,
+# `sr-Latn`. gettext's `@modifier` (`sr@latin`) is not one: a script subtag says the same.
+_LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]+)*")
+
+
+def language_code_problem(code: str) -> str | None:
+    """Why `code` cannot be one of the site's languages (None when it can); `i18n new` and the
+    config check share it, so a language that one adds the other accepts."""
+    if _LANGUAGE_CODE.fullmatch(code):
+        return None
+    if "@" in code:
+        return (
+            f"'{code}': a gettext modifier (@...) cannot name a page's language; "
+            "name the script instead, e.g. 'sr_Latn' for 'sr@latin'"
+        )
+    return f"'{code}' is not a language code like 'zh', 'pt_BR' or 'sr_Latn'"
 
 
 @dataclass(frozen=True)
@@ -61,7 +77,8 @@ def find_pyproject(start: Path) -> Path | None:
 
 def _key_lines(text: str) -> dict[str, int]:
     """Line of each key inside the `[tool.site_builder]` table (1-based)."""
-    lines, in_table = {}, False
+    lines: dict[str, int] = {}
+    in_table = False
     for number, line in enumerate(text.splitlines(), 1):
         header = re.match(r"\s*\[+\s*([^\]]+?)\s*\]+", line)
         if header:
@@ -99,11 +116,12 @@ def _check_types(settings: dict, origin: Path | str, lines: dict[str, int]) -> N
     for key, value in settings.items():
         if key == "languages":
             ok = isinstance(value, list) and value and all(isinstance(v, str) for v in value)
-            if not ok or not all(
-                re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]+)*", v) for v in value
-            ):
+            if not ok:
                 message = "'languages' must be a non-empty list of language codes like ['en', 'zh']"
                 raise BuildError(origin, lines.get(key), message)
+            for code in value:
+                if problem := language_code_problem(code):
+                    raise BuildError(origin, lines.get(key), f"'languages': {problem}")
         elif not isinstance(value, str):
             raise BuildError(origin, lines.get(key), f"'{key}' must be a string")
 
@@ -124,21 +142,21 @@ def load_config(overrides: dict | None = None, start: Path | None = None) -> Sit
     _check_types(overrides, "<command line>", {})
     root = pyproject.parent if pyproject and table else start
 
-    def path_of(key: str, default: str | None) -> Path | None:
+    def path_of(key: str) -> Path | None:
         if key in overrides:
             return (start / overrides[key]).resolve()
         if key in table:
             return (root / table[key]).resolve()
-        return (root / default).resolve() if default else None
+        return None
 
-    source = path_of("source", None)
+    source = path_of("source")
     if source is None:
         raise BuildError("<command line>", None, "no source package: pass --source DIR")
     if not source.is_dir():
         origin = "<command line>" if "source" in overrides else pyproject
         line = None if "source" in overrides else lines.get("source")
         raise BuildError(origin, line, f"source package '{source}' is not a directory")
-    docs = path_of("docs", None)
+    docs = path_of("docs")
     if docs is not None and not docs.is_dir():
         docs = None
     settings = {**table, **overrides}
@@ -148,7 +166,7 @@ def load_config(overrides: dict | None = None, start: Path | None = None) -> Sit
     return SiteConfig(
         root=root,
         source=source,
-        out=path_of("out", "site"),
+        out=path_of("out") or (root / "site").resolve(),
         docs=docs,
         title=settings.get("title") or source.name,
         base_url=base_url,

@@ -1,26 +1,52 @@
-"""Bytes on disk: the one atomic write, content digests, and `Blob`, an output file by digest."""
+"""Bytes on disk: the one atomic write, content digests, `Blob` (an output file by digest), and
+whether a file that will be unpickled or run may be trusted."""
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from .model import BuildError
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, private: bool = False) -> None:
     """Write `data` to `path` through a temporary file in the same folder and a rename, so a
     reader (or a build killed half-way) sees the old file or the new one, never a part. The
-    temporary name carries the process id: concurrent writers never share one."""
+    temporary name carries the process id: concurrent writers never share one. A `private` file
+    is this user's alone (mode 0600, whatever the umask)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        temp.write_bytes(data)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o666)
+        with open(fd, "wb") as file:
+            if private:
+                os.fchmod(fd, 0o600)  # a file left by a killed build keeps its mode otherwise
+            file.write(data)
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def untrusted(path: Path) -> str | None:
+    """Why the file or folder at `path`, which the build would unpickle or run code from, must
+    not be used: another user owns it (or the link to it), or others may write to it. None when
+    it is this user's, or does not exist. (The cache sits beside the out dir: with `--out
+    /tmp/site`, anyone could have made `/tmp/.site_builder_cache`.)"""
+    try:
+        link, info = os.lstat(path), os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        return f"cannot be checked: {error.strerror or error}"
+    for owner in (link.st_uid, info.st_uid):
+        if owner != os.getuid():
+            return f"belongs to another user (uid {owner})"
+    if info.st_mode & stat.S_IWOTH:
+        return f"others may write to it (mode {stat.filemode(info.st_mode)})"
+    return None
 
 
 def digest_of(data: bytes) -> str:
@@ -61,6 +87,8 @@ class Blob:
         """The bytes, checked against the digest when they come from a file."""
         if self.data is not None:
             return self.data
+        if self.path is None:
+            raise ValueError(f"blob {self.digest} has neither bytes nor a file")
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:

@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import polib
 import tomlkit
@@ -27,7 +28,7 @@ from babel.messages.plurals import get_plural
 from jinja2.ext import babel_extract
 from tomlkit.exceptions import TOMLKitError
 
-from .config import SiteConfig
+from .config import SiteConfig, language_code_problem
 from .files import atomic_write
 from .model import BuildError
 from .parse import parse_source
@@ -43,6 +44,7 @@ from .translate import (
     module_entries,
     msgid_of,
     msgstr_lines,
+    po_lines,
     read_catalog,
     usable_translation,
 )
@@ -50,6 +52,8 @@ from .translate import (
 _DATE_LINE = re.compile(rb'^"(POT-Creation-Date|PO-Revision-Date): [^"]*\\n"\n', re.MULTILINE)
 UI_TEMPLATES = Path(__file__).parent / "templates"
 _CJK_LINE_START = "。，、；：！？）」』》】"
+# A printf-style placeholder (`%s`, `%(name)s`, `%.2f`); `%` before a space or a digit is a percent.
+_PLACEHOLDER = re.compile(r"%(\([^()\s]*\))?[#0+-]*\d*(\.\d+)?[sdiouxXeEfFgGcra]")
 
 
 def locale_dir(config: SiteConfig) -> Path:
@@ -234,10 +238,12 @@ def update(config: SiteConfig, langs: list[str]) -> list[Path]:
             outputs.append((path, merge(catalog, template)))
     template = ui_template(project)
     for lang in langs:
-        if path := ui_catalog_path(config, lang):
+        if ui_path := ui_catalog_path(config, lang):
             location = "the site's interface (site_builder/templates/)"
-            catalog = read_catalog(path) if path.is_file() else new_catalog(lang, location, project)
-            outputs.append((path, merge(catalog, template)))
+            catalog = (
+                read_catalog(ui_path) if ui_path.is_file() else new_catalog(lang, location, project)
+            )
+            outputs.append((ui_path, merge(catalog, template)))
     return [path for path, catalog in outputs if write_if_changed(path, catalog)]
 
 
@@ -295,8 +301,8 @@ def status(config: SiteConfig, langs: list[str]) -> list[Status]:
                     row.missing += 1
             rows.append(row)
     for lang in langs:
-        if row := ui_status(config, lang):
-            rows.append(row)
+        if ui_row := ui_status(config, lang):
+            rows.append(ui_row)
     return rows
 
 
@@ -439,7 +445,7 @@ def check_translation(
     for word in glossary.forbidden:
         if word in target.prose:
             problems.append(f"glossary: '{word}' is not used in this language (see glossary.toml)")
-    for line in translation.splitlines():
+    for line in translation.split("\n"):
         if line.strip() and line.strip()[0] in _CJK_LINE_START:
             problems.append(f"'{line.strip()[0]}' starts a line: join it to the sentence before")
     return problems
@@ -478,7 +484,7 @@ def check(config: SiteConfig, langs: list[str]) -> list[str]:
         glossary = load_glossary(root / lang / "glossary.toml")
         for path in sorted((root / lang / "LC_MESSAGES").rglob("*.po")):
             catalog = read_catalog(path)  # a malformed file stops here, with its line
-            lines = path.read_text(encoding="utf-8").splitlines()
+            lines = po_lines(path.read_bytes().decode("utf-8"))
             problems += [
                 f"{path}:{line}: {problem}" for line, problem in duplicate_entries(catalog)
             ]
@@ -487,12 +493,30 @@ def check(config: SiteConfig, langs: list[str]) -> list[str]:
                     continue
                 line = (msgstr_lines(lines, entry) or (entry.linenum,))[0]
                 plain = entry.msgctxt in PLAIN_TEXT
-                for problem in check_translation(entry.msgid, entry.msgstr, glossary, plain):
-                    problems.append(f"{path}:{line}: {problem}")
+                found = check_translation(entry.msgid, entry.msgstr, glossary, plain)
+                if entry.msgctxt is None:  # the site's interface
+                    found += placeholder_problems(entry.msgid, entry.msgstr)
+                problems += [f"{path}:{line}: {problem}" for problem in found]
     return problems
 
 
-def duplicate_entries(catalog: polib.POFile) -> list[tuple[int, str]]:
+def placeholder_problems(english: str, translation: str) -> list[str]:
+    """A UI string is shown as it is, never formatted: a placeholder (`%s`, `%(name)s`) that its
+    English lacks would show as it is written, and one it has must stay."""
+    problem = _difference(
+        "placeholders",
+        Counter(m[0] for m in _PLACEHOLDER.finditer(english)),
+        Counter(m[0] for m in _PLACEHOLDER.finditer(translation)),
+    )
+    return [problem] if problem else []
+
+
+class LineProblem(NamedTuple):
+    line: int
+    problem: str
+
+
+def duplicate_entries(catalog: polib.POFile) -> list[LineProblem]:
     """(first line, problem) for each entry of a catalog whose msgctxt an earlier entry has.
 
     With the same msgctxt and msgid, `msgfmt -c` rejects the file; with different msgids both
@@ -503,18 +527,18 @@ def duplicate_entries(catalog: polib.POFile) -> list[tuple[int, str]]:
     for entry in catalog:
         if entry.obsolete:
             continue
-        context, msgid, line = entry.msgctxt, entry.msgid, entry.linenum
+        context, msgid, line = entry.msgctxt, entry.msgid, entry.linenum or 0
         if (context, msgid) in first_of_key:
             what = (
                 f"msgctxt {context!r} and its msgid are" if context else f"msgid {msgid[:40]!r} is"
             )
             first = first_of_key[context, msgid]
             problem = f"duplicate entry ({what} already at line {first}): msgfmt rejects"
-            problems.append((line, problem + " the file; keep one"))
+            problems.append(LineProblem(line, problem + " the file; keep one"))
         elif context is not None and context in first_of_context:
             first = first_of_context[context]
             problem = f"msgctxt {context!r} is already at line {first}: the site uses one entry"
-            problems.append((line, problem + " per msgctxt; keep one"))
+            problems.append(LineProblem(line, problem + " per msgctxt; keep one"))
         else:
             first_of_key[context, msgid] = line
             if context is not None:
@@ -522,13 +546,19 @@ def duplicate_entries(catalog: polib.POFile) -> list[tuple[int, str]]:
     return problems
 
 
-def ui_strings(templates: Path = UI_TEMPLATES) -> dict[str, tuple[str, int]]:
+class TemplateLine(NamedTuple):
+    file: str  # a template's name
+    line: int
+
+
+def ui_strings(templates: Path = UI_TEMPLATES) -> dict[str, TemplateLine]:
     """Every `_("...")` string of the Jinja templates, with its first `file:line`."""
-    found: dict[str, tuple[str, int]] = {}
+    found: dict[str, TemplateLine] = {}
     for path in sorted(templates.glob("*.html")):
         with open(path, "rb") as file:
             for line, _function, message, _comments in babel_extract(file, ["_"], [], {}):
-                found.setdefault(message, (path.name, line))
+                if isinstance(message, str):
+                    found.setdefault(message, TemplateLine(path.name, line))
     return found
 
 
@@ -537,6 +567,7 @@ def add_language(pyproject: Path, lang: str) -> str | None:
 
     Returns None when done, else the line the user should add by hand.
     """
+    document: tomlkit.TOMLDocument | None
     try:
         document = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
         settings = document["tool"]["site_builder"]
@@ -545,7 +576,7 @@ def add_language(pyproject: Path, lang: str) -> str | None:
     languages = [str(code) for code in (settings or {}).get("languages", ["en"])]
     languages += [] if lang in languages else [lang]
     line = tomlkit.dumps({"languages": languages}).strip()
-    if settings is None:
+    if document is None or settings is None:
         return line
     try:
         if "languages" not in settings:
@@ -611,10 +642,18 @@ def glossary_skeleton(root: Path, lang: str) -> str:
     return tomlkit.dumps(document)
 
 
-def new_language(config: SiteConfig, lang: str) -> tuple[list[Path], str | None]:
+class NewLanguage(NamedTuple):
+    written: list[Path]
+    line_to_add: str | None  # to pyproject.toml by hand, where it could not be added
+
+
+def new_language(config: SiteConfig, lang: str) -> NewLanguage:
     """Create `lang`'s catalogs (pages, and the site's interface unless site_builder ships it) and
     a glossary to start from, and configure the language; returns the files written and the
-    line to add to pyproject.toml by hand, if it could not be added."""
+    line to add to pyproject.toml by hand, if it could not be added. A code the config would
+    refuse is refused before anything is written."""
+    if problem := language_code_problem(lang):
+        raise BuildError("<command line>", None, problem)
     try:
         Locale.parse(lang.replace("-", "_"))
     except (UnknownLocaleError, ValueError):
@@ -626,4 +665,4 @@ def new_language(config: SiteConfig, lang: str) -> tuple[list[Path], str | None]
     if not glossary.is_file():
         atomic_write(glossary, glossary_skeleton(locale_dir(config), lang).encode("utf-8"))
         written.append(glossary)
-    return written, add_language(config.root / "pyproject.toml", lang)
+    return NewLanguage(written, add_language(config.root / "pyproject.toml", lang))

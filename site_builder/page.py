@@ -1,7 +1,10 @@
 """Page stage: a rendered Module -> a full HTML page (Jinja2 templates), plus the sitemap.
 
 Everything a template shows is computed here as plain data (crumbs, alternates, listing), so the
-templates only lay it out. UI strings go through `_()` (Jinja's i18n extension) so catalogs plug in.
+templates only lay it out. UI strings go through `_()`, the page language's gettext. A translation
+is untrusted text like any other: `_()` returns a plain string, which autoescape escapes in HTML
+and `tojson` encodes in JSON (Jinja's own gettext marks translations as safe HTML, so it is not
+used, nor `{% trans %}`). Nor is a translation a format string: `%` in it is text.
 """
 
 import functools
@@ -11,19 +14,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape as xml_escape  # its entities are XML's too
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from markupsafe import Markup
 from markupsafe import escape as escape_html
 
 from .config import SiteConfig
+from .files import untrusted
 from .lazy import lazy_module
-from .model import RenderedModule
+from .model import BuildError, RenderedModule, Section
 from .paths import base_path, language_prefix, public_url, relative_href
 
-# Only pages being rendered need these.
-babel = lazy_module("babel")
-jinja2 = lazy_module("jinja2")
-highlight = lazy_module("site_builder.highlight")
+if TYPE_CHECKING:
+    import babel
+    import jinja2
+
+    from . import highlight
+else:  # only pages being rendered need these
+    babel = lazy_module("babel")
+    jinja2 = lazy_module("jinja2")
+    highlight = lazy_module("site_builder.highlight")
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -53,6 +63,14 @@ class ListingGroup:
     items: list[ListingItem] = field(default_factory=list)
 
 
+class SectionHtml(NamedTuple):
+    """A section as page.html lays it out."""
+
+    section: Section
+    docs_html: str
+    code_html: str
+
+
 @dataclass
 class PageContext:
     """One page in one language, ready to lay out; `url` is its site path (`zh/a/x.html`)."""
@@ -80,6 +98,26 @@ def language_name(lang: str) -> str:
     return name[:1].upper() + name[1:]
 
 
+@functools.cache
+def _own_bytecode_cache() -> "type[jinja2.FileSystemBytecodeCache]":
+    """Jinja's bytecode cache in a folder, refusing compiled templates (code, which it runs) that
+    are not this user's alone (`files.untrusted`): the folder with one line, a file by leaving it
+    (the template is compiled again, and the file replaced)."""
+
+    class OwnBytecodeCache(jinja2.FileSystemBytecodeCache):
+        def __init__(self, directory: str):
+            if problem := untrusted(Path(directory)):
+                message = f"{problem}; refusing to load compiled templates from it (remove it)"
+                raise BuildError(directory, None, message)
+            super().__init__(directory)
+
+        def load_bytecode(self, bucket: "jinja2.bccache.Bucket") -> None:
+            if untrusted(Path(self._get_cache_filename(bucket))) is None:
+                super().load_bytecode(bucket)
+
+    return OwnBytecodeCache
+
+
 class PageRenderer:
     """Lays out pages with one Jinja environment per language (each with its UI translations).
     In `compiled_templates` (a folder), Jinja keeps the templates compiled across builds."""
@@ -87,7 +125,7 @@ class PageRenderer:
     def __init__(
         self,
         config: SiteConfig,
-        ui_translations: Callable[[str], object] | None = None,
+        ui_translations: Callable[[str], gettext.NullTranslations] | None = None,
         compiled_templates: Path | None = None,
     ):
         self.config = config
@@ -100,17 +138,16 @@ class PageRenderer:
             bytecode = None
             if self.compiled_templates is not None:
                 self.compiled_templates.mkdir(parents=True, exist_ok=True)
-                bytecode = jinja2.FileSystemBytecodeCache(str(self.compiled_templates))
+                bytecode = _own_bytecode_cache()(str(self.compiled_templates))
             env = jinja2.Environment(
                 loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
                 autoescape=True,
-                extensions=["jinja2.ext.i18n"],
                 undefined=jinja2.StrictUndefined,
                 trim_blocks=True,
                 lstrip_blocks=True,
                 bytecode_cache=bytecode,
             )
-            env.install_gettext_translations(self.ui_translations(lang), newstyle=True)
+            env.globals["_"] = self.ui_translations(lang).gettext  # plain text, see above
             self._environments[lang] = env
         return self._environments[lang]
 
@@ -150,7 +187,7 @@ class PageRenderer:
         heading = ctx.page.heading_html
         heading = Markup(heading) if heading is not None else escape_html(module.title)
         sections = [
-            (s, ctx.page.docs_html.get(s.id, ""), ctx.page.code_html.get(s.id, ""))
+            SectionHtml(s, ctx.page.docs_html.get(s.id, ""), ctx.page.code_html.get(s.id, ""))
             for s in module.sections
         ]
         is_home = ctx.url == language_prefix(self.config, ctx.lang) + "index.html"

@@ -7,7 +7,11 @@ terminal gets the same line). Any error in a rebuild leaves the previous site se
 watcher running. Requests are confined to the site dir: `..`, encoded dots, absolute paths and
 symlinks leading out are refused, and so is a Host header that is not a loopback name (a page
 of another site whose DNS name is rebound to 127.0.0.1 sends its own name). Text responses are
-gzipped for clients that accept it, as static hosts serve them.
+gzipped for clients that accept it, and a folder asked for without its trailing slash is
+redirected to it (so relative links on its index page work), as static hosts do.
+
+A watched folder (the source, the docs) that disappears does not empty the site: the last good
+site stays served, one line says so, and the folder is rebuilt from when it comes back.
 
 Search is off the rebuild's path: a rebuild writes its pages with the newest index at hand, then a
 background thread runs Pagefind and swaps the fresh index in (only `pagefind/` changes, and that
@@ -30,11 +34,14 @@ from watchfiles import watch
 from . import search
 from .build import build_site, check_out
 from .config import SiteConfig
+from .files import Blob
 from .model import BuildError
 from .report import location, print_report
 from .tex import KatexRenderer
 
+HOST = "127.0.0.1"  # the preview is served on this machine only
 EVENTS_PATH = "/__site_builder/events"
+WATCH_TIMEOUT_MS = 500  # how often the watcher looks up, to notice a watched folder is gone
 ERROR_BANNER_ID = "site-builder-error"
 RELOAD_SCRIPT = b"""<script>
 (function () {
@@ -128,6 +135,23 @@ def site_file(site_dir: Path, request_path: str) -> Path | None:
     return resolved
 
 
+def folder_redirect(site_dir: Path, request_path: str) -> str | None:
+    """Where a request for a site folder without its trailing slash (`/models`) is sent: the
+    same path with it (`/models/`, and the query); None for any other request."""
+    split = urlsplit(request_path)
+    if not split.path.startswith("/") or split.path.startswith("//") or split.path.endswith("/"):
+        return None
+    if site_file(site_dir, request_path) is None:  # nothing there, or outside the site
+        return None
+    parts = [part for part in unquote(split.path).split("/") if part]
+    try:
+        if not site_dir.resolve().joinpath(*parts).is_dir():
+            return None
+    except OSError:
+        return None
+    return split.path + "/" + (f"?{split.query}" if split.query else "")
+
+
 class Announcer:
     """Tells every open event stream about each rebuild (`rebuild`, with the paths written) and
     each failed one (`build-error`, with its message). Events are numbered; a stream sends those
@@ -135,7 +159,7 @@ class Announcer:
 
     KEPT = 32
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.condition = threading.Condition()
         self.version = 0
         self.events: list[tuple[int, str, str]] = []  # (number, kind, data)
@@ -191,24 +215,26 @@ def accepts_gzip(accept_encoding: str) -> bool:
     return weights.get("gzip", weights.get("*", 0.0)) > 0
 
 
-def make_handler(site_dir: Path, announcer: Announcer | None, compress: bool = True):
+def make_handler(
+    site_dir: Path, announcer: Announcer | None, compress: bool = True
+) -> type[BaseHTTPRequestHandler]:
     """Serves the site; with an `announcer`, HTML gets the live-reload script and the events
     endpoint is open."""
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "site-builder"
 
-        def log_message(self, format, *args):  # noqa: A002 (the base class's name)
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base's)
             pass
 
-        def do_GET(self):
+        def do_GET(self) -> None:
             if not self._host_allowed(head_only=False):
                 return
             if announcer and urlsplit(self.path).path == EVENTS_PATH:
-                return self._events()
+                return self._events(announcer)
             self._send_file(head_only=False)
 
-        def do_HEAD(self):
+        def do_HEAD(self) -> None:
             if self._host_allowed(head_only=True):
                 self._send_file(head_only=True)
 
@@ -223,7 +249,14 @@ def make_handler(site_dir: Path, announcer: Announcer | None, compress: bool = T
                 self.wfile.write(HOST_REFUSED)
             return False
 
-        def _send_file(self, head_only: bool):
+        def _send_file(self, head_only: bool) -> None:
+            if location := folder_redirect(site_dir, self.path):
+                self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                return
             path = site_file(site_dir, self.path)
             status = HTTPStatus.OK
             if path is None:
@@ -250,7 +283,7 @@ def make_handler(site_dir: Path, announcer: Announcer | None, compress: bool = T
             if not head_only:
                 self.wfile.write(body)
 
-        def _events(self):
+        def _events(self, announcer: Announcer) -> None:
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-store")
@@ -304,34 +337,42 @@ class PreviewServer:
         if not 0 <= port <= 65535:
             raise BuildError("<command line>", None, f"--port must be 0 to 65535, not {port}")
         try:
-            self.httpd = LocalServer(("127.0.0.1", port), handler)
+            self.httpd = LocalServer((HOST, port), handler)
         except OSError as error:
-            message = f"cannot serve on 127.0.0.1:{port}: {error.strerror or error}"
+            message = f"cannot serve on {HOST}:{port}: {error.strerror or error}"
             raise BuildError("<command line>", None, message) from None
         self.stop_event = threading.Event()
+        self.watching = threading.Event()  # the watched folders are watched (see `_watch`)
         self.threads: list[threading.Thread] = []
         self.build_lock = threading.Lock()  # one build at a time writes the site
         self.katex = KatexRenderer()  # one V8 for every rebuild, started by the first to need it
         self.index_wanted = threading.Condition()
-        self.unindexed: dict | None = None  # pages whose index the site lacks, newest first
+        self.unindexed: dict[str, Blob] | None = None  # pages the index lacks, newest first
 
     @property
     def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://{HOST}:{self.httpd.server_port}/"
 
     def rebuild(self) -> list[str] | None:
-        """Build (incrementally); announce what changed. On any error, print one line, show it
-        on the open pages, and keep serving the previous site."""
+        """Build (incrementally); announce what changed, and return it. On any error, or while a
+        watched folder is gone, print one line, show it on the open pages, keep serving the
+        previous site, and return None."""
+        if gone := self.missing_dirs():
+            self._failed(
+                f"{gone[0]}: the folder is gone; serving the last good site until it is back"
+            )
+            return None
         try:
             with self.build_lock:
                 report = build_site(
                     self.config, self.keep_going, index_search=False, katex=self.katex
                 )
         except BuildError as error:
-            return self._failed(location(error))
+            self._failed(location(error))
+            return None
         except Exception as error:  # a bug; the watcher outlives it and the next edit rebuilds
-            return self._failed(f"rebuild failed: {unexpected(error)}")
+            self._failed(f"rebuild failed: {unexpected(error)}")
+            return None
         print_report(report, self.config.out)
         changed = report.written + report.removed
         announced = [path for path in changed if not path.startswith(search.FOLDER + "/")]
@@ -357,6 +398,8 @@ class PreviewServer:
                 if stopped():
                     return
                 pages, self.unindexed = self.unindexed, None
+            if pages is None:  # not asked for (wait_for returned on stop, handled above)
+                continue
             try:
                 search.build_index(search.kept_indexes(self.config.cache_dir), pages)
             except Exception as error:
@@ -378,11 +421,39 @@ class PreviewServer:
             dirs.append(self.config.docs)  # holds locale/
         return dirs
 
+    def missing_dirs(self) -> list[Path]:
+        return [folder for folder in self.watched_dirs() if not folder.is_dir()]
+
     def _watch(self) -> None:
+        """Rebuild on each change. A watched folder that disappears takes its watch with it: then
+        wait for it to come back (checking a few times a second), watch it again and rebuild.
+        `watching` is set while the folders are watched."""
         ignored = (self.config.out, self.config.cache_dir)
-        for changes in watch(*self.watched_dirs(), stop_event=self.stop_event, debounce=100):
-            if any(not _inside(Path(path), ignored) for _, path in changes):
-                self.rebuild()  # reports its own errors, so the watcher lives on
+        stale = False  # a change may have gone unseen: rebuild once the watch is on
+        while not self.stop_event.is_set():
+            if self.missing_dirs():
+                self.watching.clear()
+                self.rebuild()  # says which folder is gone
+                while self.missing_dirs():
+                    if self.stop_event.wait(0.25):
+                        return
+                stale = True
+            try:
+                for changes in watch(
+                    *self.watched_dirs(),
+                    stop_event=self.stop_event,
+                    debounce=100,
+                    rust_timeout=WATCH_TIMEOUT_MS,
+                    yield_on_timeout=True,  # an empty set: the watch is on
+                ):
+                    self.watching.set()
+                    if self.missing_dirs():
+                        break
+                    if stale or any(not _inside(Path(path), ignored) for _, path in changes):
+                        stale = False
+                        self.rebuild()  # reports its own errors, so the watcher lives on
+            except OSError:  # a folder went away as its watch started
+                continue
 
     def start(self) -> None:
         for target in (self.httpd.serve_forever, self._watch, self._index):

@@ -6,7 +6,9 @@ Each page has one PO catalog per language, at `paths.catalog_path`:
 Entries are keyed by msgctxt: "title", "summary", "intro", and each `Section.id`. An entry is used
 only if it is translated, not fuzzy, its msgid is the current English text, and (Markdown entries)
 it passes the sanitizer; otherwise the English stays and the key goes into `fallback_ids`. Title
-and summary are plain text, which the templates escape. Code never changes. A translated text
+and summary are plain text, which the templates escape. Code never changes, in any language: a
+translation whose notebook fences (```` ```python notebook ````, code cells of the notebook) are
+not the English's, verbatim, is not used. A translated text
 keeps its origin (`TextOrigin`): the PO file line each of its lines starts on, so problems found
 in it later are blamed on the translation.
 """
@@ -21,9 +23,11 @@ from pathlib import Path
 
 import polib
 
+from .commonmark import PARSER
 from .model import BuildError, Module, TextOrigin
+from .notebook import NOTEBOOK_FENCE
 from .paths import catalog_path
-from .sanitize import parts_of, sanitize_translation
+from .sanitize import parts_of, sanitize_translation, walk
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +72,35 @@ def module_entries(module: Module) -> list[Entry]:
 _OPENS_STRING = re.compile(r'(?P<prefix>#~\|?|#\|)?\s*(msg\w+(\[\d+\])?\s+)?"')
 _ONE_STRING = re.compile(r'(#~\|?|#\|)?\s*(msg\w+(\[\d+\])?\s+)?"(\\.|[^"\\])*"')
 _POLIB_LINE = re.compile(r"\(line (\d+)\)")
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def po_lines(text: str) -> list[str]:
+    """The lines of a PO file, as gettext reads them: only `\n` and `\r` end one. (A string in
+    a PO file may hold U+2028, U+0085, U+001E, a form feed... as they are, and str.splitlines
+    ends a line at each.)"""
+    lines = _LINE_END.split(text)
+    return lines[:-1] if lines and not lines[-1] else lines
+
+
+class _PoText(str):
+    """PO text that polib (which calls `splitlines()`, never with `keepends`) reads line by line
+    as gettext does."""
+
+    def splitlines(self, keepends: bool = False) -> list[str]:
+        return po_lines(self)
+
+
+def notebook_code(markdown: str) -> list[str]:
+    """The code of each notebook fence in commentary, at any depth (the notebook runs those at
+    the top level): what a translation must keep verbatim."""
+    if "notebook" not in markdown:  # most commentary: no need to parse it
+        return []
+    return [
+        token.content
+        for token in walk(PARSER.parse(markdown))
+        if token.type == "fence" and tuple(token.info.split()) == NOTEBOOK_FENCE
+    ]
 
 
 def read_catalog(path: Path, warnings: list[BuildError] | None = None) -> polib.POFile:
@@ -81,7 +114,7 @@ def read_catalog(path: Path, warnings: list[BuildError] | None = None) -> polib.
     except (OSError, UnicodeDecodeError) as error:
         raise BuildError(path, None, f"cannot read: {error}") from None
     unreadable_previous = []
-    for number, line in enumerate(text.splitlines(), 1):  # lines as polib counts them
+    for number, line in enumerate(po_lines(text), 1):  # lines as polib counts them
         line = line.strip()
         if (start := _OPENS_STRING.match(line)) and not _ONE_STRING.fullmatch(line):
             if "|" not in (start["prefix"] or ""):
@@ -93,12 +126,12 @@ def read_catalog(path: Path, warnings: list[BuildError] | None = None) -> polib.
                 warnings.append(BuildError(path, number, message))
             unreadable_previous.append(number)
     try:
-        catalog = polib.pofile(text, encoding="utf-8")
+        catalog = polib.pofile(_PoText(text), encoding="utf-8")
     except OSError as error:  # polib's "Syntax error in po file (line N)"
-        line = _POLIB_LINE.search(str(error))
-        raise BuildError(path, line and int(line[1]), f"invalid PO file: {error}") from None
+        found = _POLIB_LINE.search(str(error))
+        raise BuildError(path, found and int(found[1]), f"invalid PO file: {error}") from None
     for number in unreadable_previous:  # its entry: the last one to start before it
-        for entry in [e for e in catalog if e.linenum <= number][-1:]:
+        for entry in [e for e in catalog if (e.linenum or 0) <= number][-1:]:
             entry.previous_msgctxt = entry.previous_msgid = entry.previous_msgid_plural = None
     return catalog
 
@@ -110,9 +143,8 @@ def _load(
     nothing when there is no file."""
     if not path.is_file():
         return {}, {}
-    catalog = read_catalog(path, warnings)
-    entries = {e.msgctxt: e for e in catalog if e.msgctxt and not e.obsolete}
-    text = path.read_text(encoding="utf-8").splitlines()
+    entries = {e.msgctxt: e for e in read_catalog(path, warnings) if e.msgctxt and not e.obsolete}
+    text = po_lines(path.read_bytes().decode("utf-8"))
     lines = {context: msgstr_lines(text, entry) for context, entry in entries.items()}
     return entries, lines
 
@@ -125,7 +157,7 @@ def load_translations(path: Path) -> dict[str, polib.POEntry]:
 def msgstr_lines(lines: list[str], entry: polib.POEntry) -> tuple[int, ...]:
     """The line of the PO file (given as `lines`) on which each line of the entry's msgstr
     starts, so problems in a translation name that line, however the editor folded it."""
-    numbers = range(entry.linenum, len(lines) + 1)
+    numbers = range(entry.linenum or 1, len(lines) + 1)
     first = next((n for n in numbers if lines[n - 1].lstrip().startswith("msgstr")), None)
     if first is None:
         return ()
@@ -160,17 +192,25 @@ def translate_module(
     """
     if lang == source_lang:
         return module, []
-    path = catalog_path(locale_dir, lang, module.rel_path) if locale_dir else None
+    if locale_dir is None:
+        return dataclasses.replace(module, origins={}), [e.context for e in module_entries(module)]
+    path = catalog_path(locale_dir, lang, module.rel_path)
     warnings: list[BuildError] = []
-    messages, lines = _load(path, warnings) if path else ({}, {})
-    texts, fallback, origins = {}, [], {}
+    messages, lines = _load(path, warnings)
+    texts: dict[str, str] = {}
+    fallback: list[str] = []
+    origins: dict[str, TextOrigin] = {}
     for entry in module_entries(module):
         message = messages.get(entry.context)
         text = usable_translation(message, entry.text)
-        if text is not None and entry.context not in PLAIN_TEXT:
+        if text is not None and message is not None and entry.context not in PLAIN_TEXT:
             result = sanitize_translation(text, entry.text)
             if parts_of(text).math != parts_of(entry.text).math:
                 result.problems.append("its math differs from the English")
+            if notebook_code(text) != notebook_code(entry.text):
+                result.problems.append(
+                    "its notebook code differs from the English (code is never translated)"
+                )
             if result.problems:
                 line = (lines[entry.context] or (message.linenum,))[0]
                 for problem in result.problems:
@@ -214,11 +254,11 @@ def ui_translations(lang: str, locale_dir: Path | None = None) -> gettext.NullTr
     )
     if not paths:
         return gettext.NullTranslations()
-    translations = None
-    for path in reversed(paths):  # the project's catalog wins over the shipped one
-        catalog = gettext.GNUTranslations(io.BytesIO(read_catalog(path).to_binary()))
-        if translations is None:
-            translations = catalog
-        else:
-            translations.add_fallback(catalog)
-    return translations
+    # The project's catalog wins over the shipped one.
+    first, *others = [
+        gettext.GNUTranslations(io.BytesIO(read_catalog(path).to_binary()))
+        for path in reversed(paths)
+    ]
+    for catalog in others:
+        first.add_fallback(catalog)
+    return first

@@ -18,8 +18,10 @@ import os
 import secrets
 import shutil
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .files import Blob, atomic_write
 from .model import BuildError
@@ -63,7 +65,7 @@ def _known_digests(out: Path, existing: dict[str, os.stat_result]) -> dict[str, 
     return known
 
 
-def check_out_dir(out: Path, inputs: list[Path] = ()) -> None:
+def check_out_dir(out: Path, inputs: Sequence[Path] = ()) -> None:
     """Refuse an out dir the site must not replace: the filesystem root, anything but a folder,
     a folder holding one of the `inputs`, or a non-empty folder site-builder did not make."""
     out = Path(os.path.abspath(out))
@@ -83,25 +85,27 @@ def check_out_dir(out: Path, inputs: list[Path] = ()) -> None:
                 raise BuildError(out, None, message)
 
 
-def plan(out: Path, outputs: dict[str, Blob]) -> tuple[list[str], list[str]]:
+class Plan(NamedTuple):
+    changed: list[str]  # files to (re)write
+    stale: list[str]  # files to remove
+    existing: dict[str, os.stat_result]  # the files there now
+
+
+def plan(out: Path, outputs: dict[str, Blob]) -> Plan:
     """Which files must be (re)written and which removed to turn `out` into `outputs`."""
-    return _plan(out, outputs)[:2]
-
-
-def _plan(out: Path, outputs: dict[str, Blob]):
     check_out_dir(out)
     existing = _existing_files(out) if out.is_dir() else {}
     known = _known_digests(out, existing)
     changed = sorted(rel for rel, blob in outputs.items() if known.get(rel) != blob.digest)
     stale = sorted(set(existing) - set(outputs))
-    return changed, stale, existing
+    return Plan(changed, stale, existing)
 
 
 def write_site(out: Path, outputs: dict[str, Blob], link_from: Path | None = None) -> WriteResult:
     """Make `out` hold exactly `outputs`, atomically; a no-op when nothing changed. A blob whose
     file lies in `link_from` (the cache, whose files are never changed in place) is hard-linked
     once its bytes are checked, not copied."""
-    changed, stale, existing = _plan(out, outputs)
+    changed, stale, existing = plan(out, outputs)
     remove_stale_staging(out)
     if not changed and not stale:
         return WriteResult([], [])
@@ -149,7 +153,7 @@ def _make_staging(out: Path) -> tuple[Path, int]:
 def remove_stale_staging(out: Path) -> list[Path]:
     """Remove staging dirs of `out` left by killed builds: named after a process that is gone,
     with no build holding their lock. Returns what was removed."""
-    prefix, removed = _staging_prefix(out), []
+    prefix, removed = _staging_prefix(out), list[Path]()
     try:
         with os.scandir(out.parent) as found:
             entries = [entry for entry in found if entry.name.startswith(prefix)]

@@ -1,12 +1,19 @@
 """The cache layer: values by key across builds, made only when missing, forgotten when unused."""
 
+import os
 import pickle
+import stat
+from pathlib import Path
 
+import jinja2
 import pytest
 
 from site_builder import cache as cache_module
+from site_builder.build import build_site
 from site_builder.cache import Cache
 from site_builder.files import DamagedBlob
+from site_builder.model import BuildError
+from site_builder.page import TEMPLATES_DIR
 
 
 class Pages:
@@ -90,3 +97,122 @@ def test_the_math_memo_keeps_the_most_recent_entries(tmp_path, monkeypatch):
     cache.save_math("k", {(f"x_{i}", False): (True, f"<i>{i}</i>") for i in range(3)})
     cache.save_math("k", {("from a worker", False): (True, "<b>w</b>")})
     assert list(cache.load_math("k")) == [("x_2", False), ("from a worker", False)]
+
+
+# ------------------------------------------------------------------------- trust
+# Unpickling and compiled templates run code: a cache that another user owns, or may write to,
+# is refused (the tests run as root, who can give files away).
+
+ANOTHER_USER = 4242  # a uid; no such user needs to exist
+
+
+class RunsCode:
+    """A pickle that makes a folder when it is loaded, as a planted one could run anything."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return os.mkdir, (self.marker,)
+
+
+def plant(path, marker):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(RunsCode(marker)))
+
+
+@pytest.mark.parametrize("where", ["folder owner", "index owner", "folder o+w", "index o+w"])
+def test_a_cache_that_is_not_the_users_alone_is_refused(tmp_path, where):
+    folder, marker = tmp_path / ".site_builder_cache", tmp_path / "ran"
+    plant(folder / "index.pickle", marker)
+    Cache.load(folder, "b")
+    assert marker.is_dir()  # a trusted index is unpickled: what the check guards against
+    marker.rmdir()
+    target = folder if where.startswith("folder") else folder / "index.pickle"
+    if where.endswith("owner"):
+        os.chown(target, ANOTHER_USER, -1)
+        problem = f"belongs to another user (uid {ANOTHER_USER})"
+    else:
+        target.chmod(target.stat().st_mode | stat.S_IWOTH)
+        problem = "others may write to it"
+    with pytest.raises(BuildError) as error:
+        Cache.load(folder, "b")
+    assert str(error.value).startswith(f"{target}: {problem}") and "\n" not in str(error.value)
+    assert not marker.exists()
+
+
+def test_a_math_memo_that_is_not_the_users_alone_is_refused(tmp_path):
+    cache, marker = Cache.load(tmp_path, "b"), tmp_path / "ran"
+    cache.save_math("k", {("x", False): (True, "<x>")})
+    (memo,) = tmp_path.glob("math-*.pickle")
+    plant(memo, marker)
+    os.chown(memo, ANOTHER_USER, -1)
+    with pytest.raises(BuildError, match="belongs to another user"):
+        cache.load_math("k")
+    memo.unlink()
+    plant(memo, marker)
+    memo.chmod(0o666)
+    with pytest.raises(BuildError, match="others may write to it"):
+        cache.load_math("k")
+    assert not marker.exists()
+
+
+def test_a_build_refuses_a_cache_folder_others_can_write(tiny):
+    build_site(tiny, index_search=False)
+    tiny.cache_dir.chmod(0o777)
+    with pytest.raises(BuildError) as error:
+        build_site(tiny, index_search=False)
+    assert str(error.value).startswith(f"{tiny.cache_dir}: others may write to it")
+    tiny.cache_dir.chmod(0o700)
+    build_site(tiny, index_search=False)
+
+
+def plant_template(config, marker: str) -> Path:
+    """Replace page.html's compiled template in the cache by one that writes `marker` into the
+    page (as another user could): compiled from other source, under the real one's checksum."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True)
+    source, filename, _ = env.loader.get_source(env, "page.html")
+    planted = source.replace("{% block main %}", "{% block main %}" + marker, 1)
+    assert planted != source
+    bytecode = jinja2.FileSystemBytecodeCache(str(config.cache_dir / "templates"))
+    bucket = bytecode.get_bucket(env, "page.html", filename, source)
+    bucket.code = env.compile(planted, "page.html", filename)
+    path = Path(bytecode._get_cache_filename(bucket))
+    assert path.is_file()  # the real one, replaced
+    with open(path, "wb") as file:
+        bucket.write_bytecode(file)
+    return path
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_compiled_templates_are_loaded_only_when_the_users_alone(tiny, trusted):
+    build_site(tiny, index_search=False)
+    path = plant_template(tiny, "PLANTED-TEMPLATE")
+    if not trusted:
+        os.chown(path, ANOTHER_USER, -1)
+    layer = tiny.source / "models/layer.py"
+    layer.write_text(layer.read_text() + "\n# An edit, so that the page is rendered again.\n")
+    build_site(tiny, index_search=False)
+    page = (tiny.out / "models/layer.html").read_text(encoding="utf-8")
+    assert ("PLANTED-TEMPLATE" in page) is trusted
+    tiny.cache_dir.joinpath("templates").chmod(0o777)
+    layer.write_text(layer.read_text() + "\n# Another.\n")
+    with pytest.raises(
+        BuildError,
+        match=r"templates: others may write to it \(mode drwxrwxrwx\); refusing to load compiled",
+    ):
+        build_site(tiny, index_search=False)
+
+
+def test_the_cache_is_the_users_alone_whatever_the_umask(tiny):
+    """So that a user whose umask lets others write still gets a cache the next build trusts."""
+    old = os.umask(0)
+    try:
+        build_site(tiny, index_search=False)
+        layer = tiny.source / "models/layer.py"
+        layer.write_text(layer.read_text() + "\n# An edit.\n")
+        build_site(tiny, index_search=False)
+    finally:
+        os.umask(old)
+    for path in [tiny.cache_dir, tiny.cache_dir / "templates", *tiny.cache_dir.glob("*.pickle")]:
+        assert not path.stat().st_mode & 0o077, path

@@ -582,3 +582,43 @@ def test_check_compares_the_block_structure(tmp_path, translation, problem):
     english = "### Leaving\n\nA paragraph.\n\n- one\n- two"
     problems = i18n.check_translation(english, translation, glossary)
     assert problems == ([f"structure differs: {problem}"] if problem else [])
+
+
+# Characters that str.splitlines() ends a line at, and PO files hold as they are.
+LINE_LIKE = ["\u2028", "\u2029", "\x85", "\x1e", "\x1c", "\x0c", "\x0b"]
+
+
+@pytest.mark.parametrize("char", LINE_LIKE, ids=[f"U+{ord(c):04X}" for c in LINE_LIKE])
+def test_catalogs_round_trip_comments_holding_line_separator_characters(project, char):
+    source = project / "pkg" / "__init__.py"
+    english = f"Add the residual{char}connection: $y = x + f(x)$."
+    source.write_text(INIT.replace("Add the residual connection: $y = x + f(x)$.", english))
+    i18n.update(config(), ["zh"])
+    path = catalog_path(project / "docs" / "locale", "zh", "__init__.py")
+    catalog = read_catalog(path)  # a malformed line would be a BuildError
+    entry = catalog.find("Net.forward-1", by="msgctxt")
+    assert entry is not None and entry.msgid == english
+    entry.msgstr = f"加上残差{char}连接：$y = x + f(x)$。"
+    catalog.save(str(path))
+    assert i18n.update(config(), ["zh"]) == []  # read back the same: nothing to write
+    assert i18n.check(config(), ["zh"]) == []
+    build_site(config(), index_search=False)
+    page = (project / "site" / "zh" / "index.html").read_text(encoding="utf-8")
+    assert f"加上残差{char}连接" in page
+
+
+def test_new_language_and_the_config_agree_on_language_codes(project, capsys):
+    """A code `i18n new` refuses is refused before anything is written; one it adds, every
+    command accepts."""
+    before = (project / "pyproject.toml").read_text()
+    assert main(["i18n", "new", "sr@latin"]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "'sr@latin'" in error and "'sr_Latn'" in error
+    assert (project / "pyproject.toml").read_text() == before
+    assert not (project / "docs" / "locale").exists()
+    assert main(["i18n", "new", "sr_Latn"]) == 0
+    assert config().languages == ("en", "zh", "sr_Latn")
+    assert main(["i18n", "status"]) == 0 and main(["build"]) == 0
+    (project / "pyproject.toml").write_text(before.replace('"zh"]', '"zh", "sr@latin"]'))
+    with pytest.raises(BuildError, match="gettext modifier"):
+        config()

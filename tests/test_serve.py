@@ -349,3 +349,55 @@ def test_other_host_names_are_refused_against_dns_rebinding(server, host):
     for path in ["/models/layer.html", "/__site_builder/events"]:
         status, body = raw_get(server, path, host.format(port=port))
         assert status == 403 and b"Host header must be 127.0.0.1, localhost or [::1]" in body
+
+
+def head(server, target: str, method: str = "GET") -> tuple[int, str | None]:
+    """The status and Location of a response (the request line sent as is)."""
+    host, port = server.httpd.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    conn.request(method, target)
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response.status, response.getheader("Location")
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_a_folder_without_its_slash_is_redirected_to_it(server, method):
+    """As static hosts do, so that relative links on the folder's index page resolve from it."""
+    assert head(server, "/models", method) == (301, "/models/")
+    assert head(server, "/models?q=1", method) == (301, "/models/?q=1")
+    assert head(server, "/models/deep/inner", method) == (404, None)  # no index page
+    assert head(server, "/models/", method) == (200, None)
+    assert head(server, "/models/layer.html", method) == (200, None)
+    assert head(server, "/", method) == (200, None)
+    assert head(server, "/nothing", method) == (404, None)
+    assert head(server, "//models", method) == (301, "/models/")  # read as /models: this host
+    assert head(server, "/models/..", method)[0] == 404
+
+
+def test_a_removed_source_folder_keeps_the_site_until_it_is_back(server, tiny, capsys):
+    """The site is not emptied; one line says why; the folder is rebuilt from when it returns,
+    and so are later edits."""
+    wait_until(lambda: index_of(tiny))  # the background index is in: the site is complete
+    wait_until(server.watching.is_set)
+    site, layer = snapshot(tiny.out), tiny.source / "models/layer.py"
+    capsys.readouterr()
+    kept = tiny.root / "pkg-kept"
+    os.rename(tiny.source, kept)  # as `rm -r` or a branch switch would, for the watcher
+    errors: list[str] = []
+    wait_until(lambda: errors.append(capsys.readouterr().err) or "gone" in "".join(errors))
+    gone = f"{tiny.source}: the folder is gone; serving the last good site until it is back\n"
+    assert "".join(errors) == gone
+    assert snapshot(tiny.out) == site and served(server, "/models/layer.html")
+    assert server.announcer.error == gone.strip()  # open pages show it too
+
+    edited = kept / "models/layer.py"
+    edited.write_text(edited.read_text().replace("Keep the width", "Mind the width"))
+    os.rename(kept, tiny.source)
+    wait_until(lambda: "Mind the width" in served(server, "/models/layer.html"))
+    wait_until(server.watching.is_set)
+    layer.write_text(layer.read_text().replace("Mind the width", "Note the width"))
+    wait_until(lambda: "Note the width" in served(server, "/models/layer.html"))
+    assert server.announcer.error is None
+    assert "Traceback" not in capsys.readouterr().err

@@ -2,6 +2,7 @@
 translation reported at the line of its PO file."""
 
 import html
+import json
 import re
 from pathlib import Path
 
@@ -98,3 +99,37 @@ def test_problems_in_a_translation_name_the_po_file_and_line(zh):
     report = build_site(zh, keep_going=True, index_search=False)
     line = line_with(layer, "nowhere.html")
     assert [(w.path, w.line) for w in report.warnings] == [(str(layer), line)]
+
+
+INJECTED = "import os\nos.system('touch pwned')"
+
+
+def test_a_translation_that_adds_notebook_code_is_not_used(zh, caplog):
+    """Code comes from the English in every language: a translation may not add a notebook
+    fence (a code cell that "Run all" executes), nor change one the English has."""
+    layer_docs = f"带权重 $W$ 和偏置 $b$ 的层。\n\n```python notebook\n{INJECTED}\n```"
+    po = translate(zh, "models/layer.py", {"Layer": layer_docs, "title": "一层"})
+    report = build_site(zh, keep_going=True, index_search=False)
+    notebook = json.loads((zh.out / "zh/models/layer.ipynb").read_text(encoding="utf-8"))
+    code = ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    assert code and not [source for source in code if "pwned" in source]
+    page = (zh.out / "zh/models/layer.html").read_text(encoding="utf-8")
+    assert "pwned" not in page and "A layer with a weight" in page and "<h1>一层</h1>" in page
+    line = line_with(po, "带权重")
+    # The warning names the entry (issue 17 moves translation warnings into the report).
+    warnings = caplog.text + "".join(f"{w.path}:{w.line}: {w.message}" for w in report.warnings)
+    assert f"{po}:{line}: translation not used: its notebook code differs" in warnings
+
+
+def test_a_translation_keeps_the_english_notebook_code_verbatim(zh):
+    notes = zh.source / "models/notes.md"
+    notes.write_text(notes.read_text() + "\n```python notebook\nprint('hi')\n```\n")
+    kept = "回到[层](layer.html#Layer.forward-1)。\n\n```python notebook\nprint('hi')\n```"
+    changed = kept.replace("print('hi')", "print('hi')\n" + INJECTED)
+    for intro, used in ((kept, True), (changed, False)):
+        translate(zh, "models/notes.md", {"intro": intro})
+        build_site(zh, keep_going=True, index_search=False)
+        page = (zh.out / "zh/models/notes.html").read_text(encoding="utf-8")
+        notebook = (zh.out / "zh/models/notes.ipynb").read_text(encoding="utf-8")
+        assert ("回到" in page) is used and "pwned" not in page + notebook
+        assert "print(&#39;hi&#39;)" in notebook or "print('hi')" in notebook
