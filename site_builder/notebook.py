@@ -186,8 +186,8 @@ class _Code:
     def comment_indent(self, section: Section) -> str:
         """Where a section's commentary goes as comments: at its comment's indentation, or at
         its header's for a docstring."""
-        line = section.docs_line if section.kind == "comment" else section.code[0][0]
-        return self._indent(line)
+        header = section.kind == "docstring" and section.code
+        return self._indent(section.code[0][0] if header else section.docs_line)
 
     def code_lines(self, section: Section) -> list[str]:
         """The section's code; where a docstring was taken out, the blank lines after it go too,
@@ -199,8 +199,8 @@ class _Code:
             while body and not body[0][1].strip():
                 body.pop(0)
             lines = header + body
-            if section.code[0][0] in self.placeholders:
-                lines = sorted(lines + [self.placeholders[section.code[0][0]]])
+            if lines and lines[0][0] in self.placeholders:
+                lines = sorted(lines + [self.placeholders[lines[0][0]]])
         return [self.imports.get(number, text) for number, text in lines]
 
 

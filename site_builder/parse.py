@@ -352,6 +352,12 @@ def parse_module(path: Path, rel_path: str) -> Module:
         inside = [s for s in scopes if s[0] <= line <= s[1]]
         return max(inside)[2] if inside else ""
 
+    # A comment inside a class/def header (between its decorators, in its parameters, or an old
+    # `# type:` comment before its docstring) is code: the docstring's section takes the header.
+    for doc in docstrings.values():
+        for n in range(doc.header_line, doc.node.lineno):
+            comments.pop(n, None)
+
     drafts = [_Draft("comment", "", "", 1)]
     line = 1
     while line <= len(lines):

@@ -139,6 +139,34 @@ def test_docstring_sharing_a_line_stays_code(tmp_path):
     ]
 
 
+def test_comments_inside_a_header_are_its_code(tmp_path):
+    """An old-style `# type:` comment before a docstring, a comment between decorators and one
+    among the parameters belong to the header: the docstring's section takes them as code."""
+    module = parse(
+        tmp_path,
+        '''
+        @first
+        # between decorators
+        @second
+        def f(
+            a,  # trailing
+            # on its own line
+            b,
+        ):
+            # type: (int, int) -> int
+            """Doc."""
+            # After the docstring.
+            return a
+        ''',
+    )
+    sections = by_id(module)
+    assert list(sections) == ["f", "f-1"]
+    assert [n for n, _ in sections["f"].code] == list(range(1, 10))
+    assert sections["f"].docs == "Doc." and sections["f"].docs_line == 10
+    assert sections["f-1"].docs == "After the docstring."
+    assert sections["f-1"].code == [(12, "    return a")]
+
+
 def test_hash_and_quotes_inside_strings(tmp_path):
     source = r'''
         a = "# no"
