@@ -60,7 +60,7 @@ def read_source(path: Path) -> str:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as e:
         _decode(path, data, "utf-8")  # bytes that are not UTF-8, without a declaration: where
-        raise BuildError(path, None, f"cannot read: {e.msg}") from None
+        raise BuildError(path, _declaration_line(data), f"cannot read: {e.msg}") from None
     return _decode(path, data, encoding)
 
 
@@ -78,7 +78,21 @@ def _decode(path: Path, data: bytes, encoding: str) -> str:
         line = data[: e.start].count(b"\n") + 1
         message = f"cannot read: not valid {encoding} (byte {e.start})"
         raise BuildError(path, line, message) from None
+    except LookupError:  # a declared codec that is not a text encoding (rot13, hex, zlib)
+        message = f"cannot read: the declared encoding {encoding!r} is not a text encoding"
+        raise BuildError(path, _declaration_line(data), message) from None
+    except UnicodeError:  # a codec that fails without a position (punycode, undefined)
+        message = f"cannot read: not valid {encoding}, the declared encoding"
+        raise BuildError(path, _declaration_line(data), message) from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _declaration_line(data: bytes) -> int | None:
+    """The line of a PEP 263 encoding declaration (the first or second), if there is one."""
+    for number, line in enumerate(data.split(b"\n", 2)[:2], start=1):
+        if _CODING.match(line.decode("latin-1")):
+            return number
+    return None
 
 
 def _front_matter(
@@ -226,13 +240,15 @@ def _as_written(path: Path, pieces: list[tokenize.TokenInfo], value: str):
     if text == value or changed is None:
         return text, None
     line, char, word = changed
+    if char == "\n":  # the escape is a line break: the message must stay on one line
+        word = "a backslash at the end of a line"
     as_written = unescaped or not doubled
     if as_written:
         effect = _CONTROL.get(char) or _OTHER_EFFECTS[char]
-        where = f"the {word[:2]} of {word}" if len(word) > 2 else word
+        where = f"the {word[:2]} of {word}" if len(word) > 2 and char != "\n" else word
         reading = f"as written in the file: Python reads {where} as {effect}"
     else:
-        python = word[1:] if char == "\\" else f"the escape in {word}"  # \a, \n: control
+        python = {"\\": word[1:], "\n": "a line join"}.get(char, f"the escape in {word}")
         reading = f"as Python reads it ({word} as {python}): it escapes backslashes for Python"
     message = f'docstring read {reading}; a raw docstring r"""...""" reads the same both ways'
     return (text if as_written else value), BuildError(path, line, message)

@@ -293,6 +293,14 @@ def test_docstring_escaped_for_python_reads_like_the_raw_one(tmp_path):
     assert warning.line == 2 and "as Python reads it (\\\\frac as \\frac)" in warning.message
 
 
+def test_a_line_join_in_a_docstring_is_named_on_one_line(tmp_path):
+    """`\\` at the end of a docstring's line (as in the standard library's `socket.py`)."""
+    m = parse(tmp_path, 'def f():\n    """This \\\n    joins."""\n')
+    [warning] = m.warnings
+    assert "\n" not in str(warning)
+    assert "Python reads a backslash at the end of a line as a line join" in warning.message
+
+
 def test_docstring_line_numbers_follow_the_file(tmp_path):
     source = 'def f():\n    """\n    Split at `\\n`.\n\n    Then $\\frac{1}{2}$.\n    """\n'
     m = parse(tmp_path, source)
@@ -371,6 +379,27 @@ def test_missing_file_directory_and_bad_encoding(tmp_path):
     with pytest.raises(BuildError) as e:
         parse_module(path, "latin.py")
     assert e.value.line == 2 and e.value.message == "cannot read: not valid utf-8 (byte 11)"
+
+
+@pytest.mark.parametrize(
+    "codec, message",
+    [
+        ("rot13", "cannot read: the declared encoding 'rot13' is not a text encoding"),
+        ("hex", "cannot read: the declared encoding 'hex' is not a text encoding"),
+        ("base64", "cannot read: the declared encoding 'base64' is not a text encoding"),
+        ("zlib", "cannot read: the declared encoding 'zlib' is not a text encoding"),
+        ("undefined", "cannot read: not valid undefined, the declared encoding"),
+        ("punycode", "cannot read: not valid punycode, the declared encoding"),
+        ("no-such-codec", "cannot read: unknown encoding: no-such-codec"),
+    ],
+)
+def test_a_declared_codec_that_cannot_decode_text_is_one_error_at_its_line(
+    tmp_path, codec, message
+):
+    path = write(tmp_path, f"#!/usr/bin/env python\n# -*- coding: {codec} -*-\nx = 1\n")
+    with pytest.raises(BuildError) as e:
+        parse_module(path, "mod.py")
+    assert (e.value.line, e.value.message) == (2, message)
 
 
 def test_coding_cookie_is_honoured(tmp_path):
