@@ -40,11 +40,20 @@ def _line(token) -> int:
     return token.meta["line"]
 
 
+class TexBuildError(BuildError):
+    """A formula KaTeX cannot render, at its file line (with --keep-going, shown in its place)."""
+
+
+_SHOWN_TEX_CHARS = 60  # of a formula, in its error message
+
+
 def _math(tex: str, display: bool, env: dict, line: int) -> str:
     try:
         html = env["katex"].render(tex, display)
     except TexError as e:
-        raise BuildError(env["file"], line, f"TeX error in {tex!r}: {e.message}") from None
+        shown = tex if len(tex) <= _SHOWN_TEX_CHARS else tex[: _SHOWN_TEX_CHARS - 1] + "…"
+        problem = " ".join(e.message.split("\n"))
+        raise TexBuildError(env["file"], line, f"TeX error in {shown!r}: {problem}") from None
     if tex.strip() in env["repeated"]:
         return html
     return html.replace(f' data-tex-key="{tex_key(tex)}"', "", 1)

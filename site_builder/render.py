@@ -15,6 +15,7 @@ from pathlib import Path
 from .highlight import highlight_module
 from .links import Link
 from .markdown import (
+    TexBuildError,
     parse_markdown,
     plain_text,
     render_markdown,
@@ -92,8 +93,8 @@ def render_commentary(
         notice = ""
         try:
             rendered = render_parsed(parsed, katex, names, repeated[number], key == "intro")
-        except BuildError as error:
-            if not (keep_going and error.message.startswith("TeX error")):
+        except TexBuildError as error:
+            if not keep_going:
                 raise
             found.problems.append(error)
             notice = f'<p class="build-error">{html.escape(str(error))}</p>'

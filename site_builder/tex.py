@@ -36,8 +36,16 @@ KATEX_ENV = "SITE_BUILDER_KATEX"
 _JS_RENDER = """
 var UNTRUSTED = "rgb(204,0,1)";
 var UNTRUSTED_NAME = /mathcolor="rgb\\(204,0,1\\)"><mtext>([^<]*)<\\/mtext>/;
+var siteBuilderDone = [];
 function siteBuilderRender(itemsJson) {
-  return JSON.stringify(JSON.parse(itemsJson).map(([tex, display]) => {
+  siteBuilderDone = [];
+  JSON.parse(itemsJson).forEach(([tex, display]) => siteBuilderDone.push(renderOne(tex, display)));
+  return JSON.stringify(siteBuilderDone);
+}
+function siteBuilderTaken() {
+  return JSON.stringify(siteBuilderDone);
+}
+function renderOne(tex, display) {
     try {
       var html = katex.renderToString(tex, {
         displayMode: display, output: "htmlAndMathml", throwOnError: true, trust: false,
@@ -50,17 +58,26 @@ function siteBuilderRender(itemsJson) {
     } catch (e) {
       return [false, e instanceof katex.ParseError ? e.message : String(e)];
     }
-  }));
 }
 """
+# A formula longer than this is refused unread, and one that takes longer than this (in seconds)
+# is stopped: both are TeX errors. The longest formula of nn.labml.ai's sources is about 2,000
+# characters and renders in milliseconds; a short one can expand to a million symbols (`\def`
+# repeating a long macro), for minutes.
+MAX_TEX_CHARS = 10_000
+TIME_LIMIT_S = 10.0
 
 
 class TexError(Exception):
-    """KaTeX rejected an equation; the message is KaTeX's own."""
+    """KaTeX rejected an equation (the message is KaTeX's own), or the equation is past a limit."""
 
     def __init__(self, message: str):
         self.message = message
         super().__init__(message)
+
+
+class KatexUnavailable(OSError):
+    """KaTeX's script did not load (a damaged install): a fault of the machine, not the input."""
 
 
 def katex_dist_dir() -> Path:
@@ -140,10 +157,22 @@ def _start_v8():
     global _v8_pid
     if _v8_pid is not None and _v8_pid != os.getpid():
         raise RuntimeError("KaTeX's V8 was started before this process was forked")
-    script = (katex_dist_dir() / "katex.min.js").read_text(encoding="utf-8")
+    path = katex_dist_dir() / "katex.min.js"
+    script = path.read_text(encoding="utf-8", errors="replace")
     _v8_pid = os.getpid()
     context = py_mini_racer.MiniRacer()
-    context.eval(script)
+    try:
+        context.eval(script)
+        loaded = context.eval("typeof katex === 'object' && typeof katex.renderToString")
+    except py_mini_racer.JSEvalException as e:
+        problem = str(e).strip().split("\n")[-1][:200]  # V8 ends with the exception's text
+        context.close()
+        raise KatexUnavailable(
+            None, f"KaTeX does not load ({problem}); run `npm ci`", str(path)
+        ) from None
+    if loaded != "function":
+        context.close()
+        raise KatexUnavailable(None, "KaTeX does not load (no katex.renderToString)", str(path))
     context.eval(_JS_RENDER)
     return context, context.eval("siteBuilderRender")
 
@@ -158,7 +187,9 @@ class KatexRenderer:
     Thread-safe; usable in a forked child (see the module's notes). `v8_calls` counts the calls
     into V8 this renderer made in this process."""
 
-    def __init__(self, memo: Results | None = None):
+    def __init__(self, memo: Results | None = None, time_limit: float = TIME_LIMIT_S):
+        """`time_limit`: the seconds one formula may take (see `TIME_LIMIT_S`)."""
+        self.time_limit = time_limit
         self._memo: Results = dict(memo) if memo else {}
         self._known: set[str] = set()  # memo keys of the results given to `know`
         self._new: Results = {}
@@ -196,15 +227,32 @@ class KatexRenderer:
         with self._own():
             todo = list(dict.fromkeys((tex, bool(display)) for tex, display in items))
             todo = [key for key in todo if key not in self._memo]
-            if not todo:
-                return
-            if self._render_js is None:
-                self._context, self._render_js = _start_v8()
-                atexit.register(self.close)  # left to garbage collection, teardown can hang
-            results = json.loads(self._render_js(json.dumps(todo)))
-            self._calls += 1
-            for key, (ok, text) in zip(todo, results, strict=True):
-                self._memo[key] = self._new[key] = (ok, _compact(text) if ok else text)
+            for key in [key for key in todo if len(key[0]) > MAX_TEX_CHARS]:
+                message = f"the formula has {len(key[0]):,} characters; at most {MAX_TEX_CHARS:,}"
+                self._memo[key] = self._new[key] = (False, message)
+            todo = [key for key in todo if key not in self._memo]
+            while todo:  # one call, unless the time limit stops it
+                done = self._render_within_limit(todo)
+                for key, (ok, text) in zip(todo, done, strict=False):
+                    self._memo[key] = self._new[key] = (ok, _compact(text) if ok else text)
+                if not done:  # the first formula took the whole time: an error, left out of
+                    # `_new` (kept by the cache), as a quieter machine may render it in time
+                    message = f"KaTeX took more than {self.time_limit:g} s; simplify the formula"
+                    self._memo[todo[0]] = (False, message)
+                    done = [None]
+                todo = todo[len(done) :]
+
+    def _render_within_limit(self, todo: list[tuple[str, bool]]) -> list:
+        """KaTeX's results for `todo`, or for those of its first formulas that it rendered before
+        the time limit stopped it (V8 stays usable); the next call starts at the one stopped."""
+        if self._render_js is None:
+            self._context, self._render_js = _start_v8()
+            atexit.register(self.close)  # left to garbage collection, teardown can hang
+        self._calls += 1
+        try:
+            return json.loads(self._render_js(json.dumps(todo), timeout_sec=self.time_limit))
+        except py_mini_racer.JSTimeoutException:
+            return json.loads(self._context.eval("siteBuilderTaken()"))
 
     def render(self, tex: str, display: bool) -> str:
         """KaTeX's HTML for `tex`; raises TexError with KaTeX's message if the TeX is invalid."""
