@@ -106,15 +106,15 @@ def _front_matter(
     end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
     if end is None:
         raise BuildError(path, first_line, "front matter opened with '---' is never closed")
+    text = "\n".join(lines[1:end])
     try:
         # libyaml's safe loader where PyYAML has it (it reads the same YAML, several times faster)
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        meta = yaml.load("\n".join(lines[1:end]), Loader=loader) or {}  # noqa: S506 (safe)
+        meta = yaml.load(text, Loader=loader) or {}  # noqa: S506 (safe)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = first_line + 1 + mark.line if mark else first_line
-        problem = getattr(e, "problem", None) or str(e)
-        raise BuildError(path, line, f"invalid YAML front matter: {problem}") from None
+        line, problem = _yaml_problem(e, text)
+        where = first_line + 1 + line if line is not None else first_line
+        raise BuildError(path, where, f"invalid YAML front matter: {problem}") from None
     if not isinstance(meta, dict):
         raise BuildError(path, first_line + 1, "front matter must be a YAML mapping")
 
@@ -131,6 +131,17 @@ def _front_matter(
         if not isinstance(value, str):
             raise BuildError(path, line_of(key), f"front matter {key!r} must be a string")
     return meta, end + 1
+
+
+def _yaml_problem(error: Exception, text: str) -> tuple[int | None, str]:
+    """A YAML error's line in `text` (0-based, None if unknown) and its problem, on one line (not
+    PyYAML's message, which adds lines that show where)."""
+    if isinstance(error, yaml.reader.ReaderError):  # a character YAML does not allow
+        line = text[: error.position].count("\n")
+        return line, f"character U+{error.character:04X}: {error.reason}"
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error).strip().split("\n")[0]
+    return (mark.line if mark else None), problem
 
 
 def _body(lines: list[str], start: int) -> tuple[str, int]:

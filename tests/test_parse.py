@@ -243,6 +243,24 @@ def test_yaml_error_line_with_mapping_mistake(tmp_path):
     assert e.value.line == 5
 
 
+@pytest.mark.parametrize("libyaml", [True, False])
+@pytest.mark.parametrize(
+    "value, line, problem",
+    [("b\x07c", 4, "character U+0007: "), ("a: b", 4, ""), ("'open", 4, "")],
+)
+def test_yaml_errors_are_one_line_at_their_line(
+    tmp_path, monkeypatch, libyaml, value, line, problem
+):
+    if not libyaml:
+        monkeypatch.delattr("yaml.CSafeLoader", raising=False)
+    path = write(tmp_path, f'"""\n---\ntitle: T\nsummary: {value}\n---\n"""\n')
+    with pytest.raises(BuildError) as e:
+        parse_module(path, "mod.py")
+    assert e.value.line in (line, line + 1)  # libyaml and PyYAML may mark the next line
+    assert e.value.message.startswith(f"invalid YAML front matter: {problem}")
+    assert "\n" not in str(e.value)
+
+
 def test_unknown_front_matter_key_is_a_warning(tmp_path):
     path = write(tmp_path, '"""\n---\ntitle: Kept\nredirect: /elsewhere\n---\nIntro.\n"""\n')
     m = parse_module(path, "mod.py")
