@@ -266,8 +266,8 @@ def parse_markdown(
     translation), was written there: errors and links name it. Images are looked for next to
     `path`, then in `image_dirs`."""
     line_of = origin.line if origin else lambda offset: first_line + offset
-    env = {"path": path, "file": origin.path if origin else path, "line_of": line_of}
-    env["image_dirs"] = image_dirs
+    env: dict[str, object] = {"path": path, "file": origin.path if origin else path}
+    env |= {"line_of": line_of, "image_dirs": image_dirs}
     tokens = _md.parse(text, env)
     return ParsedMarkdown(tokens, env, _assign_lines(tokens, line_of), origin)
 
@@ -322,6 +322,7 @@ def render_parsed(
     katex.render_many(parsed.math)  # memoized already when the caller batched it
     tokens, heading = parsed.tokens, None
     if lead_heading and tokens and tokens[0].type == "heading_open" and tokens[0].tag == "h1":
+        assert isinstance(_md.renderer, RendererHTML)  # the renderer `_md` was made with
         heading = _md.renderer.renderInline(tokens[1].children or [], _md.options, env)
         tokens = tokens[3:]  # heading_open, inline, heading_close
     html = _md.renderer.render(tokens, _md.options, env)

@@ -196,6 +196,7 @@ def _docstring(path: Path, lines: list[str], strings: dict, owner, qualname: str
     node = body[0]
     if not (isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
         return None
+    assert node.end_lineno is not None and node.end_col_offset is not None  # set by ast.parse
     # ast offsets count UTF-8 bytes. A docstring sharing a line with other code stays code.
     first = lines[node.lineno - 1].encode()
     last = lines[node.end_lineno - 1].encode()
@@ -224,7 +225,7 @@ def _as_written(path: Path, pieces: list[tokenize.TokenInfo], value: str):
     or an escape Python keeps as written (`\sum`, `\_`; deprecated since Python 3.6)."""
     parts, doubled, unescaped, changed = [], False, False, None
     for token in pieces:
-        prefix = re.match(r"[a-zA-Z]*", token.string).group()
+        prefix = _letters(token.string, 0)
         quote = 3 if token.string[len(prefix) : len(prefix) + 3] in ('"""', "'''") else 1
         content = token.string[len(prefix) + quote : len(token.string) - quote]
         if "r" in prefix.lower():
@@ -244,7 +245,7 @@ def _as_written(path: Path, pieces: list[tokenize.TokenInfo], value: str):
                 doubled = doubled or char == "\\"
                 if changed is None:
                     line = token.start[0] + content[: escape.start()].count("\n")
-                    word = re.match(r"\\.[a-zA-Z]*", content[escape.start() :], re.S).group()
+                    word = escape.group() + _letters(content, escape.end())
                     changed = (line, char, word)
         parts.append(content[done:])
     text = "".join(parts)
@@ -265,6 +266,14 @@ def _as_written(path: Path, pieces: list[tokenize.TokenInfo], value: str):
     return (text if as_written else value), BuildError(path, line, message)
 
 
+def _letters(text: str, start: int) -> str:
+    """The run of ASCII letters at `text[start:]` (maybe none)."""
+    end = start
+    while end < len(text) and text[end].isascii() and text[end].isalpha():
+        end += 1
+    return text[start:end]
+
+
 def _scopes_and_docstrings(path, tree, lines, strings, warnings):
     """(start, end, qualname) of every class/def, and the docstrings by first line."""
     scopes: list[tuple[int, int, str]] = []
@@ -274,7 +283,7 @@ def _scopes_and_docstrings(path, tree, lines, strings, warnings):
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
                 qualname = prefix + child.name
-                scopes.append((child.lineno, child.end_lineno, qualname))
+                scopes.append((child.lineno, child.end_lineno or child.lineno, qualname))
                 doc = _docstring(path, lines, strings, child, qualname, warnings)
                 if doc:
                     docstrings[doc.node.lineno] = doc
@@ -419,7 +428,8 @@ def parse_module(path: Path, rel_path: str) -> Module:
             line += 1
 
     sections = _finish(drafts)
-    meta, intro, intro_line = {}, "", 0
+    meta: dict[str, str] = {}
+    intro, intro_line = "", 0
     if module_doc:
         doc_lines = module_doc.text.split("\n")
         meta, after = _front_matter(path, doc_lines, module_doc.text_line, warnings)

@@ -83,7 +83,8 @@ def render_commentary(
         repeated_formulas([parsed for n, *_, parsed in blocks if n == number], katex)
         for number in range(len(modules))
     ]
-    intros, docs_html = [""] * len(modules), [{} for _ in modules]
+    intros = [""] * len(modules)
+    docs_html: list[dict[str, str]] = [{} for _ in modules]
     headings: list[str | None] = [None] * len(modules)
     found_in = [Commentary() for _ in modules]
     words: list[list[str]] = [[] for _ in modules]

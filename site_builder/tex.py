@@ -22,8 +22,12 @@ import os
 import re
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .lazy import lazy_module
+
+if TYPE_CHECKING:
+    from py_mini_racer import JSFunction, MiniRacer
 
 py_mini_racer = lazy_module("py_mini_racer")  # V8 starts only when math needs rendering
 
@@ -144,7 +148,9 @@ def _compact(katex_html: str) -> str:
 
 
 _v8_pid: int | None = None  # the process that started V8 (inherited by a fork)
-_inherited = []  # V8 contexts a forked child inherited: kept, as closing one could hang
+_inherited: list[
+    object
+] = []  # V8 contexts a forked child inherited: kept, as closing one could hang
 
 
 def v8_started() -> bool:
@@ -152,7 +158,7 @@ def v8_started() -> bool:
     return _v8_pid is not None
 
 
-def _start_v8():
+def _start_v8() -> "tuple[MiniRacer, JSFunction]":
     """A new V8 context with KaTeX and our render function loaded, and that function."""
     global _v8_pid
     if _v8_pid is not None and _v8_pid != os.getpid():
@@ -195,7 +201,8 @@ class KatexRenderer:
         self._new: Results = {}
         self._pid = os.getpid()
         self._lock = threading.Lock()
-        self._context = self._render_js = None
+        self._context: MiniRacer | None = None
+        self._render_js: JSFunction | None = None
         self._calls = 0
 
     @property
@@ -245,14 +252,15 @@ class KatexRenderer:
     def _render_within_limit(self, todo: list[tuple[str, bool]]) -> list:
         """KaTeX's results for `todo`, or for those of its first formulas that it rendered before
         the time limit stopped it (V8 stays usable); the next call starts at the one stopped."""
-        if self._render_js is None:
+        if self._context is None or self._render_js is None:
             self._context, self._render_js = _start_v8()
             atexit.register(self.close)  # left to garbage collection, teardown can hang
+        context, render_js = self._context, self._render_js
         self._calls += 1
         try:
-            return json.loads(self._render_js(json.dumps(todo), timeout_sec=self.time_limit))
+            return json.loads(str(render_js(json.dumps(todo), timeout_sec=self.time_limit)))
         except py_mini_racer.JSTimeoutException:
-            return json.loads(self._context.eval("siteBuilderTaken()"))
+            return json.loads(str(context.eval("siteBuilderTaken()")))
 
     def render(self, tex: str, display: bool) -> str:
         """KaTeX's HTML for `tex`; raises TexError with KaTeX's message if the TeX is invalid."""
