@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 import imagesize
@@ -28,11 +29,18 @@ from .model import BuildError, TextOrigin
 from .tex import KatexRenderer, TexError, tex_key
 
 
+class Written(NamedTuple):
+    """A link's href or an image's src, and the file line it was written on."""
+
+    href: str
+    line: int
+
+
 @dataclass
 class RenderedMarkdown:
     html: str
-    links: list[tuple[str, int]] = field(default_factory=list)
-    images: list[tuple[str, int]] = field(default_factory=list)
+    links: list[Written] = field(default_factory=list)
+    images: list[Written] = field(default_factory=list)
     heading: str | None = None  # a leading `# heading`'s inline HTML, taken out of `html`
 
 
@@ -100,7 +108,7 @@ def _code_block(self, tokens, idx, options, env):
 def _image(self, tokens, idx, options, env):
     token = tokens[idx]
     src = token.attrGet("src")
-    env["images"].append((src, _line(token)))
+    env["images"].append(Written(src, _line(token)))
     size = _intrinsic_size([Path(env["path"]).parent, *env.get("image_dirs", ())], src)
     if size and not token.attrGet("width"):
         token.attrSet("width", str(size[0]))
@@ -127,7 +135,7 @@ def _intrinsic_size(folders: list[Path], src: str) -> tuple[int, int] | None:
 
 def _link_open(self, tokens, idx, options, env):
     token = tokens[idx]
-    env["links"].append((token.attrGet("href"), _line(token)))
+    env["links"].append(Written(token.attrGet("href"), _line(token)))
     env["in_link"] = True
     return self.renderToken(tokens, idx, options, env)
 
@@ -160,7 +168,7 @@ def _html(self, tokens, idx, options, env):
     parser.close()
     for kind, url, offset in parser.found:
         line = env["line_of"](token.meta["offset"] + offset)
-        env["images" if kind == "image" else "links"].append((url, line))
+        env["images" if kind == "image" else "links"].append(Written(url, line))
     opened, closed = token.content.rfind("<a "), token.content.rfind("</a>")
     if opened != closed:  # raw HTML that opens (or closes) a link
         env["in_link"] = opened > closed

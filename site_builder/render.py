@@ -11,6 +11,7 @@ import html
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from .highlight import highlight_module
 from .links import Link
@@ -36,6 +37,25 @@ class Commentary:
     problems: list[BuildError] = field(default_factory=list)
 
 
+class RenderedCommentary(NamedTuple):
+    """One module's commentary as HTML: its introduction and the heading that opens it (or None;
+    see `markdown.render_parsed`), each section's by id, its words (see `markdown.plain_text`)
+    and what it holds."""
+
+    intro_html: str
+    heading_html: str | None
+    docs_html: dict[str, str]
+    words: str
+    found: Commentary
+
+
+class RenderedPage(NamedTuple):
+    """One language of a source, rendered, and what its commentary holds."""
+
+    page: RenderedModule
+    found: Commentary
+
+
 def render_source(
     source: Module,
     modules: list[Module],
@@ -43,15 +63,25 @@ def render_source(
     linkers: list,
     keep_going: bool = False,
     docs: Path | None = None,
-) -> list[tuple[RenderedModule, Commentary]]:
+) -> list[RenderedPage]:
     """Each of `modules` (the translations of `source`, one per language) rendered, and what
     its commentary holds. `linkers[i]` links the names of `modules[i]` (None: no links)."""
     commentary = render_commentary(modules, katex, linkers, keep_going, docs)
     code_html = highlight_module(source.source, source.sections, linkers[0] if linkers else None)
     code_text = "\n".join(text for s in source.sections for _, text in s.code if text.strip())
     return [
-        (RenderedModule(module, intro, docs_html, code_html, f"{words}\n{code_text}", h), found)
-        for module, (intro, h, docs_html, words, found) in zip(modules, commentary, strict=True)
+        RenderedPage(
+            RenderedModule(
+                module,
+                done.intro_html,
+                done.docs_html,
+                code_html,
+                f"{done.words}\n{code_text}",
+                done.heading_html,
+            ),
+            done.found,
+        )
+        for module, done in zip(modules, commentary, strict=True)
     ]
 
 
@@ -61,10 +91,8 @@ def render_commentary(
     linkers: list | None = None,
     keep_going: bool = False,
     docs: Path | None = None,
-) -> list[tuple[str, str | None, dict[str, str], str, Commentary]]:
-    """Each module's introduction HTML and the heading that opens it (or None; see
-    `markdown.render_parsed`), its sections' commentary HTML by id, the commentary's
-    words (see `markdown.plain_text`) and what it holds, all their math in one call into KaTeX.
+) -> list[RenderedCommentary]:
+    """Each module's commentary rendered, all their math in one call into KaTeX.
     A TeX error is an error, or with `keep_going` a problem shown in place of the commentary it
     broke. Images not next to their page are looked for at the page's place in `docs`."""
     linkers = linkers or [None] * len(modules)
@@ -102,13 +130,13 @@ def render_commentary(
             escaped = text.replace("$", "\\$")
             rendered = render_markdown(escaped, module.path, line, katex, parsed.origin, names)
         where = str(parsed.origin.path if parsed.origin else module.path)  # a translation: its PO
-        found.links += [Link(href, where, n) for href, n in rendered.links]
-        found.images += [Link(src, where, n) for src, n in rendered.images]
+        found.links += [Link(link.href, where, link.line) for link in rendered.links]
+        found.images += [Link(image.href, where, image.line) for image in rendered.images]
         if key == "intro":
             intros[number], headings[number] = notice + rendered.html, rendered.heading
         else:
             docs_html[number][key] = notice + rendered.html
     return [
-        (intros[n], headings[n], docs_html[n], "\n".join(words[n]), found_in[n])
+        RenderedCommentary(intros[n], headings[n], docs_html[n], "\n".join(words[n]), found_in[n])
         for n in range(len(modules))
     ]
