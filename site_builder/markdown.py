@@ -26,7 +26,7 @@ from markdown_it.rules_inline import StateInline
 from .commonmark import MATH_DISPLAY, markdown_parser
 from .highlight import Linker, highlight_block, highlight_inline, single_name
 from .model import BuildError, TextOrigin
-from .tex import KatexRenderer, TexError, tex_key
+from .tex import Formula, KatexRenderer, TexError, tex_key
 
 
 class Written(NamedTuple):
@@ -224,21 +224,21 @@ def _build() -> MarkdownIt:
 _md = _build()
 
 
-def _assign_lines(tokens, line_of) -> list[tuple[str, bool]]:
+def _assign_lines(tokens, line_of) -> list[Formula]:
     """Store each token's line in the text in token.meta["offset"] (0-based) and its file line,
     `line_of(offset)`, in token.meta["line"]; return the math found, for batching.
 
     Inline tokens have no map of their own: their line is their block's plus the newlines in the
     block's raw inline source before their position (CommonMark hides some of those newlines,
     e.g. in code spans and link destinations, so token contents cannot be counted)."""
-    math = []
+    math: list[Formula] = []
     block = 0
     for token in tokens:
         if token.map:
             block = token.map[0]
         token.meta["offset"], token.meta["line"] = block, line_of(block)
         if token.type in MATH_DISPLAY:
-            math.append((token.content, MATH_DISPLAY[token.type]))
+            math.append(Formula(token.content, MATH_DISPLAY[token.type]))
         # Positions grow along the children: count the newlines since the previous child's (or,
         # should one go back, from the start).
         src, pos, newlines = token.content, 0, 0
@@ -249,7 +249,7 @@ def _assign_lines(tokens, line_of) -> list[tuple[str, bool]]:
             newlines += src.count("\n", last, pos)
             child.meta["offset"], child.meta["line"] = block + newlines, line_of(block + newlines)
             if child.type in MATH_DISPLAY:
-                math.append((child.content, MATH_DISPLAY[child.type]))
+                math.append(Formula(child.content, MATH_DISPLAY[child.type]))
     return math
 
 
@@ -259,7 +259,7 @@ class ParsedMarkdown:
 
     tokens: list
     env: dict
-    math: list[tuple[str, bool]]
+    math: list[Formula]
     origin: TextOrigin | None = None
 
 

@@ -21,8 +21,9 @@ import json
 import os
 import re
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .lazy import lazy_module
 
@@ -183,6 +184,13 @@ def _start_v8() -> "tuple[MiniRacer, JSFunction]":
     return context, context.eval("siteBuilderRender")
 
 
+class Formula(NamedTuple):
+    """An equation to render: its TeX, and whether it is displayed (a block) or inline."""
+
+    tex: str
+    display: bool
+
+
 Results = dict[tuple[str, bool], tuple[bool, str]]  # (tex, display) -> (ok, html or message)
 
 
@@ -229,7 +237,7 @@ class KatexRenderer:
             self._calls = 0
         return self._lock
 
-    def render_many(self, items) -> None:
+    def render_many(self, items: Iterable[Formula | tuple[str, bool]]) -> None:
         """Render every (tex, display) pair not yet memoized, in one call into V8."""
         with self._own():
             todo = list(dict.fromkeys((tex, bool(display)) for tex, display in items))
