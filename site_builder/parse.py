@@ -275,23 +275,29 @@ def _letters(text: str, start: int) -> str:
 
 
 def _scopes_and_docstrings(path, tree, lines, strings, warnings):
-    """(start, end, qualname) of every class/def, and the docstrings by first line."""
+    """(start, end, qualname) of every class/def, and the docstrings by first line. Classes and
+    functions are statements: the walk goes through statement bodies only, without recursion (an
+    expression can nest deeper than Python's recursion limit: `a + a + ... + a`)."""
     scopes: list[tuple[int, int, str]] = []
     docstrings: dict[int, _Docstring] = {}
-
-    def visit(node, prefix: str):
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-                qualname = prefix + child.name
-                scopes.append((child.lineno, child.end_lineno or child.lineno, qualname))
-                doc = _docstring(path, lines, strings, child, qualname, warnings)
+    bodies: list[tuple[list[ast.stmt], str]] = [(tree.body, "")]
+    while bodies:
+        body, prefix = bodies.pop()
+        for node in body:
+            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                qualname = prefix + node.name
+                scopes.append((node.lineno, node.end_lineno or node.lineno, qualname))
+                doc = _docstring(path, lines, strings, node, qualname, warnings)
                 if doc:
                     docstrings[doc.node.lineno] = doc
-                visit(child, qualname + ".")
-            else:
-                visit(child, prefix)
-
-    visit(tree, "")
+                bodies.append((node.body, qualname + "."))
+                continue
+            for name in ("body", "orelse", "finalbody"):
+                inner = getattr(node, name, None)
+                if isinstance(inner, list):
+                    bodies.append((inner, prefix))
+            for clause in getattr(node, "handlers", []) + getattr(node, "cases", []):
+                bodies.append((clause.body, prefix))
     return scopes, docstrings
 
 

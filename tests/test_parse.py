@@ -167,6 +167,14 @@ def test_comments_inside_a_header_are_its_code(tmp_path):
     assert sections["f-1"].code == [(12, "    return a")]
 
 
+def test_an_expression_nested_deeper_than_the_recursion_limit(tmp_path):
+    """Python parses a sum of 2,000 terms (a tree 2,000 deep); the parse stage walks it too."""
+    source = 'def f(a):\n    """Doc."""\n    return ' + " + ".join(["a"] * 2000) + "\n"
+    ast.parse(source)
+    module = parse(tmp_path, source)
+    assert [s.id for s in module.sections] == ["f"] and module.sections[0].docs == "Doc."
+
+
 def test_hash_and_quotes_inside_strings(tmp_path):
     source = r'''
         a = "# no"
