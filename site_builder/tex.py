@@ -66,9 +66,9 @@ function renderOne(tex, display) {
 }
 """
 # A formula longer than this is refused unread, and one that takes longer than this (in seconds)
-# is stopped: both are TeX errors. The longest formula of nn.labml.ai's sources is about 2,000
-# characters and renders in milliseconds; a short one can expand to a million symbols (`\def`
-# repeating a long macro), for minutes.
+# is stopped: both are TeX errors. This project's longest formula has about 200 characters and
+# renders in milliseconds; an 800-character one can expand to 80,000 symbols (`\def` repeating a
+# long macro) and take 15 s, a 20,000-character one far longer.
 MAX_TEX_CHARS = 10_000
 TIME_LIMIT_S = 10.0
 
@@ -149,9 +149,8 @@ def _compact(katex_html: str) -> str:
 
 
 _v8_pid: int | None = None  # the process that started V8 (inherited by a fork)
-_inherited: list[
-    object
-] = []  # V8 contexts a forked child inherited: kept, as closing one could hang
+# V8 contexts a forked child inherited: kept, as closing one could hang
+_inherited: list[object] = []
 
 
 def v8_started() -> bool:
@@ -238,7 +237,8 @@ class KatexRenderer:
         return self._lock
 
     def render_many(self, items: Iterable[Formula | tuple[str, bool]]) -> None:
-        """Render every (tex, display) pair not yet memoized, in one call into V8."""
+        """Render every (tex, display) pair not yet memoized, in one call into V8 (or one more
+        after each formula the time limit stops)."""
         with self._own():
             todo = list(dict.fromkeys((tex, bool(display)) for tex, display in items))
             todo = [key for key in todo if key not in self._memo]
