@@ -46,6 +46,9 @@ class _MarkNames:
     def code_href(self, css: str, name: str, line: int, owner: str | None) -> None:
         return None
 
+    def prose_href(self, name: str) -> None:
+        return None
+
 
 @functools.cache
 def _css_class(ttype) -> str:
@@ -210,7 +213,7 @@ def emitted_classes(languages=CSS_LANGUAGES) -> set[str]:
     return classes - {""}
 
 
-def _theme(style_name: str, classes: set[str]) -> tuple[dict, dict[str, dict[str, str]]]:
+def _theme(style_name: str, classes: set[str]) -> tuple[dict, dict[str, dict[str, object]]]:
     """A style's base (`.code` colours) and each class's own properties (those set)."""
     style = get_style_by_name(style_name)
     text = style.style_for_token(Token)["color"]
@@ -219,7 +222,8 @@ def _theme(style_name: str, classes: set[str]) -> tuple[dict, dict[str, dict[str
     for ttype, css in STANDARD_TYPES.items():
         if css in classes:
             rule = style.style_for_token(ttype)
-            by_class[css] = {key: rule[key] for key in _PROPERTIES if rule[key]}
+            set_in_rule = {key: value for key, value in rule.items() if key in _PROPERTIES}
+            by_class[css] = {key: value for key, value in set_in_rule.items() if value}
     return base, by_class
 
 

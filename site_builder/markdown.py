@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 import imagesize
@@ -25,14 +26,21 @@ from markdown_it.rules_inline import StateInline
 from .commonmark import MATH_DISPLAY, markdown_parser
 from .highlight import Linker, highlight_block, highlight_inline, single_name
 from .model import BuildError, TextOrigin
-from .tex import KatexRenderer, TexError, tex_key
+from .tex import Formula, KatexRenderer, TexError, tex_key
+
+
+class Written(NamedTuple):
+    """A link's href or an image's src, and the file line it was written on."""
+
+    href: str
+    line: int
 
 
 @dataclass
 class RenderedMarkdown:
     html: str
-    links: list[tuple[str, int]] = field(default_factory=list)
-    images: list[tuple[str, int]] = field(default_factory=list)
+    links: list[Written] = field(default_factory=list)
+    images: list[Written] = field(default_factory=list)
     heading: str | None = None  # a leading `# heading`'s inline HTML, taken out of `html`
 
 
@@ -40,11 +48,20 @@ def _line(token) -> int:
     return token.meta["line"]
 
 
+class TexBuildError(BuildError):
+    """A formula KaTeX cannot render, at its file line (with --keep-going, shown in its place)."""
+
+
+_SHOWN_TEX_CHARS = 60  # of a formula, in its error message
+
+
 def _math(tex: str, display: bool, env: dict, line: int) -> str:
     try:
         html = env["katex"].render(tex, display)
     except TexError as e:
-        raise BuildError(env["file"], line, f"TeX error in {tex!r}: {e.message}") from None
+        shown = tex if len(tex) <= _SHOWN_TEX_CHARS else tex[: _SHOWN_TEX_CHARS - 1] + "…"
+        problem = " ".join(e.message.split("\n"))
+        raise TexBuildError(env["file"], line, f"TeX error in {shown!r}: {problem}") from None
     if tex.strip() in env["repeated"]:
         return html
     return html.replace(f' data-tex-key="{tex_key(tex)}"', "", 1)
@@ -91,7 +108,7 @@ def _code_block(self, tokens, idx, options, env):
 def _image(self, tokens, idx, options, env):
     token = tokens[idx]
     src = token.attrGet("src")
-    env["images"].append((src, _line(token)))
+    env["images"].append(Written(src, _line(token)))
     size = _intrinsic_size([Path(env["path"]).parent, *env.get("image_dirs", ())], src)
     if size and not token.attrGet("width"):
         token.attrSet("width", str(size[0]))
@@ -118,7 +135,7 @@ def _intrinsic_size(folders: list[Path], src: str) -> tuple[int, int] | None:
 
 def _link_open(self, tokens, idx, options, env):
     token = tokens[idx]
-    env["links"].append((token.attrGet("href"), _line(token)))
+    env["links"].append(Written(token.attrGet("href"), _line(token)))
     env["in_link"] = True
     return self.renderToken(tokens, idx, options, env)
 
@@ -151,7 +168,7 @@ def _html(self, tokens, idx, options, env):
     parser.close()
     for kind, url, offset in parser.found:
         line = env["line_of"](token.meta["offset"] + offset)
-        env["images" if kind == "image" else "links"].append((url, line))
+        env["images" if kind == "image" else "links"].append(Written(url, line))
     opened, closed = token.content.rfind("<a "), token.content.rfind("</a>")
     if opened != closed:  # raw HTML that opens (or closes) a link
         env["in_link"] = opened > closed
@@ -207,21 +224,21 @@ def _build() -> MarkdownIt:
 _md = _build()
 
 
-def _assign_lines(tokens, line_of) -> list[tuple[str, bool]]:
+def _assign_lines(tokens, line_of) -> list[Formula]:
     """Store each token's line in the text in token.meta["offset"] (0-based) and its file line,
     `line_of(offset)`, in token.meta["line"]; return the math found, for batching.
 
     Inline tokens have no map of their own: their line is their block's plus the newlines in the
     block's raw inline source before their position (CommonMark hides some of those newlines,
     e.g. in code spans and link destinations, so token contents cannot be counted)."""
-    math = []
+    math: list[Formula] = []
     block = 0
     for token in tokens:
         if token.map:
             block = token.map[0]
         token.meta["offset"], token.meta["line"] = block, line_of(block)
         if token.type in MATH_DISPLAY:
-            math.append((token.content, MATH_DISPLAY[token.type]))
+            math.append(Formula(token.content, MATH_DISPLAY[token.type]))
         # Positions grow along the children: count the newlines since the previous child's (or,
         # should one go back, from the start).
         src, pos, newlines = token.content, 0, 0
@@ -232,7 +249,7 @@ def _assign_lines(tokens, line_of) -> list[tuple[str, bool]]:
             newlines += src.count("\n", last, pos)
             child.meta["offset"], child.meta["line"] = block + newlines, line_of(block + newlines)
             if child.type in MATH_DISPLAY:
-                math.append((child.content, MATH_DISPLAY[child.type]))
+                math.append(Formula(child.content, MATH_DISPLAY[child.type]))
     return math
 
 
@@ -242,7 +259,7 @@ class ParsedMarkdown:
 
     tokens: list
     env: dict
-    math: list[tuple[str, bool]]
+    math: list[Formula]
     origin: TextOrigin | None = None
 
 
@@ -257,8 +274,8 @@ def parse_markdown(
     translation), was written there: errors and links name it. Images are looked for next to
     `path`, then in `image_dirs`."""
     line_of = origin.line if origin else lambda offset: first_line + offset
-    env = {"path": path, "file": origin.path if origin else path, "line_of": line_of}
-    env["image_dirs"] = image_dirs
+    env: dict[str, object] = {"path": path, "file": origin.path if origin else path}
+    env |= {"line_of": line_of, "image_dirs": image_dirs}
     tokens = _md.parse(text, env)
     return ParsedMarkdown(tokens, env, _assign_lines(tokens, line_of), origin)
 
@@ -313,6 +330,7 @@ def render_parsed(
     katex.render_many(parsed.math)  # memoized already when the caller batched it
     tokens, heading = parsed.tokens, None
     if lead_heading and tokens and tokens[0].type == "heading_open" and tokens[0].tag == "h1":
+        assert isinstance(_md.renderer, RendererHTML)  # the renderer `_md` was made with
         heading = _md.renderer.renderInline(tokens[1].children or [], _md.options, env)
         tokens = tokens[3:]  # heading_open, inline, heading_close
     html = _md.renderer.render(tokens, _md.options, env)

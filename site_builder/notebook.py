@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html.parser import HTMLParser
+from typing import NamedTuple
 
 from .lazy import lazy_module
 from .model import Module, Section
@@ -47,12 +48,19 @@ _NOTEBOOK_FENCE_LINE = re.compile(r"^ {0,3}(?:`{3,}|~{3,})[ \t]*python[ \t]+note
 _MAY_OPEN_WITH_H1 = re.compile(r"\s*(?: {0,3}#|[^\n]*\n {0,3}=+[ \t]*(?:\n|$))")
 
 
+class NotebookLink(NamedTuple):
+    """A link a notebook writes in place of its page's, and the line the page's was written on."""
+
+    href: str
+    line: int
+
+
 @dataclass
 class Notebook:
-    """A notebook's bytes, and the links it writes in place of the page's (href, source line)."""
+    """A notebook's bytes, and the links it writes in place of the page's."""
 
     data: bytes
-    links: list[tuple[str, int]] = field(default_factory=list)
+    links: list[NotebookLink] = field(default_factory=list)
 
 
 def notebook_path(page_url: str) -> str:
@@ -186,8 +194,8 @@ class _Code:
     def comment_indent(self, section: Section) -> str:
         """Where a section's commentary goes as comments: at its comment's indentation, or at
         its header's for a docstring."""
-        line = section.docs_line if section.kind == "comment" else section.code[0][0]
-        return self._indent(line)
+        header = section.kind == "docstring" and section.code
+        return self._indent(section.code[0][0] if header else section.docs_line)
 
     def code_lines(self, section: Section) -> list[str]:
         """The section's code; where a docstring was taken out, the blank lines after it go too,
@@ -199,8 +207,8 @@ class _Code:
             while body and not body[0][1].strip():
                 body.pop(0)
             lines = header + body
-            if section.code[0][0] in self.placeholders:
-                lines = sorted(lines + [self.placeholders[section.code[0][0]]])
+            if lines and lines[0][0] in self.placeholders:
+                lines = sorted(lines + [self.placeholders[lines[0][0]]])
         return [self.imports.get(number, text) for number, text in lines]
 
 
@@ -284,7 +292,7 @@ class _Cells:
     def __init__(self, link: Callable[[str], str | None], destinations: set[str] | None):
         self.link, self.destinations = link, destinations
         self.cells: list[_Cell] = []
-        self.links: list[tuple[str, int]] = []
+        self.links: list[NotebookLink] = []
         self._ids: set[str] = set()
         self._joinable_code = False
 
@@ -337,7 +345,7 @@ class _Cells:
 
     def linked(self, text: str, line: int) -> str:
         text, found = rewrite_links(text, self.link, self.destinations)
-        self.links += [(href, line + offset) for href, offset in found]
+        self.links += [NotebookLink(href, line + offset) for href, offset in found]
         return text
 
     def group(self, group: list[Section], code: _Code) -> None:
@@ -424,7 +432,7 @@ def _destinations(text: str) -> tuple[set[str], set[str]]:
 
 def rewrite_links(
     text: str, link: Callable[[str], str | None], destinations: set[str] | None = None
-) -> tuple[str, list[tuple]]:
+) -> tuple[str, list[tuple[str, int]]]:
     """`text` with each link and image destination replaced by `link(destination)` (None keeps
     it), and the (new href, line offset) of each one replaced. Only real destinations change:
     those in `destinations`, else those found by parsing the text (when one would change)."""

@@ -61,7 +61,7 @@ def read_source(path: Path, data: bytes | None = None) -> str:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as e:
         _decode(path, data, "utf-8")  # bytes that are not UTF-8, without a declaration: where
-        raise BuildError(path, None, f"cannot read: {e.msg}") from None
+        raise BuildError(path, _declaration_line(data), f"cannot read: {e.msg}") from None
     return _decode(path, data, encoding)
 
 
@@ -79,7 +79,21 @@ def _decode(path: Path, data: bytes, encoding: str) -> str:
         line = data[: e.start].count(b"\n") + 1
         message = f"cannot read: not valid {encoding} (byte {e.start})"
         raise BuildError(path, line, message) from None
+    except LookupError:  # a declared codec that is not a text encoding (rot13, hex, zlib)
+        message = f"cannot read: the declared encoding {encoding!r} is not a text encoding"
+        raise BuildError(path, _declaration_line(data), message) from None
+    except UnicodeError:  # a codec that fails without a position (punycode, undefined)
+        message = f"cannot read: not valid {encoding}, the declared encoding"
+        raise BuildError(path, _declaration_line(data), message) from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _declaration_line(data: bytes) -> int | None:
+    """The line of a PEP 263 encoding declaration (the first or second), if there is one."""
+    for number, line in enumerate(data.split(b"\n", 2)[:2], start=1):
+        if _CODING.match(line.decode("latin-1")):
+            return number
+    return None
 
 
 def _front_matter(
@@ -93,15 +107,15 @@ def _front_matter(
     end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
     if end is None:
         raise BuildError(path, first_line, "front matter opened with '---' is never closed")
+    text = "\n".join(lines[1:end])
     try:
         # libyaml's safe loader where PyYAML has it (it reads the same YAML, several times faster)
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        meta = yaml.load("\n".join(lines[1:end]), Loader=loader) or {}  # noqa: S506 (safe)
+        meta = yaml.load(text, Loader=loader) or {}  # noqa: S506 (safe)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = first_line + 1 + mark.line if mark else first_line
-        problem = getattr(e, "problem", None) or str(e)
-        raise BuildError(path, line, f"invalid YAML front matter: {problem}") from None
+        line, problem = _yaml_problem(e, text)
+        where = first_line + 1 + line if line is not None else first_line
+        raise BuildError(path, where, f"invalid YAML front matter: {problem}") from None
     if not isinstance(meta, dict):
         raise BuildError(path, first_line + 1, "front matter must be a YAML mapping")
 
@@ -118,6 +132,17 @@ def _front_matter(
         if not isinstance(value, str):
             raise BuildError(path, line_of(key), f"front matter {key!r} must be a string")
     return meta, end + 1
+
+
+def _yaml_problem(error: Exception, text: str) -> tuple[int | None, str]:
+    """A YAML error's line in `text` (0-based, None if unknown) and its problem, on one line (not
+    PyYAML's message, which adds lines that show where)."""
+    if isinstance(error, yaml.reader.ReaderError):  # a character YAML does not allow
+        line = text[: error.position].count("\n")
+        return line, f"character U+{error.character:04X}: {error.reason}"
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error).strip().split("\n")[0]
+    return (mark.line if mark else None), problem
 
 
 def _body(lines: list[str], start: int) -> tuple[str, int]:
@@ -173,6 +198,7 @@ def _docstring(path: Path, lines: list[str], strings: dict, owner, qualname: str
     node = body[0]
     if not (isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
         return None
+    assert node.end_lineno is not None and node.end_col_offset is not None  # set by ast.parse
     # ast offsets count UTF-8 bytes. A docstring sharing a line with other code stays code.
     first = lines[node.lineno - 1].encode()
     last = lines[node.end_lineno - 1].encode()
@@ -201,7 +227,7 @@ def _as_written(path: Path, pieces: list[tokenize.TokenInfo], value: str):
     or an escape Python keeps as written (`\sum`, `\_`; deprecated since Python 3.6)."""
     parts, doubled, unescaped, changed = [], False, False, None
     for token in pieces:
-        prefix = re.match(r"[a-zA-Z]*", token.string).group()
+        prefix = _letters(token.string, 0)
         quote = 3 if token.string[len(prefix) : len(prefix) + 3] in ('"""', "'''") else 1
         content = token.string[len(prefix) + quote : len(token.string) - quote]
         if "r" in prefix.lower():
@@ -221,43 +247,59 @@ def _as_written(path: Path, pieces: list[tokenize.TokenInfo], value: str):
                 doubled = doubled or char == "\\"
                 if changed is None:
                     line = token.start[0] + content[: escape.start()].count("\n")
-                    word = re.match(r"\\.[a-zA-Z]*", content[escape.start() :], re.S).group()
+                    word = escape.group() + _letters(content, escape.end())
                     changed = (line, char, word)
         parts.append(content[done:])
     text = "".join(parts)
     if text == value or changed is None:
         return text, None
     line, char, word = changed
+    if char == "\n":  # the escape is a line break: the message must stay on one line
+        word = "a backslash at the end of a line"
     as_written = unescaped or not doubled
     if as_written:
         effect = _CONTROL.get(char) or _OTHER_EFFECTS[char]
-        where = f"the {word[:2]} of {word}" if len(word) > 2 else word
+        where = f"the {word[:2]} of {word}" if len(word) > 2 and char != "\n" else word
         reading = f"as written in the file: Python reads {where} as {effect}"
     else:
-        python = word[1:] if char == "\\" else f"the escape in {word}"  # \a, \n: control
+        python = {"\\": word[1:], "\n": "a line join"}.get(char, f"the escape in {word}")
         reading = f"as Python reads it ({word} as {python}): it escapes backslashes for Python"
     message = f'docstring read {reading}; a raw docstring r"""...""" reads the same both ways'
     return (text if as_written else value), BuildError(path, line, message)
 
 
+def _letters(text: str, start: int) -> str:
+    """The run of ASCII letters at `text[start:]` (maybe none)."""
+    end = start
+    while end < len(text) and text[end].isascii() and text[end].isalpha():
+        end += 1
+    return text[start:end]
+
+
 def _scopes_and_docstrings(path, tree, lines, strings, warnings):
-    """(start, end, qualname) of every class/def, and the docstrings by first line."""
+    """(start, end, qualname) of every class/def, and the docstrings by first line. Classes and
+    functions are statements: the walk goes through statement bodies only, without recursion (an
+    expression can nest deeper than Python's recursion limit: `a + a + ... + a`)."""
     scopes: list[tuple[int, int, str]] = []
     docstrings: dict[int, _Docstring] = {}
-
-    def visit(node, prefix: str):
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-                qualname = prefix + child.name
-                scopes.append((child.lineno, child.end_lineno, qualname))
-                doc = _docstring(path, lines, strings, child, qualname, warnings)
+    bodies: list[tuple[list[ast.stmt], str]] = [(tree.body, "")]
+    while bodies:
+        body, prefix = bodies.pop()
+        for node in body:
+            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                qualname = prefix + node.name
+                scopes.append((node.lineno, node.end_lineno or node.lineno, qualname))
+                doc = _docstring(path, lines, strings, node, qualname, warnings)
                 if doc:
                     docstrings[doc.node.lineno] = doc
-                visit(child, qualname + ".")
-            else:
-                visit(child, prefix)
-
-    visit(tree, "")
+                bodies.append((node.body, qualname + "."))
+                continue
+            for name in ("body", "orelse", "finalbody"):
+                inner = getattr(node, name, None)
+                if isinstance(inner, list):
+                    bodies.append((inner, prefix))
+            for clause in getattr(node, "handlers", []) + getattr(node, "cases", []):
+                bodies.append((clause.body, prefix))
     return scopes, docstrings
 
 
@@ -354,6 +396,12 @@ def parse_module(path: Path, rel_path: str, data: bytes | None = None) -> Module
         inside = [s for s in scopes if s[0] <= line <= s[1]]
         return max(inside)[2] if inside else ""
 
+    # A comment inside a class/def header (between its decorators, in its parameters, or an old
+    # `# type:` comment before its docstring) is code: the docstring's section takes the header.
+    for doc in docstrings.values():
+        for n in range(doc.header_line, doc.node.lineno):
+            comments.pop(n, None)
+
     drafts = [_Draft("comment", "", "", 1)]
     line = 1
     while line <= len(lines):
@@ -388,7 +436,8 @@ def parse_module(path: Path, rel_path: str, data: bytes | None = None) -> Module
             line += 1
 
     sections = _finish(drafts)
-    meta, intro, intro_line = {}, "", 0
+    meta: dict[str, str] = {}
+    intro, intro_line = "", 0
     if module_doc:
         doc_lines = module_doc.text.split("\n")
         meta, after = _front_matter(path, doc_lines, module_doc.text_line, warnings)

@@ -10,11 +10,13 @@ changed: the HTML comes back as `RenderedModule`s.
 import html
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from .highlight import highlight_module
 from .images import image_folders
 from .links import Link
 from .markdown import (
+    TexBuildError,
     parse_markdown,
     plain_text,
     render_markdown,
@@ -35,6 +37,25 @@ class Commentary:
     problems: list[BuildError] = field(default_factory=list)
 
 
+class RenderedCommentary(NamedTuple):
+    """One module's commentary as HTML: its introduction and the heading that opens it (or None;
+    see `markdown.render_parsed`), each section's by id, its words (see `markdown.plain_text`)
+    and what it holds."""
+
+    intro_html: str
+    heading_html: str | None
+    docs_html: dict[str, str]
+    words: str
+    found: Commentary
+
+
+class RenderedPage(NamedTuple):
+    """One language of a source, rendered, and what its commentary holds."""
+
+    page: RenderedModule
+    found: Commentary
+
+
 def render_source(
     source: Module,
     modules: list[Module],
@@ -42,15 +63,25 @@ def render_source(
     linkers: list,
     keep_going: bool = False,
     docs: Path | None = None,
-) -> list[tuple[RenderedModule, Commentary]]:
+) -> list[RenderedPage]:
     """Each of `modules` (the translations of `source`, one per language) rendered, and what
     its commentary holds. `linkers[i]` links the names of `modules[i]` (None: no links)."""
     commentary = render_commentary(modules, katex, linkers, keep_going, docs)
     code_html = highlight_module(source.source, source.sections, linkers[0] if linkers else None)
     code_text = "\n".join(text for s in source.sections for _, text in s.code if text.strip())
     return [
-        (RenderedModule(module, intro, docs_html, code_html, f"{words}\n{code_text}", h), found)
-        for module, (intro, h, docs_html, words, found) in zip(modules, commentary, strict=True)
+        RenderedPage(
+            RenderedModule(
+                module,
+                done.intro_html,
+                done.docs_html,
+                code_html,
+                f"{done.words}\n{code_text}",
+                done.heading_html,
+            ),
+            done.found,
+        )
+        for module, done in zip(modules, commentary, strict=True)
     ]
 
 
@@ -60,10 +91,8 @@ def render_commentary(
     linkers: list | None = None,
     keep_going: bool = False,
     docs: Path | None = None,
-) -> list[tuple[str, str | None, dict[str, str], str, Commentary]]:
-    """Each module's introduction HTML and the heading that opens it (or None; see
-    `markdown.render_parsed`), its sections' commentary HTML by id, the commentary's
-    words (see `markdown.plain_text`) and what it holds, all their math in one call into KaTeX.
+) -> list[RenderedCommentary]:
+    """Each module's commentary rendered, all their math in one call into KaTeX.
     A TeX error is an error, or with `keep_going` a problem shown in place of the commentary it
     broke. Images not next to their page are looked for at the page's place in `docs`."""
     linkers = linkers or [None] * len(modules)
@@ -82,7 +111,8 @@ def render_commentary(
         repeated_formulas([parsed for n, *_, parsed in blocks if n == number], katex)
         for number in range(len(modules))
     ]
-    intros, docs_html = [""] * len(modules), [{} for _ in modules]
+    intros = [""] * len(modules)
+    docs_html: list[dict[str, str]] = [{} for _ in modules]
     headings: list[str | None] = [None] * len(modules)
     found_in = [Commentary() for _ in modules]
     words: list[list[str]] = [[] for _ in modules]
@@ -92,21 +122,21 @@ def render_commentary(
         notice = ""
         try:
             rendered = render_parsed(parsed, katex, names, repeated[number], key == "intro")
-        except BuildError as error:
-            if not (keep_going and error.message.startswith("TeX error")):
+        except TexBuildError as error:
+            if not keep_going:
                 raise
             found.problems.append(error)
             notice = f'<p class="build-error">{html.escape(str(error))}</p>'
             escaped = text.replace("$", "\\$")
             rendered = render_markdown(escaped, module.path, line, katex, parsed.origin, names)
         where = str(parsed.origin.path if parsed.origin else module.path)  # a translation: its PO
-        found.links += [Link(href, where, n) for href, n in rendered.links]
-        found.images += [Link(src, where, n) for src, n in rendered.images]
+        found.links += [Link(link.href, where, link.line) for link in rendered.links]
+        found.images += [Link(image.href, where, image.line) for image in rendered.images]
         if key == "intro":
             intros[number], headings[number] = notice + rendered.html, rendered.heading
         else:
             docs_html[number][key] = notice + rendered.html
     return [
-        (intros[n], headings[n], docs_html[n], "\n".join(words[n]), found_in[n])
+        RenderedCommentary(intros[n], headings[n], docs_html[n], "\n".join(words[n]), found_in[n])
         for n in range(len(modules))
     ]

@@ -87,7 +87,7 @@ def urls(tokens: list[Token]) -> list[str]:
 
 def _protected_lines(tokens: list[Token]) -> set[int]:
     """0-based line numbers inside code and math blocks (no HTML is possible there)."""
-    lines = set()
+    lines: set[int] = set()
     for token in tokens:
         if token.type in _PROTECTED_BLOCKS and token.map:
             lines.update(range(*token.map))
@@ -153,7 +153,10 @@ def escape_html(translation: str, allowed: frozenset[str]) -> str:
 
 def _run(text: str, index: int) -> str:
     """The run of identical characters starting at `index`."""
-    return re.match(rf"{re.escape(text[index])}+", text[index:]).group()
+    end = index
+    while end < len(text) and text[end] == text[index]:
+        end += 1
+    return text[index:end]
 
 
 def problems_in(text: str, english: str, allowed: frozenset[str] | None = None) -> list[str]:
@@ -210,7 +213,12 @@ _STRUCTURE = {
 
 
 def parts_of(markdown: str) -> Parts:
-    math, code, links, images, prose, blocks = Counter(), Counter(), Counter(), Counter(), [], []
+    math: Counter[str] = Counter()
+    code: Counter[str] = Counter()
+    links: Counter[str] = Counter()
+    images: Counter[str] = Counter()
+    prose: list[str] = []
+    blocks: list[str] = []
     for token in walk(PARSER.parse(markdown)):
         if token.type == "heading_open":
             blocks.append(token.tag)

@@ -21,9 +21,14 @@ import json
 import os
 import re
 import threading
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from .lazy import lazy_module
+
+if TYPE_CHECKING:
+    from py_mini_racer import JSFunction, MiniRacer
 
 py_mini_racer = lazy_module("py_mini_racer")  # V8 starts only when math needs rendering
 
@@ -36,8 +41,16 @@ KATEX_ENV = "SITE_BUILDER_KATEX"
 _JS_RENDER = """
 var UNTRUSTED = "rgb(204,0,1)";
 var UNTRUSTED_NAME = /mathcolor="rgb\\(204,0,1\\)"><mtext>([^<]*)<\\/mtext>/;
+var siteBuilderDone = [];
 function siteBuilderRender(itemsJson) {
-  return JSON.stringify(JSON.parse(itemsJson).map(([tex, display]) => {
+  siteBuilderDone = [];
+  JSON.parse(itemsJson).forEach(([tex, display]) => siteBuilderDone.push(renderOne(tex, display)));
+  return JSON.stringify(siteBuilderDone);
+}
+function siteBuilderTaken() {
+  return JSON.stringify(siteBuilderDone);
+}
+function renderOne(tex, display) {
     try {
       var html = katex.renderToString(tex, {
         displayMode: display, output: "htmlAndMathml", throwOnError: true, trust: false,
@@ -50,17 +63,26 @@ function siteBuilderRender(itemsJson) {
     } catch (e) {
       return [false, e instanceof katex.ParseError ? e.message : String(e)];
     }
-  }));
 }
 """
+# A formula longer than this is refused unread, and one that takes longer than this (in seconds)
+# is stopped: both are TeX errors. This project's longest formula has about 200 characters and
+# renders in milliseconds; an 800-character one can expand to 80,000 symbols (`\def` repeating a
+# long macro) and take 15 s, a 20,000-character one far longer.
+MAX_TEX_CHARS = 10_000
+TIME_LIMIT_S = 10.0
 
 
 class TexError(Exception):
-    """KaTeX rejected an equation; the message is KaTeX's own."""
+    """KaTeX rejected an equation (the message is KaTeX's own), or the equation is past a limit."""
 
     def __init__(self, message: str):
         self.message = message
         super().__init__(message)
+
+
+class KatexUnavailable(OSError):
+    """KaTeX's script did not load (a damaged install): a fault of the machine, not the input."""
 
 
 def katex_dist_dir() -> Path:
@@ -127,7 +149,8 @@ def _compact(katex_html: str) -> str:
 
 
 _v8_pid: int | None = None  # the process that started V8 (inherited by a fork)
-_inherited = []  # V8 contexts a forked child inherited: kept, as closing one could hang
+# V8 contexts a forked child inherited: kept, as closing one could hang
+_inherited: list[object] = []
 
 
 def v8_started() -> bool:
@@ -135,17 +158,36 @@ def v8_started() -> bool:
     return _v8_pid is not None
 
 
-def _start_v8():
+def _start_v8() -> "tuple[MiniRacer, JSFunction]":
     """A new V8 context with KaTeX and our render function loaded, and that function."""
     global _v8_pid
     if _v8_pid is not None and _v8_pid != os.getpid():
         raise RuntimeError("KaTeX's V8 was started before this process was forked")
-    script = (katex_dist_dir() / "katex.min.js").read_text(encoding="utf-8")
+    path = katex_dist_dir() / "katex.min.js"
+    script = path.read_text(encoding="utf-8", errors="replace")
     _v8_pid = os.getpid()
     context = py_mini_racer.MiniRacer()
-    context.eval(script)
+    try:
+        context.eval(script)
+        loaded = context.eval("typeof katex === 'object' && typeof katex.renderToString")
+    except py_mini_racer.JSEvalException as e:
+        problem = str(e).strip().split("\n")[-1][:200]  # V8 ends with the exception's text
+        context.close()
+        raise KatexUnavailable(
+            None, f"KaTeX does not load ({problem}); run `npm ci`", str(path)
+        ) from None
+    if loaded != "function":
+        context.close()
+        raise KatexUnavailable(None, "KaTeX does not load (no katex.renderToString)", str(path))
     context.eval(_JS_RENDER)
     return context, context.eval("siteBuilderRender")
+
+
+class Formula(NamedTuple):
+    """An equation to render: its TeX, and whether it is displayed (a block) or inline."""
+
+    tex: str
+    display: bool
 
 
 Results = dict[tuple[str, bool], tuple[bool, str]]  # (tex, display) -> (ok, html or message)
@@ -158,13 +200,16 @@ class KatexRenderer:
     Thread-safe; usable in a forked child (see the module's notes). `v8_calls` counts the calls
     into V8 this renderer made in this process."""
 
-    def __init__(self, memo: Results | None = None):
+    def __init__(self, memo: Results | None = None, time_limit: float = TIME_LIMIT_S):
+        """`time_limit`: the seconds one formula may take (see `TIME_LIMIT_S`)."""
+        self.time_limit = time_limit
         self._memo: Results = dict(memo) if memo else {}
         self._known: set[str] = set()  # memo keys of the results given to `know`
         self._new: Results = {}
         self._pid = os.getpid()
         self._lock = threading.Lock()
-        self._context = self._render_js = None
+        self._context: MiniRacer | None = None
+        self._render_js: JSFunction | None = None
         self._calls = 0
 
     @property
@@ -191,20 +236,39 @@ class KatexRenderer:
             self._calls = 0
         return self._lock
 
-    def render_many(self, items) -> None:
-        """Render every (tex, display) pair not yet memoized, in one call into V8."""
+    def render_many(self, items: Iterable[Formula | tuple[str, bool]]) -> None:
+        """Render every (tex, display) pair not yet memoized, in one call into V8 (or one more
+        after each formula the time limit stops)."""
         with self._own():
             todo = list(dict.fromkeys((tex, bool(display)) for tex, display in items))
             todo = [key for key in todo if key not in self._memo]
-            if not todo:
-                return
-            if self._render_js is None:
-                self._context, self._render_js = _start_v8()
-                atexit.register(self.close)  # left to garbage collection, teardown can hang
-            results = json.loads(self._render_js(json.dumps(todo)))
-            self._calls += 1
-            for key, (ok, text) in zip(todo, results, strict=True):
-                self._memo[key] = self._new[key] = (ok, _compact(text) if ok else text)
+            for key in [key for key in todo if len(key[0]) > MAX_TEX_CHARS]:
+                message = f"the formula has {len(key[0]):,} characters; at most {MAX_TEX_CHARS:,}"
+                self._memo[key] = self._new[key] = (False, message)
+            todo = [key for key in todo if key not in self._memo]
+            while todo:  # one call, unless the time limit stops it
+                done = self._render_within_limit(todo)
+                for key, (ok, text) in zip(todo, done, strict=False):
+                    self._memo[key] = self._new[key] = (ok, _compact(text) if ok else text)
+                if not done:  # the first formula took the whole time: an error, left out of
+                    # `_new` (kept by the cache), as a quieter machine may render it in time
+                    message = f"KaTeX took more than {self.time_limit:g} s; simplify the formula"
+                    self._memo[todo[0]] = (False, message)
+                    done = [None]
+                todo = todo[len(done) :]
+
+    def _render_within_limit(self, todo: list[tuple[str, bool]]) -> list:
+        """KaTeX's results for `todo`, or for those of its first formulas that it rendered before
+        the time limit stopped it (V8 stays usable); the next call starts at the one stopped."""
+        if self._context is None or self._render_js is None:
+            self._context, self._render_js = _start_v8()
+            atexit.register(self.close)  # left to garbage collection, teardown can hang
+        context, render_js = self._context, self._render_js
+        self._calls += 1
+        try:
+            return json.loads(str(render_js(json.dumps(todo), timeout_sec=self.time_limit)))
+        except py_mini_racer.JSTimeoutException:
+            return json.loads(str(context.eval("siteBuilderTaken()")))
 
     def render(self, tex: str, display: bool) -> str:
         """KaTeX's HTML for `tex`; raises TexError with KaTeX's message if the TeX is invalid."""

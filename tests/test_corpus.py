@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tokenize
 import warnings
 from pathlib import Path
@@ -171,3 +172,47 @@ def test_real_packages_get_a_page_for_every_module(tmp_path):
     assert not missing, missing
     assert done.stdout.startswith(f"{len(modules)} pages ({len(modules)} rendered)"), done.stdout
     assert snapshot(source) == before, "the build wrote into its source"
+
+
+TEST_FOLDERS = {"test", "tests", "idle_test"}  # lib2to3/tests, idlelib/idle_test, ...
+
+
+def stdlib_modules(stdlib: Path) -> list[Path]:
+    """The standard library's modules outside its test folders (and outside site-packages) that
+    Python can parse, as `ast.parse` reads their bytes (their declared encoding included)."""
+    found = []
+    for path in sorted(stdlib.rglob("*.py")):
+        folders = path.relative_to(stdlib).parts[:-1]
+        if TEST_FOLDERS.intersection(folders) or {"site-packages", "dist-packages"} & set(folders):
+            continue
+        try:
+            parse_quietly(path.read_bytes())
+        except (SyntaxError, ValueError):
+            continue
+        found.append(path)
+    return found
+
+
+@pytest.mark.slow
+def test_the_standard_library_gets_a_page_for_every_module(tmp_path):
+    """`build --keep-going` over a copy of the standard library (the build walks its source and
+    keeps a cache beside its output): every module Python can parse gets a page, no page is
+    skipped and there is no traceback, only warnings."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    source = tmp_path / "stdlib"
+    modules = [path.relative_to(stdlib).as_posix() for path in stdlib_modules(stdlib)]
+    assert len(modules) > 500
+    for rel in modules:
+        (source / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(stdlib / rel, source / rel)
+    command = [sys.executable, "-m", "site_builder", "build", "--keep-going"]
+    command += ["--source", str(source), "--out", str(tmp_path / "site")]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr[-5000:]
+    assert done.returncode == 0, done.stderr[-5000:]
+    problems = [line for line in done.stderr.splitlines() if not line.startswith("warning: ")]
+    assert problems[:-1] == [], done.stderr[-5000:]  # only warnings, then their count
+    missing = [m for m in modules if not (tmp_path / "site" / page_url(m)).is_file()]
+    assert not missing, missing
+    assert done.stdout.startswith(f"{len(modules)} pages ({len(modules)} rendered)"), done.stdout

@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 from test_highlight import pygments_classes
 
 from site_builder.markdown import (
+    TexBuildError,
     parse_markdown,
     render_markdown,
     render_parsed,
@@ -46,6 +47,22 @@ def test_tex_error_reports_file_line_and_katex_message():
     assert (e.value.path, e.value.line) == (str(PATH), 43)
     assert e.value.message.startswith("TeX error in '\\\\frac{a}{': KaTeX parse error:")
     assert str(e.value).startswith(f"{PATH}:43: TeX error")
+
+
+@pytest.mark.parametrize(
+    "tex, problem",
+    [
+        ("\\frac{" + "x" * 20_000, "the formula has 20,006 characters; at most 10,000"),
+        ("x" * 5_000 + "\\frac{", "KaTeX parse error: Unexpected end of input"),
+        ("\\frac{a}{\n" + "b" * 200 + "\n", "KaTeX parse error"),
+    ],
+)
+def test_a_tex_error_is_one_line_that_shows_the_start_of_a_long_formula(tex, problem):
+    with pytest.raises(TexBuildError) as e:
+        render(f"Before\n\n$${tex}$$\n", first_line=10)
+    assert e.value.line == 12 and isinstance(e.value, BuildError)
+    assert "\n" not in str(e.value) and len(str(e.value)) < 300
+    assert e.value.message.startswith(f"TeX error in {tex[:59] + '…'!r}: {problem}")
 
 
 def test_block_tex_error_line():

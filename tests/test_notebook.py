@@ -15,6 +15,8 @@ from nbclient import NotebookClient
 from site_builder.build import PageRecord, build_site
 from site_builder.links import Link, check_notebook_links
 from site_builder.model import BuildError
+from site_builder.notebook import module_notebook
+from site_builder.parse import parse_module
 from site_builder.site import Meta
 
 REPO = Path(__file__).resolve().parents[1]
@@ -134,6 +136,32 @@ def test_every_page_has_a_valid_notebook_made_from_its_sections(odd):
     assert layer.metadata.site_builder.generated_from == "pkg/models/layer.py"
     guide = read(odd.out / "guide.ipynb")  # a Markdown page: Markdown cells only
     assert sources(guide, "markdown") and not sources(guide, "code")
+
+
+def test_a_comment_before_a_docstring_and_one_after_it(tmp_path):
+    """The shape of `asyncio/tasks.py` (an old `# type:` comment before the docstring, a comment
+    after it): the method's cell keeps the first as code and both texts as comments."""
+    path = tmp_path / "typed.py"
+    path.write_text(
+        "class Task:\n"
+        "    def wait(self, timeout=None):\n"
+        "        # type: (float) -> bool\n"
+        '        """Wait."""\n'
+        "        # Poll once.\n"
+        "        return True\n"
+    )
+    notebook = nbformat.reads(
+        module_notebook(parse_module(path, "typed.py"), lambda href: None).data.decode(), 4
+    )
+    nbformat.validate(notebook)
+    assert sources(notebook, "code") == [
+        "class Task:\n"
+        "    # Wait.\n"
+        "    def wait(self, timeout=None):\n"
+        "        # type: (float) -> bool\n"
+        "        # Poll once.\n"
+        "        return True"
+    ]
 
 
 def test_links_go_to_notebooks_and_other_files_to_the_site(odd):

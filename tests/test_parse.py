@@ -139,6 +139,42 @@ def test_docstring_sharing_a_line_stays_code(tmp_path):
     ]
 
 
+def test_comments_inside_a_header_are_its_code(tmp_path):
+    """An old-style `# type:` comment before a docstring, a comment between decorators and one
+    among the parameters belong to the header: the docstring's section takes them as code."""
+    module = parse(
+        tmp_path,
+        '''
+        @first
+        # between decorators
+        @second
+        def f(
+            a,  # trailing
+            # on its own line
+            b,
+        ):
+            # type: (int, int) -> int
+            """Doc."""
+            # After the docstring.
+            return a
+        ''',
+    )
+    sections = by_id(module)
+    assert list(sections) == ["f", "f-1"]
+    assert [n for n, _ in sections["f"].code] == list(range(1, 10))
+    assert sections["f"].docs == "Doc." and sections["f"].docs_line == 10
+    assert sections["f-1"].docs == "After the docstring."
+    assert sections["f-1"].code == [(12, "    return a")]
+
+
+def test_an_expression_nested_deeper_than_the_recursion_limit(tmp_path):
+    """Python parses a sum of 2,000 terms (a tree 2,000 deep); the parse stage walks it too."""
+    source = 'def f(a):\n    """Doc."""\n    return ' + " + ".join(["a"] * 2000) + "\n"
+    ast.parse(source)
+    module = parse(tmp_path, source)
+    assert [s.id for s in module.sections] == ["f"] and module.sections[0].docs == "Doc."
+
+
 def test_hash_and_quotes_inside_strings(tmp_path):
     source = r'''
         a = "# no"
@@ -215,6 +251,24 @@ def test_yaml_error_line_with_mapping_mistake(tmp_path):
     assert e.value.line == 5
 
 
+@pytest.mark.parametrize("libyaml", [True, False])
+@pytest.mark.parametrize(
+    "value, line, problem",
+    [("b\x07c", 4, "character U+0007: "), ("a: b", 4, ""), ("'open", 4, "")],
+)
+def test_yaml_errors_are_one_line_at_their_line(
+    tmp_path, monkeypatch, libyaml, value, line, problem
+):
+    if not libyaml:
+        monkeypatch.delattr("yaml.CSafeLoader", raising=False)
+    path = write(tmp_path, f'"""\n---\ntitle: T\nsummary: {value}\n---\n"""\n')
+    with pytest.raises(BuildError) as e:
+        parse_module(path, "mod.py")
+    assert e.value.line in (line, line + 1)  # libyaml and PyYAML may mark the next line
+    assert e.value.message.startswith(f"invalid YAML front matter: {problem}")
+    assert "\n" not in str(e.value)
+
+
 def test_unknown_front_matter_key_is_a_warning(tmp_path):
     path = write(tmp_path, '"""\n---\ntitle: Kept\nredirect: /elsewhere\n---\nIntro.\n"""\n')
     m = parse_module(path, "mod.py")
@@ -263,6 +317,14 @@ def test_docstring_escaped_for_python_reads_like_the_raw_one(tmp_path):
     assert raw.warnings == []
     [warning] = escaped.warnings
     assert warning.line == 2 and "as Python reads it (\\\\frac as \\frac)" in warning.message
+
+
+def test_a_line_join_in_a_docstring_is_named_on_one_line(tmp_path):
+    """`\\` at the end of a docstring's line (as in the standard library's `socket.py`)."""
+    m = parse(tmp_path, 'def f():\n    """This \\\n    joins."""\n')
+    [warning] = m.warnings
+    assert "\n" not in str(warning)
+    assert "Python reads a backslash at the end of a line as a line join" in warning.message
 
 
 def test_docstring_line_numbers_follow_the_file(tmp_path):
@@ -343,6 +405,27 @@ def test_missing_file_directory_and_bad_encoding(tmp_path):
     with pytest.raises(BuildError) as e:
         parse_module(path, "latin.py")
     assert e.value.line == 2 and e.value.message == "cannot read: not valid utf-8 (byte 11)"
+
+
+@pytest.mark.parametrize(
+    "codec, message",
+    [
+        ("rot13", "cannot read: the declared encoding 'rot13' is not a text encoding"),
+        ("hex", "cannot read: the declared encoding 'hex' is not a text encoding"),
+        ("base64", "cannot read: the declared encoding 'base64' is not a text encoding"),
+        ("zlib", "cannot read: the declared encoding 'zlib' is not a text encoding"),
+        ("undefined", "cannot read: not valid undefined, the declared encoding"),
+        ("punycode", "cannot read: not valid punycode, the declared encoding"),
+        ("no-such-codec", "cannot read: unknown encoding: no-such-codec"),
+    ],
+)
+def test_a_declared_codec_that_cannot_decode_text_is_one_error_at_its_line(
+    tmp_path, codec, message
+):
+    path = write(tmp_path, f"#!/usr/bin/env python\n# -*- coding: {codec} -*-\nx = 1\n")
+    with pytest.raises(BuildError) as e:
+        parse_module(path, "mod.py")
+    assert (e.value.line, e.value.message) == (2, message)
 
 
 def test_coding_cookie_is_honoured(tmp_path):

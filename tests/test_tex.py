@@ -279,3 +279,43 @@ def test_a_command_that_needs_trust_fails_the_build_at_its_line(tiny):
     report = build_site(tiny, keep_going=True, index_search=False)
     assert [(Path(w.path).name, w.line) for w in report.warnings] == [("notes.md", 7)]
     assert "\\href is not allowed" in (tiny.out / "models/notes.html").read_text()
+
+
+# About 800 characters that expand to 80,000 symbols: KaTeX takes many seconds over it.
+SLOW = "\\def\\a{" + "x" * 400 + "}" + "\\a" * 200
+
+
+def test_a_formula_past_the_time_limit_is_an_error_and_katex_goes_on():
+    katex = KatexRenderer(time_limit=0.5)
+    try:
+        katex.render_many([("a", False), (SLOW, False), ("b^2", False)])
+        with pytest.raises(TexError, match="KaTeX took more than 0.5 s; simplify the formula"):
+            katex.render(SLOW, False)
+        assert "<mi>b</mi>" in katex.render("b^2", False)  # after the stopped one
+        assert "<mi>c</mi>" in katex.render("c", False)  # V8 is still usable
+        # A machine that is only slow today may render it another time: not kept in the memo
+        assert (SLOW, False) not in katex.new_results()
+    finally:
+        katex.close()
+
+
+def test_a_formula_past_the_size_limit_is_an_error_unread(katex):
+    with pytest.raises(TexError, match="the formula has 20,000 characters; at most 10,000"):
+        katex.render("x" * 20_000, True)
+
+
+def test_a_damaged_katex_is_one_line_naming_its_file(tiny, tmp_path):
+    broken = tmp_path / "katex"
+    shutil.copytree(katex_dist_dir().parent, broken, ignore=shutil.ignore_patterns("fonts"))
+    script = broken / "dist/katex.min.js"
+    script.write_text(script.read_text()[:5000])  # cut short: a syntax error
+    notes = tiny.source / "models/notes.md"
+    notes.write_text(notes.read_text() + "\nMath no one rendered before: $\\xi_{broken}$.\n")
+    command = [sys.executable, "-m", "site_builder", "build", "--keep-going"]
+    command += ["--source", str(tiny.source), "--out", str(tiny.out), "--docs", str(tiny.docs)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SITE_BUILDER_KATEX": str(broken)}
+    done = subprocess.run(command, cwd=tiny.root, env=env, capture_output=True, text=True)
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    [message] = {line for line in done.stderr.splitlines() if "KaTeX" in line}
+    assert f"{script}: KaTeX does not load (SyntaxError" in message
+    assert message.endswith("run `npm ci`")
