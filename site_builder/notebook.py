@@ -106,7 +106,7 @@ def module_notebook(
     # Made as plain data and written by nbformat's v4 writer. Their shape is always the same, so
     # the tests validate them against nbformat's schema, not every build (nbformat.writes would:
     # it is a third of the time a notebook takes).
-    made = [
+    made: list[dict[str, object]] = [
         {"cell_type": cell.kind, "id": cell.id, "metadata": {}, "source": cell.source}
         | ({"execution_count": None, "outputs": []} if cell.kind == "code" else {})
         for cell in cells.cells
@@ -153,7 +153,7 @@ class _Code:
         for node in tree.body:
             first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
             self.starts.add(first)
-            self.spans.append((first, node.end_lineno))
+            self.spans.append((first, node.end_lineno or node.lineno))
             if _is_main_guard(node):
                 self.main_start = first
         self.placeholders = {}  # header line -> (line, "...") for a body that was only a docstring
