@@ -379,6 +379,8 @@ def make_pages(shared: Shared, unit: SourcePages) -> MadePages:
         records = _make_pages(shared, unit, report)
     except BuildError as error:
         return MadePages([], report.seconds, error, unit.katex.new_results())
+    except tex.KatexUnavailable:
+        raise  # the installation, not this page: the build stops with its one line
     except Exception as error:
         problem = internal_error(unit.items[0].source.path, error)
         return MadePages([], report.seconds, problem, unit.katex.new_results())

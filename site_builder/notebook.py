@@ -126,7 +126,7 @@ def _opening(module: Module) -> tuple[str, str]:
         tokens = commonmark.PARSER.parse(intro.lstrip("\n").split("\n\n", 1)[0])  # its first block
         if tokens and tokens[0].type == "heading_open" and tokens[0].tag == "h1":
             return "", intro
-    return f"# {module.title}", intro
+    return f"# {html.escape(module.title, quote=False)}", intro  # the title is text, not HTML
 
 
 # ------------------------------------------------------------------------------- the source code

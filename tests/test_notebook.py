@@ -164,6 +164,17 @@ def test_a_comment_before_a_docstring_and_one_after_it(tmp_path):
     ]
 
 
+def test_a_title_is_text_in_the_notebook(tmp_path):
+    """A title (a translator's too) is shown as text: HTML in it is escaped, never run."""
+    path = tmp_path / "hostile.py"
+    path.write_text('"""\n---\ntitle: <img src=x onerror=alert(1)> & co\n---\n\nIntro.\n"""\n')
+    notebook = nbformat.reads(
+        module_notebook(parse_module(path, "hostile.py"), lambda href: None).data.decode(), 4
+    )
+    [heading, *_] = sources(notebook, "markdown")
+    assert heading.startswith("# &lt;img src=x onerror=alert(1)&gt; &amp; co")
+
+
 def test_links_go_to_notebooks_and_other_files_to_the_site(odd):
     build_site(odd)
     out = odd.out
