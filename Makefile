@@ -29,10 +29,8 @@ $(VENV)/.installed: $(VENV)/.locked pyproject.toml
 # The newest versions that the ranges in pyproject.toml admit, locked by pip-tools (from PyPI, and
 # torch from the local CPU wheel: requirements/constraints.txt), then the whole suite on a venv
 # made from the new lock. Commit the lock only if the suite passes.
-lock:
-	tools=$$(mktemp -d) && trap 'rm -rf "$$tools"' EXIT && \
-	$(PYTHON) -m venv "$$tools" && "$$tools/bin/pip" install -q pip-tools && \
-	CUSTOM_COMPILE_COMMAND="make lock" "$$tools/bin/pip-compile" -q --upgrade \
+lock: $(VENV)/.installed
+	CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile -q --upgrade \
 	  --generate-hashes --allow-unsafe --strip-extras --no-emit-options \
 	  --build-deps-for editable --extra experiment --extra dev \
 	  -c requirements/constraints.txt -o $(LOCK) pyproject.toml

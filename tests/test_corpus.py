@@ -156,22 +156,27 @@ def test_real_packages_get_a_page_for_every_module(tmp_path):
         ignore = shutil.ignore_patterns("__pycache__")
         shutil.copytree(package_folder(name), source / name, ignore=ignore)
     before = snapshot(source)
-    command = [sys.executable, "-m", "site_builder", "build", "--keep-going"]
-    command += ["--source", str(source), "--out", str(tmp_path / "site")]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert "Traceback" not in done.stdout + done.stderr, done.stderr[-5000:]
-    assert done.returncode == 0, done.stderr[-5000:]
-    assert not [line for line in done.stderr.splitlines() if not line.startswith("warning: ")][
-        :-1
-    ], done.stderr[-5000:]  # only warnings, then their count
     modules = sorted(p.relative_to(source).as_posix() for p in source.rglob("*.py"))
     for name in REAL_PACKAGES:
         assert any(m.startswith(name + "/") for m in modules), name
-    missing = [m for m in modules if not (tmp_path / "site" / page_url(m)).is_file()]
+    assert_every_module_paged(source, tmp_path, modules)
+    assert snapshot(source) == before, "the build wrote into its source"
+
+
+def assert_every_module_paged(source: Path, work: Path, modules: list[str]) -> None:
+    """`build --keep-going` of `source` into `work/site`: a page for each of `modules`, nothing
+    skipped, no traceback, exit status 0 with warnings only."""
+    command = [sys.executable, "-m", "site_builder", "build", "--keep-going"]
+    command += ["--source", str(source), "--out", str(work / "site")]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr[-5000:]
+    assert done.returncode == 0, done.stderr[-5000:]
+    problems = [line for line in done.stderr.splitlines() if not line.startswith("warning: ")]
+    assert problems[:-1] == [], done.stderr[-5000:]  # only warnings, then their count
+    missing = [m for m in modules if not (work / "site" / page_url(m)).is_file()]
     assert not missing, missing
     assert done.stdout.startswith(f"{len(modules)} pages ({len(modules)} rendered)"), done.stdout
-    assert snapshot(source) == before, "the build wrote into its source"
 
 
 TEST_FOLDERS = {"test", "tests", "idle_test"}  # lib2to3/tests, idlelib/idle_test, ...
@@ -205,14 +210,4 @@ def test_the_standard_library_gets_a_page_for_every_module(tmp_path):
     for rel in modules:
         (source / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(stdlib / rel, source / rel)
-    command = [sys.executable, "-m", "site_builder", "build", "--keep-going"]
-    command += ["--source", str(source), "--out", str(tmp_path / "site")]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert "Traceback" not in done.stdout + done.stderr, done.stderr[-5000:]
-    assert done.returncode == 0, done.stderr[-5000:]
-    problems = [line for line in done.stderr.splitlines() if not line.startswith("warning: ")]
-    assert problems[:-1] == [], done.stderr[-5000:]  # only warnings, then their count
-    missing = [m for m in modules if not (tmp_path / "site" / page_url(m)).is_file()]
-    assert not missing, missing
-    assert done.stdout.startswith(f"{len(modules)} pages ({len(modules)} rendered)"), done.stdout
+    assert_every_module_paged(source, tmp_path, modules)

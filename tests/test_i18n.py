@@ -1,6 +1,5 @@
 """`site-builder i18n`: catalogs per page, merge by msgctxt, status, check, new languages."""
 
-import shutil
 import subprocess
 import textwrap
 from pathlib import Path
@@ -130,7 +129,6 @@ def test_update_writes_a_template_and_a_catalog_per_page(project):
     assert i18n.update(config(), ["zh"]) == []  # nothing changed, nothing written
 
 
-@pytest.mark.skipif(shutil.which("msgfmt") is None, reason="needs GNU gettext's msgfmt")
 def test_msgfmt_accepts_generated_and_translated_catalogs(project):
     i18n.update(config(), ["zh"])
     set_translations(index_po(project), ZH)
@@ -299,9 +297,8 @@ def test_check_reports_duplicate_entries_as_msgfmt_does(project):
         f"{path}:{again[1]}: msgctxt 'helper' is already at line {first}: "
         "the site uses one entry per msgctxt; keep one",
     ]
-    if shutil.which("msgfmt"):
-        result = subprocess.run(["msgfmt", "-c", "-o", "/dev/null", str(path)], capture_output=True)
-        assert result.returncode != 0 and b"duplicate message definition" in result.stderr
+    result = subprocess.run(["msgfmt", "-c", "-o", "/dev/null", str(path)], capture_output=True)
+    assert result.returncode != 0 and b"duplicate message definition" in result.stderr
 
 
 def test_duplicate_entries_without_msgctxt_and_obsolete_ones(tmp_path):
@@ -335,11 +332,8 @@ def test_new_language_creates_catalogs_and_edits_only_the_languages_line(project
     header = read_catalog(french).metadata
     assert header["Language"] == "fr"
     assert header["Plural-Forms"] == get_plural("fr").plural_forms  # French's rule, as Babel has it
-    if shutil.which("msgfmt"):
-        result = subprocess.run(
-            ["msgfmt", "-c", "-o", "/dev/null", str(french)], capture_output=True
-        )
-        assert result.returncode == 0, result.stderr.decode()
+    result = subprocess.run(["msgfmt", "-c", "-o", "/dev/null", str(french)], capture_output=True)
+    assert result.returncode == 0, result.stderr.decode()  # make installs gettext
     assert main(["i18n", "new", "xx"]) == 1
     assert "unknown language code 'xx'" in capsys.readouterr().err
 
@@ -551,19 +545,18 @@ def test_a_multi_line_previous_msgid_round_trips_exactly(project):
         assert helper.fuzzy and helper.previous_msgid == old
         assert '#| msgid ""\n#| "## Old heading\\n"\n#| "\\n"\n#| "A paragraph' in text
     assert i18n.update(config(), ["zh"]) == []
-    if shutil.which("msgfmt"):
-        result = subprocess.run(
-            ["msgfmt", "-c", "--check-format", "-o", "/dev/null", str(index_po(project))],
-            capture_output=True,
-            text=True,
-        )
-        assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
-        # GNU gettext reads the same previous English back (msgattrib keeps `#|` as it is).
-        result = subprocess.run(
-            ["msgattrib", "--only-fuzzy", str(index_po(project))], capture_output=True, text=True
-        )
-        assert result.returncode == 0, result.stderr
-        assert '#| msgid ""\n#| "## Old heading\\n"' in result.stdout
+    result = subprocess.run(
+        ["msgfmt", "-c", "--check-format", "-o", "/dev/null", str(index_po(project))],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+    # GNU gettext reads the same previous English back (msgattrib keeps `#|` as it is).
+    result = subprocess.run(
+        ["msgattrib", "--only-fuzzy", str(index_po(project))], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert '#| msgid ""\n#| "## Old heading\\n"' in result.stdout
 
 
 @pytest.mark.parametrize(
