@@ -12,12 +12,11 @@ that `--help` and a mistyped flag answer at once.
 
 import argparse
 import sys
-import traceback
 from pathlib import Path
 
 from .config import SiteConfig, load_config
 from .lazy import lazy_module
-from .model import BuildError, one_line
+from .model import BuildError, internal_error, one_line
 from .report import DEBUG_ENV, debugging, print_problem, print_report
 
 # The libraries behind the commands, imported when a command first uses one (see `lazy`).
@@ -71,7 +70,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    return serve.serve(config_from_args(args), port=args.port, keep_going=args.keep_going)
+    config = config_from_args(args)
+    return serve.serve(config, args.port, args.keep_going, debugging(args.debug))
 
 
 def _project_config(args: argparse.Namespace) -> SiteConfig:
@@ -200,13 +200,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except OSError as error:  # from the machine, not the input: a read-only folder, a full disk
         where = f"{error.filename}: " if error.filename else ""
-        print(f"{where}{error.strerror or error}", file=sys.stderr)
+        print(one_line(f"{where}{error.strerror or error}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # a bug of site-builder's: one line, the traceback if asked for
-        message = f"internal error ({type(error).__name__}: {error}); please report it"
-        print(one_line(message), file=sys.stderr)
-        if debug:
-            traceback.print_exc()
+        print_problem(internal_error(None, error), debug=debug)
         return 1

@@ -109,12 +109,14 @@ def one_line(text: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
-def internal_error(path, error: Exception) -> BuildError:
-    """A bug met while reading, parsing, translating, rendering or writing the file `path`: one
-    line that names the file, with the traceback kept for `--debug`."""
+def internal_error(path: str | Path | None, error: BaseException) -> BuildError:
+    """A bug of site-builder's, as one line: `file: internal error (Type: message); please report
+    it` when met while reading, parsing, translating, rendering or writing the file `path`, the
+    same without the file (`path` None) elsewhere. The message is cut to 300 characters; the
+    traceback is kept for `--debug` (see `report.print_problem`)."""
     message = f"internal error ({type(error).__name__}: {one_line(str(error))[:300]}); "
     detail = "".join(traceback.format_exception(error))
-    return BuildError(path, None, message + "please report it", detail)
+    return BuildError("" if path is None else path, None, message + "please report it", detail)
 
 
 def fail_or_skip(error: BuildError, skipped: list[BuildError] | None) -> None:

@@ -47,7 +47,9 @@ class BuildReport:
 
 def location(error: BuildError) -> str:
     """`file:line: message`, with the file relative to the current folder when inside it, on one
-    line (see `model.one_line`)."""
+    line (see `model.one_line`); the message alone for a problem of no file."""
+    if not error.path:
+        return one_line(error.message)
     path = Path(error.path)
     if path.is_absolute() and path.is_relative_to(Path.cwd()):
         path = path.relative_to(Path.cwd())

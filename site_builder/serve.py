@@ -11,7 +11,10 @@ gzipped for clients that accept it, and a folder asked for without its trailing 
 redirected to it (so relative links on its index page work), as static hosts do.
 
 A watched folder (the source, the docs) that disappears does not empty the site: the last good
-site stays served, one line says so, and the folder is rebuilt from when it comes back.
+site stays served, one line says so, and the folder is rebuilt from when it comes back. A rebuild
+that read part of a folder being deleted (`rm -r` removes the files first) and found the folder
+gone when it was done is undone: each rebuild keeps a hard-link copy of the site to put back.
+With --debug, an internal error's traceback follows its line in the terminal.
 
 Search is off the rebuild's path: a rebuild writes its pages with the newest index at hand, then a
 background thread runs Pagefind and swaps the fresh index in (only `pagefind/` changes, and that
@@ -20,10 +23,13 @@ is not announced: open pages need no reload for it).
 
 import gzip
 import json
+import os
 import re
+import shutil
 import sys
 import threading
-import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,8 +41,8 @@ from . import search
 from .build import build_site, check_out
 from .config import SiteConfig
 from .files import Blob
-from .model import BuildError
-from .report import location, print_report
+from .model import BuildError, internal_error
+from .report import BuildReport, location, print_problem, print_report
 from .tex import KatexRenderer
 
 HOST = "127.0.0.1"  # the preview is served on this machine only
@@ -315,23 +321,13 @@ class LocalServer(ThreadingHTTPServer):
     request_queue_size = 1024
 
 
-def unexpected(error: Exception) -> str:
-    """One line for an exception that is not a BuildError: its type, message and where in
-    site_builder it was raised (such an exception is a bug of site-builder's)."""
-    frames = [
-        frame
-        for frame in traceback.extract_tb(error.__traceback__)
-        if "site_builder" in Path(frame.filename).parts
-    ]
-    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
-    return f"internal error{where}: {type(error).__name__}: {error}"
-
-
 class PreviewServer:
     """The HTTP server and the rebuild-on-change watcher, on background threads."""
 
-    def __init__(self, config: SiteConfig, port: int = 8000, keep_going: bool = False):
-        self.config, self.keep_going = config, keep_going
+    def __init__(
+        self, config: SiteConfig, port: int = 8000, keep_going: bool = False, debug: bool = False
+    ):
+        self.config, self.keep_going, self.debug = config, keep_going, debug
         self.announcer = Announcer()
         handler = make_handler(config.out, self.announcer)
         if not 0 <= port <= 65535:
@@ -356,24 +352,28 @@ class PreviewServer:
     def rebuild(self) -> list[str] | None:
         """Build (incrementally); announce what changed, and return it. On any error, or while a
         watched folder is gone, print one line, show it on the open pages, keep serving the
-        previous site, and return None."""
-        if gone := self.missing_dirs():
-            self._failed(
-                f"{gone[0]}: the folder is gone; serving the last good site until it is back"
-            )
+        previous site, and return None. A build during which a watched folder went (an `rm -r`
+        that the watcher saw part of) is undone: it read a half-deleted tree."""
+        if self._folder_gone():
             return None
         try:
-            with self.build_lock:
-                report = build_site(
+            with self.build_lock, self._undo_point() as undo:
+                report: BuildReport | None = build_site(
                     self.config, self.keep_going, index_search=False, katex=self.katex
                 )
+                if self.missing_dirs():  # gone during the build, which may have read a part
+                    undo()
+                    report = None
         except BuildError as error:
-            self._failed(location(error))
+            self._failed(error)
             return None
         except Exception as error:  # a bug; the watcher outlives it and the next edit rebuilds
-            self._failed(f"rebuild failed: {unexpected(error)}")
+            self._failed(internal_error(None, error))
             return None
-        print_report(report, self.config.out)
+        if report is None:  # undone; the watcher rebuilds once the folder is back
+            self._folder_gone()
+            return None
+        print_report(report, self.config.out, self.debug)
         changed = report.written + report.removed
         announced = [path for path in changed if not path.startswith(search.FOLDER + "/")]
         if announced or self.announcer.error is not None:
@@ -384,9 +384,42 @@ class PreviewServer:
                 self.index_wanted.notify()
         return changed
 
-    def _failed(self, message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
-        self.announcer.fail(message)
+    def _folder_gone(self) -> bool:
+        """Whether a watched folder is missing; if so, says so (see `_failed`)."""
+        if gone := self.missing_dirs():
+            message = "the folder is gone; serving the last good site until it is back"
+            self._failed(BuildError(gone[0], None, message))
+        return bool(gone)
+
+    def _failed(self, problem: BuildError) -> None:
+        """One line in the terminal (with --debug, an internal error's traceback after it), and
+        the same line on the open pages."""
+        print_problem(problem, debug=self.debug)
+        sys.stderr.flush()
+        self.announcer.fail(location(problem))
+
+    @contextmanager
+    def _undo_point(self) -> Iterator[Callable[[], None]]:
+        """Keeps a hard-link copy of the site while a build runs; the function it gives puts
+        that copy back in place of what the build wrote."""
+        out = self.config.out
+        kept = out.with_name(f".{out.name}.serve-previous")
+        shutil.rmtree(kept, ignore_errors=True)  # left by a killed server
+        if out.is_dir():
+            shutil.copytree(out, kept, symlinks=True, copy_function=os.link)
+
+        def undo() -> None:
+            if kept.is_dir():
+                replaced = out.with_name(f".{out.name}.serve-replaced")
+                shutil.rmtree(replaced, ignore_errors=True)
+                os.rename(out, replaced)
+                os.rename(kept, out)
+                shutil.rmtree(replaced, ignore_errors=True)
+
+        try:
+            yield undo
+        finally:
+            shutil.rmtree(kept, ignore_errors=True)
 
     def _index(self) -> None:
         """Index the latest pages while rebuilds go on, then swap the index in with a rebuild
@@ -408,10 +441,12 @@ class PreviewServer:
                 if not superseded:
                     if isinstance(error, BuildError):
                         problem = error
+                    elif isinstance(error, OSError):
+                        problem = BuildError("pagefind", None, f"search index failed: {error}")
                     else:
-                        detail = error if isinstance(error, OSError) else unexpected(error)
-                        problem = BuildError("pagefind", None, f"search index failed: {detail}")
-                    print(location(problem), file=sys.stderr, flush=True)
+                        problem = internal_error(None, error)
+                    print_problem(problem, debug=self.debug)
+                    sys.stderr.flush()
                 continue
             self.rebuild()
 
@@ -476,9 +511,13 @@ def _inside(path: Path, folders) -> bool:
     return any(path == folder or path.is_relative_to(folder) for folder in folders)
 
 
-def serve(config: SiteConfig, port: int = 8000, keep_going: bool = False) -> int:
+def serve(
+    config: SiteConfig, port: int = 8000, keep_going: bool = False, debug: bool = False
+) -> int:
+    """Build, serve and rebuild on edits until Ctrl+C. With `debug`, the traceback of an internal
+    error follows its line."""
     check_out(config)
-    server = PreviewServer(config, port, keep_going)
+    server = PreviewServer(config, port, keep_going, debug)
     server.rebuild()
     server.start()
     print(f"serving {config.out} at {server.url} (Ctrl+C to stop)", flush=True)

@@ -104,3 +104,18 @@ def test_a_build_with_nothing_to_render_imports_no_rendering_library(tmp_path):
     first, noop = (run.stdout.splitlines() for run in runs)
     assert "(5 rendered)" in first[0] and first[-1] != "[]"
     assert "(0 rendered)" in noop[0] and noop[-1] == "[]"
+
+
+def test_an_os_error_naming_an_odd_file_is_one_line(tmp_path, monkeypatch, capsys):
+    """An error from the machine (here a file gone from under the build) names its file with
+    the newline in its name escaped."""
+    from site_builder import build
+
+    write_tree(tmp_path, {k: v for k, v in tiny_files().items() if k.startswith("pkg/")})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(
+        build, "build_site", lambda *args, **kwargs: Path("gone\nfile.py").read_bytes()
+    )
+    assert main(["build", "--source", "pkg"]) == 1
+    err = capsys.readouterr().err
+    assert err == "gone\\nfile.py: No such file or directory\n"

@@ -12,6 +12,7 @@ import pytest
 from conftest import snapshot, tiny_files, write_tree
 
 from site_builder.cli import main
+from site_builder.config import load_config
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -219,6 +220,7 @@ def crash(*args, **kwargs):
 real = getattr(stage, "{name}")
 setattr(stage, "{name}", crash)
 from site_builder.cli import main
+from site_builder.config import load_config
 print(f"main {{os.getpid()}}", file=sys.stderr)
 sys.exit(main(sys.argv[1:]))
 """
@@ -335,3 +337,26 @@ def test_a_bug_outside_the_pages_is_one_line_too(project, capsys, monkeypatch):
     assert main(["build", "--debug"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("internal error (KeyError: 'boom')") and "Traceback" in err
+
+
+def test_an_internal_error_has_one_format_in_build_and_serve(project, capsys, monkeypatch):
+    """Outside a page, the line of `build` and of a `serve` rebuild are the same: no file, the
+    message on one line and cut to 300 characters."""
+    from site_builder import build
+    from site_builder.serve import PreviewServer
+
+    def site_outputs(*args):
+        raise ValueError("first\nsecond " + "x" * 400)
+
+    monkeypatch.setattr(build, "site_outputs", site_outputs)
+    monkeypatch.delenv("SITE_BUILDER_DEBUG", raising=False)
+    layer = project / "pkg/models/layer.py"
+    err = break_and_build(project, capsys, {"pkg/models/layer.py": layer.read_text() + "# x\n"})
+    cut = ("first\\nsecond " + "x" * 400)[:300]
+    assert err == f"internal error (ValueError: {cut}); please report it"
+    server = PreviewServer(load_config({}), port=0)
+    try:
+        assert server.rebuild() is None
+    finally:
+        server.httpd.server_close()
+    assert capsys.readouterr().err.strip() == err == server.announcer.error
