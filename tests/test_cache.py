@@ -270,5 +270,8 @@ def test_the_cache_is_the_users_alone_whatever_the_umask(tiny):
         build_site(tiny, index_search=False)
     finally:
         os.umask(old)
-    for path in [tiny.cache_dir, tiny.cache_dir / "templates", *tiny.cache_dir.glob("*.pickle")]:
+    compiled = list(tiny.cache_dir.glob("templates/*"))
+    pickles = list(tiny.cache_dir.glob("*.pickle"))
+    assert compiled and pickles
+    for path in [tiny.cache_dir, tiny.cache_dir / "templates", *pickles, *compiled]:
         assert not path.stat().st_mode & 0o077, path
