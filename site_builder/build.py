@@ -131,8 +131,11 @@ def _build(
     kept_symbols = cache.cached("symbols", python, lambda keys: symbols(config, translated(keys)))
     table = SymbolTable(list(kept_symbols.values()))  # names pages may link to
     site = SiteIndex(config, inputs, metas, digest(cache.builder, table.key()))
-    ui = lambda lang: translate.ui_translations(lang, config.locale_dir)  # noqa: E731
-    renderer = PageRenderer(config, ui, cache.templates_folder())
+    ui = {  # read every build: their warnings are reported even when no page is rendered
+        lang: translate.ui_translations(lang, config.locale_dir, report.warnings)
+        for lang in config.languages
+    }
+    renderer = PageRenderer(config, ui.__getitem__, cache.templates_folder())
     with search.Indexer(search.kept_indexes(cache.folder)) as indexer:  # stops if the build fails
         # Pagefind indexes each page as it comes out of the page stage, while the next render.
         made = indexer.add if index_search else None
@@ -250,7 +253,7 @@ def translate_pages(
                 continue
             try:
                 module, fallback = translate.translate_module(
-                    original, item.lang, config.locale_dir, config.languages[0]
+                    original, item.lang, config.locale_dir, config.languages[0], item.catalog
                 )
             except BuildError as error:
                 fail_or_skip(error, skipped)

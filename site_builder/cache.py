@@ -14,14 +14,15 @@ What it keeps, in `.site_builder_cache/` next to the out dir:
   every read (a missing or damaged blob makes the build start over with `heal`, which forgets
   what was made from it);
 - `math-<key>.pickle`: KaTeX's results, so a rebuild never starts V8 for known math;
-- `templates/`: the page templates, compiled (Jinja's own bytecode cache, written by Jinja);
+- `templates/`: the page templates, compiled (Jinja bytecode, see `page.PageRenderer`);
 - `search/<key>/`: search indexes (`FileSets`, see `search.kept_indexes`: Pagefind makes an index
   as a whole, so it is kept as a whole, under a digest of the pages' search documents).
 This module writes its files with `files.atomic_write`.
 
 Unpickling runs code, and so do compiled templates: a cache folder, index or math memo that is not
-this user's, or that others may write to, is refused with one line (`files.untrusted`), before
-anything is read from it; the compiled templates are checked one by one (`page.PageRenderer`).
+this user's, or that others may write to (its group or anyone), is refused with one line. Each is
+checked through the open file that is then read (`files.open_trusted`), the compiled templates one
+by one in the same way (`page.PageRenderer`).
 The folders and pickles this module makes are this user's alone, whatever the umask.
 """
 
@@ -35,7 +36,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from . import __version__
-from .files import Blob, DamagedBlob, atomic_write, digest, untrusted
+from .files import Blob, DamagedBlob, Untrusted, atomic_write, digest, open_trusted
 from .model import BuildError
 
 INDEX = "index.pickle"
@@ -73,7 +74,7 @@ class Cache:
         except OSError as error:
             raise BuildError(folder, None, f"cannot make it: {error.strerror or error}") from None
         try:
-            saved = pickle.loads(_trusted_bytes(folder / INDEX, folder))
+            saved = pickle.loads(_trusted_bytes(folder / INDEX))
         except BuildError:
             raise
         except Exception:
@@ -157,7 +158,7 @@ class Cache:
     def load_math(self, key: str) -> dict:
         """KaTeX's results kept for a renderer whose `memo_key()` is `key` ({} if none)."""
         try:
-            saved = pickle.loads(_trusted_bytes(self._math_path(key), self.folder))
+            saved = pickle.loads(_trusted_bytes(self._math_path(key)))
         except BuildError:
             raise
         except Exception:  # missing or damaged: rendered again
@@ -176,8 +177,8 @@ class Cache:
     # ------------------------------------------------------------------------- compiled templates
 
     def templates_folder(self) -> Path:
-        """Where Jinja keeps the page templates compiled (its own bytecode cache, which checks
-        each against its template's source)."""
+        """Where the page templates are kept compiled (Jinja bytecode, each checked against its
+        template's source)."""
         folder = self.folder / "templates"
         folder.mkdir(mode=0o700, exist_ok=True)  # this user's alone, if new, whatever the umask
         return folder
@@ -214,13 +215,15 @@ class Cache:
                 path.unlink(missing_ok=True)
 
 
-def _trusted_bytes(path: Path, folder: Path) -> bytes:
-    """The bytes of a file to unpickle, if it and its cache `folder` are this user's alone."""
-    for checked in (folder, path):
-        if problem := untrusted(checked):
-            message = f"{problem}; refusing to use it as the build cache (remove it)"
-            raise BuildError(checked, None, message)
-    return path.read_bytes()
+def _trusted_bytes(path: Path) -> bytes:
+    """The bytes of a file to unpickle, if it and its cache folder are this user's alone (read
+    from the descriptor that was checked, see `files.open_trusted`)."""
+    try:
+        with open_trusted(path) as file:
+            return file.read()
+    except Untrusted as refused:
+        message = f"{refused.problem}; refusing to use it as the build cache (remove it)"
+        raise BuildError(refused.path, None, message) from None
 
 
 def _blobs(value) -> Iterable[str]:

@@ -78,9 +78,16 @@ def _project_config(args: argparse.Namespace) -> SiteConfig:
     return load_config(start=Path(args.project))
 
 
+def _print_warnings(warnings: list[BuildError]) -> None:
+    for warning in warnings:
+        print_problem(warning, "warning: ")
+
+
 def _cmd_i18n_update(args: argparse.Namespace) -> int:
     config = _project_config(args)
-    written = i18n.update(config, i18n.target_languages(config, args.langs))
+    warnings: list[BuildError] = []
+    written = i18n.update(config, i18n.target_languages(config, args.langs), warnings)
+    _print_warnings(warnings)
     for path in written:
         print(f"wrote {i18n.project_path(config, path)}")
     print(f"{len(written)} file(s) changed")
@@ -93,7 +100,9 @@ def _cmd_i18n_status(args: argparse.Namespace) -> int:
     if not langs:
         print("only the source language is configured; add one with `site-builder i18n new LANG`")
         return 0
-    rows = i18n.status(config, langs)
+    warnings: list[BuildError] = []
+    rows = i18n.status(config, langs, warnings)
+    _print_warnings(warnings)
     print(i18n.format_status(rows))
     totals = i18n.totals(rows).values()
     low = [t for t in totals if args.fail_under and t.percent < args.fail_under]
@@ -104,7 +113,9 @@ def _cmd_i18n_status(args: argparse.Namespace) -> int:
 
 def _cmd_i18n_check(args: argparse.Namespace) -> int:
     config = _project_config(args)
-    problems = i18n.check(config, i18n.target_languages(config, args.langs))
+    warnings: list[BuildError] = []
+    problems = i18n.check(config, i18n.target_languages(config, args.langs), warnings)
+    _print_warnings(warnings)
     for problem in problems:
         print(problem, file=sys.stderr)
     print(f"{len(problems)} problem(s)", file=sys.stderr if problems else sys.stdout)
@@ -121,7 +132,9 @@ Next steps:
 
 def _cmd_i18n_new(args: argparse.Namespace) -> int:
     config = _project_config(args)
-    written, line = i18n.new_language(config, args.lang)
+    warnings: list[BuildError] = []
+    written, line = i18n.new_language(config, args.lang, warnings)
+    _print_warnings(warnings)
     for path in written:
         print(f"wrote {i18n.project_path(config, path)}")
     print(f"created {len(written)} file(s) for '{args.lang}'")

@@ -1,11 +1,13 @@
 """Bytes on disk: the one atomic write, content digests, `Blob` (an output file by digest), and
 whether a file that will be unpickled or run may be trusted."""
 
+import errno
 import hashlib
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from .model import BuildError
 
@@ -32,21 +34,65 @@ def atomic_write(path: Path, data: bytes, private: bool = False) -> None:
 
 def untrusted(path: Path) -> str | None:
     """Why the file or folder at `path`, which the build would unpickle or run code from, must
-    not be used: another user owns it (or the link to it), or others may write to it. None when
-    it is this user's, or does not exist. (The cache sits beside the out dir: with `--out
-    /tmp/site`, anyone could have made `/tmp/.site_builder_cache`.)"""
+    not be used: another user owns it (or the link to it), or others may write to it (its group
+    or anyone). None when it is this user's alone, or does not exist. (The cache sits beside the
+    out dir: with `--out /tmp/site`, anyone could have made `/tmp/.site_builder_cache`.) To read
+    such a file, use `open_trusted`, which checks what it reads."""
     try:
         link, info = os.lstat(path), os.stat(path)
     except FileNotFoundError:
         return None
     except OSError as error:
         return f"cannot be checked: {error.strerror or error}"
-    for owner in (link.st_uid, info.st_uid):
-        if owner != os.getuid():
-            return f"belongs to another user (uid {owner})"
-    if info.st_mode & stat.S_IWOTH:
+    return _not_own(link) or _not_own(info)
+
+
+def _not_own(info: os.stat_result) -> str | None:
+    """Why a file or folder with this `stat` is not this user's alone; None when it is."""
+    if info.st_uid != os.getuid():
+        return f"belongs to another user (uid {info.st_uid})"
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return f"others may write to it (mode {stat.filemode(info.st_mode)})"
     return None
+
+
+class Untrusted(Exception):
+    """A file to unpickle or run, or its folder, that is not this user's alone (`problem`)."""
+
+    def __init__(self, path: Path, problem: str):
+        self.path, self.problem = Path(path), problem
+        super().__init__(f"{path}: {problem}")
+
+
+def open_trusted(path: Path) -> BinaryIO:
+    """The file at `path`, which the build will unpickle or run code from, open for reading, if
+    it and its folder are this user's alone (see `untrusted`); `Untrusted` otherwise, and
+    FileNotFoundError when either is missing. Each is opened once (the file without following a
+    link, and without blocking on a FIFO) and checked through its open descriptor, so what is
+    read is what was checked, whatever is renamed or replaced in the meantime."""
+    path = Path(path)
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        if problem := _not_own(os.lstat(path.parent)) or _not_own(os.fstat(folder)):
+            raise Untrusted(path.parent, problem)
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        try:
+            fd = os.open(path.name, flags, dir_fd=folder)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise Untrusted(path, "is a link, which is not followed") from None
+            raise
+    finally:
+        os.close(folder)
+    try:
+        info = os.fstat(fd)
+        problem = None if stat.S_ISREG(info.st_mode) else "is not a regular file"
+        if problem := problem or _not_own(info):
+            raise Untrusted(path, problem)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def digest_of(data: bytes) -> str:

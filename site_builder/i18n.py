@@ -44,8 +44,10 @@ from .translate import (
     module_entries,
     msgid_of,
     msgstr_lines,
+    parse_catalog,
     po_lines,
     read_catalog,
+    read_po_bytes,
     usable_translation,
 )
 
@@ -218,9 +220,10 @@ def target_languages(config: SiteConfig, requested: list[str] | None) -> list[st
     return list(requested) if requested else translated
 
 
-def update(config: SiteConfig, langs: list[str]) -> list[Path]:
+def update(config: SiteConfig, langs: list[str], warnings: list[BuildError]) -> list[Path]:
     """Extract every page's English into its POT and merge it into each language's PO, and the
-    templates' UI strings into each language's UI catalog (see `ui_catalog_path`).
+    templates' UI strings into each language's UI catalog (see `ui_catalog_path`). Problems that
+    stop nothing (a catalog's unreadable `#|` line) are added to `warnings`.
 
     Every page and catalog is read before anything is written, so an error leaves all catalogs
     as they were."""
@@ -234,14 +237,20 @@ def update(config: SiteConfig, langs: list[str]) -> list[Path]:
         outputs.append((root / "templates" / f"{page_stem(source.rel_path)}.pot", template))
         for lang in langs:
             path = catalog_path(root, lang, source.rel_path)
-            catalog = read_catalog(path) if path.is_file() else new_catalog(lang, location, project)
+            catalog = (
+                read_catalog(path, warnings)
+                if path.is_file()
+                else new_catalog(lang, location, project)
+            )
             outputs.append((path, merge(catalog, template)))
     template = ui_template(project)
     for lang in langs:
         if ui_path := ui_catalog_path(config, lang):
             location = "the site's interface (site_builder/templates/)"
             catalog = (
-                read_catalog(ui_path) if ui_path.is_file() else new_catalog(lang, location, project)
+                read_catalog(ui_path, warnings)
+                if ui_path.is_file()
+                else new_catalog(lang, location, project)
             )
             outputs.append((ui_path, merge(catalog, template)))
     return [path for path, catalog in outputs if write_if_changed(path, catalog)]
@@ -281,15 +290,17 @@ class Status:
         return 100.0 * self.translated / self.total if self.total else 100.0
 
 
-def status(config: SiteConfig, langs: list[str]) -> list[Status]:
-    """Per page and language, what the site would show: translated, fuzzy/outdated, missing."""
+def status(config: SiteConfig, langs: list[str], warnings: list[BuildError]) -> list[Status]:
+    """Per page and language, what the site would show: translated, fuzzy/outdated, missing
+    (the catalogs' warnings added to `warnings`)."""
     rows = []
     for source in find_sources(config):
         entries = module_entries(parse_source(source.path, source.rel_path))
         if not entries:
             continue
         for lang in langs:
-            messages = load_translations(catalog_path(locale_dir(config), lang, source.rel_path))
+            path = catalog_path(locale_dir(config), lang, source.rel_path)
+            messages = load_translations(path, warnings)
             row = Status(page_stem(source.rel_path), lang)
             for entry in entries:
                 message = messages.get(entry.context)
@@ -301,7 +312,7 @@ def status(config: SiteConfig, langs: list[str]) -> list[Status]:
                     row.missing += 1
             rows.append(row)
     for lang in langs:
-        if ui_row := ui_status(config, lang):
+        if ui_row := ui_status(config, lang, warnings):
             rows.append(ui_row)
     return rows
 
@@ -309,7 +320,7 @@ def status(config: SiteConfig, langs: list[str]) -> list[Status]:
 UI_ROW = "site interface"
 
 
-def ui_status(config: SiteConfig, lang: str) -> Status | None:
+def ui_status(config: SiteConfig, lang: str, warnings: list[BuildError]) -> Status | None:
     """The templates' UI strings in `lang`, when the project has its own UI catalog for it (the
     ones site_builder ships are its own business). A string counts as translated if either
     catalog translates it, as the built site uses both."""
@@ -317,7 +328,7 @@ def ui_status(config: SiteConfig, lang: str) -> Status | None:
     if project is None or not project.is_file():
         return None
     shipped = UI_LOCALE_DIR / lang / "LC_MESSAGES" / f"{UI_DOMAIN}.po"
-    catalogs = [read_catalog(path) for path in (project, shipped) if path.is_file()]
+    catalogs = [read_catalog(path, warnings) for path in (project, shipped) if path.is_file()]
     row = Status(UI_ROW, lang)
     for string in ui_strings():
         messages = [m for catalog in catalogs if (m := catalog.find(string)) and m.msgstr]
@@ -476,15 +487,16 @@ def _markdown_problems(english: str, translation: str, source: Parts, target: Pa
     return problems
 
 
-def check(config: SiteConfig, langs: list[str]) -> list[str]:
+def check(config: SiteConfig, langs: list[str], warnings: list[BuildError]) -> list[str]:
     """`file:line: message` for every problem in the translated, non-fuzzy entries, at the line
-    where the translation starts."""
+    where the translation starts (the catalogs' warnings added to `warnings`)."""
     root, problems = locale_dir(config), []
     for lang in langs:
         glossary = load_glossary(root / lang / "glossary.toml")
         for path in sorted((root / lang / "LC_MESSAGES").rglob("*.po")):
-            catalog = read_catalog(path)  # a malformed file stops here, with its line
-            lines = po_lines(path.read_bytes().decode("utf-8"))
+            data = read_po_bytes(path)
+            catalog = parse_catalog(path, data, warnings)  # a malformed file stops here
+            lines = po_lines(data.decode("utf-8"))  # it decodes: parse_catalog read it
             problems += [
                 f"{path}:{line}: {problem}" for line, problem in duplicate_entries(catalog)
             ]
@@ -647,7 +659,7 @@ class NewLanguage(NamedTuple):
     line_to_add: str | None  # to pyproject.toml by hand, where it could not be added
 
 
-def new_language(config: SiteConfig, lang: str) -> NewLanguage:
+def new_language(config: SiteConfig, lang: str, warnings: list[BuildError]) -> NewLanguage:
     """Create `lang`'s catalogs (pages, and the site's interface unless site_builder ships it) and
     a glossary to start from, and configure the language; returns the files written and the
     line to add to pyproject.toml by hand, if it could not be added. A code the config would
@@ -660,7 +672,7 @@ def new_language(config: SiteConfig, lang: str) -> NewLanguage:
         raise BuildError("<command line>", None, f"unknown language code '{lang}'") from None
     if lang == config.languages[0]:
         raise BuildError("<command line>", None, f"'{lang}' is the source language")
-    written = update(config, [lang])
+    written = update(config, [lang], warnings)
     glossary = locale_dir(config) / lang / "glossary.toml"
     if not glossary.is_file():
         atomic_write(glossary, glossary_skeleton(locale_dir(config), lang).encode("utf-8"))

@@ -141,14 +141,16 @@ class Source:
 
 @dataclass
 class Input:
-    """One page in one language: the key of everything its content depends on, and the source's
-    bytes (read once, by the sources stage, for the key and for the parse)."""
+    """One page in one language: the key of everything its content depends on, and the bytes of
+    the source and of the page's catalog in that language (b"" when it has none), read once, by
+    the sources stage, for the key and for the parse and translate stages."""
 
     source: Source
     lang: str
     url: str
     key: str
     data: bytes = field(default=b"", repr=False, compare=False)
+    catalog: bytes = field(default=b"", repr=False, compare=False)
 
 
 class Parsed(NamedTuple):

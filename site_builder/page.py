@@ -9,6 +9,7 @@ used, nor `{% trans %}`). Nor is a translation a format string: `%` in it is tex
 
 import functools
 import gettext
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from markupsafe import Markup
 from markupsafe import escape as escape_html
 
 from .config import SiteConfig
-from .files import untrusted
+from .files import Untrusted, atomic_write, open_trusted, untrusted
 from .lazy import lazy_module
 from .model import BuildError, RenderedModule, Section
 from .paths import base_path, language_prefix, public_url, relative_href
@@ -99,21 +100,38 @@ def language_name(lang: str) -> str:
 
 
 @functools.cache
-def _own_bytecode_cache() -> "type[jinja2.FileSystemBytecodeCache]":
-    """Jinja's bytecode cache in a folder, refusing compiled templates (code, which it runs) that
-    are not this user's alone (`files.untrusted`): the folder with one line, a file by leaving it
-    (the template is compiled again, and the file replaced)."""
+def _own_bytecode_cache() -> "Callable[[Path], jinja2.BytecodeCache]":
+    """A Jinja bytecode cache in a folder that loads only compiled templates (code, which Jinja
+    runs) that are this user's alone: the folder is refused with one line, and a file that is not
+    (see `files.open_trusted`) is left, so the template is compiled again and the file replaced.
+    Each file is checked and read through one open descriptor. (Built on Jinja's public
+    `BytecodeCache`: its `FileSystemBytecodeCache` opens the file itself, after any check.)"""
 
-    class OwnBytecodeCache(jinja2.FileSystemBytecodeCache):
-        def __init__(self, directory: str):
-            if problem := untrusted(Path(directory)):
+    class OwnBytecodeCache(jinja2.BytecodeCache):
+        def __init__(self, folder: Path):
+            if problem := untrusted(folder):
                 message = f"{problem}; refusing to load compiled templates from it (remove it)"
-                raise BuildError(directory, None, message)
-            super().__init__(directory)
+                raise BuildError(folder, None, message)
+            self.folder = folder
+
+        def path(self, bucket: "jinja2.bccache.Bucket") -> Path:
+            return self.folder / f"{bucket.key}.jinja"
 
         def load_bytecode(self, bucket: "jinja2.bccache.Bucket") -> None:
-            if untrusted(Path(self._get_cache_filename(bucket))) is None:
-                super().load_bytecode(bucket)
+            try:
+                with open_trusted(self.path(bucket)) as file:
+                    bucket.load_bytecode(file)
+            except (OSError, Untrusted):  # missing or not to be trusted: compiled again
+                pass
+
+        def dump_bytecode(self, bucket: "jinja2.bccache.Bucket") -> None:
+            code = io.BytesIO()
+            bucket.write_bytecode(code)
+            atomic_write(self.path(bucket), code.getvalue(), private=True)
+
+        def clear(self) -> None:
+            for path in self.folder.glob("*.jinja"):
+                path.unlink(missing_ok=True)
 
     return OwnBytecodeCache
 
@@ -137,8 +155,8 @@ class PageRenderer:
         if lang not in self._environments:
             bytecode = None
             if self.compiled_templates is not None:
-                self.compiled_templates.mkdir(parents=True, exist_ok=True)
-                bytecode = _own_bytecode_cache()(str(self.compiled_templates))
+                self.compiled_templates.mkdir(mode=0o700, parents=True, exist_ok=True)
+                bytecode = _own_bytecode_cache()(self.compiled_templates)
             env = jinja2.Environment(
                 loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
                 autoescape=True,

@@ -2,7 +2,8 @@
 
 A page's key is a digest of everything its translated module depends on: its site path and tree,
 the language, the source's bytes and the bytes of its catalog for that language. The bytes travel
-with the page (`Input.data`) to the parse stage, which does not read the file again.
+with the page (`Input.data`, `Input.catalog`) to the parse and translate stages, which do not read
+the files again.
 """
 
 import os
@@ -149,5 +150,5 @@ def _source_inputs(
             continue
         key = digest(source.url, source.tree, lang, data, catalog_bytes)
         url = language_prefix(config, lang) + source.url
-        inputs.append(Input(source, lang, url, key, data))
+        inputs.append(Input(source, lang, url, key, data, catalog_bytes))
     return inputs

@@ -16,20 +16,23 @@ in it later are blamed on the translation.
 import dataclasses
 import gettext
 import io
-import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 import polib
 
-from .commonmark import PARSER
+from .lazy import lazy_module
 from .model import BuildError, Module, TextOrigin
 from .notebook import NOTEBOOK_FENCE
 from .paths import catalog_path
-from .sanitize import parts_of, sanitize_translation, walk
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from . import commonmark, sanitize
+else:  # only translating a page needs markdown-it; reading the UI catalogs does not
+    commonmark = lazy_module("site_builder.commonmark")
+    sanitize = lazy_module("site_builder.sanitize")
 
 UI_LOCALE_DIR = Path(__file__).parent / "locale"
 UI_DOMAIN = "site_builder"
@@ -98,32 +101,49 @@ def notebook_code(markdown: str) -> list[str]:
         return []
     return [
         token.content
-        for token in walk(PARSER.parse(markdown))
+        for token in sanitize.walk(commonmark.PARSER.parse(markdown))
         if token.type == "fence" and tuple(token.info.split()) == NOTEBOOK_FENCE
     ]
 
 
-def read_catalog(path: Path, warnings: list[BuildError] | None = None) -> polib.POFile:
-    """A PO file, read with polib; a malformed file is one `BuildError(path, line, ...)`.
+def read_catalog(path: Path, warnings: list[BuildError]) -> polib.POFile:
+    """A PO file, read once with polib (see `parse_catalog`)."""
+    return parse_catalog(path, read_po_bytes(path), warnings)
+
+
+def parse_catalog(path: Path, data: bytes, warnings: list[BuildError]) -> polib.POFile:
+    """The PO file `path`, from its bytes `data`, as polib reads it; a malformed file is one
+    `BuildError(path, line, ...)`.
 
     An entry's `linenum` is the line it starts on. An unreadable `#|` string (the English a fuzzy
-    entry was translated from, a hint for translators) is left out with a warning, added to
-    `warnings` when given (else logged)."""
+    entry was translated from, a hint for translators) is left out, with a warning in
+    `warnings`."""
+    return _parse(path, _decode(path, data), warnings)
+
+
+def read_po_bytes(path: Path) -> bytes:
+    """A PO file's bytes; one `BuildError` when it cannot be read."""
     try:
-        text = path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        return path.read_bytes()
+    except OSError as error:
+        raise BuildError(path, None, f"cannot read: {error.strerror or error}") from None
+
+
+def _decode(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
         raise BuildError(path, None, f"cannot read: {error}") from None
+
+
+def _parse(path: Path, text: str, warnings: list[BuildError]) -> polib.POFile:
     unreadable_previous = []
     for number, line in enumerate(po_lines(text), 1):  # lines as polib counts them
         line = line.strip()
         if (start := _OPENS_STRING.match(line)) and not _ONE_STRING.fullmatch(line):
             if "|" not in (start["prefix"] or ""):
                 raise BuildError(path, number, f"malformed PO line: {line[:60]!r}")
-            message = "ignoring the unreadable previous msgid (#|)"
-            if warnings is None:
-                log.warning("%s:%s: %s", path, number, message)
-            else:
-                warnings.append(BuildError(path, number, message))
+            warnings.append(BuildError(path, number, "ignoring the unreadable previous msgid (#|)"))
             unreadable_previous.append(number)
     try:
         catalog = polib.pofile(_PoText(text), encoding="utf-8")
@@ -136,22 +156,31 @@ def read_catalog(path: Path, warnings: list[BuildError] | None = None) -> polib.
     return catalog
 
 
-def _load(
-    path: Path, warnings: list[BuildError] | None = None
-) -> tuple[dict[str, polib.POEntry], dict[str, tuple[int, ...]]]:
-    """A PO file's current entries by msgctxt, and the lines of their msgstrs (`msgstr_lines`);
-    nothing when there is no file."""
-    if not path.is_file():
-        return {}, {}
-    entries = {e.msgctxt: e for e in read_catalog(path, warnings) if e.msgctxt and not e.obsolete}
-    text = po_lines(path.read_bytes().decode("utf-8"))
-    lines = {context: msgstr_lines(text, entry) for context, entry in entries.items()}
-    return entries, lines
+class PageCatalog(NamedTuple):
+    """A page's PO file: its current entries by msgctxt, and the lines of their msgstrs (see
+    `msgstr_lines`)."""
+
+    entries: dict[str, polib.POEntry]
+    lines: dict[str, tuple[int, ...]]
 
 
-def load_translations(path: Path) -> dict[str, polib.POEntry]:
+def _load(path: Path, warnings: list[BuildError], data: bytes | None = None) -> PageCatalog:
+    """The page catalog `path`, from `data` (its bytes as read already, b"" when there is no
+    file), or else read here, once; empty when there is no file."""
+    if data is None:
+        data = read_po_bytes(path) if path.is_file() else b""
+    if not data:
+        return PageCatalog({}, {})
+    text = _decode(path, data)
+    catalog = _parse(path, text, warnings)
+    entries = {e.msgctxt: e for e in catalog if e.msgctxt and not e.obsolete}
+    lines = po_lines(text)
+    return PageCatalog(entries, {context: msgstr_lines(lines, e) for context, e in entries.items()})
+
+
+def load_translations(path: Path, warnings: list[BuildError]) -> dict[str, polib.POEntry]:
     """Entries of a PO file by msgctxt; {} if there is no file."""
-    return _load(path)[0]
+    return _load(path, warnings).entries
 
 
 def msgstr_lines(lines: list[str], entry: polib.POEntry) -> tuple[int, ...]:
@@ -183,10 +212,17 @@ def usable_translation(entry: polib.POEntry | None, english: str) -> str | None:
 
 
 def translate_module(
-    module: Module, lang: str, locale_dir: Path | None, source_lang: str = "en"
+    module: Module,
+    lang: str,
+    locale_dir: Path | None,
+    source_lang: str = "en",
+    catalog: bytes | None = None,
 ) -> tuple[Module, list[str]]:
     """A copy of `module` in `lang` and the keys that fell back to English (see module docs).
-    A translation not used is a warning in the copy's `warnings` (after the module's own).
+    A translation not used, and any other problem of the catalog, is a warning in the copy's
+    `warnings` (after the module's own). `catalog` is the bytes of the page's catalog, as the
+    sources stage read them for the page's key (b"" when it has none), so that the page is made
+    from what its key names; without them the catalog is read here.
 
     Without a locale dir (no docs dir configured) every text falls back.
     """
@@ -196,7 +232,7 @@ def translate_module(
         return dataclasses.replace(module, origins={}), [e.context for e in module_entries(module)]
     path = catalog_path(locale_dir, lang, module.rel_path)
     warnings: list[BuildError] = []
-    messages, lines = _load(path, warnings)
+    messages, lines = _load(path, warnings, catalog)
     texts: dict[str, str] = {}
     fallback: list[str] = []
     origins: dict[str, TextOrigin] = {}
@@ -204,8 +240,8 @@ def translate_module(
         message = messages.get(entry.context)
         text = usable_translation(message, entry.text)
         if text is not None and message is not None and entry.context not in PLAIN_TEXT:
-            result = sanitize_translation(text, entry.text)
-            if parts_of(text).math != parts_of(entry.text).math:
+            result = sanitize.sanitize_translation(text, entry.text)
+            if sanitize.parts_of(text).math != sanitize.parts_of(entry.text).math:
                 result.problems.append("its math differs from the English")
             if notebook_code(text) != notebook_code(entry.text):
                 result.problems.append(
@@ -239,8 +275,11 @@ def translate_module(
     return translated, fallback
 
 
-def ui_translations(lang: str, locale_dir: Path | None = None) -> gettext.NullTranslations:
-    """Translations of the templates' UI strings, compiled in memory from PO catalogs.
+def ui_translations(
+    lang: str, locale_dir: Path | None, warnings: list[BuildError]
+) -> gettext.NullTranslations:
+    """Translations of the templates' UI strings, compiled in memory from PO catalogs (their
+    warnings added to `warnings`).
 
     The catalog shipped in `site_builder/locale/<lang>/LC_MESSAGES/site_builder.po` comes first;
     a project may override or add strings with `<locale_dir>/<lang>/LC_MESSAGES/site_builder.po`.
@@ -256,7 +295,7 @@ def ui_translations(lang: str, locale_dir: Path | None = None) -> gettext.NullTr
         return gettext.NullTranslations()
     # The project's catalog wins over the shipped one.
     first, *others = [
-        gettext.GNUTranslations(io.BytesIO(read_catalog(path).to_binary()))
+        gettext.GNUTranslations(io.BytesIO(read_catalog(path, warnings).to_binary()))
         for path in reversed(paths)
     ]
     for catalog in others:

@@ -152,7 +152,7 @@ def _translate_catalog(po: Path, leave_out: set[str] = frozenset()) -> None:
 def test_two_languages_with_switcher_hreflang_and_fallback_notice(tiny):
     write_tree(tiny.root, {"docs/contributing.md": "---\ntitle: Contributing\n---\nHelp.\n"})
     config = make_config(tiny.root, languages=("en", "zh"))
-    i18n.update(config, ["zh"])
+    i18n.update(config, ["zh"], [])
     for po in (tiny.root / "docs/locale/zh/LC_MESSAGES").rglob("*.po"):
         _translate_catalog(po, leave_out={"intro"} if po.name == "layer.po" else set())
     report = build_site(config)
@@ -474,7 +474,7 @@ def test_keep_going_skips_the_same_pages_in_worker_processes_and_in_one(tiny):
 
 def test_a_translation_not_used_is_a_warning_on_every_build_also_from_the_cache(tiny):
     config = make_config(tiny.root, languages=("en", "zh"))
-    i18n.update(config, ["zh"])
+    i18n.update(config, ["zh"], [])
     po = tiny.root / "docs/locale/zh/LC_MESSAGES/models/layer.po"
     with po.open("rb") as handle:
         catalog = read_po(handle)

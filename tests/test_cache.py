@@ -5,7 +5,6 @@ import pickle
 import stat
 from pathlib import Path
 
-import jinja2
 import pytest
 
 from site_builder import cache as cache_module
@@ -13,7 +12,7 @@ from site_builder.build import build_site
 from site_builder.cache import Cache
 from site_builder.files import DamagedBlob
 from site_builder.model import BuildError
-from site_builder.page import TEMPLATES_DIR
+from site_builder.page import PageRenderer
 
 
 class Pages:
@@ -121,7 +120,12 @@ def plant(path, marker):
     path.write_bytes(pickle.dumps(RunsCode(marker)))
 
 
-@pytest.mark.parametrize("where", ["folder owner", "index owner", "folder o+w", "index o+w"])
+OTHERS_WRITE = {"g+w": stat.S_IWGRP, "o+w": stat.S_IWOTH}
+
+
+@pytest.mark.parametrize(
+    "where", [f"{what} {who}" for what in ("folder", "index") for who in ("owner", "g+w", "o+w")]
+)
 def test_a_cache_that_is_not_the_users_alone_is_refused(tmp_path, where):
     folder, marker = tmp_path / ".site_builder_cache", tmp_path / "ran"
     plant(folder / "index.pickle", marker)
@@ -133,7 +137,7 @@ def test_a_cache_that_is_not_the_users_alone_is_refused(tmp_path, where):
         os.chown(target, ANOTHER_USER, -1)
         problem = f"belongs to another user (uid {ANOTHER_USER})"
     else:
-        target.chmod(target.stat().st_mode | stat.S_IWOTH)
+        target.chmod(target.stat().st_mode | OTHERS_WRITE[where.split()[1]])
         problem = "others may write to it"
     with pytest.raises(BuildError) as error:
         Cache.load(folder, "b")
@@ -149,17 +153,19 @@ def test_a_math_memo_that_is_not_the_users_alone_is_refused(tmp_path):
     os.chown(memo, ANOTHER_USER, -1)
     with pytest.raises(BuildError, match="belongs to another user"):
         cache.load_math("k")
-    memo.unlink()
-    plant(memo, marker)
-    memo.chmod(0o666)
-    with pytest.raises(BuildError, match="others may write to it"):
-        cache.load_math("k")
+    for mode in (0o666, 0o620):
+        memo.unlink()
+        plant(memo, marker)
+        memo.chmod(mode)
+        with pytest.raises(BuildError, match="others may write to it"):
+            cache.load_math("k")
     assert not marker.exists()
 
 
-def test_a_build_refuses_a_cache_folder_others_can_write(tiny):
+@pytest.mark.parametrize("mode", [0o777, 0o770], ids=["o+w", "g+w"])
+def test_a_build_refuses_a_cache_folder_others_can_write(tiny, mode):
     build_site(tiny, index_search=False)
-    tiny.cache_dir.chmod(0o777)
+    tiny.cache_dir.chmod(mode)
     with pytest.raises(BuildError) as error:
         build_site(tiny, index_search=False)
     assert str(error.value).startswith(f"{tiny.cache_dir}: others may write to it")
@@ -170,38 +176,88 @@ def test_a_build_refuses_a_cache_folder_others_can_write(tiny):
 def plant_template(config, marker: str) -> Path:
     """Replace page.html's compiled template in the cache by one that writes `marker` into the
     page (as another user could): compiled from other source, under the real one's checksum."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True)
+    env = PageRenderer(config, compiled_templates=config.cache_dir / "templates").environment("en")
     source, filename, _ = env.loader.get_source(env, "page.html")
     planted = source.replace("{% block main %}", "{% block main %}" + marker, 1)
     assert planted != source
-    bytecode = jinja2.FileSystemBytecodeCache(str(config.cache_dir / "templates"))
-    bucket = bytecode.get_bucket(env, "page.html", filename, source)
+    bucket = env.bytecode_cache.get_bucket(env, "page.html", filename, source)
     bucket.code = env.compile(planted, "page.html", filename)
-    path = Path(bytecode._get_cache_filename(bucket))
+    path = env.bytecode_cache.path(bucket)
     assert path.is_file()  # the real one, replaced
     with open(path, "wb") as file:
         bucket.write_bytecode(file)
     return path
 
 
-@pytest.mark.parametrize("trusted", [True, False])
-def test_compiled_templates_are_loaded_only_when_the_users_alone(tiny, trusted):
+@pytest.mark.parametrize("who", ["the user", "another user", "g+w", "o+w"])
+def test_compiled_templates_are_loaded_only_when_the_users_alone(tiny, who):
     build_site(tiny, index_search=False)
     path = plant_template(tiny, "PLANTED-TEMPLATE")
-    if not trusted:
+    if who == "another user":
         os.chown(path, ANOTHER_USER, -1)
+    elif who in OTHERS_WRITE:
+        path.chmod(0o600 | OTHERS_WRITE[who])
     layer = tiny.source / "models/layer.py"
     layer.write_text(layer.read_text() + "\n# An edit, so that the page is rendered again.\n")
     build_site(tiny, index_search=False)
     page = (tiny.out / "models/layer.html").read_text(encoding="utf-8")
-    assert ("PLANTED-TEMPLATE" in page) is trusted
-    tiny.cache_dir.joinpath("templates").chmod(0o777)
-    layer.write_text(layer.read_text() + "\n# Another.\n")
-    with pytest.raises(
-        BuildError,
-        match=r"templates: others may write to it \(mode drwxrwxrwx\); refusing to load compiled",
-    ):
-        build_site(tiny, index_search=False)
+    assert ("PLANTED-TEMPLATE" in page) is (who == "the user")
+    for mode, shown in ((0o777, "drwxrwxrwx"), (0o770, "drwxrwx---")):
+        tiny.cache_dir.joinpath("templates").chmod(mode)
+        layer.write_text(layer.read_text() + "\n# Another.\n")
+        with pytest.raises(
+            BuildError,
+            match=rf"templates: others may write to it \(mode {shown}\); refusing to load compiled",
+        ):
+            build_site(tiny, index_search=False)
+
+
+def swap_after_check(monkeypatch, target: Path, planted: Path) -> None:
+    """Replace `target` by `planted` right after the build checks it (after the first `stat` or
+    `fstat` that answers for `target`), as another user racing the build could."""
+    inode = target.stat().st_ino
+
+    def swapping(real):
+        def checked(*args, **kwargs):
+            info = real(*args, **kwargs)
+            if info.st_ino == inode and planted.exists():
+                os.replace(planted, target)
+            return info
+
+        return checked
+
+    for name in ("stat", "fstat"):
+        monkeypatch.setattr(os, name, swapping(getattr(os, name)))
+
+
+@pytest.mark.parametrize("swapped", ["index", "compiled template"])
+def test_what_is_loaded_is_what_was_checked(tiny, monkeypatch, swapped):
+    """The check and the read are one: a file swapped for another user's between them is not
+    loaded (the build reads the descriptor it checked)."""
+    monkeypatch.setenv("SITE_BUILDER_WORKERS", "1")
+    layer = tiny.source / "models/layer.py"
+
+    def edit_and_build():  # the page is rendered again
+        layer.write_text(layer.read_text() + "\n# An edit.\n")
+        return build_site(tiny, index_search=False)
+
+    edit_and_build()
+    marker = tiny.cache_dir.parent / "ran"
+    if swapped == "index":
+        target, planted = tiny.cache_dir / "index.pickle", tiny.cache_dir / "planted"
+        plant(planted, marker)
+    else:
+        target = plant_template(tiny, "PLANTED-TEMPLATE")
+        planted = target.with_name("planted")
+        os.replace(target, planted)
+        edit_and_build()  # the real one is compiled again
+    os.chown(planted, ANOTHER_USER, -1)
+    swap_after_check(monkeypatch, target, planted)
+    report = edit_and_build()
+    assert not planted.exists()  # swapped in, after the check
+    assert not marker.exists()
+    assert "PLANTED-TEMPLATE" not in (tiny.out / "models/layer.html").read_text(encoding="utf-8")
+    assert report.pages_rendered == ["models/layer.html"]  # the index read was the real one
 
 
 def test_the_cache_is_the_users_alone_whatever_the_umask(tiny):
@@ -214,5 +270,8 @@ def test_the_cache_is_the_users_alone_whatever_the_umask(tiny):
         build_site(tiny, index_search=False)
     finally:
         os.umask(old)
-    for path in [tiny.cache_dir, tiny.cache_dir / "templates", *tiny.cache_dir.glob("*.pickle")]:
+    compiled = list(tiny.cache_dir.glob("templates/*"))
+    pickles = list(tiny.cache_dir.glob("*.pickle"))
+    assert compiled and pickles
+    for path in [tiny.cache_dir, tiny.cache_dir / "templates", *pickles, *compiled]:
         assert not path.stat().st_mode & 0o077, path

@@ -10,7 +10,7 @@ import pytest
 
 from site_builder import i18n
 from site_builder.config import load_config
-from site_builder.model import Module, RenderedModule
+from site_builder.model import BuildError, Module, RenderedModule
 from site_builder.page import Crumb, PageContext, PageRenderer
 from site_builder.parse import parse_source
 from site_builder.paths import page_stem
@@ -47,10 +47,12 @@ def test_every_page_is_fully_translated_against_the_current_english(lang):
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_the_translation_passes_the_checks(lang):
-    problems = i18n.check(CONFIG, [lang])
+    warnings: list[BuildError] = []
+    problems = i18n.check(CONFIG, [lang], warnings)
     assert problems == [], "\n".join(problems)
-    rows = i18n.status(CONFIG, [lang])
+    rows = i18n.status(CONFIG, [lang], warnings)
     assert rows and all(row.fuzzy == 0 and row.missing == 0 for row in rows), rows
+    assert warnings == []
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -59,7 +61,7 @@ def test_every_template_string_is_translated(lang):
     assert "Toggle theme" in strings
     folders = (UI_LOCALE_DIR, CONFIG.locale_dir)
     paths = [p for f in folders if (p := f / lang / "LC_MESSAGES" / f"{UI_DOMAIN}.po").is_file()]
-    catalogs = [read_catalog(path) for path in paths]
+    catalogs = [read_catalog(path, []) for path in paths]
     assert catalogs, f"no catalog of the site's interface in {lang}"
 
     def translated(string: str) -> bool:
@@ -82,9 +84,9 @@ def test_msgfmt_accepts_every_catalog(lang):
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_a_partly_translated_page_says_so_in_its_language(lang):
     english = "This page is partly untranslated or outdated; the English text is shown instead."
-    notice = ui_translations(lang, CONFIG.locale_dir).gettext(english)
+    notice = ui_translations(lang, CONFIG.locale_dir, []).gettext(english)
     assert notice != english
-    renderer = PageRenderer(CONFIG, lambda code: ui_translations(code, CONFIG.locale_dir))
+    renderer = PageRenderer(CONFIG, lambda code: ui_translations(code, CONFIG.locale_dir, []))
     module = RenderedModule(Module(None, "x.py", "X", "", "", 0), "<p>x</p>")
     ctx = PageContext(f"{lang}/x.html", lang, module, [Crumb(None)], fallback=True)
     page = renderer.module_page(ctx)

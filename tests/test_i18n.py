@@ -22,6 +22,22 @@ from site_builder.translate import (
     translate_module,
 )
 
+
+def without_warnings(function):
+    """`function`, called with a warnings list that must stay empty."""
+
+    def call(*args):
+        warnings: list[BuildError] = []
+        result = function(*args, warnings)
+        assert warnings == []
+        return result
+
+    return call
+
+
+update, status, check = map(without_warnings, (i18n.update, i18n.status, i18n.check))
+catalog_of, translations_of = map(without_warnings, (read_catalog, load_translations))
+
 PYPROJECT = """\
 [project]
 name = "demo"
@@ -90,7 +106,7 @@ def index_po(project: Path) -> Path:
 
 def set_translations(path: Path, translations: dict[str, str]) -> None:
     """What a translator does in Poedit: fill in msgstr and clear the fuzzy flag."""
-    catalog = read_catalog(path)
+    catalog = catalog_of(path)
     for entry in catalog:
         if entry.msgctxt in translations:
             entry.msgstr = translations[entry.msgctxt]
@@ -116,7 +132,7 @@ def test_update_writes_a_template_and_a_catalog_per_page(project):
     locale = project / "docs" / "locale"
     assert (locale / "templates" / "index.pot").is_file()
     assert (locale / "templates" / "guide.pot").is_file()
-    catalog = read_catalog(index_po(project))
+    catalog = catalog_of(index_po(project))
     assert [entry.msgctxt for entry in catalog] == list(ZH)
     helper = catalog.find("Cuts the image into patches.", msgctxt="helper")
     assert helper.occurrences == [("pkg/__init__.py", "14")]
@@ -126,14 +142,14 @@ def test_update_writes_a_template_and_a_catalog_per_page(project):
     assert catalog.metadata["Plural-Forms"] == get_plural("zh").plural_forms
     assert '"Content-Type: text/plain; charset=utf-8\\n"' in text
     assert "python-format" not in text
-    assert i18n.update(config(), ["zh"]) == []  # nothing changed, nothing written
+    assert update(config(), ["zh"]) == []  # nothing changed, nothing written
 
 
 def test_msgfmt_accepts_generated_and_translated_catalogs(project):
-    i18n.update(config(), ["zh"])
+    update(config(), ["zh"])
     set_translations(index_po(project), ZH)
     (project / "pkg" / "__init__.py").write_text(INIT.replace("Add the", "Now add the"))
-    i18n.update(config(), ["zh"])  # a fuzzy entry with #| msgid
+    update(config(), ["zh"])  # a fuzzy entry with #| msgid
     files = sorted((project / "docs" / "locale").rglob("*.po*"))
     assert len(files) == 4
     for path in files:
@@ -148,18 +164,18 @@ def test_msgfmt_accepts_generated_and_translated_catalogs(project):
 
 
 def test_changed_english_turns_fuzzy_falls_back_and_recovers(project):
-    i18n.update(config(), ["zh"])
+    update(config(), ["zh"])
     set_translations(index_po(project), ZH)
     assert translate_module(page_module(project), "zh", project / "docs" / "locale")[1] == []
 
     (project / "pkg" / "__init__.py").write_text(
         INIT.replace("Add the residual connection", "Add the skip (residual) connection")
     )
-    i18n.update(config(), ["zh"])
+    update(config(), ["zh"])
     text = index_po(project).read_text()
     assert '#, fuzzy\n#| msgid "Add the residual connection' in text
     assert "#~" not in text  # same msgctxt: fuzzy, not obsolete + new
-    message = load_translations(index_po(project))["Net.forward-1"]
+    message = translations_of(index_po(project))["Net.forward-1"]
     assert message.fuzzy and message.msgstr == ZH["Net.forward-1"]
 
     module = page_module(project)
@@ -167,11 +183,11 @@ def test_changed_english_turns_fuzzy_falls_back_and_recovers(project):
     assert fallback == ["Net.forward-1"]
     assert translated.sections[-1].docs == module.sections[-1].docs
     assert translated.title == ZH["title"]
-    assert i18n.status(config(), ["zh"])[1].fuzzy == 1
+    assert status(config(), ["zh"])[1].fuzzy == 1
 
     # The English changes again before anyone translates: #| keeps the text that was translated.
     (project / "pkg" / "__init__.py").write_text(INIT.replace("Add the residual", "Add a residual"))
-    i18n.update(config(), ["zh"])
+    update(config(), ["zh"])
     text = index_po(project).read_text()
     assert '#| msgid "Add the residual connection' in text
     assert "# |" not in text  # Babel alone would turn `#|` lines into comments
@@ -184,27 +200,27 @@ def test_changed_english_turns_fuzzy_falls_back_and_recovers(project):
 
 def test_the_built_page_shows_the_notice_only_while_something_falls_back(project):
     notice = "本页部分内容尚未翻译或译文已过时"
-    i18n.update(config(), ["zh"])
+    update(config(), ["zh"])
     set_translations(index_po(project), ZH)
     build_site(config())
     page = (project / "site" / "zh" / "index.html").read_text()
     assert ZH["helper"] in page and notice not in page
 
     (project / "pkg" / "__init__.py").write_text(INIT.replace("Cuts the", "Cuts up the"))
-    i18n.update(config(), ["zh"])
+    update(config(), ["zh"])
     build_site(config())
     page = (project / "site" / "zh" / "index.html").read_text()
     assert notice in page and "Cuts up the image into patches." in page
 
 
 def test_unrelated_code_moving_keeps_every_msgctxt(project):
-    i18n.update(config(), ["zh"])
+    update(config(), ["zh"])
     set_translations(index_po(project), ZH)
-    before = {entry.msgctxt: entry.msgid for entry in read_catalog(index_po(project))}
+    before = {entry.msgctxt: entry.msgid for entry in catalog_of(index_po(project))}
     moved = INIT.replace("def helper():", "def other(a, b):\n    return a + b\n\n\ndef helper():")
     (project / "pkg" / "__init__.py").write_text(moved)
-    i18n.update(config(), ["zh"])
-    catalog = read_catalog(index_po(project))
+    update(config(), ["zh"])
+    catalog = catalog_of(index_po(project))
     assert {entry.msgctxt: entry.msgid for entry in catalog} == before
     assert not any(entry.fuzzy for entry in catalog)
     assert catalog.find(before["helper"], msgctxt="helper").occurrences[0][1] == "18"
@@ -212,10 +228,10 @@ def test_unrelated_code_moving_keeps_every_msgctxt(project):
 
 
 def test_status_counts_and_fail_under(project, capsys):
-    i18n.update(config(), ["zh"])
+    update(config(), ["zh"])
     set_translations(index_po(project), {"title": ZH["title"], "helper": ZH["helper"]})
     (project / "pkg" / "__init__.py").write_text(INIT.replace("Cuts the", "Cuts up the"))
-    rows = {row.page: row for row in i18n.status(config(), ["zh"])}
+    rows = {row.page: row for row in status(config(), ["zh"])}
     assert (rows["index"].translated, rows["index"].fuzzy, rows["index"].missing) == (1, 1, 3)
     assert (rows["guide"].translated, rows["guide"].fuzzy, rows["guide"].missing) == (0, 0, 2)
     total = i18n.totals(list(rows.values()))["zh"]
@@ -255,13 +271,13 @@ def test_check_reports_each_problem_with_file_and_line(
 ):
     (project / "docs" / "locale" / "zh").mkdir(parents=True)
     (project / "docs" / "locale" / "zh" / "glossary.toml").write_text(GLOSSARY)
-    i18n.update(config(), ["zh"])
+    update(config(), ["zh"])
     set_translations(index_po(project), ZH)
-    assert i18n.check(config(), ["zh"]) == []
+    assert check(config(), ["zh"]) == []
 
     set_translations(index_po(project), {context: translation})
     line = translation_line(index_po(project), context)
-    problems = i18n.check(config(), ["zh"])
+    problems = check(config(), ["zh"])
     assert len(problems) >= 1
     assert all(p.startswith(f"{index_po(project)}:{line}: ") for p in problems), problems
     assert any(message in p for p in problems), problems
@@ -271,15 +287,15 @@ def test_check_reports_each_problem_with_file_and_line(
 
 def test_titles_and_summaries_are_plain_text_to_the_check(project):
     """`<` and `&` in a title are just characters (the page escapes them once), not raw HTML."""
-    i18n.update(config(), ["zh"])
+    update(config(), ["zh"])
     set_translations(index_po(project), {**ZH, "title": "演示 a < b & c", "summary": "x <b> y"})
-    assert i18n.check(config(), ["zh"]) == []
+    assert check(config(), ["zh"]) == []
     set_translations(index_po(project), {"helper": "把图像切成 a < b 的图像块。"})
-    assert any("will show as text" in p for p in i18n.check(config(), ["zh"]))
+    assert any("will show as text" in p for p in check(config(), ["zh"]))
 
 
 def test_check_reports_duplicate_entries_as_msgfmt_does(project):
-    i18n.update(config(), ["zh"])
+    update(config(), ["zh"])
     set_translations(index_po(project), ZH)
     path = index_po(project)
     text = path.read_text()
@@ -291,7 +307,7 @@ def test_check_reports_duplicate_entries_as_msgfmt_does(project):
     first = lines.index("#. docstring of helper") + 1  # where the first entry starts
     again = [n for n, line in enumerate(lines, 1) if line == 'msgctxt "helper"'][1:]
     assert len(again) == 2
-    assert i18n.check(config(), ["zh"]) == [
+    assert check(config(), ["zh"]) == [
         f"{path}:{again[0]}: duplicate entry (msgctxt 'helper' and its msgid are already at "
         f"line {first}): msgfmt rejects the file; keep one",
         f"{path}:{again[1]}: msgctxt 'helper' is already at line {first}: "
@@ -309,17 +325,17 @@ def test_duplicate_entries_without_msgctxt_and_obsolete_ones(tmp_path):
         'msgid ""\n"A"\nmsgstr "甲"\n\n'  # the same msgid, folded: line 10
         '#~ msgctxt "x"\n#~ msgid "A"\n#~ msgstr "甲"\n'
     )
-    assert i18n.duplicate_entries(read_catalog(path)) == [
+    assert i18n.duplicate_entries(catalog_of(path)) == [
         (10, "duplicate entry (msgid 'A' is already at line 4): msgfmt rejects the file; keep one")
     ]
 
 
 def test_fuzzy_entries_are_not_checked(project):
-    i18n.update(config(), ["zh"])
+    update(config(), ["zh"])
     set_translations(index_po(project), {"helper": "错误的 `代码`"})
     (project / "pkg" / "__init__.py").write_text(INIT.replace("Cuts the", "Cuts up the"))
-    i18n.update(config(), ["zh"])
-    assert i18n.check(config(), ["zh"]) == []
+    update(config(), ["zh"])
+    assert check(config(), ["zh"]) == []
 
 
 def test_new_language_creates_catalogs_and_edits_only_the_languages_line(project, capsys):
@@ -329,7 +345,7 @@ def test_new_language_creates_catalogs_and_edits_only_the_languages_line(project
     )
     assert catalog_path(project / "docs" / "locale", "fr", "guide.md").is_file()
     french = catalog_path(project / "docs" / "locale", "fr", "__init__.py")
-    header = read_catalog(french).metadata
+    header = catalog_of(french).metadata
     assert header["Language"] == "fr"
     assert header["Plural-Forms"] == get_plural("fr").plural_forms  # French's rule, as Babel has it
     result = subprocess.run(["msgfmt", "-c", "-o", "/dev/null", str(french)], capture_output=True)
@@ -381,27 +397,27 @@ def ui_po(project: Path, lang: str) -> Path:
 def test_a_new_language_gets_the_site_interface_to_translate(project, capsys, monkeypatch):
     assert main(["i18n", "new", "fr"]) == 0
     strings = i18n.ui_strings()
-    catalog = read_catalog(ui_po(project, "fr"))
+    catalog = catalog_of(ui_po(project, "fr"))
     assert catalog.metadata["Language"] == "fr"
     assert {entry.msgid: entry.msgstr for entry in catalog} == dict.fromkeys(strings, "")
     assert not ui_po(project, "zh").exists()  # site_builder ships the Chinese one
-    rows = {(row.page, row.lang): row for row in i18n.status(config(), ["zh", "fr"])}
+    rows = {(row.page, row.lang): row for row in status(config(), ["zh", "fr"])}
     assert ("site interface", "zh") not in rows
     assert rows["site interface", "fr"].missing == len(strings)
 
     # A translator translates two strings; a template string that went away is dropped again.
-    catalog = read_catalog(ui_po(project, "fr"))
+    catalog = catalog_of(ui_po(project, "fr"))
     catalog.find("Home").msgstr, catalog.find("Search").msgstr = "Accueil", "Recherche"
     catalog.find("Search").flags.append("fuzzy")
     catalog.remove(catalog.find("Copy"))
     catalog.append(polib.POEntry(msgid="Gone from the templates", msgstr="Disparu"))
     catalog.save(str(ui_po(project, "fr")))
     assert main(["i18n", "update", "fr"]) == 0
-    catalog = read_catalog(ui_po(project, "fr"))
+    catalog = catalog_of(ui_po(project, "fr"))
     assert catalog.find("Home").msgstr == "Accueil" and catalog.find("Copy").msgstr == ""
     assert catalog.find("Gone from the templates") is None
     assert catalog.find("Gone from the templates", include_obsolete_entries=True).obsolete
-    row = {row.page: row for row in i18n.status(config(), ["fr"])}["site interface"]
+    row = {row.page: row for row in status(config(), ["fr"])}["site interface"]
     assert (row.translated, row.fuzzy, row.missing) == (1, 1, len(strings) - 2)
     capsys.readouterr()
     assert main(["i18n", "status"]) == 0
@@ -437,7 +453,7 @@ def test_a_parse_error_writes_no_catalog(project, capsys):
 
 
 def test_a_malformed_catalog_stops_the_update_before_anything_is_written(project, capsys):
-    i18n.update(config(), ["zh"])
+    update(config(), ["zh"])
     locale = project / "docs" / "locale"
     guide = catalog_path(locale, "zh", "guide.md")
     guide.write_text(guide.read_text() + '\nmsgctxt "x"\nmsgid "y"\nmsgstr "unterminated\n')
@@ -531,20 +547,20 @@ LONG_DOCS = """\
 def test_a_multi_line_previous_msgid_round_trips_exactly(project):
     source = INIT.replace('"""Cuts the image into patches."""', f'"""\n{LONG_DOCS}"""')
     (project / "pkg" / "__init__.py").write_text(source)
-    i18n.update(config(), ["zh"])
-    old = next(e.msgid for e in read_catalog(index_po(project)) if e.msgctxt == "helper")
+    update(config(), ["zh"])
+    old = next(e.msgid for e in catalog_of(index_po(project)) if e.msgctxt == "helper")
     assert old.startswith("## Old heading\n\nA paragraph") and "\\frac{a}{b}" in old
     translation = "## 旧标题\n\n一段话。\n\n$$\ny = \\sum_{i=1}^{n} x_i\n$$"
     set_translations(index_po(project), {"helper": translation})
 
     (project / "pkg" / "__init__.py").write_text(source.replace("Old heading", "New heading"))
     for _ in range(2):  # a second update must leave the file exactly as the first wrote it
-        i18n.update(config(), ["zh"])
+        update(config(), ["zh"])
         text = index_po(project).read_text()
-        helper = next(e for e in read_catalog(index_po(project)) if e.msgctxt == "helper")
+        helper = next(e for e in catalog_of(index_po(project)) if e.msgctxt == "helper")
         assert helper.fuzzy and helper.previous_msgid == old
         assert '#| msgid ""\n#| "## Old heading\\n"\n#| "\\n"\n#| "A paragraph' in text
-    assert i18n.update(config(), ["zh"]) == []
+    assert update(config(), ["zh"]) == []
     result = subprocess.run(
         ["msgfmt", "-c", "--check-format", "-o", "/dev/null", str(index_po(project))],
         capture_output=True,
@@ -586,15 +602,15 @@ def test_catalogs_round_trip_comments_holding_line_separator_characters(project,
     source = project / "pkg" / "__init__.py"
     english = f"Add the residual{char}connection: $y = x + f(x)$."
     source.write_text(INIT.replace("Add the residual connection: $y = x + f(x)$.", english))
-    i18n.update(config(), ["zh"])
+    update(config(), ["zh"])
     path = catalog_path(project / "docs" / "locale", "zh", "__init__.py")
-    catalog = read_catalog(path)  # a malformed line would be a BuildError
+    catalog = catalog_of(path)  # a malformed line would be a BuildError
     entry = catalog.find("Net.forward-1", by="msgctxt")
     assert entry is not None and entry.msgid == english
     entry.msgstr = f"加上残差{char}连接：$y = x + f(x)$。"
     catalog.save(str(path))
-    assert i18n.update(config(), ["zh"]) == []  # read back the same: nothing to write
-    assert i18n.check(config(), ["zh"]) == []
+    assert update(config(), ["zh"]) == []  # read back the same: nothing to write
+    assert check(config(), ["zh"]) == []
     build_site(config(), index_search=False)
     page = (project / "site" / "zh" / "index.html").read_text(encoding="utf-8")
     assert f"加上残差{char}连接" in page
@@ -615,3 +631,19 @@ def test_new_language_and_the_config_agree_on_language_codes(project, capsys):
     (project / "pyproject.toml").write_text(before.replace('"zh"]', '"zh", "sr@latin"]'))
     with pytest.raises(BuildError, match="gettext modifier"):
         config()
+
+
+@pytest.mark.parametrize("command", [["update"], ["status"], ["check", "zh"]])
+def test_catalog_warnings_print_as_warning_lines(project, capsys, command):
+    """A problem that stops nothing (a `#|` hint polib cannot read) is one `warning: file:line:`
+    line on stderr, like the build's warnings."""
+    update(config(), ["zh"])
+    path = index_po(project)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    at = lines.index('msgctxt "helper"')
+    lines.insert(at, '#| msgid "Cuts" "the image"')
+    path.write_text("\n".join(lines), encoding="utf-8")
+    main(["i18n", *command])
+    rel = path.relative_to(project)
+    warning = f"warning: {rel}:{at + 1}: ignoring the unreadable previous msgid (#|)"
+    assert warning in capsys.readouterr().err.splitlines()

@@ -1,7 +1,6 @@
 """The translate stage: PO lookup by msgctxt, fallback rules, mtime cache, UI strings, and PO
 files read with their lines (a malformed one is one error with its line)."""
 
-import logging
 import os
 from pathlib import Path
 
@@ -97,6 +96,26 @@ def test_translated_missing_empty_fuzzy_and_stale(tmp_path):
     assert module.title == "A layer"  # the input is not modified
 
 
+def test_the_catalog_bytes_given_are_the_ones_used(tmp_path):
+    """The build hands over the catalog's bytes it keyed the page by: those are parsed (with
+    their lines and warnings), and the file is not read again."""
+    module = make_module()
+    path = catalog_path(tmp_path, "zh", module.rel_path)
+    write_catalog(path, {"title": ("A layer", "一层", False)})
+    given = path.read_bytes()
+    path.write_text("not a catalog any more")
+    translated = translate_module(module, "zh", tmp_path, "en", given)[0]
+    assert translated.title == "一层" and translated.origins["title"].path == path
+    assert translate_module(module, "zh", tmp_path, "en", b"")[0].title == "A layer"  # none
+    hint = '#| msgid "x" "y"'  # a hint polib cannot read: a warning
+    added = f'\n{hint}\nmsgctxt "summary"\nmsgid "What a layer does."\nmsgstr "做什么"\n'
+    text = given.decode() + added
+    translated = translate_module(module, "zh", tmp_path, "en", text.encode())[0]
+    assert translated.summary == "做什么"
+    line = text.splitlines().index(hint) + 1
+    assert [str(w) for w in translated.warnings] == [f"{path}:{line}: {UNREADABLE_PREVIOUS}"]
+
+
 def test_catalog_is_reloaded_when_it_changes(tmp_path):
     module = make_module()
     path = catalog_path(tmp_path, "zh", module.rel_path)
@@ -154,10 +173,21 @@ def test_broken_catalog_is_a_build_error_with_its_line(tmp_path):
 
 
 def test_ui_translations():
-    zh = ui_translations("zh")
+    warnings: list[BuildError] = []
+    zh = ui_translations("zh", None, warnings)
     assert zh.gettext("Home") == "首页"
     assert zh.gettext("Not a UI string") == "Not a UI string"
-    assert ui_translations("en").gettext("Home") == "Home"
+    assert ui_translations("en", None, warnings).gettext("Home") == "Home"
+    assert warnings == []
+
+
+def test_ui_catalog_warnings_are_collected(tmp_path):
+    path = tmp_path / "fr" / "LC_MESSAGES" / "site_builder.po"
+    path.parent.mkdir(parents=True)
+    path.write_text(UNREADABLE_PREVIOUS_UI)
+    warnings: list[BuildError] = []
+    assert ui_translations("fr", tmp_path, warnings).gettext("Home") == "Accueil"
+    assert [str(w) for w in warnings] == [f"{path}:4: {UNREADABLE_PREVIOUS}"]
 
 
 def test_project_catalog_overrides_shipped_ui_strings(tmp_path):
@@ -167,7 +197,7 @@ def test_project_catalog_overrides_shipped_ui_strings(tmp_path):
     path = tmp_path / "zh" / "LC_MESSAGES" / "site_builder.po"
     path.parent.mkdir(parents=True)
     catalog.save(str(path))
-    zh = ui_translations("zh", tmp_path)
+    zh = ui_translations("zh", tmp_path, [])
     assert zh.gettext("Home") == "主页"
     assert zh.gettext("View code") == "查看代码"  # still from the shipped catalog
 
@@ -181,7 +211,7 @@ def test_an_unterminated_string_anywhere_is_a_build_error_with_its_line(tmp_path
     ]:
         path.write_text(f'msgid ""\nmsgstr "Language: zh\\n"\n\n{broken}')
         with pytest.raises(BuildError) as error:
-            read_catalog(path)
+            read_catalog(path, [])
         assert str(error.value).startswith(f"{path}:{line}: malformed PO line"), error.value
 
 
@@ -197,7 +227,7 @@ def test_a_malformed_catalog_is_one_error_with_its_line(tmp_path, text, line):
     path = tmp_path / "p.po"
     path.write_text(f'msgid ""\nmsgstr "Language: zh\\n"\n\n{text}')
     with pytest.raises(BuildError) as error:
-        read_catalog(path)
+        read_catalog(path, [])
     assert str(error.value).startswith(f"{path}:{line}: "), error.value
 
 
@@ -205,7 +235,7 @@ def test_an_unreadable_file_is_a_build_error(tmp_path):
     path = tmp_path / "p.po"
     path.write_bytes(b'msgid ""\nmsgstr "\xff"\n')
     with pytest.raises(BuildError) as error:
-        read_catalog(path)
+        read_catalog(path, [])
     assert str(error.value).startswith(f"{path}: cannot read")
 
 
@@ -244,20 +274,32 @@ msgstr "新"
 """
 
 
-def test_previous_msgids_are_read_and_unreadable_ones_left_out(tmp_path, caplog):
+UNREADABLE_PREVIOUS = "ignoring the unreadable previous msgid (#|)"
+UNREADABLE_PREVIOUS_UI = """\
+msgid ""
+msgstr "Content-Type: text/plain; charset=UTF-8\\n"
+
+#| msgid "Home" "page"
+msgid "Home"
+msgstr "Accueil"
+"""
+
+
+def test_previous_msgids_are_read_and_unreadable_ones_left_out(tmp_path):
     """GNU gettext's `#|` lines are read; lines polib cannot read (Babel's several strings on a
     line, an unterminated string) only lose the hint, with a warning."""
     path = tmp_path / "p.po"
     path.write_text(PREVIOUS_FORMS)
-    with caplog.at_level(logging.WARNING, logger="site_builder.translate"):
-        catalog = read_catalog(path)
+    warnings: list[BuildError] = []
+    catalog = read_catalog(path, warnings)
     entries = {entry.msgctxt: entry for entry in catalog}
     assert entries["gnu"].previous_msgid == '## Old\n\nSame  "text"\n\n'  # "\n" lines kept
     assert entries["gnu"].previous_msgctxt == "gnu"
     assert entries["babel"].previous_msgid is None and entries["broken"].previous_msgid is None
     assert all(entries[key].fuzzy and entries[key].msgstr == "新" for key in ("babel", "broken"))
-    assert f"{path}:16: ignoring the unreadable previous msgid" in caplog.text
-    assert f"{path}:23: ignoring the unreadable previous msgid" in caplog.text
+    assert [(w.line, w.message) for w in warnings] == [(16, UNREADABLE_PREVIOUS)] + [
+        (23, UNREADABLE_PREVIOUS)
+    ]
     assert entries["gone"].obsolete and entries["gone"].msgstr == "旧"
 
 
@@ -271,5 +313,5 @@ def test_msgstr_lines_map_each_line_of_a_translation_to_its_po_line(tmp_path):
         '#~ msgctxt "old"\n#~ msgid "Old."\n#~ msgstr "旧。"\n'
     )
     lines = path.read_text().splitlines()
-    found = {entry.msgctxt: msgstr_lines(lines, entry) for entry in read_catalog(path)}
+    found = {entry.msgctxt: msgstr_lines(lines, entry) for entry in read_catalog(path, [])}
     assert found == {"a": (6,), "b": (14, 16, 17), "old": ()}
