@@ -1,15 +1,17 @@
 """The pipeline. `build_site` is the table of contents of site_builder: it names every stage, in
 order, each a function of what the stages before it made:
 
-    sources -> parse -> translate -> render -> notebook -> page -> check -> search -> write
-                                     markdown+math, highlight, cross-references
+    sources -> parse -> translate -> symbols -> render -> notebook -> page -> check -> search
+                                                  |                                     -> write
+                                                  markdown+math, highlight, cross-references
 
-The records that pass between them are in `model`. The cache wraps the stages from outside
-(`Cache.cached`): a value is kept under a digest of everything it depends on, so a rebuild parses,
-translates and renders only the pages whose inputs changed, and links are still checked site-wide
-on every build. Worker processes run `make_pages`, a function of one source's translated pages
-and of what every page shares. The site is written atomically: a failed build leaves the previous
-site as it was.
+The records that pass between them are in `model`. The cache wraps the stages from outside: the
+build asks it which values it lacks (`Cache.missing`), runs the stage for those, and hands it
+what the stage made (`Cache.kept`). A value is kept under a digest of everything it depends on,
+so a rebuild parses, translates and renders only the pages whose inputs changed, and links are
+still checked site-wide on every build. Worker processes run `make_pages` (render -> notebook ->
+page), a function of one source's translated pages and of what every page shares. The site is
+written atomically: a failed build leaves the previous site as it was.
 
 A problem is a `BuildError`. A bug met while reading, parsing, translating, rendering or writing
 one page is one too (`model.internal_error`, naming the file), so that with --keep-going that page
@@ -22,17 +24,17 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from . import search, tex
 from .cache import Cache, builder_digest
 from .config import SiteConfig, load_config
 from .files import Blob, DamagedBlob, digest
-from .images import page_images
+from .images import image_search, page_images
 from .lazy import lazy_module
 from .links import check_site, ids_in, is_external, resolve, urls_in
 from .model import (
     BuildError,
+    Commentary,
     Input,
     Link,
     MadePages,
@@ -66,9 +68,6 @@ from .sources import docs_assets, find_sources, input_trees, read_inputs
 from .workers import fork_map, worker_count
 from .write import check_out_dir, write_site
 from .xref import PageLinker, SymbolTable, module_symbols
-
-if TYPE_CHECKING:
-    from .render import Commentary
 
 # Imported on first use: a build with nothing to render loads no rendering library.
 parse = lazy_module("site_builder.parse")  # PyYAML
@@ -116,19 +115,14 @@ def _build(
         cache.heal()
     with report.stage("sources"):
         inputs = read_inputs(config, find_sources(config, report.warnings, skipped), skipped)
-    by_key = {item.key: item for item in inputs}
-
-    def modules(keys: list[str]) -> dict[str, Translated]:  # parse -> translate
-        items = [by_key[key] for key in keys]
-        return translate_pages(
-            config, items, parse_sources(items, report, skipped), report, skipped
-        )
-
-    translated = Memo(modules)  # each page parsed and translated once, for what the cache lacks
-    metas = cache.cached("meta", by_key, lambda keys: page_metas(translated(keys)))
-    inputs = [item for item in inputs if item.key in metas]
-    python = python_keys(config, inputs)
-    kept_symbols = cache.cached("symbols", python, lambda keys: symbols(config, translated(keys)))
+    changed = uncached(cache, config, inputs)  # parsed and translated: what the cache lacks
+    modules = parse_sources(changed, report, skipped)
+    translated = translate_pages(config, changed, modules, report, skipped)
+    metas = cache.kept("meta", [item.key for item in inputs], page_metas(translated))
+    python = python_keys(config, [item for item in inputs if item.key in metas])
+    found = symbols(config, translated, cache.missing("symbols", python), report, skipped)
+    kept_symbols = cache.kept("symbols", python, found)
+    inputs = site_inputs(inputs, metas, python, kept_symbols)
     table = SymbolTable(list(kept_symbols.values()))  # names pages may link to
     site = SiteIndex(config, inputs, metas, digest(cache.builder, table.key()))
     ui = {  # read every build: their warnings are reported even when no page is rendered
@@ -136,18 +130,20 @@ def _build(
         for lang in config.languages
     }
     renderer = PageRenderer(config, ui.__getitem__, cache.templates_folder())
+    by_render_key = {site.render_key(item): item for item in inputs}
+    stale = [by_render_key[key] for key in cache.missing("page", by_render_key)]
+    # A page to render whose input did not change (what it shows of other pages did) is parsed
+    # and translated now.
+    unread = [item for item in stale if item.key not in translated]
+    modules = parse_sources(unread, report, skipped, modules)
+    translated |= translate_pages(config, unread, modules, report, skipped)
     with search.Indexer(search.kept_indexes(cache.folder)) as indexer:  # stops if the build fails
         # Pagefind indexes each page as it comes out of the page stage, while the next render.
         made = indexer.add if index_search else None
         shared = Shared(site, table, renderer, cache.put, keep_going)
-        by_render_key = {site.render_key(item): item for item in inputs}
-        records = cache.cached(
-            "page",
-            by_render_key,
-            lambda keys: render_pages(  # render -> notebook -> page
-                report, cache, shared, [by_render_key[k] for k in keys], translated, katex, made
-            ),
-        )
+        # render -> notebook -> page, one source (every language) at a time: `make_pages`
+        rendered = render_pages(report, cache, shared, stale, translated, katex, made)
+        records = cache.kept("page", by_render_key, rendered)
         pages = {item.url: records[key] for key, item in by_render_key.items() if key in records}
         with report.stage("page"):
             outputs = site_outputs(config, site, renderer, pages, cache, report.warnings)
@@ -181,48 +177,42 @@ def _sorted_problems(problems: list[BuildError]) -> list[BuildError]:
     return [unique[key] for key in sorted(unique)]
 
 
-class Memo:
-    """`make(keys)`'s values, each made once however often it is asked for (a key that `make`
-    leaves out, a page that failed, is not asked for again)."""
-
-    def __init__(self, make: Callable[[list[str]], dict[str, Translated]]):
-        self.make = make
-        self.values: dict[str, Translated] = {}
-        self.asked: set[str] = set()
-
-    def __call__(self, keys: list[str]) -> dict[str, Translated]:
-        missing = [key for key in keys if key not in self.asked]
-        self.asked.update(missing)
-        if missing:
-            self.values.update(self.make(missing))
-        return {key: self.values[key] for key in keys if key in self.values}
-
-
 # ------------------------------------------------------------------------ parse and translate
 
 
+def uncached(cache: Cache, config: SiteConfig, inputs: list[Input]) -> list[Input]:
+    """The inputs whose metadata, or (a Python module's) symbols, the cache lacks: new or
+    changed pages, which the parse and translate stages make."""
+    lacking = set(cache.missing("meta", [item.key for item in inputs]))
+    lacking.update(cache.missing("symbols", python_keys(config, inputs)))
+    return [item for item in inputs if item.key in lacking]
+
+
 def parse_sources(
-    items: list[Input], report: BuildReport, skipped: list[BuildError] | None
+    items: list[Input],
+    report: BuildReport,
+    skipped: list[BuildError] | None,
+    parsed: dict[Path, Module] | None = None,
 ) -> dict[Path, Module]:
-    """Parse stage: each source's module, from the bytes the sources stage read (once per source,
-    whatever its languages), in worker processes when there are many. The first problem, in
-    source order, is raised as in a serial parse; with a `skipped` list, each is kept there and
-    its source left out."""
-    sources = list({item.source.path: item for item in items}.values())
+    """Parse stage: the module of each source of `items`, from the bytes the sources stage read
+    (once per source, whatever its languages; those in `parsed` are not parsed again), in worker
+    processes when there are many. The first problem, in source order, is raised as in a serial
+    parse; with a `skipped` list, each is kept there and its source left out."""
+    done = dict(parsed or {})
+    sources = list({i.source.path: i for i in items if i.source.path not in done}.values())
     if not sources:
-        return {}
+        return done
     workers = worker_count(len(sources), fork_safe=not tex.v8_started())
     report.processes = max(report.processes, workers)
     chunk = max(1, len(sources) // (4 * workers))
-    parsed = {}
     with report.stage("parse"):
         results = fork_map(parse_source, None, sources, workers, chunk)
         for item, (module, problem) in zip(sources, results, strict=True):
             if problem:
                 fail_or_skip(problem, skipped)
             elif module:
-                parsed[item.source.path] = module
-    return parsed
+                done[item.source.path] = module
+    return done
 
 
 def parse_source(_: None, item: Input) -> Parsed:
@@ -245,7 +235,9 @@ def translate_pages(
 ) -> dict[str, Translated]:
     """Translate stage: each page's module in its language (see `translate`), by input key. A
     problem is an error, or with a `skipped` list, the page is left out."""
-    done = {}
+    done: dict[str, Translated] = {}
+    if not items:
+        return done
     with report.stage("translate"):
         for item in items:
             original = parsed.get(item.source.path)
@@ -271,6 +263,9 @@ def page_metas(pages: dict[str, Translated]) -> dict[str, Meta]:
     return {key: page.meta for key, page in pages.items()}
 
 
+# ----------------------------------------------------------------------------------- symbols
+
+
 def python_keys(config: SiteConfig, inputs: list[Input]) -> list[str]:
     """The inputs whose names other pages may link to: the package's modules, first language."""
     first = config.languages[0]
@@ -281,13 +276,41 @@ def python_keys(config: SiteConfig, inputs: list[Input]) -> list[str]:
     ]
 
 
-def symbols(config: SiteConfig, pages: dict[str, Translated]) -> dict[str, ModuleSymbols]:
-    """The names each Python module defines and imports (see `xref`), from its parse."""
-    found = {}
-    for key, page in pages.items():
-        module = page.source_module
-        found[key] = module_symbols(module, dotted_name(config.source.name, module.rel_path))
+def symbols(
+    config: SiteConfig,
+    pages: dict[str, Translated],
+    keys: list[str],
+    report: BuildReport,
+    skipped: list[BuildError] | None,
+) -> dict[str, ModuleSymbols]:
+    """Symbols stage: the names each Python module of `keys` defines and imports (see `xref`),
+    from its parse. A bug is an error naming the module, or with a `skipped` list, its pages are
+    left out (see `site_inputs`)."""
+    found: dict[str, ModuleSymbols] = {}
+    if not keys:
+        return found
+    with report.stage("symbols"):
+        for key in keys:
+            if key not in pages:
+                continue  # its parse or translation failed
+            module = pages[key].source_module
+            try:
+                found[key] = module_symbols(
+                    module, dotted_name(config.source.name, module.rel_path)
+                )
+            except Exception as error:
+                fail_or_skip(internal_error(module.path, error), skipped)
     return found
+
+
+def site_inputs(
+    inputs: list[Input], metas: dict[str, Meta], python: list[str], found: dict[str, ModuleSymbols]
+) -> list[Input]:
+    """The pages of the site: the inputs with metadata, but every language of a Python module
+    without symbols (their stages failed: --keep-going left them out)."""
+    without = set(python) - found.keys()
+    lost = {i.source.path for i in inputs if i.key in without}
+    return [i for i in inputs if i.key in metas and i.source.path not in lost]
 
 
 # ---------------------------------------------------------------- render, notebook and page
@@ -320,20 +343,22 @@ def render_pages(
     cache: Cache,
     shared: Shared,
     items: list[Input],
-    translated: Memo,
+    pages: dict[str, Translated],
     katex: "tex.KatexRenderer | None" = None,
     made: Callable[[str, Blob], None] | None = None,
 ) -> dict[str, PageRecord]:
-    """The render, notebook and page stages for `items`: their records by render key, made by
+    """The render, notebook and page stages for `items` (whose translated modules are in
+    `pages`, by input key; one that is not failed before): their records by render key, made by
     `make_pages` one source at a time (in worker processes when there are many). A page that
     fails is an error, or with --keep-going, left out. KaTeX's results are kept in the cache;
     `katex` (a renderer that outlives this build, as `serve` keeps one) is used instead of a new
     one. `made(url, document)` is handed each page's search document as soon as it is made."""
-    pages = translated([item.key for item in items])
     by_source: dict[str, list[Input]] = {}
     for item in items:
         if item.key in pages:
             by_source.setdefault(item.source.url, []).append(item)
+    if not by_source:
+        return {}
     memo_key = tex.KatexRenderer.memo_key()
     if katex is None:  # KaTeX's results kept by earlier builds are not rendered again
         math = tex.KatexRenderer(cache.load_math(memo_key))
@@ -400,7 +425,7 @@ def _make_pages(shared: Shared, unit: SourcePages, report: BuildReport) -> list[
             unit.katex,
             linkers,
             shared.keep_going,
-            site.config.docs,
+            image_search(site.config, items[0].source.url),
         )
     with report.stage("notebook"):
         notebooks = [
@@ -417,7 +442,7 @@ def _make_pages(shared: Shared, unit: SourcePages, report: BuildReport) -> list[
 
 
 def page_notebook(
-    site: SiteIndex, item: Input, page: Translated, found: "Commentary"
+    site: SiteIndex, item: Input, page: Translated, found: Commentary
 ) -> PageNotebook | None:
     """Notebook stage: the page's notebook, the module in the page's language, its links (those
     the markdown stage found) sent where `SiteIndex.notebook_link` says. (A page whose notebook
@@ -450,7 +475,7 @@ def page_record(
     item: Input,
     page: Translated,
     rendered: RenderedModule,
-    found: "Commentary",
+    found: Commentary,
     notebook: PageNotebook | None,
 ) -> PageRecord:
     """Page stage: the page laid out, its files kept, and what the check stage needs of it."""
@@ -497,7 +522,7 @@ def page_layout(
     return renderer.module_page(context)
 
 
-def _template_links(page_html: str, found: "Commentary", page_file: str) -> list[Link]:
+def _template_links(page_html: str, found: Commentary, page_file: str) -> list[Link]:
     """Links in the HTML that commentary did not write: they come from the templates."""
     extra = Counter(urls_in(page_html))
     extra.subtract(link.href for link in found.links + found.images)
@@ -523,11 +548,11 @@ def site_outputs(
         if record.notebook
     }
 
-    def whole_site(keys: list[str]) -> dict[str, StoredFiles]:
-        made = whole_site_files(config, site, renderer)
-        return {keys[0]: StoredFiles({rel: cache.put(data) for rel, data in made.items()})}
-
-    stored = cache.cached("whole site", [site.extras_key], whole_site)[site.extras_key]
+    made = {}
+    if cache.missing("whole site", [site.extras_key]):  # the 404 page, the sitemap, ...
+        extras = whole_site_files(config, site, renderer)
+        made[site.extras_key] = StoredFiles({rel: cache.put(data) for rel, data in extras.items()})
+    stored = cache.kept("whole site", [site.extras_key], made)[site.extras_key]
     whole = {rel: cache.blob(content_digest) for rel, content_digest in stored.digests.items()}
     return site_files(config, files, cache.file_blob, docs_assets(config, warnings), whole)
 

@@ -2,10 +2,12 @@
 
 `Cache.cached(table, keys, make)` is the whole idea: the values this cache holds for `keys`, and
 `make(missing)` for the rest, kept for the next build (a value that refers to blobs says which,
-with a `blobs()` method). A key is a digest of everything its value depends on (see
-`sources.read_inputs` and `site.SiteIndex.render_key`), so a value is never stale, only unused;
-`save` forgets what this build did not use. The stages never see this object: the build hands
-them what they need (a function that keeps bytes, a folder for compiled templates).
+with a `blobs()` method). The build takes it in two steps, so that it calls each stage itself:
+`missing(table, keys)` says what to make, `kept(table, keys, made)` keeps it. A key is a digest
+of everything its value depends on (see `sources.read_inputs` and `site.SiteIndex.render_key`),
+so a value is never stale, only unused; `save` forgets what this build did not use. The stages
+never see this object: the build hands them what they need (a function that keeps bytes, a folder
+for compiled templates).
 
 What it keeps, in `.site_builder_cache/` next to the out dir:
 - `index.pickle`: the tables (page metadata, per-module symbols, rendered page records, the files
@@ -89,15 +91,30 @@ class Cache:
         """The values of `keys`: the ones kept, and `make(missing)` for the others (a key that
         `make` leaves out is left out of the result)."""
         keys = list(dict.fromkeys(keys))
+        missing = self.missing(table, keys)
+        return self.kept(table, keys, make(missing) if missing else {})
+
+    def missing(self, table: str, keys: Iterable[str]) -> list[str]:
+        """The keys of `keys` whose values this cache does not hold, in order."""
         stored, saved = self.tables.setdefault(table, {}), self.saved.get(table, {})
-        for key in keys:
+        missing = []
+        for key in dict.fromkeys(keys):
             if key not in stored and key in saved:
                 stored[key] = pickle.loads(saved[key])
-        missing = [key for key in keys if key not in stored]
-        if missing:
-            made = make(missing)
-            stored.update(made)
-            self.dirty = self.dirty or bool(made)
+            elif key not in stored:
+                missing.append(key)
+        return missing
+
+    def kept(self, table: str, keys: Iterable[str], made: dict) -> dict:
+        """The values of `keys`: the ones held, and those of `made` (the values of keys that
+        were `missing`), which are kept for the next build (a key that neither has is left out
+        of the result)."""
+        keys = list(dict.fromkeys(keys))
+        self.missing(table, keys)  # the values held: read from the index
+        stored = self.tables[table]
+        new = {key: value for key, value in made.items() if key not in stored}
+        stored.update(new)
+        self.dirty = self.dirty or bool(new)
         self.used.setdefault(table, set()).update(keys)
         return {key: stored[key] for key in keys if key in stored}
 

@@ -1,73 +1,98 @@
-"""Images: where the image a page shows is found, for the render stage (its size, so the page
+"""Images: where the image a page shows comes from, for the render stage (its size, so the page
 keeps its layout while the image loads) and for the check stage (the file the site publishes).
+Both ask `find_image`, so the size a page is given is the size of the file it shows.
 
-An image is looked for next to the page's source, then at the page's place in the docs tree
-(`docs/<the page's folder>/`); its site path is the same in every language. A file reached through
-a link that leaves the package and docs trees is never published.
+An image's src resolves, from its page's site path, to a site path (the same in every language);
+the file published there is the docs tree's, else the package tree's: the docs tree's files are
+published as they are (`sources.docs_assets`), so the site path belongs to them. A file reached
+through a link that leaves the package and docs trees is never published, nor measured.
 """
 
-import posixpath
 from pathlib import Path
-from typing import NamedTuple
 
 from .config import SiteConfig
 from .files import Blob
 from .links import is_external, resolve
-from .model import BuildError, Link
-from .paths import base_path
-from .sources import input_trees
+from .model import BuildError, FoundImage, ImageSearch, Link, SiteImages
+from .paths import base_path, language_prefix
 
 
-def image_folders(docs: Path | None, rel_path: str) -> tuple[Path, ...]:
-    """Where a page's images are looked for besides the folder of its source: the page's place
-    in the docs tree."""
-    return (docs / posixpath.dirname(rel_path),) if docs else ()
+def image_search(config: SiteConfig, page: str) -> ImageSearch:
+    """Where the images of the page at site path `page` (without its language prefix) are found
+    in the site: the docs tree, then the package tree."""
+    trees = tuple(tree for tree in (config.docs, config.source) if tree)
+    return ImageSearch(page, trees, base_path(config))
 
 
-class SiteImages(NamedTuple):
-    """The image files the site publishes (site path -> blob), and the images not found."""
+def beside(path: Path) -> ImageSearch:
+    """Where the images of a text read outside a site are found: next to its file `path`."""
+    return ImageSearch(path.name, (path.parent.resolve(),))
 
-    files: dict[str, Blob]
-    problems: list[BuildError]
+
+def find_image(search: ImageSearch, src: str) -> FoundImage:
+    """The image `src` of the page `search.page`: the site path it resolves to, and the file
+    there in the first of `search.trees` that has one (a file that links out of the trees is
+    `outside`, not `path`)."""
+    if is_external(src):
+        return FoundImage(None)
+    target = resolve(search.page, src, search.base).path
+    if target is None:
+        return FoundImage(None)
+    for tree in search.trees:
+        if (tree / target).is_file():
+            path = (tree / target).resolve()
+            if any(path.is_relative_to(inside) for inside in search.trees):
+                return FoundImage(target, path)
+            return FoundImage(target, outside=path)
+    return FoundImage(target)
 
 
 def page_images(
     config: SiteConfig, images: dict[str, list[Link]], outputs: dict[str, Blob]
 ) -> SiteImages:
-    """The files of the images pages show (`images`: site path -> the page's images) that are
-    not among the site's `outputs` already, found in the package tree, then the docs tree, and
-    the problems of those not found there."""
+    """Check stage: the files of the images pages show (`images`: a page's site path -> its
+    images) that are not among the site's `outputs` already, and the problems of those that
+    cannot be published."""
     found: dict[str, Blob] = {}
     problems: list[BuildError] = []
     for url, shown in images.items():
+        prefix, page = _language_free(config, url)
         for image in shown:
-            problem = _add_image(config, url, image, outputs, found)
+            problem = _add_image(config, prefix, page, image, outputs, found)
             if problem:
                 problems.append(problem)
     return SiteImages(found, problems)
 
 
+def _language_free(config: SiteConfig, url: str) -> tuple[str, str]:
+    """A page's site path as its language prefix and the path without it."""
+    for lang in config.languages[1:]:
+        prefix = language_prefix(config, lang)
+        if url.startswith(prefix):
+            return prefix, url[len(prefix) :]
+    return "", url
+
+
 def _add_image(
-    config: SiteConfig, url: str, image: Link, outputs: dict[str, Blob], found: dict[str, Blob]
+    config: SiteConfig,
+    prefix: str,
+    page: str,
+    image: Link,
+    outputs: dict[str, Blob],
+    found: dict[str, Blob],
 ) -> BuildError | None:
     if is_external(image.href):
         return None
-    target = resolve(url, image.href, base_path(config)).path
-    if target is None:
+    source = find_image(image_search(config, page), image.href)
+    if source.target is None:
         return BuildError(image.file, image.line, f"missing image '{image.href}'")
+    target = prefix + source.target
     if target in outputs or target in found:
         return None
-    lang_free = target
-    for lang in config.languages[1:]:
-        if target.startswith(lang + "/"):
-            lang_free = target[len(lang) + 1 :]
-    for tree in (config.source, config.docs):
-        if not (tree and lang_free and (tree / lang_free).is_file()):
-            continue
-        path = (tree / lang_free).resolve()
-        if not any(path.is_relative_to(t) for t in input_trees(config)):
-            message = f"image '{image.href}' links outside the source tree (to {path})"
-            return BuildError(image.file, image.line, message)
-        found[target] = Blob.of_file(path)
-        return None
-    return BuildError(image.file, image.line, f"missing image '{image.href}'")
+    if source.outside:
+        message = f"image '{image.href}' links outside the source tree (to {source.outside})"
+        return BuildError(image.file, image.line, message)
+    if source.path is None:
+        return BuildError(image.file, image.line, f"missing image '{image.href}'")
+    found[target] = Blob.of_file(source.path)
+    return None

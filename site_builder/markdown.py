@@ -11,12 +11,10 @@ To render many texts: `parse_markdown` each, render their math in one batch
 (`KatexRenderer.render_many` of all their `math`), then `render_parsed` each.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import NamedTuple
-from urllib.parse import unquote, urlsplit
 
 import imagesize
 from markdown_it import MarkdownIt
@@ -25,23 +23,9 @@ from markdown_it.rules_inline import StateInline
 
 from .commonmark import MATH_DISPLAY, markdown_parser
 from .highlight import Linker, highlight_block, highlight_inline, single_name
-from .model import BuildError, TextOrigin
+from .images import beside, find_image
+from .model import BuildError, ImageSearch, RenderedMarkdown, TextOrigin, Written
 from .tex import Formula, KatexRenderer, TexError, tex_key
-
-
-class Written(NamedTuple):
-    """A link's href or an image's src, and the file line it was written on."""
-
-    href: str
-    line: int
-
-
-@dataclass
-class RenderedMarkdown:
-    html: str
-    links: list[Written] = field(default_factory=list)
-    images: list[Written] = field(default_factory=list)
-    heading: str | None = None  # a leading `# heading`'s inline HTML, taken out of `html`
 
 
 def _line(token) -> int:
@@ -109,28 +93,23 @@ def _image(self, tokens, idx, options, env):
     token = tokens[idx]
     src = token.attrGet("src")
     env["images"].append(Written(src, _line(token)))
-    size = _intrinsic_size([Path(env["path"]).parent, *env.get("image_dirs", ())], src)
+    size = _intrinsic_size(find_image(env["image_search"], src).path)
     if size and not token.attrGet("width"):
         token.attrSet("width", str(size[0]))
         token.attrSet("height", str(size[1]))
     return RendererHTML.image(self, tokens, idx, options, env)
 
 
-def _intrinsic_size(folders: list[Path], src: str) -> tuple[int, int] | None:
-    """Pixel size of a local image, found relative to the first of `folders` that has it (the
-    page's own folder, then its place in the docs tree), so the browser reserves its box before
-    the image loads (no layout shift). None for remote, missing or unreadable images."""
-    parts = urlsplit(src)
-    if parts.scheme or parts.netloc or not parts.path or parts.path.startswith("/"):
+def _intrinsic_size(image: Path | None) -> tuple[int, int] | None:
+    """Pixel size of a local image (the file `images.find_image` found), so the browser reserves
+    its box before the image loads (no layout shift). None for a missing or unreadable image."""
+    if image is None:
         return None
-    for folder in folders:
-        try:
-            width, height = imagesize.get(folder / unquote(parts.path))
-        except (OSError, ValueError):
-            continue
-        if width > 0 and height > 0:
-            return round(width), round(height)
-    return None
+    try:
+        width, height = imagesize.get(image)
+    except (OSError, ValueError):
+        return None
+    return (round(width), round(height)) if width > 0 and height > 0 else None
 
 
 def _link_open(self, tokens, idx, options, env):
@@ -268,14 +247,14 @@ def parse_markdown(
     path: Path,
     first_line: int,
     origin: TextOrigin | None = None,
-    image_dirs: tuple[Path, ...] = (),
+    images: ImageSearch | None = None,
 ) -> ParsedMarkdown:
     """`text` starts at line `first_line` of its page's source `path`, or, with an `origin` (a
-    translation), was written there: errors and links name it. Images are looked for next to
-    `path`, then in `image_dirs`."""
+    translation), was written there: errors and links name it. Images are found where `images`
+    says (see `images.find_image`; None: next to `path`)."""
     line_of = origin.line if origin else lambda offset: first_line + offset
-    env: dict[str, object] = {"path": path, "file": origin.path if origin else path}
-    env |= {"line_of": line_of, "image_dirs": image_dirs}
+    env: dict[str, object] = {"file": origin.path if origin else path}
+    env |= {"line_of": line_of, "image_search": images or beside(path)}
     tokens = _md.parse(text, env)
     return ParsedMarkdown(tokens, env, _assign_lines(tokens, line_of), origin)
 
@@ -345,8 +324,9 @@ def render_markdown(
     origin: TextOrigin | None = None,
     names: Linker | None = None,
     repeated_math: frozenset[str] = frozenset(),
+    images: ImageSearch | None = None,
 ) -> RenderedMarkdown:
     """Render commentary `text`, which starts at line `first_line` of `path`, to HTML (see
     `parse_markdown` and `render_parsed`)."""
-    parsed = parse_markdown(text, path, first_line, origin)
+    parsed = parse_markdown(text, path, first_line, origin, images)
     return render_parsed(parsed, katex, names, repeated_math)

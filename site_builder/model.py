@@ -1,15 +1,19 @@
 """The records that pass between the stages (see `build`), in one place.
 
 A module is a list of sections; a section is commentary plus code. The sources stage makes an
-`Input` per page and language, the parse and translate stages a `Translated` module, the render,
-notebook and page stages a `PageRecord` (what the cache keeps of a page), and every stage reports
-problems as `BuildError`s.
+`Input` per page and language, the parse and translate stages a `Translated` module, the symbols
+stage `ModuleSymbols`, the render stage a `RenderedPage`, the notebook stage a `PageNotebook`, the
+page stage a `PageRecord` (what the cache keeps of a page), the check stage `SiteImages` and the
+search stage a `SearchIndex`; every stage reports problems as `BuildError`s.
 """
 
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from .files import Blob  # which imports this module
 
 
 @dataclass
@@ -126,7 +130,7 @@ def fail_or_skip(error: BuildError, skipped: list[BuildError] | None) -> None:
     skipped.append(error)
 
 
-# ---------------------------------------------------------------------- sources, parse, translate
+# -------------------------------------------------------------- sources, parse, translate, symbols
 
 
 @dataclass(frozen=True)
@@ -201,6 +205,13 @@ class Import(NamedTuple):
     name: str
 
 
+class Anchor(NamedTuple):
+    """Where a name is defined: a page (site path) and the id on it."""
+
+    page: str
+    id: str
+
+
 # ---------------------------------------------------------------------- render, notebook, page
 
 
@@ -213,6 +224,83 @@ class Link(NamedTuple):
     line: int | None = None
 
 
+class Written(NamedTuple):
+    """A link's href or an image's src as a text holds it, and the file line it was written on
+    (in a page's commentary, or in the notebook written in its place)."""
+
+    href: str
+    line: int
+
+
+@dataclass
+class RenderedMarkdown:
+    """One text's HTML (see `markdown.render_parsed`), and the links and images it holds."""
+
+    html: str
+    links: list[Written] = field(default_factory=list)
+    images: list[Written] = field(default_factory=list)
+    heading: str | None = None  # a leading `# heading`'s inline HTML, taken out of `html`
+
+
+class ImageSearch(NamedTuple):
+    """Where the images of the page at site path `page` (without a language prefix) are looked
+    for (see `images.find_image`): `trees`, in that order, under the site path an image's src
+    resolves to; `base`, the site's path on its host, resolves a root-absolute src."""
+
+    page: str
+    trees: tuple[Path, ...]
+    base: str = "/"
+
+
+class FoundImage(NamedTuple):
+    """An image as `images.find_image` finds it: its site path (None: remote, or outside the
+    site), and the file published there (None: none in the trees), or the file it links to
+    when that lies outside them (`outside`, never published)."""
+
+    target: str | None
+    path: Path | None = None
+    outside: Path | None = None
+
+
+@dataclass
+class Commentary:
+    """What rendering a page's commentary found: its links and images (where each was written),
+    and, with --keep-going, the TeX errors shown in place of the text they broke."""
+
+    links: list[Link] = field(default_factory=list)
+    images: list[Link] = field(default_factory=list)
+    problems: list[BuildError] = field(default_factory=list)
+
+
+class RenderedCommentary(NamedTuple):
+    """One module's commentary as HTML: its introduction and the heading that opens it (or None;
+    see `markdown.render_parsed`), each section's by id, its words (see `markdown.plain_text`)
+    and what it holds."""
+
+    intro_html: str
+    heading_html: str | None
+    docs_html: dict[str, str]
+    words: str
+    found: Commentary
+
+
+class RenderedPage(NamedTuple):
+    """The render stage's answer for one language of a source: the page rendered, and what its
+    commentary holds."""
+
+    page: RenderedModule
+    found: Commentary
+
+
+@dataclass
+class Notebook:
+    """A notebook's bytes (see `notebook.module_notebook`), and the links it writes in place of
+    its page's."""
+
+    data: bytes
+    links: list[Written] = field(default_factory=list)
+
+
 class NotebookLink(NamedTuple):
     """A link of a page's notebook and the site path it lands on (None: outside the site)."""
 
@@ -222,8 +310,8 @@ class NotebookLink(NamedTuple):
 
 @dataclass
 class PageNotebook:
-    """A page's notebook: its bytes, and its links to other notebooks (resolved once, when the
-    notebook is made, so a rebuild checks them cheaply)."""
+    """The notebook stage's answer for a page: its notebook's bytes, and its links to other
+    notebooks (resolved once, when the notebook is made, so a rebuild checks them cheaply)."""
 
     data: bytes
     links: list[NotebookLink]
@@ -266,3 +354,21 @@ class StoredFiles:
 
     def blobs(self) -> list[str]:
         return list(self.digests.values())
+
+
+# ---------------------------------------------------------------------- check, search
+
+
+class SiteImages(NamedTuple):
+    """The image files the site publishes (site path -> blob), and the images not found."""
+
+    files: dict[str, "Blob"]
+    problems: list[BuildError]
+
+
+class SearchIndex(NamedTuple):
+    """The search stage's answer: the index files, and the search documents of the pages they
+    lack (None when they index every page)."""
+
+    files: dict[str, "Blob"]
+    unindexed: dict[str, "Blob"] | None

@@ -21,13 +21,12 @@ import importlib.util
 import posixpath
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from html.parser import HTMLParser
-from typing import NamedTuple
 
 from .lazy import lazy_module
-from .model import Module, Section
+from .model import Module, Notebook, Section, Written
 from .parse import python_ast
 
 nbformat = lazy_module("nbformat")
@@ -46,35 +45,6 @@ _CELL_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 # Cheap tests that spare parsing Markdown where it cannot matter.
 _NOTEBOOK_FENCE_LINE = re.compile(r"^ {0,3}(?:`{3,}|~{3,})[ \t]*python[ \t]+notebook[ \t]*$", re.M)
 _MAY_OPEN_WITH_H1 = re.compile(r"\s*(?: {0,3}#|[^\n]*\n {0,3}=+[ \t]*(?:\n|$))")
-
-
-class NotebookLink(NamedTuple):
-    """A link a notebook writes in place of its page's, and the line the page's was written on."""
-
-    href: str
-    line: int
-
-
-@dataclass
-class Notebook:
-    """A notebook's bytes, and the links it writes in place of the page's."""
-
-    data: bytes
-    links: list[NotebookLink] = field(default_factory=list)
-
-
-def notebook_path(page_url: str) -> str:
-    """`a/x.html` -> `a/x.ipynb`: a page's notebook lies next to it."""
-    return page_url.removesuffix(".html") + ".ipynb"
-
-
-def download_name(page_url: str) -> str:
-    """The file name a download gets: the folder's name for `a/index.html`, else the page's."""
-    folder, name = posixpath.split(page_url)
-    stem = name.removesuffix(".html")
-    if stem == "index" and folder:
-        stem = posixpath.basename(folder)
-    return stem + ".ipynb"
 
 
 def module_notebook(
@@ -292,7 +262,7 @@ class _Cells:
     def __init__(self, link: Callable[[str], str | None], destinations: set[str] | None):
         self.link, self.destinations = link, destinations
         self.cells: list[_Cell] = []
-        self.links: list[NotebookLink] = []
+        self.links: list[Written] = []
         self._ids: set[str] = set()
         self._joinable_code = False
 
@@ -345,7 +315,7 @@ class _Cells:
 
     def linked(self, text: str, line: int) -> str:
         text, found = rewrite_links(text, self.link, self.destinations)
-        self.links += [NotebookLink(href, line + offset) for href, offset in found]
+        self.links += [Written(href, line + offset) for href, offset in found]
         return text
 
     def group(self, group: list[Section], code: _Code) -> None:

@@ -8,13 +8,8 @@ changed: the HTML comes back as `RenderedModule`s.
 """
 
 import html
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import NamedTuple
 
 from .highlight import highlight_module
-from .images import image_folders
-from .links import Link
 from .markdown import (
     TexBuildError,
     parse_markdown,
@@ -23,37 +18,16 @@ from .markdown import (
     render_parsed,
     repeated_formulas,
 )
-from .model import BuildError, Module, RenderedModule
+from .model import (
+    Commentary,
+    ImageSearch,
+    Link,
+    Module,
+    RenderedCommentary,
+    RenderedModule,
+    RenderedPage,
+)
 from .tex import KatexRenderer
-
-
-@dataclass
-class Commentary:
-    """What rendering a page's commentary found: its links and images (where each was written),
-    and, with --keep-going, the TeX errors shown in place of the text they broke."""
-
-    links: list[Link] = field(default_factory=list)
-    images: list[Link] = field(default_factory=list)
-    problems: list[BuildError] = field(default_factory=list)
-
-
-class RenderedCommentary(NamedTuple):
-    """One module's commentary as HTML: its introduction and the heading that opens it (or None;
-    see `markdown.render_parsed`), each section's by id, its words (see `markdown.plain_text`)
-    and what it holds."""
-
-    intro_html: str
-    heading_html: str | None
-    docs_html: dict[str, str]
-    words: str
-    found: Commentary
-
-
-class RenderedPage(NamedTuple):
-    """One language of a source, rendered, and what its commentary holds."""
-
-    page: RenderedModule
-    found: Commentary
 
 
 def render_source(
@@ -62,11 +36,12 @@ def render_source(
     katex: KatexRenderer,
     linkers: list,
     keep_going: bool = False,
-    docs: Path | None = None,
+    images: ImageSearch | None = None,
 ) -> list[RenderedPage]:
     """Each of `modules` (the translations of `source`, one per language) rendered, and what
-    its commentary holds. `linkers[i]` links the names of `modules[i]` (None: no links)."""
-    commentary = render_commentary(modules, katex, linkers, keep_going, docs)
+    its commentary holds. `linkers[i]` links the names of `modules[i]` (None: no links). Their
+    images are found where `images` says (see `images.find_image`; None: next to the source)."""
+    commentary = render_commentary(modules, katex, linkers, keep_going, images)
     code_html = highlight_module(source.source, source.sections, linkers[0] if linkers else None)
     code_text = "\n".join(text for s in source.sections for _, text in s.code if text.strip())
     return [
@@ -90,21 +65,20 @@ def render_commentary(
     katex: KatexRenderer,
     linkers: list | None = None,
     keep_going: bool = False,
-    docs: Path | None = None,
+    images: ImageSearch | None = None,
 ) -> list[RenderedCommentary]:
     """Each module's commentary rendered, all their math in one call into KaTeX.
     A TeX error is an error, or with `keep_going` a problem shown in place of the commentary it
-    broke. Images not next to their page are looked for at the page's place in `docs`."""
+    broke. Images are found where `images` says (None: next to each module's file)."""
     linkers = linkers or [None] * len(modules)
     blocks = []  # (module number, section id or "intro", text, line, parsed)
     for number, module in enumerate(modules):
-        image_dirs = image_folders(docs, module.rel_path)
         texts = [("intro", module.intro, module.intro_line)]
         texts += [(s.id, s.docs, s.docs_line) for s in module.sections]
         for key, text, line in texts:
             if text.strip():
                 origin = module.origins.get(key)
-                parsed = parse_markdown(text, module.path, line, origin, image_dirs)
+                parsed = parse_markdown(text, module.path, line, origin, images)
                 blocks.append((number, key, text, line, parsed))
     katex.render_many([math for *_, parsed in blocks for math in parsed.math])
     repeated = [
@@ -128,7 +102,9 @@ def render_commentary(
             found.problems.append(error)
             notice = f'<p class="build-error">{html.escape(str(error))}</p>'
             escaped = text.replace("$", "\\$")
-            rendered = render_markdown(escaped, module.path, line, katex, parsed.origin, names)
+            rendered = render_markdown(
+                escaped, module.path, line, katex, parsed.origin, names, images=images
+            )
         where = str(parsed.origin.path if parsed.origin else module.path)  # a translation: its PO
         found.links += [Link(link.href, where, link.line) for link in rendered.links]
         found.images += [Link(image.href, where, image.line) for image in rendered.images]

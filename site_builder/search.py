@@ -27,11 +27,11 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO
 
 from .cache import FileSets
 from .files import Blob
-from .model import BuildError
+from .model import BuildError, SearchIndex
 from .paths import url_path
 
 FOLDER = "pagefind"
@@ -246,14 +246,6 @@ def latest_outputs(kept: FileSets, documents: dict[str, Blob]) -> tuple[dict[str
 def _served(files: dict[str, Blob]) -> dict[str, Blob]:
     """An index's files where the site serves them."""
     return {f"{FOLDER}/{rel}": blob for rel, blob in files.items()}
-
-
-class SearchIndex(NamedTuple):
-    """The search stage's answer: the index files, and the search documents of the pages they
-    lack (None when they index every page)."""
-
-    files: dict[str, Blob]
-    unindexed: dict[str, Blob] | None
 
 
 def site_index(documents: dict[str, Blob], indexer: Indexer | None, cache_dir: Path) -> SearchIndex:

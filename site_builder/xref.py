@@ -12,19 +12,11 @@ links to itself.
 """
 
 import re
-from typing import NamedTuple
 
-from .model import Import, Module, ModuleSymbols
+from .model import Anchor, Import, Module, ModuleSymbols
 from .paths import anchor_href, page_url
 
 _CONFIG_NAME = re.compile(r"(?:^|_)(?:config|cfg|conf)$", re.I)
-
-
-class Anchor(NamedTuple):
-    """Where a name is defined: a page (site path) and the id on it."""
-
-    page: str
-    id: str
 
 
 def module_symbols(module: Module, dotted: str) -> ModuleSymbols:

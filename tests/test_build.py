@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po, write_po
-from conftest import make_config, snapshot, write_tree
+from conftest import PNG_1X1, make_config, snapshot, write_tree
 
 from site_builder import i18n, search, tex
 from site_builder.build import build_site
@@ -101,6 +101,63 @@ def test_rebuild_renders_only_the_changed_page_and_noop_writes_nothing(tiny):
     # Seconds for each stage of the pipeline that ran (see build.py).
     stages = {"sources", "parse", "translate", "render", "page", "check", "search", "write"}
     assert set(report.seconds) >= stages
+
+
+def test_a_rebuild_parses_only_what_it_must_and_each_source_once(tiny, monkeypatch):
+    from site_builder import parse
+
+    parsed, real_parse = [], parse.parse_source
+
+    def counted(path, rel_path, data):
+        parsed.append(rel_path)
+        return real_parse(path, rel_path, data)
+
+    monkeypatch.setattr(parse, "parse_source", counted)
+    monkeypatch.setenv("SITE_BUILDER_WORKERS", "1")  # parsed in this process, where it is counted
+    build_site(tiny, index_search=False)
+    everything = sorted(parsed)
+    assert len(everything) == 6
+
+    parsed.clear()
+    assert build_site(tiny, index_search=False).pages_rendered == []
+    assert parsed == []  # a no-op build parses nothing
+
+    layer = tiny.source / "models/layer.py"
+    layer.write_text(layer.read_text().replace("Keep the width", "Remember the width"))
+    build_site(tiny, index_search=False)
+    assert parsed == ["models/layer.py"]
+
+    # A folder's new title is in every page's crumbs: every page is rendered again, so the pages
+    # whose own source did not change are parsed too, each once.
+    parsed.clear()
+    models = tiny.source / "models/__init__.py"
+    models.write_text(models.read_text().replace("title: Models", "title: The Models"))
+    report = build_site(tiny, index_search=False)
+    assert len(report.pages_rendered) == 6 and sorted(parsed) == everything
+    assert ">The Models</a>" in (tiny.out / "models/layer.html").read_text()
+
+
+PNG_3X2 = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x03\0\0\0\x02\x08\x02\0\0\0\0\0\0\0"
+
+
+def test_a_page_gets_the_size_of_the_image_file_the_site_publishes(tiny):
+    write_tree(
+        tiny.root,
+        {
+            # One site path, a file in each tree: the site publishes the docs tree's.
+            "pkg/models/pic.png": PNG_3X2,
+            "docs/models/pic.png": PNG_1X1,
+            # Reached through a folder that only the package tree has.
+            "docs/charts/bar.png": PNG_3X2,
+            "pkg/models/figure.py": "x = 1\n\n# ![a](pic.png) ![b](../charts/bar.png)\ny = 2\n",
+        },
+    )
+    build_site(tiny)
+    assert (tiny.out / "models/pic.png").read_bytes() == PNG_1X1
+    assert (tiny.out / "charts/bar.png").read_bytes() == PNG_3X2
+    page = (tiny.out / "models/figure.html").read_text()
+    assert '<img src="pic.png" alt="a" width="1" height="1"' in page
+    assert '<img src="../charts/bar.png" alt="b" width="3" height="2"' in page
 
 
 def test_without_indexing_a_rebuild_keeps_the_newest_index_until_one_is_built(tiny):

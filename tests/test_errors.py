@@ -202,16 +202,20 @@ def test_warnings_alone_leave_the_exit_status_zero(project, capsys):
 
 
 # A bug in one page's stage (here made by replacing the stage with one that fails for
-# pkg/extra.py), in this process or in a forked worker; `CRASH_PIDS` collects the processes it
-# failed in.
+# pkg/extra.py: a path, a module or a page among its arguments names it), in this process or in a
+# forked worker; `CRASH_PIDS` collects the processes it failed in.
 CRASH_CHILD = """
 import os, sys
 from pathlib import Path
 import {module} as stage
 
+def names(arg):
+    if isinstance(arg, (str, Path)):
+        return str(arg)
+    return getattr(arg, "rel_path", None) or getattr(getattr(arg, "source", None), "rel_path", "")
+
 def crash(*args, **kwargs):
-    first = args[0]
-    if "extra" in str(getattr(first, "rel_path", first)):
+    if any("extra" in names(arg) for arg in args):
         with Path(os.environ["CRASH_PIDS"]).open("a") as pids:
             pids.write(f"{{os.getpid()}}\\n")
         return [][0]
@@ -231,10 +235,13 @@ INTERNAL = "pkg/extra.py: internal error (IndexError: list index out of range); 
 @pytest.mark.parametrize(
     ("stage", "workers"),
     [
+        ("site_builder.sources._read", "1"),  # reading
         ("site_builder.parse.parse_source", "2"),
         ("site_builder.translate.translate_module", "1"),
+        ("site_builder.build.module_symbols", "1"),
         ("site_builder.render.render_source", "2"),
         ("site_builder.build.module_notebook", "1"),
+        ("site_builder.build.page_layout", "2"),
     ],
 )
 def test_a_bug_in_one_page_is_one_line_and_keep_going_skips_it(project, stage, workers):
