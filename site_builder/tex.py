@@ -23,7 +23,7 @@ import re
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from .lazy import lazy_module
 
@@ -158,6 +158,17 @@ def v8_started() -> bool:
     return _v8_pid is not None
 
 
+def _new_racer() -> "MiniRacer":
+    """A V8 context on an event loop of its own. mini-racer adopts the calling thread's running
+    asyncio loop when there is one (Jupyter's kernel, Playwright's sync API), and then refuses
+    the time limit; made on a thread with no loop, it runs its own."""
+    made: list[MiniRacer] = []
+    thread = threading.Thread(target=lambda: made.append(py_mini_racer.MiniRacer()))
+    thread.start()
+    thread.join()
+    return made[0]
+
+
 def _start_v8() -> "tuple[MiniRacer, JSFunction]":
     """A new V8 context with KaTeX and our render function loaded, and that function."""
     global _v8_pid
@@ -166,7 +177,7 @@ def _start_v8() -> "tuple[MiniRacer, JSFunction]":
     path = katex_dist_dir() / "katex.min.js"
     script = path.read_text(encoding="utf-8", errors="replace")
     _v8_pid = os.getpid()
-    context = py_mini_racer.MiniRacer()
+    context = _new_racer()
     try:
         context.eval(script)
         loaded = context.eval("typeof katex === 'object' && typeof katex.renderToString")
@@ -180,7 +191,7 @@ def _start_v8() -> "tuple[MiniRacer, JSFunction]":
         context.close()
         raise KatexUnavailable(None, "KaTeX does not load (no katex.renderToString)", str(path))
     context.eval(_JS_RENDER)
-    return context, context.eval("siteBuilderRender")
+    return context, cast("JSFunction", context.eval("siteBuilderRender"))
 
 
 class Formula(NamedTuple):

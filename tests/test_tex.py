@@ -1,8 +1,10 @@
+import asyncio
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -320,3 +322,20 @@ def test_a_damaged_katex_is_one_line_naming_its_file(tiny, tmp_path):
     [message] = [line for line in done.stderr.splitlines() if "KaTeX" in line]
     assert f"{script}: KaTeX does not load (SyntaxError" in message
     assert message.endswith("run `npm ci`")
+
+
+def test_katex_renders_with_its_limit_inside_a_running_event_loop():
+    """Jupyter's kernel and Playwright's sync API run an asyncio loop in the calling thread."""
+
+    async def render_in_a_loop() -> str:
+        renderer = KatexRenderer()
+        try:
+            return renderer.render("x^2", False)
+        finally:
+            renderer.close()
+
+    rendered: list[str] = []  # on a thread of its own: this one may run Playwright's loop
+    thread = threading.Thread(target=lambda: rendered.append(asyncio.run(render_in_a_loop())))
+    thread.start()
+    thread.join()
+    assert 'class="katex"' in rendered[0]
