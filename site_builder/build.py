@@ -154,6 +154,10 @@ def _build(
             index = search.site_index(documents, indexer if index_search else None, cache.folder)
             outputs |= index.files
             report.unindexed = index.unindexed
+    for tree in input_trees(config):  # `rm -r` removes the files first: this build read a part
+        if not tree.is_dir():
+            message = "the folder is gone (removed while the site was built); the site is kept"
+            raise BuildError(tree, None, message)
     with report.stage("write"):
         result = write_site(config.out, outputs, link_from=cache.folder)
         cache.save()

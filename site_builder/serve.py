@@ -12,8 +12,8 @@ redirected to it (so relative links on its index page work), as static hosts do.
 
 A watched folder (the source, the docs) that disappears does not empty the site: the last good
 site stays served, one line says so, and the folder is rebuilt from when it comes back. A rebuild
-that read part of a folder being deleted (`rm -r` removes the files first) and found the folder
-gone when it was done is undone: each rebuild keeps a hard-link copy of the site to put back.
+that read part of a folder being deleted (`rm -r` removes the files first) fails before it writes
+anything (see `build`).
 With --debug, an internal error's traceback follows its line in the terminal.
 
 Search is off the rebuild's path: a rebuild writes its pages with the newest index at hand, then a
@@ -23,13 +23,9 @@ is not announced: open pages need no reload for it).
 
 import gzip
 import json
-import os
 import re
-import shutil
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -42,7 +38,7 @@ from .build import build_site, check_out
 from .config import SiteConfig
 from .files import Blob
 from .model import BuildError, internal_error
-from .report import BuildReport, location, print_problem, print_report
+from .report import location, print_problem, print_report
 from .tex import KatexRenderer
 
 HOST = "127.0.0.1"  # the preview is served on this machine only
@@ -352,26 +348,19 @@ class PreviewServer:
     def rebuild(self) -> list[str] | None:
         """Build (incrementally); announce what changed, and return it. On any error, or while a
         watched folder is gone, print one line, show it on the open pages, keep serving the
-        previous site, and return None. A build during which a watched folder went (an `rm -r`
-        that the watcher saw part of) is undone: it read a half-deleted tree."""
+        previous site, and return None."""
         if self._folder_gone():
             return None
         try:
-            with self.build_lock, self._undo_point() as undo:
-                report: BuildReport | None = build_site(
+            with self.build_lock:
+                report = build_site(
                     self.config, self.keep_going, index_search=False, katex=self.katex
                 )
-                if self.missing_dirs():  # gone during the build, which may have read a part
-                    undo()
-                    report = None
         except BuildError as error:
             self._failed(error)
             return None
         except Exception as error:  # a bug; the watcher outlives it and the next edit rebuilds
             self._failed(internal_error(None, error))
-            return None
-        if report is None:  # undone; the watcher rebuilds once the folder is back
-            self._folder_gone()
             return None
         print_report(report, self.config.out, self.debug)
         changed = report.written + report.removed
@@ -397,29 +386,6 @@ class PreviewServer:
         print_problem(problem, debug=self.debug)
         sys.stderr.flush()
         self.announcer.fail(location(problem))
-
-    @contextmanager
-    def _undo_point(self) -> Iterator[Callable[[], None]]:
-        """Keeps a hard-link copy of the site while a build runs; the function it gives puts
-        that copy back in place of what the build wrote."""
-        out = self.config.out
-        kept = out.with_name(f".{out.name}.serve-previous")
-        shutil.rmtree(kept, ignore_errors=True)  # left by a killed server
-        if out.is_dir():
-            shutil.copytree(out, kept, symlinks=True, copy_function=os.link)
-
-        def undo() -> None:
-            if kept.is_dir():
-                replaced = out.with_name(f".{out.name}.serve-replaced")
-                shutil.rmtree(replaced, ignore_errors=True)
-                os.rename(out, replaced)
-                os.rename(kept, out)
-                shutil.rmtree(replaced, ignore_errors=True)
-
-        try:
-            yield undo
-        finally:
-            shutil.rmtree(kept, ignore_errors=True)
 
     def _index(self) -> None:
         """Index the latest pages while rebuilds go on, then swap the index in with a rebuild
