@@ -40,7 +40,7 @@ def test_a_failed_rebuild_is_shown_on_open_pages_until_the_next_good_one(browser
         layer.write_text(good.replace("Keep the width", "Mind the width"))
         # The page that was rewritten reloads; the other one just drops the banner.
         edited.wait_for_function(
-            "document.body.innerText.includes('Mind the width')", timeout=60_000
+            "document.body?.innerText.includes('Mind the width')", timeout=60_000
         )
         for page in (other, edited):
             page.wait_for_selector(BANNER, state="detached", timeout=60_000)
