@@ -13,6 +13,7 @@ the templates' strings.
 """
 
 import copy
+import difflib
 import re
 import tomllib
 from collections import Counter
@@ -28,6 +29,7 @@ from babel.messages.plurals import get_plural
 from jinja2.ext import babel_extract
 from tomlkit.exceptions import TOMLKitError
 
+from . import pofile
 from .config import SiteConfig, language_code_problem
 from .files import atomic_write
 from .model import BuildError
@@ -40,9 +42,9 @@ from .translate import (
     UI_DOMAIN,
     UI_LOCALE_DIR,
     Entry,
+    Key,
     load_translations,
     module_entries,
-    msgid_of,
     msgstr_lines,
     parse_catalog,
     po_lines,
@@ -116,7 +118,8 @@ def _catalog(header: str, project: ProjectInfo, metadata: dict[str, str]) -> pol
 
 
 def build_template(entries: list[Entry], location: str, project: ProjectInfo) -> polib.POFile:
-    """The POT catalog of one page: one entry per text, keyed by msgctxt."""
+    """The POT catalog of one page: one entry per English text (the same text twice is one entry
+    with two locations), in page order."""
     template = _catalog(
         f"English texts of {location}, extracted by `site-builder i18n update`.\n"
         "Do not edit: translations go into <lang>/LC_MESSAGES/*.po.",
@@ -128,80 +131,133 @@ def build_template(entries: list[Entry], location: str, project: ProjectInfo) ->
         },
     )
     template.metadata_is_fuzzy = True
+    found: dict[Key, polib.POEntry] = {}
     for entry in entries:
-        template.append(
-            polib.POEntry(
-                msgctxt=entry.context,
-                msgid=msgid_of(entry.text),
-                comment=entry.note,
-                occurrences=[(location, str(entry.line))],
-            )
+        occurrence = (location, str(entry.line))
+        if (same := found.get(entry.key)) is not None:
+            same.occurrences.append(occurrence)
+            continue
+        found[entry.key] = polib.POEntry(
+            msgctxt=entry.context, msgid=entry.key[1], comment=entry.note, occurrences=[occurrence]
         )
+        template.append(found[entry.key])
     return template
 
 
 def new_catalog(lang: str, location: str, project: ProjectInfo) -> polib.POFile:
-    """An empty catalog of `lang`, its header filled in (the plural forms from Babel)."""
+    """An empty catalog of `lang`, its header filled in as msginit does (the plural forms from
+    Babel)."""
     locale = Locale.parse(lang.replace("-", "_"))
     team = f"{locale.english_name} <{project.contact}>"
-    return _catalog(
+    catalog = _catalog(
         f"{locale.english_name} translation of {location}.\n"
         "Edit with Poedit or any PO editor; see CONTRIBUTING.md.",
         project,
         {
             "PO-Revision-Date": _now(),
             "Last-Translator": team,  # until a translator's editor puts their name here
-            "Language": str(locale),
             "Language-Team": team,
-            "Plural-Forms": get_plural(locale).plural_forms,
+            "Language": str(locale),
         },
     )
+    catalog.metadata["Plural-Forms"] = get_plural(locale).plural_forms
+    return catalog
 
 
-def _key(entry: polib.POEntry) -> tuple:
-    """Entries are matched by msgctxt; those without one (the site's interface) by msgid."""
-    return (entry.msgctxt,) if entry.msgctxt else (None, entry.msgid)
+FUZZY_THRESHOLD = 0.6  # msgmerge's: how alike two English texts must be to offer a translation
 
 
-def merge(catalog: polib.POFile, template: polib.POFile) -> polib.POFile:
-    """`catalog` updated from `template`, in the template's order, matching entries by msgctxt
-    (not by English text); a new catalog, with `catalog`'s header.
+def _similar(msgid: str, candidates: list[polib.POEntry]) -> polib.POEntry | None:
+    """The candidate whose English is most like `msgid`, if alike enough (see FUZZY_THRESHOLD)."""
+    best, best_ratio = None, FUZZY_THRESHOLD
+    for candidate in candidates:
+        matcher = difflib.SequenceMatcher(None, msgid, candidate.msgid, autojunk=False)
+        if matcher.real_quick_ratio() < best_ratio or matcher.quick_ratio() < best_ratio:
+            continue
+        if (ratio := matcher.ratio()) >= best_ratio:
+            best, best_ratio = candidate, ratio
+    return best
 
-    An entry keeps its translation, flags and translator comments and takes the template's
-    English, notes and locations. When the English changed, a translated entry turns fuzzy and
-    remembers in `previous_msgid` the English it was translated from: the oldest one while it
-    stays fuzzy. Entries whose key vanished from the template become obsolete.
+
+def compendium(catalogs: list[polib.POFile]) -> dict[Key, polib.POEntry]:
+    """The translated, non-fuzzy entries of a language's catalogs by key, as msgmerge's
+    `--compendium` uses them: a text that moved to another page keeps its translation."""
+    found: dict[Key, polib.POEntry] = {}
+    for catalog in catalogs:
+        for entry in catalog:
+            if entry.msgid and entry.msgstr and not entry.fuzzy:
+                found.setdefault((entry.msgctxt, entry.msgid), entry)
+    return found
+
+
+def merge(
+    catalog: polib.POFile,
+    template: polib.POFile,
+    others: dict[Key, polib.POEntry] | None = None,
+) -> polib.POFile:
+    """`catalog` updated from `template` as GNU msgmerge does; a new catalog, in the template's
+    order, with `catalog`'s header.
+
+    An entry is found by its English (and msgctxt): it keeps its translation, flags and
+    translator comments, and takes the template's notes and locations. An English text that the
+    catalog lacks takes the translation of the same text in `others` (a compendium, see
+    `compendium`), or else turns fuzzy with the translation of the most similar English of the
+    catalog (or of `others`), whose English it keeps in `previous_msgid`: the oldest one while it
+    stays fuzzy. Translated entries that no English uses any more become obsolete.
     """
     merged = polib.POFile(wrapwidth=catalog.wrapwidth)
     merged.header, merged.metadata = catalog.header, dict(catalog.metadata)
     merged.metadata_is_fuzzy = catalog.metadata_is_fuzzy
-    current = {_key(entry): entry for entry in catalog if not entry.obsolete}
+    current = {(e.msgctxt, e.msgid): e for e in catalog if e.msgid and e.obsolete}
+    current |= {(e.msgctxt, e.msgid): e for e in catalog if e.msgid and not e.obsolete}
+    others = others or {}
+    used: set[Key] = set()
+    missing: list[polib.POEntry] = []
     for new in template:
+        key = (new.msgctxt, new.msgid)
         entry = polib.POEntry(
             msgctxt=new.msgctxt,
             msgid=new.msgid,
             comment=new.comment,
             occurrences=list(new.occurrences),
         )
-        if (old := current.pop(_key(new), None)) is not None:
-            entry.msgstr, entry.tcomment, entry.flags = old.msgstr, old.tcomment, list(old.flags)
-            entry.previous_msgid = old.previous_msgid if old.fuzzy else None
-            if old.msgid != new.msgid and old.msgstr:
-                if not old.fuzzy:
-                    entry.flags.append("fuzzy")
-                entry.previous_msgid = entry.previous_msgid or old.msgid
         merged.append(entry)
-    merged += [entry for entry in catalog if entry.obsolete]
-    for entry in current.values():
-        merged.append(copy.copy(entry))
-        merged[-1].obsolete = True
+        if (old := current.get(key)) is not None:
+            used.add(key)
+            entry.msgstr, entry.tcomment, entry.flags = old.msgstr, old.tcomment, list(old.flags)
+            entry.previous_msgctxt = old.previous_msgctxt if old.fuzzy else None
+            entry.previous_msgid = old.previous_msgid if old.fuzzy else None
+        elif (found := others.get(key)) is not None:
+            entry.msgstr = found.msgstr
+        else:
+            missing.append(entry)
+    translated = [e for key, e in current.items() if e.msgstr and key not in used]
+    alike = [e for e in others.values() if (e.msgctxt, e.msgid) not in current] + translated
+    for entry in missing:  # the most similar translated English, as msgmerge's fuzzy match
+        if entry.msgctxt:  # the page's title or summary: its own old one
+            old = next((e for e in translated if e.msgctxt == entry.msgctxt), None)
+        else:
+            old = _similar(entry.msgid, [e for e in alike if e.msgctxt is None])
+        if old is None:
+            continue
+        used.add((old.msgctxt, old.msgid))
+        entry.msgstr, entry.flags = old.msgstr, [*old.flags, *([] if old.fuzzy else ["fuzzy"])]
+        entry.previous_msgid = (old.previous_msgid if old.fuzzy else None) or old.msgid
+    for key, old in current.items():
+        if key not in used and old.msgstr:
+            gone = copy.copy(old)
+            gone.obsolete, gone.occurrences, gone.comment = True, [], ""
+            merged.append(gone)
     return merged
 
 
 def write_if_changed(path: Path, catalog: polib.POFile) -> bool:
-    """Write `catalog` (atomically) unless the file already says the same apart from its dates."""
-    content = str(catalog).encode("utf-8")
-    if path.is_file() and _DATE_LINE.sub(b"", path.read_bytes()) == _DATE_LINE.sub(b"", content):
+    """Write `catalog` (atomically, laid out as GNU gettext does, see `pofile`) unless the file
+    already says the same apart from its dates. Entries the file has keep their bytes."""
+    previous = path.read_bytes() if path.is_file() else None
+    text = pofile.format_catalog(catalog, previous.decode("utf-8") if previous else None)
+    content = text.encode("utf-8")
+    if previous is not None and _DATE_LINE.sub(b"", previous) == _DATE_LINE.sub(b"", content):
         return False
     atomic_write(path, content)
     return True
@@ -221,28 +277,39 @@ def target_languages(config: SiteConfig, requested: list[str] | None) -> list[st
 
 
 def update(config: SiteConfig, langs: list[str], warnings: list[BuildError]) -> list[Path]:
-    """Extract every page's English into its POT and merge it into each language's PO, and the
-    templates' UI strings into each language's UI catalog (see `ui_catalog_path`). Problems that
-    stop nothing (a catalog's unreadable `#|` line) are added to `warnings`.
+    """Extract every page's English into its POT and merge it into each language's PO (see
+    `merge`; each language's other page catalogs serve as its compendium), and the templates' UI
+    strings into each language's UI catalog (see `ui_catalog_path`). Problems that stop
+    nothing (a catalog's unreadable `#|` line) are added to `warnings`.
 
     Every page and catalog is read before anything is written, so an error leaves all catalogs
     as they were."""
     root, project, outputs = locale_dir(config), project_info(config), []
+    pages = []
     for source in find_sources(config):
         entries = module_entries(parse_source(source.path, source.rel_path))
-        if not entries:
-            continue
-        location = project_path(config, source.path)
-        template = build_template(entries, location, project)
-        outputs.append((root / "templates" / f"{page_stem(source.rel_path)}.pot", template))
-        for lang in langs:
+        if entries:
+            location = project_path(config, source.path)
+            pages.append((source, location, build_template(entries, location, project)))
+            stem = page_stem(source.rel_path)
+            outputs.append((root / "templates" / f"{stem}.pot", pages[-1][2]))
+    for lang in langs:
+        catalogs = {}
+        for source, location, _template in pages:
             path = catalog_path(root, lang, source.rel_path)
-            catalog = (
+            catalogs[path] = (
                 read_catalog(path, warnings)
                 if path.is_file()
                 else new_catalog(lang, location, project)
             )
-            outputs.append((path, merge(catalog, template)))
+        folder = root / lang / "LC_MESSAGES"
+        for path in sorted(folder.rglob("*.po")) if folder.is_dir() else []:
+            if path not in catalogs and path.name != f"{UI_DOMAIN}.po":  # a page that went
+                catalogs[path] = read_catalog(path, warnings)
+        others = compendium(list(catalogs.values()))
+        for source, _location, template in pages:
+            path = catalog_path(root, lang, source.rel_path)
+            outputs.append((path, merge(catalogs[path], template, others)))
     template = ui_template(project)
     for lang in langs:
         if ui_path := ui_catalog_path(config, lang):
@@ -303,7 +370,7 @@ def status(config: SiteConfig, langs: list[str], warnings: list[BuildError]) -> 
             messages = load_translations(path, warnings)
             row = Status(page_stem(source.rel_path), lang)
             for entry in entries:
-                message = messages.get(entry.context)
+                message = messages.get(entry.key)
                 if usable_translation(message, entry.text) is not None:
                     row.translated += 1
                 elif message is not None and message.msgstr:

@@ -41,12 +41,18 @@ PLAIN_TEXT = frozenset({"title", "summary"})  # msgctxts shown as text, not rend
 
 @dataclass(frozen=True)
 class Entry:
-    """One translatable text of a page: its msgctxt, English Markdown, source line and a note."""
+    """One translatable text of a page: its msgctxt (only the plain-text title and summary have
+    one), English Markdown, source line and a note for translators."""
 
-    context: str
+    context: str | None
     text: str
     line: int
     note: str
+
+    @property
+    def key(self) -> tuple[str | None, str]:
+        """What finds its translation in a catalog: (msgctxt, msgid), as gettext does."""
+        return self.context, msgid_of(self.text)
 
 
 def msgid_of(text: str) -> str:
@@ -54,18 +60,103 @@ def msgid_of(text: str) -> str:
     return text.strip("\n")
 
 
+@dataclass(frozen=True)
+class Block:
+    """A top-level piece of Markdown: a translatable block (a paragraph, a heading, one list
+    item, a whole table, a block quote, an HTML block) or lines kept as they are (blank lines,
+    code, display math, rules). A list item's `text` is its content without its `marker`; its
+    other lines are indented by `indent`. `first` is the block's line in the whole text."""
+
+    text: str
+    first: int
+    translatable: bool
+    marker: str = ""
+    indent: str = ""
+
+    def lines(self, text: str) -> list[str]:
+        """`text` (this block's text, or its translation) laid out as the block is."""
+        lines = text.split("\n")
+        if not self.marker:
+            return lines
+        rest = [self.indent + line if line.strip() else "" for line in lines[1:]]
+        return [self.marker + lines[0], *rest]
+
+
+_LIST_MARKER = re.compile(r"( {0,3}(?:[*+-]|\d{1,9}[.)]))( *)")
+_VERBATIM_TOKENS = frozenset({"fence", "code_block", "math_block", "math_block_label", "hr"})
+
+
+def split_blocks(markdown: str) -> list[Block]:
+    """`markdown` as blocks (see `Block`) whose lines, joined, are `markdown` again."""
+    lines = markdown.split("\n")
+    found: list[tuple[int, int, str]] = []  # (first line, end line, "item", "text" or "verbatim")
+    tokens = commonmark.PARSER.parse(markdown)
+    for index, token in enumerate(tokens):
+        if token.level != 0 or token.map is None or token.type.endswith("_close"):
+            continue
+        if token.type in ("bullet_list_open", "ordered_list_open"):
+            depth = 0
+            for item in tokens[index + 1 :]:
+                if item.type == "list_item_open" and depth == 0 and item.map:
+                    found.append((item.map[0], item.map[1], "item"))
+                depth += item.nesting if item.type.startswith("list_item") else 0
+                if item.level == 0 and item.type.endswith("list_close"):
+                    break
+        else:
+            kind = "verbatim" if token.type in _VERBATIM_TOKENS else "text"
+            found.append((token.map[0], token.map[1], kind))
+    blocks: list[Block] = []
+    at = 0
+    for first, end, kind in found:
+        while end > first + 1 and not lines[end - 1].strip():  # trailing blank lines
+            end -= 1
+        if first > at:
+            blocks.append(Block("\n".join(lines[at:first]), at, False))
+        if kind == "item":
+            blocks.append(_item(lines[first:end], first))
+        else:
+            blocks.append(Block("\n".join(lines[first:end]), first, kind == "text"))
+        at = end
+    if at < len(lines):
+        blocks.append(Block("\n".join(lines[at:]), at, False))
+    return blocks
+
+
+def _item(lines: list[str], first: int) -> Block:
+    """A list item's block: its content, and the marker and indent to lay a translation out."""
+    marker = _LIST_MARKER.match(lines[0])
+    if marker is None:  # a list item starts with its marker: not reached
+        return Block("\n".join(lines), first, True)
+    prefix = marker[0] if 1 <= len(marker[2]) <= 4 else marker[1] + " "
+    width = len(prefix)
+    rest = [line[min(width, len(line) - len(line.lstrip(" "))) :] for line in lines[1:]]
+    text = "\n".join([lines[0][len(prefix) :], *rest])
+    return Block(text, first, True, prefix, " " * width)
+
+
+def text_entries(text: str, first_line: int, note: str) -> list[Entry]:
+    """The entries of a Markdown text starting at source line `first_line`: one per block."""
+    return [
+        Entry(None, block.text, first_line + block.first, note)
+        for block in split_blocks(text)
+        if block.translatable and msgid_of(block.text)
+    ]
+
+
 def module_entries(module: Module) -> list[Entry]:
-    """The page's translatable texts in page order; empty texts are skipped."""
+    """The page's translatable texts in page order, a Markdown text block by block; empty texts
+    are skipped. The same English twice is two entries with one key."""
     entries = [
         Entry("title", module.title, 1, "Page title"),
         Entry("summary", module.summary, 1, "Page summary (meta description)"),
-        Entry("intro", module.intro, module.intro_line, "Page introduction"),
     ]
+    entries = [entry for entry in entries if msgid_of(entry.text)]
+    entries += text_entries(module.intro, module.intro_line, "Page introduction")
     for section in module.sections:
         where = f"in {section.scope}" if section.scope else "at module level"
         note = f"docstring of {section.id}" if section.kind == "docstring" else f"comment {where}"
-        entries.append(Entry(section.id, section.docs, section.docs_line, note))
-    return [entry for entry in entries if msgid_of(entry.text)]
+        entries += text_entries(section.docs, section.docs_line, note)
+    return entries
 
 
 # A line that opens a string: a keyword or a continuation line, also of an obsolete entry (`#~`)
@@ -156,12 +247,15 @@ def _parse(path: Path, text: str, warnings: list[BuildError]) -> polib.POFile:
     return catalog
 
 
-class PageCatalog(NamedTuple):
-    """A page's PO file: its current entries by msgctxt, and the lines of their msgstrs (see
-    `msgstr_lines`)."""
+Key = tuple[str | None, str]  # (msgctxt, msgid)
 
-    entries: dict[str, polib.POEntry]
-    lines: dict[str, tuple[int, ...]]
+
+class PageCatalog(NamedTuple):
+    """A page's PO file: its current entries by (msgctxt, msgid), and the lines of their msgstrs
+    (see `msgstr_lines`)."""
+
+    entries: dict[Key, polib.POEntry]
+    lines: dict[Key, tuple[int, ...]]
 
 
 def _load(path: Path, warnings: list[BuildError], data: bytes | None = None) -> PageCatalog:
@@ -173,13 +267,15 @@ def _load(path: Path, warnings: list[BuildError], data: bytes | None = None) -> 
         return PageCatalog({}, {})
     text = _decode(path, data)
     catalog = _parse(path, text, warnings)
-    entries = {e.msgctxt: e for e in catalog if e.msgctxt and not e.obsolete}
+    entries: dict[Key, polib.POEntry] = {
+        (e.msgctxt, e.msgid): e for e in catalog if e.msgid and not e.obsolete
+    }
     lines = po_lines(text)
-    return PageCatalog(entries, {context: msgstr_lines(lines, e) for context, e in entries.items()})
+    return PageCatalog(entries, {key: msgstr_lines(lines, e) for key, e in entries.items()})
 
 
-def load_translations(path: Path, warnings: list[BuildError]) -> dict[str, polib.POEntry]:
-    """Entries of a PO file by msgctxt; {} if there is no file."""
+def load_translations(path: Path, warnings: list[BuildError]) -> dict[Key, polib.POEntry]:
+    """Entries of a PO file by (msgctxt, msgid), see `Entry.key`; {} if there is no file."""
     return _load(path, warnings).entries
 
 
@@ -211,6 +307,90 @@ def usable_translation(entry: polib.POEntry | None, english: str) -> str | None:
     return entry.msgstr if entry.msgid == msgid_of(english) else None
 
 
+# How a block that stays English says so: a span around the text of a paragraph, a heading or
+# a one-paragraph list item (no line added), else a div around the block.
+_SPAN, _DIV = '<span lang="{lang}">', '<div lang="{lang}">'
+_ATX_HEADING = re.compile(r" {0,3}#{1,6}(?: +|$)")
+
+
+def _marked_english(block: Block, lang: str) -> tuple[list[str], list[int]]:
+    """The English lines of `block`, marked as being in `lang` (see `_SPAN`), and the line of
+    the block's text that each comes from."""
+    text, count = block.text, block.text.count("\n") + 1
+    heading = _ATX_HEADING.match(text)
+    if heading and count == 1:
+        start, span = heading.end(), bool(text[heading.end() :].strip())
+    else:
+        start = len(text) - len(text.lstrip())
+        tokens = [t.type for t in commonmark.PARSER.parse(text) if t.level == 0]
+        span = tokens == ["paragraph_open", "paragraph_close"]
+    if span:
+        marked = text[:start] + _SPAN.format(lang=lang) + text[start:].rstrip() + "</span>"
+        return block.lines(marked), list(range(count))
+    marked = _DIV.format(lang=lang) + "\n\n" + text + "\n\n</div>"
+    return block.lines(marked), [0, 0, *range(count), count - 1, count - 1]
+
+
+class _Text(NamedTuple):
+    text: str
+    fell_back: bool
+    lines: tuple[int, ...]  # the source line, or where `translated` the PO line, of each line
+    translated: bool  # some of it is
+
+
+def _translate_text(
+    english: str,
+    first_line: int,
+    source_lang: str,
+    catalog: PageCatalog,
+    path: Path,
+    warnings: list[BuildError],
+) -> _Text:
+    """`english` (starting at source line `first_line`) with each block's usable translation;
+    the others stay English, marked so (see `_marked_english`)."""
+    lines: list[str] = []
+    source_lines: list[int] = []
+    po_lines: list[int | None] = []  # None: an English line
+    fell_back = False
+    for block in split_blocks(english):
+        key = (None, block.text)
+        text = usable_translation(catalog.entries.get(key), block.text)
+        if block.translatable and text is not None:
+            result = sanitize.sanitize_translation(text, block.text)
+            if sanitize.parts_of(text).math != sanitize.parts_of(block.text).math:
+                result.problems.append("its math differs from the English")
+            if notebook_code(text) != notebook_code(block.text):
+                result.problems.append(
+                    "its notebook code differs from the English (code is never translated)"
+                )
+            starts = catalog.lines[key] or (catalog.entries[key].linenum or 1,)
+            for problem in result.problems:
+                warnings.append(BuildError(path, starts[0], f"translation not used: {problem}"))
+            if not result.problems:
+                laid_out = block.lines(result.text)
+                lines += laid_out
+                source_lines += [first_line + block.first] * len(laid_out)
+                po_lines += [starts[min(n, len(starts) - 1)] for n in range(len(laid_out))]
+                continue
+        if block.translatable:
+            fell_back = True
+            laid_out, offsets = _marked_english(block, source_lang)
+        else:
+            laid_out = block.lines(block.text)
+            offsets = list(range(len(laid_out)))
+        lines += laid_out
+        source_lines += [first_line + block.first + offset for offset in offsets]
+        po_lines += [None] * len(laid_out)
+    known = [line for line in po_lines if line is not None]
+    if not known:
+        return _Text("\n".join(lines), fell_back, tuple(source_lines), False)
+    blamed, last = [], known[0]  # an English line in a translated text: its nearest translation
+    for line in po_lines:
+        last = last if line is None else line
+        blamed.append(last)
+    return _Text("\n".join(lines), fell_back, tuple(blamed), True)
+
+
 def translate_module(
     module: Module,
     lang: str,
@@ -218,55 +398,56 @@ def translate_module(
     source_lang: str = "en",
     catalog: bytes | None = None,
 ) -> tuple[Module, list[str]]:
-    """A copy of `module` in `lang` and the keys that fell back to English (see module docs).
-    A translation not used, and any other problem of the catalog, is a warning in the copy's
-    `warnings` (after the module's own). `catalog` is the bytes of the page's catalog, as the
-    sources stage read them for the page's key (b"" when it has none), so that the page is made
-    from what its key names; without them the catalog is read here.
+    """A copy of `module` in `lang` and the texts ("title", "summary", "intro", section ids)
+    of which some part fell back to English (see module docs). A translation not used, and any
+    other problem of the catalog, is a warning in the copy's `warnings` (after the module's
+    own). `catalog` is the bytes of the page's catalog, as the sources stage read them for the
+    page's key (b"" when it has none), so that the page is made from what its key names;
+    without them the catalog is read here.
 
     Without a locale dir (no docs dir configured) every text falls back.
     """
     if lang == source_lang:
         return module, []
     if locale_dir is None:
-        return dataclasses.replace(module, origins={}), [e.context for e in module_entries(module)]
+        keys = ["title", "summary", "intro", *(s.id for s in module.sections)]
+        all_texts = [module.title, module.summary, module.intro]
+        all_texts += [s.docs for s in module.sections]
+        return dataclasses.replace(module, origins={}), [
+            key for key, text in zip(keys, all_texts, strict=True) if msgid_of(text)
+        ]
     path = catalog_path(locale_dir, lang, module.rel_path)
     warnings: list[BuildError] = []
-    messages, lines = _load(path, warnings, catalog)
-    texts: dict[str, str] = {}
+    loaded = _load(path, warnings, catalog)
     fallback: list[str] = []
-    origins: dict[str, TextOrigin] = {}
-    for entry in module_entries(module):
-        message = messages.get(entry.context)
-        text = usable_translation(message, entry.text)
-        if text is not None and message is not None and entry.context not in PLAIN_TEXT:
-            result = sanitize.sanitize_translation(text, entry.text)
-            if sanitize.parts_of(text).math != sanitize.parts_of(entry.text).math:
-                result.problems.append("its math differs from the English")
-            if notebook_code(text) != notebook_code(entry.text):
-                result.problems.append(
-                    "its notebook code differs from the English (code is never translated)"
-                )
-            if result.problems:
-                line = (lines[entry.context] or (message.linenum,))[0]
-                for problem in result.problems:
-                    warnings.append(BuildError(path, line, f"translation not used: {problem}"))
-                text = None
-            else:
-                text = result.text
+    plain: dict[str, str] = {}
+    for context, english in (("title", module.title), ("summary", module.summary)):
+        if not msgid_of(english):
+            continue
+        text = usable_translation(loaded.entries.get((context, msgid_of(english))), english)
         if text is None:
-            fallback.append(entry.context)
-        else:
-            texts[entry.context] = text
-            origins[entry.context] = TextOrigin(path, lines[entry.context])
+            fallback.append(context)
+        plain[context] = english if text is None else text
+    texts: dict[str, str] = {}
+    origins: dict[str, TextOrigin] = {}
+    parts = [("intro", module.intro, module.intro_line)]
+    parts += [(s.id, s.docs, s.docs_line) for s in module.sections]
+    for key, english, first_line in parts:
+        if not msgid_of(english):
+            continue
+        done = _translate_text(english, first_line, source_lang, loaded, path, warnings)
+        texts[key] = done.text
+        origins[key] = TextOrigin(path if done.translated else module.path, done.lines)
+        if done.fell_back:
+            fallback.append(key)
     sections = [
         dataclasses.replace(section, docs=texts.get(section.id, section.docs))
         for section in module.sections
     ]
     translated = dataclasses.replace(
         module,
-        title=texts.get("title", module.title),
-        summary=texts.get("summary", module.summary),
+        title=plain.get("title", module.title),
+        summary=plain.get("summary", module.summary),
         intro=texts.get("intro", module.intro),
         sections=sections,
         origins=origins,
