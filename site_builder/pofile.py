@@ -15,6 +15,23 @@ import unicodedata
 import polib
 
 WIDTH = 79
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def po_lines(text: str) -> list[str]:
+    """The lines of a PO file, as gettext reads them: only `\n` and `\r` end one. (A string in
+    a PO file may hold U+2028, U+0085, U+001E, a form feed... as they are, and str.splitlines
+    ends a line at each.)"""
+    lines = _LINE_END.split(text)
+    return lines[:-1] if lines and not lines[-1] else lines
+
+
+class PoText(str):
+    """PO text that polib (which calls `splitlines()`, never with `keepends`) reads line by line
+    as gettext does."""
+
+    def splitlines(self, keepends: bool = False) -> list[str]:
+        return po_lines(self)
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\a": "\\a"}
 _ESCAPES |= {"\b": "\\b", "\f": "\\f", "\v": "\\v"}
 
@@ -246,7 +263,7 @@ def _chunks(text: str) -> dict[tuple, str]:
     found: dict[tuple, str] = {}
     for chunk in re.split(r"\n(?:[ \t]*\n)+", text.strip("\n")):
         try:
-            catalog = polib.pofile(chunk + "\n", encoding="utf-8")
+            catalog = polib.pofile(PoText(chunk + "\n"), encoding="utf-8")
         except (OSError, ValueError):
             continue
         entries = list(catalog)

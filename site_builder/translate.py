@@ -27,6 +27,7 @@ from .lazy import lazy_module
 from .model import BuildError, Module, TextOrigin
 from .notebook import NOTEBOOK_FENCE
 from .paths import catalog_path
+from .pofile import PoText, po_lines
 
 if TYPE_CHECKING:
     from . import commonmark, sanitize
@@ -166,25 +167,6 @@ def module_entries(module: Module) -> list[Entry]:
 _OPENS_STRING = re.compile(r'(?P<prefix>#~\|?|#\|)?\s*(msg\w+(\[\d+\])?\s+)?"')
 _ONE_STRING = re.compile(r'(#~\|?|#\|)?\s*(msg\w+(\[\d+\])?\s+)?"(\\.|[^"\\])*"')
 _POLIB_LINE = re.compile(r"\(line (\d+)\)")
-_LINE_END = re.compile(r"\r\n|\r|\n")
-
-
-def po_lines(text: str) -> list[str]:
-    """The lines of a PO file, as gettext reads them: only `\n` and `\r` end one. (A string in
-    a PO file may hold U+2028, U+0085, U+001E, a form feed... as they are, and str.splitlines
-    ends a line at each.)"""
-    lines = _LINE_END.split(text)
-    return lines[:-1] if lines and not lines[-1] else lines
-
-
-class _PoText(str):
-    """PO text that polib (which calls `splitlines()`, never with `keepends`) reads line by line
-    as gettext does."""
-
-    def splitlines(self, keepends: bool = False) -> list[str]:
-        return po_lines(self)
-
-
 def notebook_code(markdown: str) -> list[str]:
     """The code of each notebook fence in commentary, at any depth (the notebook runs those at
     the top level): what a translation must keep verbatim."""
@@ -237,7 +219,7 @@ def _parse(path: Path, text: str, warnings: list[BuildError]) -> polib.POFile:
             warnings.append(BuildError(path, number, "ignoring the unreadable previous msgid (#|)"))
             unreadable_previous.append(number)
     try:
-        catalog = polib.pofile(_PoText(text), encoding="utf-8")
+        catalog = polib.pofile(PoText(text), encoding="utf-8")
     except OSError as error:  # polib's "Syntax error in po file (line N)"
         found = _POLIB_LINE.search(str(error))
         raise BuildError(path, found and int(found[1]), f"invalid PO file: {error}") from None
