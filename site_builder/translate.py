@@ -403,15 +403,18 @@ def translate_module(
     loaded = _load(path, warnings, catalog)
     fallback: list[str] = []
     plain: dict[str, str] = {}
+    origins: dict[str, TextOrigin] = {}
     for context, english in (("title", module.title), ("summary", module.summary)):
         if not msgid_of(english):
             continue
-        text = usable_translation(loaded.entries.get((context, msgid_of(english))), english)
+        key = (context, msgid_of(english))
+        text = usable_translation(loaded.entries.get(key), english)
         if text is None:
             fallback.append(context)
+        else:
+            origins[context] = TextOrigin(path, loaded.lines[key])
         plain[context] = english if text is None else text
     texts: dict[str, str] = {}
-    origins: dict[str, TextOrigin] = {}
     parts = [("intro", module.intro, module.intro_line)]
     parts += [(s.id, s.docs, s.docs_line) for s in module.sections]
     for key, english, first_line in parts:

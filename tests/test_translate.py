@@ -1,5 +1,6 @@
-"""The translate stage: PO lookup by msgctxt, fallback rules, mtime cache, UI strings, and PO
-files read with their lines (a malformed one is one error with its line)."""
+"""The translate stage: Markdown split into blocks, each found in the PO file by its English,
+fallback rules (block by block, marked lang="en"), mtime cache, UI strings, and PO files read
+with their lines (a malformed one is one error with its line)."""
 
 import os
 from pathlib import Path
@@ -9,7 +10,14 @@ import pytest
 
 from site_builder.model import BuildError, Module, Section
 from site_builder.paths import catalog_path
-from site_builder.translate import msgstr_lines, read_catalog, translate_module, ui_translations
+from site_builder.translate import (
+    module_entries,
+    msgstr_lines,
+    read_catalog,
+    split_blocks,
+    translate_module,
+    ui_translations,
+)
 
 
 def make_module() -> Module:
@@ -31,12 +39,14 @@ def make_module() -> Module:
 
 
 def write_catalog(path: Path, entries: dict[str, tuple[str, str, bool]]) -> None:
-    """entries: msgctxt -> (msgid, msgstr, fuzzy)."""
+    """entries: msgctxt -> (msgid, msgstr, fuzzy); a msgctxt other than title and summary
+    names the entry only here (the file has none: Markdown is found by its English)."""
     catalog = polib.POFile()
     catalog.metadata = {"Language": "zh", "Content-Type": "text/plain; charset=utf-8"}
     for context, (msgid, msgstr, fuzzy) in entries.items():
         flags = ["fuzzy"] if fuzzy else []
-        catalog.append(polib.POEntry(msgctxt=context, msgid=msgid, msgstr=msgstr, flags=flags))
+        msgctxt = context if context in ("title", "summary") else None
+        catalog.append(polib.POEntry(msgctxt=msgctxt, msgid=msgid, msgstr=msgstr, flags=flags))
     path.parent.mkdir(parents=True, exist_ok=True)
     catalog.save(str(path))
 
@@ -71,6 +81,10 @@ def test_missing_catalog_falls_back_everywhere(tmp_path):
     translated, fallback = translate_module(module, "zh", tmp_path)
     assert fallback == ["title", "summary", "intro", "Layer", "Layer.forward-1"]
     assert translated.title == "A layer"
+    assert (
+        translated.intro
+        == '# <span lang="en">A layer</span>\n\n<span lang="en">Some $x^2$ math.</span>'
+    )
     assert translate_module(module, "zh", None)[1] == fallback
 
 
@@ -81,7 +95,8 @@ def test_translated_missing_empty_fuzzy_and_stale(tmp_path):
         {
             "title": ("A layer", "一层", False),
             "summary": ("What a layer does.", "", False),  # empty
-            "intro": ("# A layer\n\nSome $x^2$ math.", "# 一层\n\n一些 $x^2$ 数学。", False),
+            "heading": ("# A layer", "# 一层", False),
+            "intro": ("Some $x^2$ math.", "一些 $x^2$ 数学。", False),
             "Layer": ("The layer class.", "层的类。", True),  # fuzzy
             "Layer.forward-1": ("Add the old input.", "加上输入。", False),  # English changed
         },
@@ -91,7 +106,11 @@ def test_translated_missing_empty_fuzzy_and_stale(tmp_path):
     assert translated.title == "一层"
     assert translated.intro == "# 一层\n\n一些 $x^2$ 数学。"
     assert translated.summary == module.summary
-    assert [s.docs for s in translated.sections] == [s.docs for s in module.sections]
+    assert [s.docs for s in translated.sections] == [
+        '<span lang="en">The layer class.</span>',
+        '<span lang="en">Add the input.</span>',
+        "",
+    ]
     assert [s.code for s in translated.sections] == [s.code for s in module.sections]
     assert module.title == "A layer"  # the input is not modified
 
@@ -126,7 +145,7 @@ def test_catalog_is_reloaded_when_it_changes(tmp_path):
     assert translate_module(module, "zh", tmp_path)[0].title == "一个层"
 
 
-def test_section_ids_are_the_keys_not_positions(tmp_path):
+def test_the_english_is_the_key_not_the_position(tmp_path):
     module = make_module()
     write_catalog(
         catalog_path(tmp_path, "zh", module.rel_path),
@@ -146,7 +165,7 @@ def test_unsafe_translation_falls_back_with_a_warning(tmp_path):
     )
     translated, fallback = translate_module(module, "zh", tmp_path)
     assert "Layer" in fallback
-    assert translated.sections[0].docs == "The layer class."
+    assert translated.sections[0].docs == '<span lang="en">The layer class.</span>'
     [warning] = translated.warnings  # a value, kept with the page (a cached page reports it too)
     assert warning.path == str(path) and "unsafe URL" in warning.message
 
@@ -315,3 +334,104 @@ def test_msgstr_lines_map_each_line_of_a_translation_to_its_po_line(tmp_path):
     lines = path.read_text().splitlines()
     found = {entry.msgctxt: msgstr_lines(lines, entry) for entry in read_catalog(path, [])}
     assert found == {"a": (6,), "b": (14, 16, 17), "old": ()}
+
+
+def all_commentary() -> list[str]:
+    """Every Markdown text of the project's pages: intros and commentary."""
+    from site_builder.config import load_config
+    from site_builder.parse import parse_source
+    from site_builder.sources import find_sources
+
+    config = load_config(start=Path(__file__).resolve().parents[1])
+    texts = []
+    for source in find_sources(config):
+        module = parse_source(source.path, source.rel_path)
+        texts += [module.intro, *(section.docs for section in module.sections)]
+    return [text for text in texts if text.strip()]
+
+
+def test_blocks_put_together_again_are_the_text():
+    texts = all_commentary()
+    assert len(texts) > 100
+    for text in texts:
+        blocks = split_blocks(text)
+        assert "\n".join(line for b in blocks for line in b.lines(b.text)) == text
+        for block in blocks:  # code and display math are never translated
+            assert not block.translatable or not block.text.startswith(("```", "$$"))
+
+
+LIST_PAGE = """\
+## Steps
+
+Two steps, each
+on its own line:
+
+* **patches in**: a strided convolution,
+  one per patch;
+* **mixing**: depth-wise, then point-wise.
+
+  More about mixing.
+10. numbered
+
+```python notebook
+x = 1
+```
+
+$$
+y = x
+$$"""
+
+
+def test_blocks_are_headings_paragraphs_list_items_and_verbatim_code():
+    blocks = [(b.translatable, b.marker, b.text) for b in split_blocks(LIST_PAGE) if b.text]
+    assert blocks == [
+        (True, "", "## Steps"),
+        (True, "", "Two steps, each\non its own line:"),
+        (True, "* ", "**patches in**: a strided convolution,\none per patch;"),
+        (True, "* ", "**mixing**: depth-wise, then point-wise.\n\nMore about mixing."),
+        (True, "10. ", "numbered"),
+        (False, "", "```python notebook\nx = 1\n```"),
+        (False, "", "$$\ny = x\n$$"),
+    ]
+
+
+def test_one_changed_block_falls_back_alone_marked_english(tmp_path):
+    module = Module(Path("p.md"), "p.md", "", "", LIST_PAGE, 1)
+    write_catalog(
+        catalog_path(tmp_path, "zh", module.rel_path),
+        {
+            "1": ("## Steps", "## 步骤", False),
+            "2": ("Two steps, each\non its own line:", "两步，\n各占一行：", False),
+            "3": (
+                "**patches in**: a strided convolution,\none per patch;",
+                "**输入**：\n卷积；",
+                False,
+            ),
+            "4": ("**mixing**: old English.\n\nMore about mixing.", "**混合**。\n\n更多。", False),
+            "5": ("numbered", "编号", False),
+        },
+    )
+    translated, fallback = translate_module(module, "zh", tmp_path)
+    assert fallback == ["intro"]
+    assert translated.intro == LIST_PAGE.replace(
+        "## Steps\n\nTwo steps, each\non its own line:", "## 步骤\n\n两步，\n各占一行："
+    ).replace(
+        "* **patches in**: a strided convolution,\n  one per patch;", "* **输入**：\n  卷积；"
+    ).replace(
+        "* **mixing**: depth-wise, then point-wise.\n\n  More about mixing.",
+        '* <div lang="en">\n\n  **mixing**: depth-wise, then point-wise.\n\n  More about mixing.'
+        "\n\n  </div>",
+    ).replace("10. numbered", "10. 编号")
+    # Warnings about the English lines are blamed on the nearest translation's PO line.
+    assert len(translated.origins["intro"].lines) == translated.intro.count("\n") + 1
+
+
+def test_the_same_english_twice_is_one_key():
+    module = Module(Path("p.md"), "p.md", "T", "", "Same.\n\nOther.\n\nSame.", 3)
+    entries = module_entries(module)
+    assert [(e.key, e.line) for e in entries] == [
+        (("title", "T"), 1),
+        ((None, "Same."), 3),
+        ((None, "Other."), 5),
+        ((None, "Same."), 7),
+    ]
