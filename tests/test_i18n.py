@@ -675,3 +675,96 @@ def test_catalog_warnings_print_as_warning_lines(project, capsys, command):
     rel = path.relative_to(project)
     warning = f"warning: {rel}:{at + 1}: ignoring the unreadable previous msgid (#|)"
     assert warning in capsys.readouterr().err.splitlines()
+
+
+def translations(path: Path) -> dict[tuple[str | None, str], tuple[str, bool]]:
+    """(msgctxt, msgid) -> (msgstr, fuzzy) of a catalog's current entries."""
+    catalog = polib.pofile(str(path), encoding="utf-8")
+    return {(e.msgctxt, e.msgid): (e.msgstr, e.fuzzy) for e in catalog if not e.obsolete}
+
+
+def gnu(*command: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_a_comment_inserted_above_moves_no_translation_as_with_gnu_msgmerge(project, tmp_path):
+    """The report that started issue 18: one comment line inserted above a section shifted the
+    section ids, and with them the translations. Entries follow their English, as msgmerge's."""
+    update(config(), ["zh"])
+    set_translations(index_po(project), ZH)
+    old = tmp_path / "old.po"
+    old.write_bytes(index_po(project).read_bytes())
+    inserted = "        # Nothing to set up first.\n        x = x\n"
+    source = INIT.replace("        # Add the residual", inserted + "        # Add the residual")
+    (project / "pkg" / "__init__.py").write_text(source)
+    update(config(), ["zh"])
+    ours = translations(index_po(project))
+    assert ours[None, EN["Net.forward-1"]] == (ZH["Net.forward-1"], False)
+    assert ours[None, "Nothing to set up first."] == ("", False)
+    template = project / "docs" / "locale" / "templates" / "index.pot"
+    merged = tmp_path / "merged.po"
+    gnu("msgmerge", "--quiet", "-o", str(merged), str(old), str(template))
+    assert translations(merged) == ours
+    module = page_module(project)
+    translated, fallback = translate_module(module, "zh", project / "docs" / "locale")
+    assert fallback == ["Net.forward-1"]  # the new comment only
+    assert translated.sections[-1].docs == ZH["Net.forward-1"]
+
+
+def test_a_paragraph_moved_to_another_page_keeps_its_translation(project):
+    """A language's other catalogs are the compendium (msgmerge --compendium) of each one."""
+    update(config(), ["zh"])
+    set_translations(index_po(project), ZH)
+    (project / "pkg" / "__init__.py").write_text(INIT.replace(EN["intro"], "Moved away."))
+    guide = project / "docs" / "guide.md"
+    guide.write_text(guide.read_text() + f"\n{EN['intro']}\n")
+    update(config(), ["zh"])
+    guide_po = catalog_path(project / "docs" / "locale", "zh", "guide.md")
+    assert translations(guide_po)[None, EN["intro"]] == (ZH["intro"], False)
+    assert "#~ msgid" in index_po(project).read_text()  # kept as obsolete where it was
+
+
+def test_an_editors_save_and_update_leave_each_other_alone(project):
+    """Poedit saves as msgcat writes: `msgcat` (or msgmerge) then `i18n update` changes no byte,
+    and what `i18n update` writes is already what msgcat writes, Chinese included."""
+    update(config(), ["zh"])
+    set_translations(
+        index_po(project),
+        {**ZH, "intro": "使用" * 40 + "（$x^2$）、[链接](https://example.org/)。"},
+    )
+    (project / "pkg" / "__init__.py").write_text(INIT.replace("Cuts the", "Cuts up the"))
+    update(config(), ["zh"])  # a fuzzy entry and its #| msgid
+    paths = sorted((project / "docs" / "locale").rglob("*.pot"))
+    paths += sorted((project / "docs" / "locale").rglob("*.po"))
+    for path in paths:  # written afresh (an entry's layout in the file replaced would stay)
+        catalog = catalog_of(path)
+        path.unlink()
+        assert i18n.write_if_changed(path, catalog)
+        assert gnu("msgcat", str(path)).stdout == path.read_text(encoding="utf-8"), path
+    before = {path: path.read_bytes() for path in paths}
+    locale = project / "docs" / "locale"
+    for path in paths:  # an editor's save
+        gnu("msgcat", "-o", str(path), str(path))
+    assert {path: path.read_bytes() for path in paths} == before
+    for path in [path for path in paths if path.suffix == ".po"]:  # "update from POT"
+        template = locale / "templates" / path.relative_to(locale / "zh" / "LC_MESSAGES")
+        pot = str(template.with_suffix(".pot"))
+        gnu("msgmerge", "--quiet", "--update", "--backup=off", str(path), pot)
+    saved = {path: path.read_bytes() for path in paths}
+    assert update(config(), ["zh"]) == []
+    assert {path: path.read_bytes() for path in paths} == saved
+
+
+def test_an_editors_layout_of_an_entry_is_kept(project):
+    """An entry laid out differently by an editor (here polib, which does not break Chinese)
+    keeps its bytes while its content stays the same."""
+    update(config(), ["zh"])
+    long = "把图像切成图像块" * 12
+    set_translations(index_po(project), {"helper": long})  # polib: one long line
+    edited = index_po(project).read_text(encoding="utf-8")
+    assert f'"{long}"' in edited
+    (project / "pkg" / "__init__.py").write_text(INIT.replace("Demo net", "Demo network"))
+    update(config(), ["zh"])
+    assert f'"{long}"' in index_po(project).read_text(encoding="utf-8")
