@@ -32,6 +32,8 @@ class PoText(str):
 
     def splitlines(self, keepends: bool = False) -> list[str]:
         return po_lines(self)
+
+
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\a": "\\a"}
 _ESCAPES |= {"\b": "\\b", "\f": "\\f", "\v": "\\v"}
 

@@ -30,6 +30,8 @@ from .paths import catalog_path
 from .pofile import PoText, po_lines
 
 if TYPE_CHECKING:
+    from markdown_it.token import Token
+
     from . import commonmark, sanitize
 else:  # only translating a page needs markdown-it; reading the UI catalogs does not
     commonmark = lazy_module("site_builder.commonmark")
@@ -64,9 +66,10 @@ def msgid_of(text: str) -> str:
 @dataclass(frozen=True)
 class Block:
     """A top-level piece of Markdown: a translatable block (a paragraph, a heading, one list
-    item, a whole table, a block quote, an HTML block) or lines kept as they are (blank lines,
-    code, display math, rules). A list item's `text` is its content without its `marker`; its
-    other lines are indented by `indent`. `first` is the block's line in the whole text."""
+    item, a whole table, a block quote, an HTML block, a code fence with comments) or lines kept
+    as they are (blank lines, other code, display math, rules). A list item's `text` is its
+    content without its `marker`; its other lines are indented by `indent`. `first` is the
+    block's line in the whole text."""
 
     text: str
     first: int
@@ -104,7 +107,8 @@ def split_blocks(markdown: str) -> list[Block]:
                 if item.level == 0 and item.type.endswith("list_close"):
                     break
         else:
-            kind = "verbatim" if token.type in _VERBATIM_TOKENS else "text"
+            verbatim = token.type in _VERBATIM_TOKENS and not _has_comments(token)
+            kind = "verbatim" if verbatim else "text"
             found.append((token.map[0], token.map[1], kind))
     blocks: list[Block] = []
     at = 0
@@ -121,6 +125,17 @@ def split_blocks(markdown: str) -> list[Block]:
     if at < len(lines):
         blocks.append(Block("\n".join(lines[at:]), at, False))
     return blocks
+
+
+_COMMENT = re.compile(r"(?:^|\s)(?:#|//)\s*[^\W\d_]", re.MULTILINE)
+
+
+def _has_comments(token: "Token") -> bool:
+    """Whether a code block holds prose to translate: comments, outside notebook fences (whose
+    code the notebook runs, see `notebook_code`)."""
+    if token.type != "fence" or tuple(token.info.split()) == NOTEBOOK_FENCE:
+        return False
+    return bool(_COMMENT.search(token.content))
 
 
 def _item(lines: list[str], first: int) -> Block:
@@ -167,6 +182,8 @@ def module_entries(module: Module) -> list[Entry]:
 _OPENS_STRING = re.compile(r'(?P<prefix>#~\|?|#\|)?\s*(msg\w+(\[\d+\])?\s+)?"')
 _ONE_STRING = re.compile(r'(#~\|?|#\|)?\s*(msg\w+(\[\d+\])?\s+)?"(\\.|[^"\\])*"')
 _POLIB_LINE = re.compile(r"\(line (\d+)\)")
+
+
 def notebook_code(markdown: str) -> list[str]:
     """The code of each notebook fence in commentary, at any depth (the notebook runs those at
     the top level): what a translation must keep verbatim."""
@@ -407,12 +424,12 @@ def translate_module(
     for context, english in (("title", module.title), ("summary", module.summary)):
         if not msgid_of(english):
             continue
-        key = (context, msgid_of(english))
-        text = usable_translation(loaded.entries.get(key), english)
+        found = (context, msgid_of(english))
+        text = usable_translation(loaded.entries.get(found), english)
         if text is None:
             fallback.append(context)
         else:
-            origins[context] = TextOrigin(path, loaded.lines[key])
+            origins[context] = TextOrigin(path, loaded.lines[found])
         plain[context] = english if text is None else text
     texts: dict[str, str] = {}
     parts = [("intro", module.intro, module.intro_line)]

@@ -356,8 +356,10 @@ def test_blocks_put_together_again_are_the_text():
     for text in texts:
         blocks = split_blocks(text)
         assert "\n".join(line for b in blocks for line in b.lines(b.text)) == text
-        for block in blocks:  # code and display math are never translated
-            assert not block.translatable or not block.text.startswith(("```", "$$"))
+        for block in blocks:  # display math and code are not translated, but code comments are
+            if block.translatable and block.text.startswith("```"):
+                assert "# " in block.text and not block.text.startswith("```python notebook")
+            assert not block.translatable or not block.text.startswith("$$")
 
 
 LIST_PAGE = """\
@@ -377,6 +379,10 @@ on its own line:
 x = 1
 ```
 
+```bash
+make test  # the tests
+```
+
 $$
 y = x
 $$"""
@@ -391,6 +397,7 @@ def test_blocks_are_headings_paragraphs_list_items_and_verbatim_code():
         (True, "* ", "**mixing**: depth-wise, then point-wise.\n\nMore about mixing."),
         (True, "10. ", "numbered"),
         (False, "", "```python notebook\nx = 1\n```"),
+        (True, "", "```bash\nmake test  # the tests\n```"),
         (False, "", "$$\ny = x\n$$"),
     ]
 
@@ -409,6 +416,7 @@ def test_one_changed_block_falls_back_alone_marked_english(tmp_path):
             ),
             "4": ("**mixing**: old English.\n\nMore about mixing.", "**混合**。\n\n更多。", False),
             "5": ("numbered", "编号", False),
+            "6": ("```bash\nmake test  # the tests\n```", "```bash\nmake test  # 测试\n```", False),
         },
     )
     translated, fallback = translate_module(module, "zh", tmp_path)
@@ -421,7 +429,7 @@ def test_one_changed_block_falls_back_alone_marked_english(tmp_path):
         "* **mixing**: depth-wise, then point-wise.\n\n  More about mixing.",
         '* <div lang="en">\n\n  **mixing**: depth-wise, then point-wise.\n\n  More about mixing.'
         "\n\n  </div>",
-    ).replace("10. numbered", "10. 编号")
+    ).replace("10. numbered", "10. 编号").replace("# the tests", "# 测试")
     # Warnings about the English lines are blamed on the nearest translation's PO line.
     assert len(translated.origins["intro"].lines) == translated.intro.count("\n") + 1
 
