@@ -17,11 +17,13 @@ from site_builder.build import build_site
 from site_builder.model import BuildError
 from site_builder.parse import parse_markdown_page, parse_module
 from site_builder.paths import catalog_path
-from site_builder.translate import msgid_of
+from site_builder.translate import msgid_of, split_blocks
 
 
-def translate(config, rel_path: str, texts: dict[str, str]) -> Path:
-    """Write the zh catalog of one page: msgctxt -> translation, msgids from the parsed English."""
+def translate(config, rel_path: str, texts: dict[str, str], whole: bool = False) -> Path:
+    """Write the zh catalog of one page: its parts' translations ("title", "summary", "intro" or
+    a section id -> translation), an entry per block of the parsed English; a part whose English
+    is one block, `whole` or not of the same blocks, is one entry translated as given."""
     path = config.source / rel_path
     reader = parse_module if path.suffix == ".py" else parse_markdown_page
     module = reader(path, rel_path)
@@ -29,7 +31,17 @@ def translate(config, rel_path: str, texts: dict[str, str]) -> Path:
     english |= {section.id: section.docs for section in module.sections}
     catalog = Catalog(locale="zh", fuzzy=False)
     for context, text in texts.items():
-        catalog.add(msgid_of(english[context]), text, context=context)
+        if context in ("title", "summary"):
+            catalog.add(msgid_of(english[context]), text, context=context)
+            continue
+        blocks = [b.text for b in split_blocks(english[context]) if b.translatable]
+        translated = [b.text for b in split_blocks(text) if b.translatable]
+        if whole or len(blocks) != len(translated):
+            [block] = blocks
+            catalog.add(block, text)
+            continue
+        for msgid, msgstr in zip(blocks, translated, strict=True):  # one entry per block
+            catalog.add(msgid, msgstr)
     po = catalog_path(config.locale_dir, "zh", rel_path)
     po.parent.mkdir(parents=True, exist_ok=True)
     with open(po, "wb") as file:
@@ -110,7 +122,7 @@ def test_a_translation_that_adds_notebook_code_is_not_used(zh):
     """Code comes from the English in every language: a translation may not add a notebook
     fence (a code cell that "Run all" executes), nor change one the English has."""
     layer_docs = f"带权重 $W$ 和偏置 $b$ 的层。\n\n```python notebook\n{INJECTED}\n```"
-    po = translate(zh, "models/layer.py", {"Layer": layer_docs, "title": "一层"})
+    po = translate(zh, "models/layer.py", {"Layer": layer_docs, "title": "一层"}, whole=True)
     report = build_site(zh, keep_going=True, index_search=False)
     notebook = json.loads((zh.out / "zh/models/layer.ipynb").read_text(encoding="utf-8"))
     code = ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
@@ -126,12 +138,15 @@ def test_a_translation_that_adds_notebook_code_is_not_used(zh):
 
 
 def test_a_translation_keeps_the_english_notebook_code_verbatim(zh):
+    """A notebook fence is no entry (its code is the English's in every language), and an entry
+    that carries one is not used."""
     notes = zh.source / "models/notes.md"
     notes.write_text(notes.read_text() + "\n```python notebook\nprint('hi')\n```\n")
     kept = "回到[层](layer.html#Layer.forward-1)。\n\n```python notebook\nprint('hi')\n```"
     changed = kept.replace("print('hi')", "print('hi')\n" + INJECTED)
     for intro, used in ((kept, True), (changed, False)):
-        translate(zh, "models/notes.md", {"intro": intro})
+        po = translate(zh, "models/notes.md", {"intro": intro}, whole=not used)
+        assert ("print" in po.read_text(encoding="utf-8")) is not used
         build_site(zh, keep_going=True, index_search=False)
         page = (zh.out / "zh/models/notes.html").read_text(encoding="utf-8")
         notebook = (zh.out / "zh/models/notes.ipynb").read_text(encoding="utf-8")
