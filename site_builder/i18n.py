@@ -6,10 +6,10 @@ Layout under the locale dir (`<docs>/locale`):
     <lang>/LC_MESSAGES/site_builder.po    the site's buttons and menus, where site_builder ships
                                           no catalog for the language
     <lang>/glossary.toml                  terms for `i18n check` (optional)
-Entries are keyed by msgctxt ("title", "summary", "intro", or the section id), so when the English
-of a section changes its entry turns fuzzy and keeps the old English as `#| msgid`. Catalogs are
-read, merged and written with polib; Babel knows the languages (names, plural forms) and finds
-the templates' strings.
+Entries are paragraph-sized and found by their English, as GNU msgmerge finds them (see `merge`):
+when the English of a block changes its entry turns fuzzy and keeps the old English as
+`#| msgid`. Catalogs are read and merged with polib and written as GNU gettext writes them
+(`pofile`); Babel knows the languages (names, plural forms) and finds the templates' strings.
 """
 
 import copy

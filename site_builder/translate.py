@@ -3,9 +3,11 @@
 Each page has one PO catalog per language, at `paths.catalog_path`:
 `<locale_dir>/<lang>/LC_MESSAGES/<page stem>.po`, read with polib.
 
-Entries are keyed by msgctxt: "title", "summary", "intro", and each `Section.id`. An entry is used
-only if it is translated, not fuzzy, its msgid is the current English text, and (Markdown entries)
-it passes the sanitizer; otherwise the English stays and the key goes into `fallback_ids`. Title
+An entry is found by its English (msgid), as gettext finds it: the plain-text title and summary
+(msgctxt "title", "summary"), and each block of the Markdown texts (the intro, each section's
+commentary; see `split_blocks`). A block's translation is used only if it is translated, not
+fuzzy and passes the sanitizer; otherwise that block stays English, marked `lang="en"`, and the
+text's key ("intro" or the `Section.id`) goes into `fallback_ids`. Title
 and summary are plain text, which the templates escape. Code never changes, in any language: a
 translation whose notebook fences (```` ```python notebook ````, code cells of the notebook) are
 not the English's, verbatim, is not used. A translated text
