@@ -719,6 +719,29 @@ def test_batches_shard_disjoint_and_cover():
     assert len(set(range(n)) - set(union.tolist())) == n % world
 
 
+@pytest.mark.parametrize("n", [10_000, 200, 5])
+def test_evaluation_shares_cover_every_image_under_any_world_size(n):
+    # Uneven shares (evaluation): every image exactly once, shares differing by at most one.
+    # Equal shares (training): the same length everywhere, fewer than W images left out.
+    labels = torch.arange(n)
+    for world in [*range(1, 41), 64, 128]:
+        for equal in (False, True):
+            shares = [
+                torch.cat([torch.zeros(0, dtype=torch.long), *batches(
+                    labels, labels, 7, None, shuffle=False, rank=r, world_size=world,
+                    equal_shares=equal,
+                )])
+                for r in range(world)
+            ]  # fmt: skip
+            seen = torch.cat(shares).tolist()
+            assert len(seen) == len(set(seen))  # disjoint
+            lengths = {len(s) for s in shares}
+            if equal:
+                assert lengths == {n // world} and n - len(seen) == n % world
+            else:
+                assert sorted(seen) == list(range(n)) and max(lengths) - min(lengths) <= 1
+
+
 def test_batches_sizes_order_and_epochs():
     labels = torch.zeros(100, dtype=torch.long)
     in_order = list(batches(labels, labels, 32, gen(), shuffle=False))

@@ -15,9 +15,10 @@ from torch import nn
 from labml_like.conv_mixer import conv_mixer
 from labml_like.experiments import trainer as tr
 from labml_like.experiments.augment import Augment, normalize
-from labml_like.experiments.cifar10 import load_cifar10, steps_per_epoch
+from labml_like.experiments.cifar10 import CIFAR10, load_cifar10, steps_per_epoch
 from labml_like.tools.checkpoint import load_checkpoint
 from labml_like.tools.curves import plot_run
+from labml_like.tools.distributed import Distributed
 from labml_like.tools.resume import load_state_dict, save_state
 
 DATA_DIR = Path(
@@ -266,3 +267,48 @@ def test_plot_writes_an_svg_with_both_panels(data, tmp_path):
     assert len(root.findall("s:polyline", ns)) == 4  # train and test, loss and accuracy
     texts = {t.text for t in root.findall("s:text", ns)}
     assert {"loss", "accuracy", "train", "test", "epoch"} <= texts
+
+
+def evaluate_in_process(rank: int, world_size: int, init_file: str, out: str) -> None:
+    """One of `world_size` gloo processes: build the trainer, evaluate, rank 0 writes the result."""
+    torch.distributed.init_process_group(
+        "gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size
+    )
+    try:
+        trainer = make_evaluation_trainer(Path(out).parent / f"run{rank}", world_size, rank)
+        result = trainer.evaluate()
+        if rank == 0:
+            Path(out).write_text(json.dumps(result))
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def make_evaluation_trainer(run_dir: Path, world_size: int = 1, rank: int = 0) -> tr.Trainer:
+    """A small untrained model on random images: 200 test images, which 3 and 7 do not divide."""
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (264, 3, 32, 32), dtype=torch.uint8, generator=g)
+    labels = torch.randint(0, 10, (264,), generator=g)
+    data = CIFAR10(images[:64], labels[:64], images[64:], labels[64:], [str(k) for k in range(10)])
+    config = tr.TrainerConfig(epochs=1, batch_size=21, log_every=1)
+    torch.manual_seed(0)
+    model = conv_mixer(d_model=8, n_layers=1, kernel_size=3, patch_size=4)
+    optim = tr.OptimConfig()
+    return tr.Trainer(
+        model, data, Augment(), partial(normalize), config, optim, run_dir, torch.device("cpu"),
+        Distributed(rank, world_size),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("world_size", [3, 7])
+def test_evaluation_scores_every_test_image_under_any_world_size(tmp_path, world_size):
+    alone = make_evaluation_trainer(tmp_path / "alone").evaluate()
+    out = tmp_path / "result.json"
+    torch.multiprocessing.spawn(
+        evaluate_in_process,
+        args=(world_size, str(tmp_path / "init"), str(out)),
+        nprocs=world_size,
+    )
+    together = json.loads(out.read_text())
+    assert sum(map(sum, together["confusion"])) == 200  # not 198 (3) or 196 (7)
+    assert together["confusion"] == alone["confusion"]
+    assert together["loss"] == pytest.approx(alone["loss"], rel=1e-5)

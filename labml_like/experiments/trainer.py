@@ -8,29 +8,19 @@ summary: >
 
 # The training loop
 
-This page trains any image classifier that maps `[B, 3, H, W]` images to `[B, K]` logits, one
-score per class for each of $B$ images of $K$ classes. The
+This page trains any image classifier that maps a batch of $B$ images `[B, 3, H, W]` to logits
+`[B, K]`, one score for each of $K$ classes. The
 [ConvMixer experiment](../conv_mixer/experiment.html) uses it to train
-[ConvMixer](../conv_mixer/index.html#ConvMixer) on CIFAR-10, but nothing below knows about
-ConvMixer.
+[ConvMixer](../conv_mixer/index.html#ConvMixer) on [CIFAR-10](cifar10.html), but nothing below
+knows about ConvMixer.
 
-The loop is what every training loop is: for every batch, a forward pass, the loss, a backward
-pass and an optimizer step at the learning rate the schedule gives; after every epoch, an
-evaluation on the test set. Read [`Trainer.fit`](#Trainer.fit) first, then the methods it calls.
-
-Around the loop sits machinery that a run needs and a learner can read later, on pages of its own:
-
-* [exact resume](../tools/resume.html): what a checkpoint holds, and Ctrl-C that saves before it
-  exits; a run killed and resumed on the same machine writes the same numbers as one that was not;
-* [checkpoint files](../tools/checkpoint.html), written atomically;
-* [metrics files](../tools/metrics.html): `runs/<name>/metrics.jsonl`, one JSON object per line,
-  and the progress display; the [curves](../tools/curves.html) are drawn from it;
-* [devices and several processes](../tools/distributed.html): the device, `torchrun`,
-  SyncBatchNorm, channels-last, `torch.compile` and DDP;
-* [checking settings](../tools/settings.html), so that a bad value stops a run in one line.
-
-The data comes from the [CIFAR-10 page](cifar10.html), already on the device as `uint8`, and is
-augmented there in whole batches ([augmentation](augment.html)).
+It is the loop of every training script: for every batch a forward pass, the loss, a backward
+pass and an optimizer step at the rate the schedule gives; after every epoch an evaluation on the
+test set. Read [`Trainer.fit`](#Trainer.fit) first, then the methods it calls. What a run needs
+around the loop, and a learner can read later, has pages of its own: [exact
+resume](../tools/resume.html), [checkpoint files](../tools/checkpoint.html), [metrics
+files](../tools/metrics.html), [devices and several processes](../tools/distributed.html),
+[mixed precision](../tools/precision.html) and [checking settings](../tools/settings.html).
 """
 
 import json
@@ -87,8 +77,7 @@ class TrainerConfig:
     r"""
     ## Training settings
 
-    Experiments extend this dataclass with their own fields (model and data settings); the
-    trainer only reads these.
+    Experiments extend it with their own fields (model, data); the trainer reads only these.
 
     * `epochs` is the number of passes over the training set
     * `batch_size` is the number of images per optimizer step, over all processes together
@@ -96,9 +85,9 @@ class TrainerConfig:
     * `seed` seeds the model's initialization, the shuffling and the augmentation
     * `label_smoothing` is $\epsilon$ of [label smoothing](#Trainer.loss)
     * `precision` is `bf16`, `fp16` or `fp32`, the number format of the forward pass on CUDA
-      ([mixed precision](#autocast_dtype)); `fp16` adds a gradient scaler. On the CPU and MPS
-      training runs in float32 whatever this says
-    * `drop_last` drops the last, smaller batch of every epoch
+      ([mixed precision](../tools/precision.html#autocast_dtype)); `fp16` adds a gradient
+      scaler. On the CPU and MPS training runs in float32 whatever this says
+    * `drop_last` drops the last, smaller batch of every training epoch
     * `sync_bn` uses SyncBatchNorm when several CUDA processes train together
     * `channels_last` stores images and activations as `[B, H, W, C]` in memory
     * `compile` runs the model through `torch.compile`
@@ -145,12 +134,13 @@ def one_cycle(progress: float) -> float:
 
     **Why end near zero?** A large rate moves the weights fast, but near the bottom of a valley
     a step that is too large overshoots it, and the weights bounce from side to side instead of
-    settling. Lowering the rate lets them settle. The log the authors published for a 25-epoch
-    run shows where the accuracy comes from: 78.9% test accuracy at the end of the warm-up
-    (epoch 10), 92.4% at the end of the long decay from $\eta_{max}$ to $\eta_{max}/20$
-    (epoch 20), and 92.6% at the end; the last stretch to zero adds only 0.2 points. One
-    warm-up and one decay within a fixed budget of steps is the one-cycle policy of Smith and
-    Topin's super-convergence paper (2019), made for training in few epochs.
+    settling. Lowering the rate lets them settle. The log the authors published for one 25-epoch
+    run fits this picture. During the warm-up its test accuracy jumps by several points from one
+    epoch to the next (83.3% after epoch 7, 76.6% after epoch 8, 78.9% after epoch 10), so no
+    single epoch there says much. During the decay from $\eta_{max}$ to $\eta_{max}/20$ it climbs
+    in eight of its ten epochs, to 92.4% after epoch 20; the last five, down to zero, end at
+    92.6%. One warm-up and one decay within a fixed budget of steps is the one-cycle policy of
+    Smith and Topin (2019), made for training in few epochs.
 
     **The knots.** The authors' script puts the knots at whole epochs, `epochs*2//5` and
     `epochs*4//5` (integer division), and interpolates between them with the fractional epoch
@@ -173,16 +163,13 @@ def make_optimizer(params, config: OptimConfig, device: torch.device) -> torch.o
     """
     ## The optimizer
 
-    PyTorch has three implementations of Adam and AdamW. The *for-loop* one updates the
-    parameter tensors one at a time, each arithmetic step a separate kernel launch. The
-    *foreach* (multi-tensor) one applies each arithmetic step to a whole list of tensors at once,
-    which saves most of those launches; it is what PyTorch picks on CUDA when neither option is
-    given. The *fused* one also merges the arithmetic steps of the update, so each tensor is
-    read and written once per step rather than once per arithmetic step. PyTorch's
-    documentation calls fused "theoretically fastest" and keeps foreach as the default only
-    because fused is newer. On CUDA we ask for fused. It computes the same update, up to
-    floating-point rounding; we have not measured how much time it saves over foreach for
-    ConvMixer.
+    PyTorch has three implementations of Adam and AdamW. The *for-loop* one updates the parameter
+    tensors one at a time, each arithmetic step a kernel launch; *foreach* applies each step to a
+    whole list of tensors at once, and is PyTorch's default on CUDA; *fused* also merges the steps,
+    so each tensor is read and written once per update. PyTorch's documentation calls fused
+    "theoretically fastest" and keeps foreach as the default because fused is newer. On CUDA we ask
+    for fused. It computes the same update up to floating-point rounding; we have not measured how
+    much time it saves for ConvMixer.
     """
     if config.name == "sgd":
         return torch.optim.SGD(
@@ -209,8 +196,7 @@ class Trainer:
       [optimizer settings](#OptimConfig); the whole `config` (with any fields an experiment added)
       is saved in every checkpoint
     * `run_dir` receives `metrics.jsonl`, `checkpoint.pt` and `final.json`
-    * `distributed` is this process's place among the $W$ processes
-      ([several processes](../tools/distributed.html#Distributed)); one process by default
+    * `distributed` is this process's place among the $W$ [processes](../tools/distributed.html)
     """
 
     def __init__(self, model: nn.Module, data: CIFAR10, augment, preprocess,
@@ -245,25 +231,22 @@ class Trainer:
             config.sync_bn, config.compile, config.batch_size,
         )  # fmt: skip
         self.optimizer = make_optimizer(self.model.parameters(), optim, device)
-        # **Random numbers.** Augmentation draws from its own generator on the device. Each
-        # process gets a different seed, `seed * 1000 + rank`, or all of them would apply the same
-        # crops and flips: as long as a run has fewer than 1,000 processes, every pair of run seed
-        # and rank gets a number of its own.
+        # **Random numbers.** Augmentation draws from its own generator on the device, seeded with
+        # `seed * 1000 + rank` so that processes differ (with fewer than 1,000 processes, every
+        # pair of run seed and rank gets a number of its own).
         self.generator = torch.Generator(device=device)
         self.generator.manual_seed(config.seed * 1000 + self.distributed.rank)
-        # **Mixed precision** ([why, and how](../tools/precision.html#autocast_dtype)). The
-        # scaler is created disabled unless the format is float16, and then each of its calls
-        # below passes straight through.
+        # **Mixed precision** ([why, and how](../tools/precision.html#autocast_dtype)): the forward
+        # passes run in `self.autocast()`, that format or off. The scaler is disabled unless the
+        # format is float16, and then each of its calls below passes straight through.
         self.autocast_dtype = autocast_dtype(config.precision, device)
-        # `self.autocast()` is the context the forward passes run in: that format, or off.
         self.autocast = partial(
             torch.autocast, device.type, self.autocast_dtype, self.autocast_dtype is not None
         )
         fp16 = self.autocast_dtype == torch.float16
         self.scaler = torch.amp.GradScaler(device.type, enabled=fp16)
-        # Where training is: global step, finished epochs, batches done in the current epoch; and
-        # the sums `[loss sum, correct, images]` since the last metric row (`window`) and since
-        # the start of the epoch (`epoch_sums`), kept on the device. A checkpoint holds them all.
+        # Where training is (global step, finished epochs, batches done in this epoch), and the
+        # sums `[loss sum, correct, images]` since the last metric row and since the epoch began.
         self.step = self.epoch = self.batch_in_epoch = 0
         self.window = torch.zeros(3, device=device)
         self.epoch_sums = torch.zeros(3, device=device)
@@ -290,9 +273,7 @@ class Trainer:
                 if self.stopping:
                     raise save_and_stop(self)
                 self.end_epoch()
-                # Checkpoint at the end of every epoch; the previous one survives until this one
-                # is complete.
-                save_state(self)
+                save_state(self)  # the previous checkpoint survives until this one is complete
             return self.finish()
 
     def train_epoch(self) -> None:
@@ -302,14 +283,13 @@ class Trainer:
         The shuffling order depends only on the seed and the epoch number, and is the same in
         every process: each process then takes its own disjoint share of every batch. A resumed
         epoch recomputes the same order and skips the batches already done. The seed is
-        `seed * 1_000_003 + epoch`: as long as a run has fewer than 1,000,003 epochs, no two pairs
-        of seed and epoch share a number (1,000,003 is simply a prime above a million).
+        `seed * 1_000_003 + epoch`: with fewer than 1,000,003 epochs (a prime above a million),
+        no two pairs of seed and epoch share a number.
 
-        `drop_last` (on by default) drops the last, smaller batch of every epoch: BatchNorm uses
-        the statistics of the batch in training mode, and a batch of a handful of images gives
-        noisy statistics and a noisy step. With `drop_last` off (the `paper` preset, as the
-        authors' `DataLoader` does) it is one more step; its loss is the mean over its own images,
-        like every step's.
+        `drop_last` (on by default) drops the last, smaller batch of every epoch: in training
+        BatchNorm normalizes with the batch's own statistics, and a handful of images gives noisy
+        ones. With it off (the `paper` preset, as the authors' `DataLoader`) that batch is one more
+        step, its loss the mean over its own images.
         """
         shuffle = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.epoch)
         world = self.distributed
@@ -387,9 +367,8 @@ class Trainer:
         *more* confident. Smoothing caps the reward for confidence: the loss is lowest when the
         correct logit leads the others by a finite amount,
         $\log\big((1 - \epsilon + \epsilon / K) / (\epsilon / K)\big)$. Szegedy et al. (2016), who
-        introduced it, report about 0.2 points of accuracy on ImageNet; we have not measured
-        what it gives here. The authors' CIFAR-10 script does not use it; our `fast` preset
-        does.
+        introduced it, report about 0.2 points of accuracy on ImageNet; we have not measured what
+        it gives here. The authors' CIFAR-10 script does not use it; our `fast` preset does.
         """
         return F.cross_entropy(logits.float(), labels, label_smoothing=self.config.label_smoothing)
 
@@ -455,19 +434,16 @@ class Trainer:
         and dogs most of all).
 
         **Every image, with any number of processes.** Each of the $W$ processes scores its own
-        share of the test set, and the sums are added up over processes at the end. The shares are
-        dealt out with [`equal_shares=False`](cifar10.html#batches): when $W$ does not divide the
-        number of images, some processes get one image more than others. Training needs equal
-        shares (every process must take the same number of steps); evaluation does not, since it
-        only exchanges the sums, once. So the 10,000 test images are all scored, by 3 processes
-        as by 32.
+        share of the test set, and the sums are added up at the end. The shares need not be equal
+        here ([`equal_shares=False`](cifar10.html#batches)), so all 10,000 test images are scored,
+        by 3 processes as by 32; the tests check it for 3 and 7 processes.
 
         With `tta` we also classify the mirror image of every test image and average the two
         sets of logits. The mirror image of a photo is another plausible photo of the same
         class, it needs no padding or resampling, and the model saw flipped images in training.
-        Where the two views disagree, averaging can correct some errors of either. In our
-        reference run on all of CIFAR-10 it raised test accuracy from 81.06% to 81.60%. It costs
-        a second forward pass.
+        Where the two views disagree, averaging can correct some errors of either. In our one
+        [reference run](../conv_mixer/experiment.html) it raised test accuracy from 81.06% to
+        81.60%. It costs a second forward pass.
         """
         self.model.eval()
         self.distributed.broadcast_buffers(self.model)  # score the model that is saved
