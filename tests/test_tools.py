@@ -1,14 +1,17 @@
 """The experiment's machinery in labml_like.tools: checkpoint files, metrics, devices, precision."""
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
 from torch import nn
 
 from labml_like.conv_mixer import conv_mixer
-from labml_like.tools import checkpoint, curves, distributed, metrics, precision
+from labml_like.experiments.trainer import OptimConfig, TrainerConfig
+from labml_like.tools import checkpoint, curves, distributed, metrics, precision, settings
 from labml_like.tools.errors import TrainingError
 
 
@@ -170,3 +173,61 @@ def test_a_run_folder_is_held_by_one_run_at_a_time(tmp_path):
     )
     first.close()  # the first run ends
     checkpoint.lock_run(tmp_path).close()
+
+
+@dataclass
+class RunConfig(TrainerConfig):
+    """Training settings with a nested group, as experiments extend them."""
+
+    optim: OptimConfig = field(default_factory=OptimConfig)
+
+
+def test_settings_are_named_by_their_flags():
+    assert settings.flag("optim.grad_clip", 0.5) == "--optim.grad-clip 0.5"
+    assert settings.flag("sync_bn", False) == "--no-sync-bn"
+    assert settings.flag("optim.betas", (0.9, 0.99)) == "--optim.betas 0.9 0.99"
+    config = RunConfig(epochs=0, log_every=0, optim=OptimConfig(lr=float("inf")))
+    assert settings.config_problems(config) == [
+        "--epochs 0: must be at least 1",
+        "--log-every 0: must be at least 1",
+        "--optim.lr inf: must be a finite number above 0",
+    ]
+    with pytest.raises(TrainingError, match="^--epochs 0: must be at least 1; --log-every 0"):
+        settings.validate(TrainerConfig(epochs=0, log_every=0))
+
+
+def test_a_batch_is_shared_evenly_or_refused():
+    assert distributed.share_of_batch(512, 4) == 128
+    with pytest.raises(TrainingError, match="batch_size 512 is not divisible by the 3 processes"):
+        distributed.share_of_batch(512, 3)
+
+
+def test_a_plain_run_is_one_process(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    placement = distributed.init_distributed("cpu")
+    assert placement.device == torch.device("cpu")
+    assert (placement.distributed.rank, placement.distributed.world_size) == (0, 1)
+    assert placement.distributed.is_main
+
+
+def test_progress_prints_plain_lines_when_not_on_a_terminal(capsys):
+    trainer = SimpleNamespace(
+        distributed=distributed.Distributed(),
+        epoch=0,
+        batch_in_epoch=0,
+        steps_per_epoch=10,
+        config=SimpleNamespace(epochs=3, batch_size=100),
+    )
+    progress = metrics.Progress(trainer)
+    row = metrics.train_row(step=4, steps_per_epoch=10, sums=[8.0, 300.0, 400.0], lr=0.5)
+    assert row == {
+        "split": "train", "step": 4, "epoch": 0.4, "loss": 0.02, "accuracy": 0.75, "lr": 0.5
+    }  # fmt: skip
+    progress.report(row, images=400, done=4)
+    progress.close()
+    line = capsys.readouterr().out
+    assert line.startswith("epoch 1/3 step 4/10 loss 0.020 acc 75.0% ") and "eta " in line
+    # Another process shows nothing.
+    trainer.distributed = distributed.Distributed(rank=1, world_size=2)
+    metrics.Progress(trainer).report(row, images=400, done=4)
+    assert capsys.readouterr().out == ""

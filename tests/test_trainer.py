@@ -299,6 +299,7 @@ def make_evaluation_trainer(run_dir: Path, world_size: int = 1, rank: int = 0) -
     )  # fmt: skip
 
 
+@pytest.mark.slow  # starts 3 and 7 processes
 @pytest.mark.parametrize("world_size", [3, 7])
 def test_evaluation_scores_every_test_image_under_any_world_size(tmp_path, world_size):
     alone = make_evaluation_trainer(tmp_path / "alone").evaluate()

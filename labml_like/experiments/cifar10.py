@@ -85,7 +85,7 @@ class CIFAR10:
     The loaded dataset. Images are `uint8` tensors of shape `[N, 3, 32, 32]` (channels first, as
     PyTorch's convolutions expect) and labels are `int64` tensors of shape `[N]`. We keep bytes, not
     floats: four times less memory, and the conversion to floats happens per batch inside
-    [`Augment`](#Augment), where it is needed anyway.
+    [`Augment`](augment.html#Augment), where it is needed anyway.
     """
 
     train_images: torch.Tensor
@@ -237,8 +237,8 @@ def read_batch(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
     The batch holds `b"data"`, an `[N, 3072]` array with one image per row, and `b"labels"`, a list
     of $N$ class indices. We check everything we rely on, because a wrong size here would otherwise
     surface as a shape error deep inside training. $N$ itself is read from the file: the official
-    batches have 10,000 images, but trimmed copies (like the 1,000-image subset our tests use) are
-    just as valid.
+    batches have 10,000 images, but trimmed copies (like the one our tests use, 1,000 images a
+    batch) are just as valid.
     """
     batch = unpickle(path)
     data, labels = batch.get(b"data"), batch.get(b"labels")

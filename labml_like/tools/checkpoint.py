@@ -78,8 +78,11 @@ def write_atomically(path: Path, content: str | bytes) -> None:
 
 def load_checkpoint(path: Path) -> dict:
     """
-    Load a checkpoint onto the CPU. `weights_only=True` refuses anything but tensors and plain
-    Python values, so opening a checkpoint cannot run code hidden in it.
+    Load a checkpoint onto the CPU. A checkpoint is a pickle, and a plain pickle can name any
+    function for the loader to call (see [reading the batches
+    safely](../experiments/cifar10.html#read_batch)). `weights_only=True` makes PyTorch's loader
+    refuse everything but tensors and plain Python values, so a checkpoint from elsewhere cannot
+    call code on the way in, short of a bug in that restricted loader.
     """
     if not path.is_file():
         raise TrainingError(f"{path}: no checkpoint to resume from")

@@ -10,8 +10,9 @@ summary: >-
 
 Every `log_every` steps the [trainer](../experiments/trainer.html#Trainer.flush_window) writes a
 row `{"split": "train", "step", "epoch", "loss", "accuracy", "lr"}`, and after every epoch a row
-with `"split": "test"` and the epoch's training and test results. This page writes those rows,
-reads them back, and shows the run's progress while it trains.
+with `"split": "test"` and the epoch's training and test results. This page builds those rows,
+writes them, reads them back, and shows the run's progress while it trains; the
+[curves](curves.html) are drawn from them.
 """
 
 import contextlib
