@@ -15,6 +15,7 @@ statistics, and how the model is wrapped.
 """
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -196,8 +197,8 @@ class PlacedModel(NamedTuple):
     """
 
     model: nn.Module
-    forward: nn.Module
-    network: nn.Module
+    forward: Callable[..., torch.Tensor]
+    network: Callable[..., torch.Tensor]
 
 
 def place_model(
