@@ -10,12 +10,14 @@ summary: >-
 
 RandAugment (Cubuk et al., 2020) replaces AutoAugment's learned policy with two numbers: apply $n$
 operations, each chosen uniformly at random from a fixed list, all at one magnitude $m$. The
-ConvMixer authors' CIFAR-10 script calls torchvision's `RandAugment(num_ops=2, magnitude=12)` on
+command the ConvMixer authors publish for their CIFAR-10 script (`--ra-n=2 --ra-m=12`; the
+script's own defaults are 1 and 8) calls torchvision's `RandAugment(num_ops=2, magnitude=12)` on
 PIL images, so that is the transform we reproduce, operation by operation: the same 14
 operations, the same strengths, the same black fill and the same arithmetic on bytes.
 
 torchvision's magnitude scale has 31 steps, $m = 0, \dots, 30$. Each operation's strength rises
-linearly from nothing at $m = 0$ to its maximum at $m = 30$; with $f = m / 30$:
+linearly from nothing at $m = 0$ to its maximum at $m = 30$; with $f = m / 30$, for an image of
+$H \times W$ pixels:
 
 | operation | what it does to the image | strength | at $m = 12$ | sign |
 |---|---|---|---|---|
