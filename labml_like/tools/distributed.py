@@ -60,9 +60,10 @@ class Distributed:
     `torchrun --nnodes M --nproc_per_node N` starts $N$ copies of the program on each of $M$
     machines, $W = M N$ processes in all, and tells each three numbers through environment
     variables: `WORLD_SIZE` $W$; `RANK`, its place among all $W$ processes, from 0 to $W - 1$
-    and never the same for two processes; and `LOCAL_RANK`, its place among the $N$ processes of its own
-    machine, from 0 to $N - 1$, which picks its GPU there. On one machine ($M = 1$) the two ranks
-    are equal. A plain `python` run has none of these variables and is the world of one process.
+    and never the same for two processes; and `LOCAL_RANK`, its place among the $N$ processes of
+    its own machine, from 0 to $N - 1$, which picks its GPU there. On one machine ($M = 1$) the
+    two ranks are equal. A plain `python` run has none of these variables and is the world of one
+    process.
     """
 
     rank: int = 0
