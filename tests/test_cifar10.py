@@ -7,6 +7,7 @@ import pickle
 import shutil
 import tarfile
 import urllib.error
+import urllib.request
 from functools import partial
 from pathlib import Path
 
@@ -15,19 +16,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from labml_like.experiments import cifar10
-from labml_like.experiments.cifar10 import (
+from labml_like.experiments import cifar10, randaugment
+from labml_like.experiments.augment import (
     Augment,
-    DatasetError,
-    batches,
     color_jitter,
     horizontal_flip,
-    load_cifar10,
     normalize,
-    rand_augment,
     random_crop,
     random_erasing,
 )
+from labml_like.experiments.cifar10 import DatasetError, batches, load_cifar10
+from labml_like.experiments.randaugment import rand_augment
 
 DATA = Path(
     os.environ.get(cifar10.ENV_VAR) or Path(__file__).resolve().parents[2] / "shared/data/cifar10"
@@ -56,7 +55,7 @@ def no_network(monkeypatch):
     def refuse(*args, **kwargs):
         raise urllib.error.URLError("network is unreachable")
 
-    monkeypatch.setattr(cifar10.urllib.request, "urlopen", refuse)
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
 
 
 # --- loading -------------------------------------------------------------------------------------
@@ -420,11 +419,11 @@ def per_image(*values: float) -> torch.Tensor:
 
 
 def test_the_14_operations_and_their_strengths_at_magnitude_12():
-    assert cifar10.OPS == (
+    assert randaugment.OPS == (
         "identity", "shear_x", "shear_y", "translate_x", "translate_y", "rotate", "brightness",
         "color", "contrast", "sharpness", "posterize", "solarize", "autocontrast", "equalize",
     )  # fmt: skip
-    at_12 = {op: cifar10.op_strength(op, 12) for op in cifar10.OPS}
+    at_12 = {op: randaugment.op_strength(op, 12) for op in randaugment.OPS}
     # Shear: linspace(0, 0.3, 31)[12] = 0.3 * 12/30.
     assert at_12["shear_x"] == at_12["shear_y"] == pytest.approx(0.12)
     # Translate: linspace(0, 150/331 * 32, 31)[12] = 14.50 * 12/30 = 5.80, truncated: 5 pixels.
@@ -440,13 +439,13 @@ def test_the_14_operations_and_their_strengths_at_magnitude_12():
     assert at_12["solarize"] == 153
     assert at_12["identity"] == at_12["autocontrast"] == at_12["equalize"] == 0
     # The ends of the scale, and the image size: 150/331 * 64 = 29.0 pixels at m = 30.
-    assert [cifar10.op_strength("posterize", m) for m in (0, 30)] == [8, 4]
-    assert [cifar10.op_strength("solarize", m) for m in (0, 30)] == [255, 0]
-    assert cifar10.op_strength("translate_x", 30, height=32, width=64) == 29
+    assert [randaugment.op_strength("posterize", m) for m in (0, 30)] == [8, 4]
+    assert [randaugment.op_strength("solarize", m) for m in (0, 30)] == [255, 0]
+    assert randaugment.op_strength("translate_x", 30, height=32, width=64) == 29
     with pytest.raises(ValueError):
-        cifar10.op_strength("rotate", 31)
+        randaugment.op_strength("rotate", 31)
     with pytest.raises(ValueError):
-        cifar10.op_strength("invert", 12)
+        randaugment.op_strength("invert", 12)
 
 
 FOUR_BY_FOUR = [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]]
@@ -454,20 +453,20 @@ FOUR_BY_FOUR = [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]]
 
 def warped(rows: list[list[int]], matrix) -> list[list[float]]:
     x = grey_image(rows)
-    out = cifar10.warp(x, torch.tensor([cifar10.fixed_point(matrix(*x.shape[2:]))]))
+    out = randaugment.warp(x, torch.tensor([randaugment.fixed_point(matrix(*x.shape[2:]))]))
     assert torch.equal(out[0, 0], out[0, 2])  # the channels move together
     return out[0, 0].tolist()
 
 
 def test_translate_by_hand():
     # Output column j reads input column j - t; where that is off the image, black (0) comes in.
-    assert warped(FOUR_BY_FOUR, partial(cifar10.translate_x, 1)) == [
+    assert warped(FOUR_BY_FOUR, partial(randaugment.translate_x, 1)) == [
         [0, 1, 2, 3], [0, 5, 6, 7], [0, 9, 10, 11], [0, 13, 14, 15]
     ]  # fmt: skip
-    assert warped(FOUR_BY_FOUR, partial(cifar10.translate_x, -2)) == [
+    assert warped(FOUR_BY_FOUR, partial(randaugment.translate_x, -2)) == [
         [3, 4, 0, 0], [7, 8, 0, 0], [11, 12, 0, 0], [15, 16, 0, 0]
     ]  # fmt: skip
-    assert warped(FOUR_BY_FOUR, partial(cifar10.translate_y, 1)) == [
+    assert warped(FOUR_BY_FOUR, partial(randaugment.translate_y, 1)) == [
         [0, 0, 0, 0], [1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]
     ]  # fmt: skip
 
@@ -475,15 +474,15 @@ def test_translate_by_hand():
 def test_shear_by_hand():
     # Shear x by 0.5: pixel (row i, column j) reads column floor(j + 0.5 + 0.5 (i + 0.5)), so
     # rows 0..3 read from 0.25, 0.75, 1.25, 1.75 columns to the right: j, j+1, j+1, j+2.
-    assert warped(FOUR_BY_FOUR, partial(cifar10.shear_x, 0.5)) == [
+    assert warped(FOUR_BY_FOUR, partial(randaugment.shear_x, 0.5)) == [
         [1, 2, 3, 4], [6, 7, 8, 0], [10, 11, 12, 0], [15, 16, 0, 0]
     ]  # fmt: skip
     # Shear y by 0.5: column j reads row floor(i + 0.5 + 0.5 (j + 0.5)): rows i, i+1, i+1, i+2.
-    assert warped(FOUR_BY_FOUR, partial(cifar10.shear_y, 0.5)) == [
+    assert warped(FOUR_BY_FOUR, partial(randaugment.shear_y, 0.5)) == [
         [1, 6, 7, 12], [5, 10, 11, 16], [9, 14, 15, 0], [13, 0, 0, 0]
     ]  # fmt: skip
     # Shear x by -0.5 reads to the left instead: floor(j + 0.5 - 0.25), ... -> j, j-1, j-1, j-2.
-    assert warped(FOUR_BY_FOUR, partial(cifar10.shear_x, -0.5)) == [
+    assert warped(FOUR_BY_FOUR, partial(randaugment.shear_x, -0.5)) == [
         [1, 2, 3, 4], [0, 5, 6, 7], [0, 9, 10, 11], [0, 0, 13, 14]
     ]  # fmt: skip
 
@@ -492,19 +491,19 @@ def test_rotate_by_hand():
     # 90 degrees counter-clockwise about the centre (1, 1) of [[1, 2], [3, 4]]: cos = 0, sin = 1,
     # so the top-left output pixel, centre (0.5, 0.5), reads x = 2 - 0.5 = 1.5, y = 0.5: the
     # top-right input pixel, 2. The picture turns left: [[2, 4], [1, 3]].
-    assert warped([[1, 2], [3, 4]], partial(cifar10.rotate, 90)) == [[2, 4], [1, 3]]
-    assert warped([[1, 2], [3, 4]], partial(cifar10.rotate, -90)) == [[3, 1], [4, 2]]
+    assert warped([[1, 2], [3, 4]], partial(randaugment.rotate, 90)) == [[2, 4], [1, 3]]
+    assert warped([[1, 2], [3, 4]], partial(randaugment.rotate, -90)) == [[3, 1], [4, 2]]
     # 0 degrees changes nothing.
-    assert warped(FOUR_BY_FOUR, partial(cifar10.rotate, 0)) == FOUR_BY_FOUR
+    assert warped(FOUR_BY_FOUR, partial(randaugment.rotate, 0)) == FOUR_BY_FOUR
 
 
 def test_brightness_by_hand():
     x = grey_image([[10, 11, 151, 255]])
     # Blend with black by k and truncate: 10 * 1.36 = 13.6 -> 13, 11 * 1.36 = 14.96 -> 14,
     # 151 * 1.36 = 205.36 -> 205, 255 * 1.36 = 346.8 -> clipped to 255.
-    assert cifar10.brightness(x, per_image(1.36))[0, 0].tolist() == [[13, 14, 205, 255]]
+    assert randaugment.brightness(x, per_image(1.36))[0, 0].tolist() == [[13, 14, 205, 255]]
     # 10 * 0.64 = 6.4 -> 6, 11 * 0.64 = 7.04 -> 7, 151 * 0.64 = 96.64 -> 96, 255 * 0.64 = 163.2.
-    assert cifar10.brightness(x, per_image(0.64))[0, 0].tolist() == [[6, 7, 96, 163]]
+    assert randaugment.brightness(x, per_image(0.64))[0, 0].tolist() == [[6, 7, 96, 163]]
 
 
 def test_color_by_hand():
@@ -514,10 +513,10 @@ def test_color_by_hand():
     # k = 1.36: red 76 + 1.36 * 179 = 319.4 -> 255, green and blue 76 - 1.36 * 76 = -27.4 -> 0;
     # second pixel 18 - 1.36 * 8 = 7.12 -> 7, 18 + 1.36 * 2 = 20.72 -> 20,
     # 18 + 1.36 * 12 = 34.32 -> 34.
-    assert cifar10.color(x, per_image(1.36)).flatten(1).tolist() == [[255, 7, 0, 20, 0, 34]]
+    assert randaugment.color(x, per_image(1.36)).flatten(1).tolist() == [[255, 7, 0, 20, 0, 34]]
     # k = 0.64: 76 + 0.64 * 179 = 190.56 -> 190, 76 - 0.64 * 76 = 27.36 -> 27;
     # 18 - 0.64 * 8 = 12.88 -> 12, 18 + 0.64 * 2 = 19.28 -> 19, 18 + 0.64 * 12 = 25.68 -> 25.
-    assert cifar10.color(x, per_image(0.64)).flatten(1).tolist() == [[190, 12, 27, 19, 27, 25]]
+    assert randaugment.color(x, per_image(0.64)).flatten(1).tolist() == [[190, 12, 27, 19, 27, 25]]
 
 
 def test_contrast_by_hand():
@@ -525,10 +524,10 @@ def test_contrast_by_hand():
     # Mean grey (60 + 80 + 101 + 121) / 4 = 90.5, rounded half up to 91.
     # k = 1.36: 91 - 1.36 * 31 = 48.84 -> 48, 91 - 1.36 * 11 = 76.04 -> 76,
     # 91 + 1.36 * 10 = 104.6 -> 104, 91 + 1.36 * 30 = 131.8 -> 131.
-    assert cifar10.contrast(x, per_image(1.36))[0, 0].tolist() == [[48, 76], [104, 131]]
+    assert randaugment.contrast(x, per_image(1.36))[0, 0].tolist() == [[48, 76], [104, 131]]
     # k = 0.64: 91 - 19.84 = 71.16 -> 71, 91 - 7.04 = 83.96 -> 83, 91 + 6.4 = 97.4 -> 97,
     # 91 + 19.2 = 110.2 -> 110.
-    assert cifar10.contrast(x, per_image(0.64))[0, 0].tolist() == [[71, 83], [97, 110]]
+    assert randaugment.contrast(x, per_image(0.64))[0, 0].tolist() == [[71, 83], [97, 110]]
 
 
 def test_sharpness_by_hand():
@@ -538,11 +537,11 @@ def test_sharpness_by_hand():
     # (2, 1): (7 + 13) / 13 = 1.54 -> 2;    (2, 2): (7 + 13) / 13 = 1.54 -> 2.
     # The border, 90 included, is left as it is.
     # k = 1.36: 4 + 1.36 * 3 = 8.08 -> 8, 12 + 1.36 * 1 = 13.36 -> 13, 2 - 1.36 * 2 = -0.72 -> 0.
-    assert cifar10.sharpness(x, per_image(1.36))[0, 0].tolist() == [
+    assert randaugment.sharpness(x, per_image(1.36))[0, 0].tolist() == [
         [0, 0, 0, 90], [0, 8, 13, 0], [0, 0, 0, 0], [0, 0, 0, 0]
     ]  # fmt: skip
     # k = 0.64: 4 + 1.92 = 5.92 -> 5, 12 + 0.64 = 12.64 -> 12, 2 - 1.28 = 0.72 -> 0.
-    assert cifar10.sharpness(x, per_image(0.64))[0, 0].tolist() == [
+    assert randaugment.sharpness(x, per_image(0.64))[0, 0].tolist() == [
         [0, 0, 0, 90], [0, 5, 12, 0], [0, 0, 0, 0], [0, 0, 0, 0]
     ]  # fmt: skip
 
@@ -550,19 +549,19 @@ def test_sharpness_by_hand():
 def test_posterize_and_solarize_by_hand():
     x = grey_image([[255, 130, 7, 3]])
     # 6 bits: clear the low 2 bits, round down to a multiple of 4: 252, 128, 4, 0.
-    assert cifar10.posterize(x, per_image(6))[0, 0].tolist() == [[252, 128, 4, 0]]
+    assert randaugment.posterize(x, per_image(6))[0, 0].tolist() == [[252, 128, 4, 0]]
     # 4 bits: multiples of 16: 240, 128, 0, 0.
-    assert cifar10.posterize(x, per_image(4))[0, 0].tolist() == [[240, 128, 0, 0]]
+    assert randaugment.posterize(x, per_image(4))[0, 0].tolist() == [[240, 128, 0, 0]]
     y = grey_image([[0, 152, 153, 200, 255]])
     # Threshold 153 (m = 12): bytes >= 153 become 255 - v: 153 -> 102, 200 -> 55, 255 -> 0.
-    assert cifar10.solarize(y, per_image(153))[0, 0].tolist() == [[0, 152, 102, 55, 0]]
+    assert randaugment.solarize(y, per_image(153))[0, 0].tolist() == [[0, 152, 102, 55, 0]]
     # Threshold 255 (m = 0) still inverts pure white, as torchvision's table has it.
-    assert cifar10.solarize(y, per_image(255))[0, 0].tolist() == [[0, 152, 153, 200, 0]]
+    assert randaugment.solarize(y, per_image(255))[0, 0].tolist() == [[0, 152, 153, 200, 0]]
 
 
 def test_autocontrast_by_hand():
     x = torch.tensor([[[[0, 12, 25]], [[50, 100, 150]], [[7, 7, 7]]]], dtype=torch.float32)
-    out = cifar10.autocontrast(x)[0, :, 0].tolist()
+    out = randaugment.autocontrast(x)[0, :, 0].tolist()
     # Red 0..25: scale 255 / 25 = 10.2, which is a little less than 10.2 in binary: 12 -> 122.39
     # -> 122, and 25 -> 254.99999999999997 -> 254, as Pillow has it (its brightest value is 254).
     assert out[0] == [0, 122, 254]
@@ -578,7 +577,7 @@ def test_equalize_by_hand():
     second = [77] * 1024
     third = [10] * 512 + [20] * 256 + [30] * 256
     x = torch.tensor([first, second, third], dtype=torch.float32).view(1, 3, 32, 32)
-    out = cifar10.equalize(x)[0].flatten(1)
+    out = randaugment.equalize(x)[0].flatten(1)
     # First: step q = (1024 - 259) // 255 = 3, start at q // 2 = 1; value 10 has 0 pixels below,
     # (1 + 0) // 3 = 0; 20 has 510 below, (1 + 510) // 3 = 170; 30 has 765, (1 + 765) // 3 = 255.
     assert sorted(set(out[0].tolist())) == [0, 170, 255]
@@ -590,7 +589,7 @@ def test_equalize_by_hand():
     assert torch.equal(out[2], torch.tensor([0.0] * 512 + [171.0] * 256 + [255.0] * 256))
     # Fewer than 255 pixels below the top value: the step is 0 and nothing changes.
     small = grey_image([[1, 2], [3, 4]])
-    assert torch.equal(cifar10.equalize(small), small)
+    assert torch.equal(randaugment.equalize(small), small)
 
 
 def test_every_operation_matches_pillow_on_real_images(images):
@@ -620,12 +619,12 @@ def test_every_operation_matches_pillow_on_real_images(images):
         "autocontrast": lambda img, v: ops.autocontrast(img),
         "equalize": lambda img, v: ops.equalize(img),
     }
-    assert set(pillow) == set(cifar10.OPS)
-    as_bytes = cifar10.to_bytes(images)
-    signed = (*cifar10.GEOMETRIC_OPS, *cifar10.BLEND_OPS)
-    for op in cifar10.OPS:
+    assert set(pillow) == set(randaugment.OPS)
+    as_bytes = randaugment.to_bytes(images)
+    signed = (*randaugment.GEOMETRIC_OPS, *randaugment.BLEND_OPS)
+    for op in randaugment.OPS:
         for sign in (1, -1) if op in signed else (1,):
-            v = sign * cifar10.op_strength(op, 12)
+            v = sign * randaugment.op_strength(op, 12)
             expected = np.stack(
                 [
                     np.asarray(pillow[op](image_module.fromarray(im.permute(1, 2, 0).numpy()), v))
@@ -633,7 +632,7 @@ def test_every_operation_matches_pillow_on_real_images(images):
                 ]
             ).transpose(0, 3, 1, 2)
             positive = torch.full((len(images),), sign > 0)
-            ours = cifar10.apply_op(as_bytes, op, 12, positive).to(torch.uint8).numpy()
+            ours = randaugment.apply_op(as_bytes, op, 12, positive).to(torch.uint8).numpy()
             assert np.array_equal(ours, expected), f"{op} with sign {sign}"
 
 
@@ -718,6 +717,29 @@ def test_batches_shard_disjoint_and_cover():
     assert len(set(union.tolist())) == len(union)  # disjoint
     assert torch.equal(union.sort().values, torch.randperm(n, generator=gen(1))[:999].sort().values)
     assert len(set(range(n)) - set(union.tolist())) == n % world
+
+
+@pytest.mark.parametrize("n", [10_000, 200, 5])
+def test_evaluation_shares_cover_every_image_under_any_world_size(n):
+    # Uneven shares (evaluation): every image exactly once, shares differing by at most one.
+    # Equal shares (training): the same length everywhere, fewer than W images left out.
+    labels = torch.arange(n)
+    for world in [*range(1, 41), 64, 128]:
+        for equal in (False, True):
+            shares = [
+                torch.cat([torch.zeros(0, dtype=torch.long), *batches(
+                    labels, labels, 7, None, shuffle=False, rank=r, world_size=world,
+                    equal_shares=equal,
+                )])
+                for r in range(world)
+            ]  # fmt: skip
+            seen = torch.cat(shares).tolist()
+            assert len(seen) == len(set(seen))  # disjoint
+            lengths = {len(s) for s in shares}
+            if equal:
+                assert lengths == {n // world} and n - len(seen) == n % world
+            else:
+                assert sorted(seen) == list(range(n)) and max(lengths) - min(lengths) <= 1
 
 
 def test_batches_sizes_order_and_epochs():
