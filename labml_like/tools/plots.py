@@ -176,7 +176,8 @@ def plot_run(run_dir: Path, out: Path | None = None) -> Path:
         body += panel(key, series, top=36 + i * (height + gap), width=width, height=height)
     total = 36 + 2 * height + gap + 50
     out = out or run_dir / "curves.svg"
-    out.write_text(svg_document(width, total, f"Training curves: {run_dir.name}", body))
+    title = "Loss and accuracy by epoch, for training and test"
+    out.write_text(svg_document(width, total, title, body))
     return out
 
 
