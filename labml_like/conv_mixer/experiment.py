@@ -28,10 +28,10 @@ the [training loop](../experiments/trainer.html). A *preset* is a complete recip
 | our result | not measured | not measured | untested | 81.06% in 37 min | 37.7% in 2 min |
 
 All use patches of $p = 2$ pixels and flip half the training images. **What we measured** is the
-last row, on two cores of a shared server's CPU (`laptop` on all of CIFAR-10, `smoke` on 5,000
-training images, both on the copies described below): no GPU run of any preset exists yet. **What
-others report** is kept apart, in each preset's note: for the `paper` recipe, the authors' CIFAR-10
-script reports about 92.5%.
+last row, on two cores of a shared server's CPU: `laptop` on all of CIFAR-10 re-encoded as JPEG (see
+below), `smoke` on 5,000 of the original training images. No GPU run of any preset exists yet.
+**What others report** is kept apart, in each preset's note: for the `paper` recipe, the authors'
+CIFAR-10 script reports about 92.5%.
 
 ## Running it
 
@@ -41,20 +41,21 @@ python -m labml_like.conv_mixer.experiment --preset smoke
 python -m labml_like.conv_mixer.experiment --preset laptop
 python -m labml_like.conv_mixer.experiment --preset paper  # GPU
 python -m labml_like.conv_mixer.experiment --run-name NAME --resume
-torchrun --nproc_per_node 4 -m labml_like.conv_mixer.experiment
+torchrun --nproc_per_node 4 -m labml_like.conv_mixer.experiment  # 4 GPUs
 python -m labml_like.conv_mixer.experiment plot runs/NAME
 python -m labml_like.conv_mixer.experiment publish runs/NAME
 ```
 
-`smoke` and `laptop` are made for a CPU and take the times in the table. The other presets need a
-GPU: on a laptop CPU we have not run them, but from the speed we measured for ConvMixer-256/8 on two
-cores (29 and 70 images a second, in two measurements that disagree; see `benchmarks/RESULTS.md`),
-the `paper` preset's 25 epochs (1.25 million images) would take 5 to 12 hours, and `labml`'s 150
-epochs about six times as long. `torchrun` starts one process per GPU (without `--preset`, a run
-uses `paper`). `--resume` continues a run after a crash or Ctrl-C; `--help` lists every setting with
-its value in the chosen preset, and any of them can be changed, as in `--epochs 10 --model.kernel-
-size 9`. Each run writes `runs/<name>/`: `run.json` (the command, the machine, the settings),
-`metrics.jsonl`, `checkpoint.pt` and, at the end, `final.json`.
+`smoke` and `laptop` are made for a CPU; the table gives their times on two cores of a shared server
+(we have no laptop measurement). The other presets need a GPU. We have not run them on a CPU, but at
+the speeds we measured for ConvMixer-256/8 on two cores (29 and 70 images a second, in two
+measurements that disagree; see `benchmarks/RESULTS.md`), the `paper` preset's 25 epochs (1.25
+million images) would take 5 to 12 hours, and `labml`'s 150 epochs about six times as long.
+`torchrun` starts one process per GPU (without `--preset`, a run uses `paper`). `--resume` continues
+a run after a crash or Ctrl-C; `--help` lists every setting with its value in the chosen preset, and
+any of them can be changed, as in `--epochs 10 --model.kernel-size 9`. Each run writes
+`runs/<name>/`: `run.json` (the command, the machine, the settings), `metrics.jsonl`,
+`checkpoint.pt` and, at the end, `final.json`.
 
 The [command line](../tools/cli.html), [plots](../tools/plots.html) and
 [publishing](../tools/publish.html) are machinery, on pages of their own.
@@ -205,7 +206,7 @@ class ExperimentConfig(TrainerConfig):
 # ## Presets
 #
 # Each preset is a function that returns a fresh configuration, so no two runs share (and
-# mutate) one object. [How they differ from their sources](#PRESETS) follows them.
+# mutate) one object. How they differ from their sources is listed after them.
 
 
 def labml() -> ExperimentConfig:
@@ -217,7 +218,7 @@ def labml() -> ExperimentConfig:
     64, crop and flip, inputs mapped to $[-1, 1]$ (mean and standard deviation 0.5), in float32,
     keeping each epoch's last, smaller batch as its `DataLoader` does. With a small constant rate
     each step moves the weights only a little, and no schedule lowers it at the end, hence the 150
-    epochs. Four things still differ from it; see [the list](#PRESETS).
+    epochs. Four things still differ from it; they are listed after the presets.
     """
     return ExperimentConfig(
         preset="labml",
@@ -271,13 +272,14 @@ def fast() -> ExperimentConfig:
     r"""
     ### fast
 
-    **Untested:** no run of it exists, so its time and accuracy are not measured. It is our
-    guess at a shorter way to 94% on one GPU: trade epochs for width and kernel size. Counted
-    from the layer shapes, ConvMixer-384/8 with $k = 7$ does 342 million multiply-adds per image
-    in a forward pass, 2.31 times the 148 million of ConvMixer-256/8 with $k = 5$, so its 40
-    epochs do about 92% of the multiply-adds of the script's 100, a saving of only 8% before any
-    wall-clock measurement. It adds label smoothing 0.1, light random erasing, flip test-time
-    augmentation and `torch.compile` to the `paper` recipe.
+    **Untested:** no run of it exists, so its time and accuracy are not measured. It is our guess at
+    a shorter way to 94% on one GPU: trade epochs for width and kernel size. Counted from the layer
+    shapes, ConvMixer-384/8 with $k = 7$ does 342 million multiply-adds per image in a forward pass,
+    2.31 times the 148 million of ConvMixer-256/8 with $k = 5$, so its 40 epochs do about 92% of the
+    multiply-adds of the script's 100, a saving of only 8% before any wall-clock measurement. It
+    keeps the `paper` recipe's optimizer, schedule and RandAugment, adds label smoothing 0.1, light
+    random erasing, flip test-time augmentation and `torch.compile`, and otherwise takes the
+    trainer's defaults (bfloat16, each epoch's last smaller batch dropped).
     """
     return ExperimentConfig(
         preset="fast",
@@ -321,14 +323,14 @@ def laptop() -> ExperimentConfig:
 
     All of CIFAR-10 on a CPU: the [reference run](../results/conv_mixer/readme.html) took 37 minutes
     on two cores of a shared server. The budget sets the model. Most of ConvMixer's cost is in the
-    point-wise convolutions, $h^2$ multiply-adds per patch per layer, so halving the width to $h =
-    128$ cuts it by four, and six layers instead of eight cut a quarter more: ConvMixer-128/6 has
-    125,322 parameters, about a fifth of ConvMixer-256/8's. We keep $p = 2$, as the authors' script
-    does, for a $16 \times 16$ grid of patches. Six layers of $5 \times 5$ kernels reach $6 \cdot 2
-    = 12$ patches each way, so a corner patch does not quite see the opposite corner, 15 patches
-    away ([the model page's test](index.html)); eight layers would. Five epochs at batch 128 make
-    1,950 steps (the last 80 images of each shuffled epoch are left out). The augmentation is the
-    classic crop and flip; we have not tried heavier augmentation in so short a run.
+    point-wise convolutions, $h^2$ multiply-adds per patch per layer, so halving the width to
+    $h = 128$ cuts it by four, and six layers instead of eight cut a quarter more: ConvMixer-128/6
+    has 125,322 parameters, about a fifth of ConvMixer-256/8's. We keep $p = 2$, as the authors'
+    script does, for a $16 \times 16$ grid of patches. Six layers of $5 \times 5$ kernels reach
+    $6 \cdot 2 = 12$ patches each way, so a corner patch does not quite see the opposite corner, 15
+    patches away ([the model page's test](index.html)); eight layers would. Five epochs at batch 128
+    make 1,950 steps (the last 80 images of each shuffled epoch are left out). The augmentation is
+    the classic crop and flip; we have not tried heavier augmentation in so short a run.
     """
     return ExperimentConfig(
         preset="laptop",
@@ -359,9 +361,10 @@ def laptop() -> ExperimentConfig:
 # * *The random numbers.* Every augmentation is drawn from the same distribution as
 #   torchvision's, and each operation gives the same bytes as Pillow (the tests compare them),
 #   but from other generators, in another order, on whole batches; their script sets no seed.
-# * *The torchvision version.* Theirs is not pinned; before 2022 (pull request #5285) its
-#   RandAugment sheared about the image centre by an angle, and its solarize thresholds started
-#   at 256. We follow the current definitions.
+# * *The torchvision version.* Theirs is not pinned. Earlier versions of its RandAugment sheared
+#   about the image centre (pull request #5285 moved it to the corner in 2022), by an angle
+#   rather than a factor, and started the solarize thresholds at 256 instead of 255. We follow
+#   the current definitions.
 # * *Several GPUs.* Their `nn.DataParallel` normalizes BatchNorm per GPU; our default,
 #   SyncBatchNorm, normalizes over the whole batch, as their one-GPU run did (`--no-sync-bn`
 #   gives per-GPU statistics).

@@ -48,7 +48,7 @@ DATA_FLAG, DROPPED_FLAGS = "--data-dir", ("--runs-dir",)
 
 
 def portable_command(command: str, width: int = 72) -> str:
-    """`command` without this machine's folders, wrapped with `\\` to lines of about `width`."""
+    r"""`command` without this machine's folders, wrapped with `\` to lines of about `width`."""
     words, kept = shlex.split(command), []
     while words:
         word = words.pop(0)
