@@ -448,6 +448,8 @@ def main(argv: list[str] | None = None) -> int:
     return cli.main(EXPERIMENT, argv)
 
 
+# Run as a script, the page reads its command line; a multi-process run then ends as
+# [`exit_process`](../tools/cli.html#exit_process) explains.
 if __name__ == "__main__":
     cli.exit_process(main())
 
