@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ import torch
 
 from labml_like.conv_mixer import experiment as ex
 from labml_like.experiments import trainer as tr
+from labml_like.tools import cli
+from labml_like.tools.publish import portable_command
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("LABML_LIKE_CIFAR10") or REPO.parent / "shared/data/cifar10")
@@ -26,6 +29,10 @@ TINY = [
     "--model.d-model", "16", "--data.train-limit", "1000", "--data.test-limit", "500",
 ]  # fmt: skip
 TIMING_KEYS = {"images_per_s", "elapsed_s"}
+
+
+def parse(argv: list[str]) -> cli.TrainArguments:
+    return cli.parse_train_arguments(ex.EXPERIMENT, argv)
 
 
 def command(*args: str) -> list[str]:
@@ -324,11 +331,13 @@ def test_presets_match_the_recipes():
     assert (labml.model.kernel_size, labml.optim.name, labml.optim.lr) == (7, "adam", 2.5e-4)
     assert (labml.batch_size, labml.epochs, labml.optim.schedule) == (64, 150, "constant")
     assert labml.data.mean == labml.data.std == (0.5, 0.5, 0.5)
+    # As labml's experiment runs: float32, and its DataLoader keeps the last, smaller batch.
+    assert (labml.precision, labml.drop_last) == ("fp32", False)
     assert ex.fast().label_smoothing == 0.1 and ex.fast().tta
 
 
 def test_command_line_overrides_every_level():
-    config, args = ex.parse_train_arguments(
+    config, args = parse(
         ["--preset", "labml", "--epochs", "10", "--model.kernel-size", "9", "--no-data.flip",
          "--optim.betas", "0.8", "0.9", "--data.mean", "0.1", "0.2", "0.3", "--tta"]
     )  # fmt: skip
@@ -336,25 +345,28 @@ def test_command_line_overrides_every_level():
     assert (config.epochs, config.model.kernel_size, config.data.flip) == (10, 9, False)
     assert config.optim.betas == (0.8, 0.9) and config.data.mean == (0.1, 0.2, 0.3)
     assert config.tta and args.run_name is None
-    assert ex.config_from_dict(json.loads(json.dumps(ex.asdict(config)))) == config
+    assert (
+        cli.config_from_dict(json.loads(json.dumps(asdict(config))), ex.ExperimentConfig())
+        == config
+    )
 
 
 def test_an_older_run_json_still_resumes():
     # run.json files written before `precision`, `drop_last` and `sync_bn` existed have
     # `mixed_precision` instead; they resume as those runs ran.
-    old = json.loads(json.dumps(ex.asdict(ex.smoke())))
+    old = json.loads(json.dumps(asdict(ex.smoke())))
     for key in ("precision", "drop_last", "sync_bn"):
         del old[key]
     old["mixed_precision"] = True
-    config = ex.config_from_dict(old)
+    config = cli.config_from_dict(old, ex.ExperimentConfig())
     assert (config.precision, config.drop_last, config.sync_bn) == ("bf16", True, False)
     old["mixed_precision"] = False
-    assert ex.config_from_dict(old).precision == "fp32"
+    assert cli.config_from_dict(old, ex.ExperimentConfig()).precision == "fp32"
 
 
 def test_help_lists_every_field_with_the_preset_default(capsys):
     with pytest.raises(SystemExit):
-        ex.parse_train_arguments(["--preset", "labml", "--help"])
+        parse(["--preset", "labml", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     for flag in ["--epochs", "--batch-size", "--label-smoothing", "--compile", "--tta",
                  "--model.d-model", "--model.kernel-size", "--optim.lr", "--optim.schedule",
@@ -367,10 +379,10 @@ def test_help_lists_every_field_with_the_preset_default(capsys):
 
 def test_bad_input_gets_one_clear_message(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        ex.parse_train_arguments(["--optim.name", "lamb"])
+        parse(["--optim.name", "lamb"])
     assert exit_info.value.code == 2 and "invalid choice: 'lamb'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        ex.parse_train_arguments(["--precision", "fp8"])
+        parse(["--precision", "fp8"])
     assert "invalid choice: 'fp8'" in capsys.readouterr().err
     assert ex.main(["--resume"]) == 1
     assert "--resume needs the --run-name" in capsys.readouterr().err
@@ -398,10 +410,11 @@ def test_plot_and_publish(tmp_path, reference, capsys):
     assert f"{final['test_accuracy']:.2%}" in readme
     assert "python -m labml_like.conv_mixer.experiment --preset smoke --epochs 4" in readme
     assert "| true \\ predicted | airpl |" in readme and "git commit" in readme
-    assert "![Loss and accuracy" in readme and "](confusion.svg)" in readme
+    # The page shows the matrix once, as a table; the picture is published for other pages.
+    assert "![Loss and accuracy" in readme and "](confusion.svg)" not in readme
     # The picture shows every count of the matrix, one cell each.
     svg = (out / "confusion.svg").read_text()
-    counts = [int(c) for c in re.findall(r'fill="#(?:fff|222)">(\d+)</text>', svg)]
+    counts = [int(c) for c in re.findall(r'text-anchor="middle">(\d+)</text>', svg)]
     assert counts == [v for row in final["confusion"] for v in row]
     assert ex.main(["publish", str(tmp_path)]) == 1
     assert "only a finished run can be published" in capsys.readouterr().err
@@ -416,7 +429,7 @@ def test_laptop_preset_trains_on_all_of_cifar10_with_the_published_model():
     published = json.loads((REPO / "docs_src/results/conv_mixer/run.json").read_text())
     assert published["config"]["preset"] == "laptop"
     assert (published["train_images"], published["test_images"]) == (50_000, 10_000)
-    assert published["config"]["model"] == ex.asdict(config)["model"]
+    assert published["config"]["model"] == asdict(config)["model"]
     assert published["config"]["epochs"] == config.epochs
 
 
@@ -478,7 +491,7 @@ def test_run_name_must_be_one_folder_inside_the_runs_dir(tmp_path, capsys, name)
 
 
 def test_given_settings_are_the_typed_ones_even_with_the_preset_value():
-    _, args = ex.parse_train_arguments(["--preset", "paper", "--epochs", "25", "--no-data.flip"])
+    _, args = parse(["--preset", "paper", "--epochs", "25", "--no-data.flip"])
     assert args.given == {"preset", "epochs", "data.flip"}
 
 
@@ -526,7 +539,8 @@ def test_resume_applies_epochs_log_every_and_tta_and_says_so(tmp_path, capsys):
     assert info["resumed_with"][0].endswith("--resume --epochs 2 --tta")
     assert ex.main(["publish", str(runs / "c"), "--out", str(tmp_path / "published")]) == 0
     readme = (tmp_path / "published/readme.md").read_text()
-    assert f"{info['command']}\n{info['resumed_with'][0]}\n```" in readme
+    commands = [portable_command(c) for c in (info["command"], info["resumed_with"][0])]
+    assert "\n".join(commands) + "\n```" in readme
     # run.json now holds the new length, so a plain --resume continues the 2-epoch run.
     assert ex.main(resume) == 0
     assert ": train loss" not in capsys.readouterr().out
