@@ -160,17 +160,23 @@ def test_gradient_is_non_zero_exactly_in_the_predicted_window(kernel_size, n_lay
     assert torch.equal(z.grad[0].abs().sum(dim=0) > 0, predicted)
 
 
-def page_matrices(text: str) -> list[torch.Tensor]:
-    """The LaTeX bmatrix environments in `text`, as float tensors."""
-    matrices = re.findall(r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}", text, re.S)
-    return [
-        torch.tensor([[float(v) for v in row.split("&")] for row in m.split(r"\\")])
-        for m in matrices
-    ]
+def page_grids(text: str) -> dict[str, torch.Tensor]:
+    """The grids of the page's `text` block whose header names them, by name, as float tensors."""
+    block = re.search(r"```text\n(.*?)```", text, re.S)
+    assert block, "the page no longer shows its example grids"
+    header, *rows = [line.strip("\n") for line in block.group(1).splitlines()]
+    names = re.findall(r"\S+(?: \S+)*", header)  # names separated by two spaces or more
+    starts = [header.index(name) for name in names] + [None]
+    grids = {}
+    for name, start, end in zip(names, starts[:-1], starts[1:], strict=True):
+        cells = [row[start:end].split() for row in rows]
+        grids[name] = torch.tensor([[float(v) for v in cell] for cell in cells if cell])
+    return grids
 
 
 def test_the_pages_one_filter_example_is_what_the_depth_wise_conv_computes():
-    weights, grid, expected = page_matrices(ConvMixerLayer.__doc__)
+    grids = page_grids(ConvMixerLayer.__doc__)
+    weights, grid, expected = grids["filter w"], grids["input grid"], grids["output grid"]
     assert weights.shape == (3, 3) and grid.shape == expected.shape == (5, 5)
     assert torch.count_nonzero(grid) == 1
     layer = ConvMixerLayer(2, kernel_size=3)

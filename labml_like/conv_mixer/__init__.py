@@ -15,9 +15,8 @@ with a note for every step. Read the notes on one side and the code they explain
 
 ## Symbols
 
-A square image of $n \times n$ pixels is cut into square patches of $p \times p$ pixels, which
-form a grid of $n/p \times n/p$ patches. The paper names a model ConvMixer-$h$/$d$, for example
-ConvMixer-256/8.
+An image of $n \times n$ pixels is cut into patches of $p \times p$ pixels, which form a grid of
+$n/p \times n/p$ patches. The paper names a model ConvMixer-$h$/$d$, as in ConvMixer-256/8.
 
 | symbol          | meaning                                               | in the code      |
 |-----------------|-------------------------------------------------------|------------------|
@@ -47,21 +46,20 @@ part, from using patches as the input. To probe this it builds a very plain netw
 ViT's outline and drops attention entirely:
 
 * **patches in**: a strided convolution turns each $p \times p$ patch into an $h$-dimensional
-  vector, exactly like ViT's patch embedding;
+  vector, as ViT's patch embedding does;
 * **separate mixing of locations and channels**: a *depth-wise* convolution mixes each channel
   over nearby patches, then a *point-wise* ($1 \times 1$) convolution mixes the channels within
   each patch;
 * **isotropic**: every layer keeps the same width $h$ and the same $n/p \times n/p$ grid. There
   is no pyramid of shrinking resolutions as in ResNet.
 
-The paper reports that this network does as well as or better than ViT and MLP-Mixer models of
-similar size, and calls that "some evidence" that patches matter. It is evidence, not proof.
-ConvMixer differs from ViT in more than keeping patches: its convolutions only combine nearby
-locations, a built-in assumption of locality that attention does not make, so the result cannot
-say how much of the accuracy is owed to the patches and how much to the convolutions. Patch size
-does not settle it either: the paper finds smaller patches substantially better in its
-experiments (its best ImageNet model uses $p = 7$ on $224 \times 224$ images), so its results
-favour inputs close to pixels over coarse patches.
+The paper reports that this network outperforms ViT and MLP-Mixer models of similar size, and
+calls that "some evidence" that patches matter: evidence, not proof. ConvMixer differs from ViT in
+more than keeping patches. Its convolutions only combine nearby locations, a built-in assumption
+of locality that attention does not make, so the result cannot say how much of the accuracy is
+owed to the patches and how much to the convolutions. Nor do larger patches help: the paper
+reports that smaller patches worked better in its experiments (its best ImageNet model uses
+$p = 7$ on $224 \times 224$ images), so its results point toward finer inputs, not coarser ones.
 
 ## How it compares
 
@@ -86,13 +84,12 @@ still crosses the image, a few patches per layer ([how far](#ConvMixerLayer)).
 On ImageNet-1k, ConvMixer-1536/20 with $k = 9$ and $p = 7$ (about 52M parameters) reaches 81.4%
 top-1 accuracy, and the paper reports that ConvMixers outperform ViT, MLP-Mixer and some of
 their variants of similar parameter count and data set size, as well as ResNets. On CIFAR-10,
-ConvMixers reach over 96% accuracy with as few as 0.7M
-parameters. (For scale: by the formula in [`ConvMixer`](#ConvMixer), ConvMixer-256/8 with $k = 9$
-and $p = 1$ has 706,570 parameters.) This page measures no accuracy; these numbers are the
-paper's.
+ConvMixers reach over 96% accuracy with as few as 0.7M parameters (for scale: by the formula in
+[`ConvMixer`](#ConvMixer), ConvMixer-256/8 with $k = 9$ and $p = 1$ has 706,570). This page
+measures no accuracy; these numbers are the paper's.
 
 The [`conv_mixer()`](#conv_mixer) defaults build ConvMixer-256/8 with $p = 2$ and $k = 5$:
-594,186 parameters, which turn a $32 \times 32$ CIFAR-10 image into a $16 \times 16$ grid of
+594,186 parameters, a model that turns a $32 \times 32$ CIFAR-10 image into a $16 \times 16$ grid of
 patches. [The experiment](experiment.html) trains it on CIFAR-10 (the data is loaded by
 [cifar10](../experiments/cifar10.html), the loop is in [the trainer](../experiments/trainer.html)),
 and [the summary page](readme.html) gives the paper in brief.
@@ -124,20 +121,23 @@ class ConvMixerLayer(nn.Module):
     $k \times k$ patches around it, so information moves between *locations* but never between
     channels.
 
-    **One filter at work.** Take one channel of a $5 \times 5$ grid in which only the centre patch
-    is non-zero, and the $3 \times 3$ filter $w$ below ($k = 3$, bias 0):
+    **One filter at work.** Take one channel of a 5 × 5 grid in which only the centre patch is
+    non-zero, and give that channel the 3 × 3 filter `w` ($k = 3$, bias 0):
 
-    $$w = \begin{bmatrix} 1 & 2 & 3 \\ 4 & 5 & 6 \\ 7 & 8 & 9 \end{bmatrix}, \quad
-    \text{input} = \begin{bmatrix} 0 & 0 & 0 & 0 & 0 \\ 0 & 0 & 0 & 0 & 0 \\ 0 & 0 & 1 & 0 & 0 \\
-    0 & 0 & 0 & 0 & 0 \\ 0 & 0 & 0 & 0 & 0 \end{bmatrix}, \quad
-    \text{output} = \begin{bmatrix} 0 & 0 & 0 & 0 & 0 \\ 0 & 9 & 8 & 7 & 0 \\ 0 & 6 & 5 & 4 & 0 \\
-    0 & 3 & 2 & 1 & 0 \\ 0 & 0 & 0 & 0 & 0 \end{bmatrix}$$
+    ```text
+    filter w     input grid    output grid
+    1 2 3        0 0 0 0 0     0 0 0 0 0
+    4 5 6        0 0 0 0 0     0 9 8 7 0
+    7 8 9        0 0 1 0 0     0 6 5 4 0
+                 0 0 0 0 0     0 3 2 1 0
+                 0 0 0 0 0     0 0 0 0 0
+    ```
 
-    The one active patch reaches exactly its $3 \times 3$ neighbourhood, and nothing else. The
-    filter comes out turned by 180° because PyTorch's `Conv2d` computes a cross-correlation:
-    output position $(i, j)$ takes $\sum_{a,b} w_{a,b} \, x_{i+a-1,\, j+b-1}$, so the patch
-    above-left of the active one receives $w$'s bottom-right weight. A second layer would spread
-    each of the nine values by another $3 \times 3$, reaching a $5 \times 5$ block.
+    The one active patch reaches exactly its 3 × 3 neighbourhood, and nothing else. The filter
+    comes out turned by 180° because PyTorch's `Conv2d` computes a cross-correlation: output
+    `[i, j]` is the sum of `w[a, b] * input[i + a - 1, j + b - 1]` over `a, b` in 0, 1, 2 (zero
+    outside the grid), so the patch above-left of the active one gets `w[2, 2]`, 9. A second
+    layer would spread each value over another 3 × 3, reaching a 5 × 5 block.
 
     **Channel mixing.** The point-wise convolution is a $1 \times 1$ convolution: at every
     location it multiplies the $h$-vector by the same $h \times h$ matrix. Information moves
@@ -155,9 +155,9 @@ class ConvMixerLayer(nn.Module):
 
     **The residual connection goes around the spatial step only.** This is the paper's design,
     and the authors' published code does the same, but the paper does not derive it; with it,
-    ConvMixers train well at depths of 20 and 32. One consequence is worth knowing: unlike a
-    ResNet or a transformer, the network has no identity path from the output back to the
-    input, since every gradient passes through all $d$ point-wise convolutions.
+    ConvMixers train well at depths of 20 and 32. One consequence is worth knowing: unlike in a
+    transformer, whose residual stream runs unbroken from the first layer to the last, every
+    gradient here passes through all $d$ point-wise convolutions.
 
     **Receptive field.** One depth-wise conv lets a patch see $(k-1)/2$ patches in each
     direction, so each layer widens the receptive field by $k-1$ patches. After $d$ layers an
@@ -191,18 +191,16 @@ class ConvMixerLayer(nn.Module):
             raise ValueError(f"kernel_size must be a positive odd number, got {kernel_size}")
         # The depth-wise convolution. `groups=d_model` splits the $h$ input channels into $h$
         # groups of one, so each output channel is computed from its own input channel only:
-        # $h$ filters of $k \times k$ weights, instead of the $h \times h$ filters of an
-        # ordinary convolution. Stride 1 and padding `k // 2` keep the shape
-        # `[B, h, n/p, n/p]`.
+        # $h$ filters of $k \times k$ weights, instead of the $h \times h$ filters of an ordinary
+        # convolution. Stride 1 and padding `k // 2` keep the shape `[B, h, n/p, n/p]`.
         self.depth_wise_conv = nn.Conv2d(
             d_model, d_model, kernel_size, groups=d_model, padding=kernel_size // 2
         )
         # GELU, $\sigma(x) = x \, \Phi(x)$, where $\Phi$ is the standard normal CDF. It is a
         # smooth version of ReLU: it keeps positive inputs, suppresses negative ones, and has a
-        # derivative everywhere. ViT and MLP-Mixer use it too. It is not essential: the
-        # authors trained their ConvMixer-768/32 ImageNet model with ReLU.
-        #
-        # GELU has no parameters, so one module serves both steps.
+        # derivative everywhere. ViT and MLP-Mixer use it too. It is not essential: the authors
+        # trained their ConvMixer-768/32 ImageNet model with ReLU. It has no parameters, so one
+        # module serves both steps.
         self.activation = nn.GELU()
         # BatchNorm after the spatial step. Over a batch it normalizes each channel with that
         # channel's mean and variance across all $B \cdot (n/p)^2$ locations, then applies a
@@ -210,9 +208,8 @@ class ConvMixerLayer(nn.Module):
         # normalizes each location's $h$-vector on its own. At inference the statistics are
         # fixed running averages, so BatchNorm is just a per-channel multiply-add.
         self.depth_wise_norm = nn.BatchNorm2d(d_model)
-        # The point-wise convolution: kernel $1 \times 1$, $h$ channels in and out, an
-        # $h \times h$ matrix applied at every location. `[B, h, n/p, n/p]` stays
-        # `[B, h, n/p, n/p]`.
+        # The point-wise convolution: kernel $1 \times 1$, an $h \times h$ matrix applied at every
+        # location. The shape stays `[B, h, n/p, n/p]`.
         self.point_wise_conv = nn.Conv2d(d_model, d_model, kernel_size=1)
         # BatchNorm after the channel step.
         self.point_wise_norm = nn.BatchNorm2d(d_model)
@@ -320,15 +317,14 @@ class ClassificationHead(nn.Module):
     $n_{classes} \times h$ weight matrix $W$ and a bias vector $b$ maps that vector to
     $n_{classes}$ scores:
 
-    $$\text{logits} = \Big(\frac{p^2}{n^2} \sum_{i=1}^{n/p} \sum_{j=1}^{n/p} z_d[:, :, i, j]\Big)
-    W^\top + b$$
+    $$\text{logits} = \Big(\frac{p^2}{n^2} \sum_{i,j} z_d[:, :, i, j]\Big) W^\top + b$$
 
-    Here $z_d[:, :, i, j]$, shaped `[B, h]`, holds the $h$-vector of the patch in row $i$ and
-    column $j$ of each image; the average is `[B, h]`, and the logits `[B, n_classes]`.
+    The sum runs over every row $i$ and column $j$ of the grid; $z_d[:, :, i, j]$, shaped
+    `[B, h]`, holds the $h$-vector of that patch in each image. The average is `[B, h]`, and the
+    logits `[B, n_classes]`.
 
-    The outputs are **logits**: unnormalized scores, not probabilities or log-probabilities.
-    Softmax turns them into probabilities, and `torch.nn.functional.cross_entropy` expects
-    exactly these raw logits (it applies log-softmax itself).
+    The outputs are **logits**, unnormalized scores: softmax turns them into probabilities, and
+    `torch.nn.functional.cross_entropy` expects exactly these (it applies log-softmax itself).
 
     Averaging is what makes the network work for any image size: whatever $n/p$ is, the head
     receives an $h$-vector. ViT instead reads a special class token, and ResNet also averages.
