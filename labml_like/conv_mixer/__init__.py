@@ -329,8 +329,7 @@ class ClassificationHead(nn.Module):
     Averaging is what makes the network work for any image size: whatever $n/p$ is, the head
     receives an $h$-vector. ViT instead reads a special class token, and ResNet also averages.
 
-    It has $h \cdot n_{classes} + n_{classes}$ parameters: $2{,}570$ for $h = 256$ and 10
-    classes.
+    It has $h \cdot n_{classes} + n_{classes}$ parameters: 2,570 for $h = 256$ and 10 classes.
     """
 
     def __init__(self, d_model: int, n_classes: int):
@@ -467,9 +466,9 @@ def conv_mixer(
 # at a time. Each part's output shape and parameter count should match the [table](#ConvMixer).
 # `eval()` makes BatchNorm use its running statistics instead of those of these four images.
 #
-# Then check the receptive field through gradients. After 2 layers, the output at location
-# $(8, 8)$ should depend on the $1 + 2(k-1) = 9$ by 9 patches around it and on nothing else, so
-# its gradient with respect to the input grid should be non-zero (`#` in the map) exactly there.
+# Then check the receptive field through gradients. After 2 layers with $k = 5$, the output at
+# location (8, 8) should depend on the $1 + 2(k-1) = 9$ by 9 patches around it and on nothing
+# else, so its gradient with respect to the input grid is non-zero (`#` in the map) exactly there.
 # In training mode it would not be: BatchNorm's batch statistics connect every location.
 #
 # This cell ends the page's notebook. It sits in the notes, as a `python notebook` example, so
