@@ -2,6 +2,7 @@
 
 import os
 import pickle
+import re
 from pathlib import Path
 
 import pytest
@@ -140,6 +141,67 @@ def test_receptive_field_grows_by_k_minus_1_per_layer(n_layers, reaches):
     layers(z)[0, :, 0, 0].sum().backward()
     assert (z.grad[0, :, 15, 15].abs().sum() > 0) == reaches
     assert z.grad[0, :, 0, 0].abs().sum() > 0
+
+
+@pytest.mark.parametrize(
+    ("kernel_size", "n_layers", "row", "col"), [(3, 1, 5, 5), (5, 2, 8, 8), (5, 2, 1, 14)]
+)
+def test_gradient_is_non_zero_exactly_in_the_predicted_window(kernel_size, n_layers, row, col):
+    # The page's notebook cell draws this map: one output location depends on the input patches
+    # at most n_layers * (k - 1) / 2 away in each direction (clipped by the grid's edge), and on
+    # every one of them.
+    torch.manual_seed(0)
+    layers = nn.Sequential(*(ConvMixerLayer(4, kernel_size) for _ in range(n_layers))).eval()
+    z = torch.randn(1, 4, 16, 16, requires_grad=True)
+    layers(z)[0, :, row, col].sum().backward()
+    reach = n_layers * (kernel_size - 1) // 2
+    predicted = torch.zeros(16, 16, dtype=torch.bool)
+    predicted[max(row - reach, 0) : row + reach + 1, max(col - reach, 0) : col + reach + 1] = True
+    assert torch.equal(z.grad[0].abs().sum(dim=0) > 0, predicted)
+
+
+def page_grids(text: str) -> dict[str, torch.Tensor]:
+    """The grids of the page's `text` block whose header names them, by name, as float tensors."""
+    block = re.search(r"```text\n(.*?)```", text, re.S)
+    assert block, "the page no longer shows its example grids"
+    header, *rows = [line.strip("\n") for line in block.group(1).splitlines()]
+    names = re.findall(r"\S+(?: \S+)*", header)  # names separated by two spaces or more
+    starts = [header.index(name) for name in names] + [None]
+    grids = {}
+    for name, start, end in zip(names, starts[:-1], starts[1:], strict=True):
+        cells = [row[start:end].split() for row in rows]
+        grids[name] = torch.tensor([[float(v) for v in cell] for cell in cells if cell])
+    return grids
+
+
+def test_the_pages_one_filter_example_is_what_the_depth_wise_conv_computes():
+    grids = page_grids(ConvMixerLayer.__doc__)
+    weights, grid, expected = grids["filter w"], grids["input grid"], grids["output grid"]
+    assert weights.shape == (3, 3) and grid.shape == expected.shape == (5, 5)
+    assert torch.count_nonzero(grid) == 1
+    layer = ConvMixerLayer(2, kernel_size=3)
+    with torch.no_grad():
+        layer.depth_wise_conv.weight[0, 0] = weights
+        layer.depth_wise_conv.bias.zero_()
+        x = torch.stack([grid, torch.zeros(5, 5)]).unsqueeze(0)  # the other channel stays 0
+        out = layer.depth_wise_conv(x)
+    torch.testing.assert_close(out[0, 0], expected)
+    assert torch.count_nonzero(out[0, 1]) == 0
+
+
+def test_the_pages_depth_wise_separable_weight_counts_are_the_layers():
+    claim = re.search(
+        r"For \$h = (\d+)\$ and \$k = (\d+)\$\s+that is ([\d,]+) weights instead of ([\d,]+),"
+        r"\s+about (\d+) times fewer",
+        ConvMixerLayer.__doc__,
+    )
+    assert claim, "the page no longer states the depth-wise separable weight counts"
+    h, k, separable, full, ratio = (int(g.replace(",", "")) for g in claim.groups())
+    layer = ConvMixerLayer(h, k)
+    counted = layer.depth_wise_conv.weight.numel() + layer.point_wise_conv.weight.numel()
+    assert counted == separable
+    assert nn.Conv2d(h, h, k).weight.numel() == full
+    assert round(full / separable) == ratio
 
 
 def test_head_returns_logits_of_the_grid_average():

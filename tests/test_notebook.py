@@ -346,11 +346,16 @@ def test_the_model_notebook_runs_and_ends_with_convmixer_256_8(site_dir, tmp_pat
     last = notebook.cells[-1]
     assert last.cell_type == "code" and last.source.startswith("torch.manual_seed(0)")
     printed = output_text(last)
-    assert "ConvMixer-256/8: 594,186 parameters" in printed
+    # Each part's output shape and parameter count, as in the page's table.
     assert re.search(r"images +\[4, 3, 32, 32\]", printed)
-    assert re.search(r"patch embeddings +\[4, 256, 16, 16\]", printed)
-    assert len(re.findall(r"layer \d +\[4, 256, 16, 16\]", printed)) == 8
-    assert re.search(r"logits +\[4, 10\]", printed)
+    assert re.search(r"patch embeddings +\[4, 256, 16, 16\] +3,840\n", printed)
+    assert len(re.findall(r"layer \d +\[4, 256, 16, 16\] +73,472\n", printed)) == 8
+    assert re.search(r"head +\[4, 10\] +2,570\n", printed)
+    assert re.search(r"ConvMixer-256/8 +594,186 parameters", printed)
+    # The receptive field map: a 9 x 9 window of non-zero gradients on a 16 x 16 grid.
+    window_row = ". " * 4 + "# " * 9 + ". " * 2 + "."
+    assert printed.count(window_row + "\n") == 9
+    assert "gradient non-zero exactly in the predicted window: True" in printed
 
 
 @pytest.mark.train

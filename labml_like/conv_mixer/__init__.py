@@ -13,28 +13,53 @@ This page is a PyTorch implementation of the paper
 [Patches Are All You Need?](https://arxiv.org/abs/2201.09792) by Asher Trockman and J. Zico Kolter,
 with a note for every step. Read the notes on one side and the code they explain on the other.
 
+## Symbols
+
+An image of $n \times n$ pixels is cut into patches of $p \times p$ pixels, which form a grid of
+$n/p \times n/p$ patches. The paper names a model ConvMixer-$h$/$d$, as in ConvMixer-256/8.
+
+| symbol          | meaning                                               | in the code      |
+|-----------------|-------------------------------------------------------|------------------|
+| $B$             | batch size: images processed together                 |                  |
+| $n$             | side of the input image, in pixels                    | image size       |
+| $c_{in}$        | channels of the input image (3 for RGB)               | `in_channels`    |
+| $p$             | patch size: each patch covers $p \times p$ pixels     | `patch_size`     |
+| $n/p$           | side of the patch grid                                |                  |
+| $h$             | hidden dimension: channels of every patch vector      | `d_model`        |
+| $d$             | depth: the number of ConvMixer layers                 | `n_layers`       |
+| $k$             | kernel size of the depth-wise convolution (odd)       | `kernel_size`    |
+| $n_{classes}$   | number of classes                                     | `n_classes`      |
+| $z_l$           | the patch grid after layer $l$; $z_0$ enters layer 1  |                  |
+| $\sigma$, BN    | the activation (GELU) and BatchNorm                   |                  |
+
+Tensors are `[B, channels, height, width]`, PyTorch's order for images.
+
 ## The question the paper asks
 
-The [Vision Transformer](https://arxiv.org/abs/2010.11929) (ViT) does not look at pixels. It cuts
-the image into $p \times p$ patches, turns every patch into a vector, and lets self-attention mix
-information between patches. Self-attention compares every patch with every other patch, so its
-cost grows with the square of the number of inputs; a transformer over single pixels would be far
-too expensive, and that is why ViT needed patches in the first place.
+The [Vision Transformer](https://arxiv.org/abs/2010.11929) (ViT) cuts the image into patches,
+turns every patch into a vector, and lets self-attention mix information between them. Attention
+compares every input with every other, so its cost grows with the square of their number: over
+single pixels it would be far too expensive at usual image sizes, which is why ViT needs patches.
 
-ViT then did very well, and the credit usually went to attention. The paper asks whether part of
-it belongs to the patches instead. To find out, it builds the plainest network that keeps ViT's
-outline and drops attention entirely:
+The paper asks whether ViT's performance comes from the transformer architecture or, at least in
+part, from using patches as the input. To probe this it builds a very plain network that keeps
+ViT's outline and drops attention entirely:
 
 * **patches in**: a strided convolution turns each $p \times p$ patch into an $h$-dimensional
-  vector, exactly like ViT's patch embedding;
+  vector, as ViT's patch embedding does;
 * **separate mixing of locations and channels**: a *depth-wise* convolution mixes each channel
   over nearby patches, then a *point-wise* ($1 \times 1$) convolution mixes the channels within
   each patch;
-* **isotropic**: every layer keeps the same width $h$ and the same grid of
-  $n/p \times n/p$ patches. There is no pyramid of shrinking resolutions as in ResNet.
+* **isotropic**: every layer keeps the same width $h$ and the same $n/p \times n/p$ grid. There
+  is no pyramid of shrinking resolutions as in ResNet.
 
-If such a simple network matches ViT-like models of similar size, patches must be doing a good
-share of the work. That is what the paper reports.
+The paper reports that this network outperforms ViT and MLP-Mixer models of similar size, and
+calls that "some evidence" that patches matter: evidence, not proof. ConvMixer differs from ViT in
+more than keeping patches. Its convolutions only combine nearby locations, a built-in assumption
+of locality that attention does not make, so the result cannot say how much of the accuracy is
+owed to the patches and how much to the convolutions. Nor do larger patches help: the paper
+reports that smaller patches worked better in its experiments (its best ImageNet model uses
+$p = 7$ on $224 \times 224$ images), so its results point toward finer inputs, not coarser ones.
 
 ## How it compares
 
@@ -47,42 +72,24 @@ share of the work. That is what the paper reports.
 | normalization | LayerNorm | LayerNorm | BatchNorm |
 | image size | as its position embeddings | as its token MLP | any multiple of $p$ |
 
-ViT learns one position embedding per patch, and MLP-Mixer's token MLP has one input per patch,
-so both are built for one number of patches (ViT's embeddings can be interpolated to another).
-[MLP-Mixer](https://arxiv.org/abs/2105.01601) already replaced attention with an MLP over the
-patch dimension. ConvMixer goes one step further: its spatial mixing only reaches the $k \times k$
-neighbouring *patches* (locations in the grid), and the same small filter is slid over the whole
-grid. Information still travels across the image, a few patches per layer; see
-[the layer](#ConvMixerLayer) for how far.
+ViT's position embeddings and the token MLP of [MLP-Mixer](https://arxiv.org/abs/2105.01601)
+have one entry per patch, so both are built for one number of patches (ViT's embeddings can be
+interpolated to another). ConvMixer slides one small filter per channel over the grid; information
+still crosses the image, a few patches per layer ([how far](#ConvMixerLayer)).
 
 ![ConvMixer](conv_mixer.svg)
-
-## Symbols
-
-The paper names a model ConvMixer-$h$/$d$, for example ConvMixer-256/8.
-
-| symbol   | meaning                                              | in the code      |
-|----------|------------------------------------------------------|------------------|
-| $n$      | side of the input image, in pixels                   | image size       |
-| $c_{in}$ | channels of the input image (3 for RGB)              | `in_channels`    |
-| $p$      | patch size: each patch covers $p \times p$ pixels    | `patch_size`     |
-| $n/p$    | side of the patch grid                               |                  |
-| $h$      | hidden dimension: channels of every patch vector     | `d_model`        |
-| $d$      | depth: the number of ConvMixer layers                | `n_layers`       |
-| $k$      | kernel size of the depth-wise convolution            | `kernel_size`    |
-| $B$      | batch size                                           |                  |
-
-Tensors are `[B, channels, height, width]`, PyTorch's order for images.
 
 ## What the paper reports
 
 On ImageNet-1k, ConvMixer-1536/20 with $k = 9$ and $p = 7$ (about 52M parameters) reaches 81.4%
-top-1 accuracy, more than ViT and MLP-Mixer models of comparable size trained in similar settings.
-On CIFAR-10, ConvMixers reach over 96% accuracy with as few as 0.7M parameters. (By the formula in
-[`ConvMixer`](#ConvMixer), ConvMixer-256/8 with $k = 9$ and $p = 1$ has 706,570 parameters.)
+top-1 accuracy, and the paper reports that ConvMixers outperform ViT, MLP-Mixer and some of
+their variants of similar parameter count and data set size, as well as ResNets. On CIFAR-10,
+ConvMixers reach over 96% accuracy with as few as 0.7M parameters (for scale: by the formula in
+[`ConvMixer`](#ConvMixer), ConvMixer-256/8 with $k = 9$ and $p = 1$ has 706,570). This page
+measures no accuracy; these numbers are the paper's.
 
 The [`conv_mixer()`](#conv_mixer) defaults build ConvMixer-256/8 with $p = 2$ and $k = 5$:
-594,186 parameters, which turn a $32 \times 32$ CIFAR-10 image into a $16 \times 16$ grid of
+594,186 parameters, a model that turns a $32 \times 32$ CIFAR-10 image into a $16 \times 16$ grid of
 patches. [The experiment](experiment.html) trains it on CIFAR-10 (the data is loaded by
 [cifar10](../experiments/cifar10.html), the loop is in [the trainer](../experiments/trainer.html)),
 and [the summary page](readme.html) gives the paper in brief.
@@ -114,22 +121,43 @@ class ConvMixerLayer(nn.Module):
     $k \times k$ patches around it, so information moves between *locations* but never between
     channels.
 
+    **One filter at work.** Take one channel of a 5 × 5 grid in which only the centre patch is
+    non-zero, and give that channel the 3 × 3 filter `w` ($k = 3$, bias 0):
+
+    ```text
+    filter w     input grid    output grid
+    1 2 3        0 0 0 0 0     0 0 0 0 0
+    4 5 6        0 0 0 0 0     0 9 8 7 0
+    7 8 9        0 0 1 0 0     0 6 5 4 0
+                 0 0 0 0 0     0 3 2 1 0
+                 0 0 0 0 0     0 0 0 0 0
+    ```
+
+    The one active patch reaches exactly its 3 × 3 neighbourhood, and nothing else. The filter
+    comes out turned by 180° because PyTorch's `Conv2d` computes a cross-correlation: output
+    `[i, j]` is the sum of `w[a, b] * input[i + a - 1, j + b - 1]` over `a, b` in 0, 1, 2 (zero
+    outside the grid), so the patch above-left of the active one gets `w[2, 2]`, 9. A second
+    layer would spread each value over another 3 × 3, reaching a 5 × 5 block.
+
     **Channel mixing.** The point-wise convolution is a $1 \times 1$ convolution: at every
     location it multiplies the $h$-vector by the same $h \times h$ matrix. Information moves
     between *channels* but never between locations. This is the channel MLP of ViT and
     MLP-Mixer cut down to a single linear layer.
 
+    **A depth-wise separable convolution.** The two steps together are the depth-wise separable
+    convolution of [Xception](https://arxiv.org/abs/1610.02357) and
+    [MobileNet](https://arxiv.org/abs/1704.04861): an ordinary $k \times k$ convolution from $h$
+    to $h$ channels mixes locations and channels at once, with $h^2 k^2$ weights; splitting it
+    into a depth-wise and a point-wise step needs only $h k^2 + h^2$. For $h = 256$ and $k = 5$
+    that is 71,936 weights instead of 1,638,400, about 23 times fewer. As in MobileNet, an
+    activation and a BatchNorm sit between the two steps (Xception puts neither there), and
+    ConvMixer adds a residual connection around the first.
+
     **The residual connection goes around the spatial step only.** This is the paper's design,
-    and the code the authors published does the same, but the paper states it without deriving
-    it. What is known: with this arrangement ConvMixers train well at depths of 20 and 32 and
-    reach the accuracies quoted above. What follows is a reasonable reading, not a result. The
-    depth-wise step touches each channel separately with a small filter, so its output works
-    naturally as a correction added to $z_{l-1}$, as in a ResNet block. The point-wise step is a
-    full $h \times h$ map that rewrites the representation of every location, closer to a change
-    of basis than to a small correction, and the BatchNorm right after it keeps the scale of the
-    new representation in check. One consequence is worth knowing: unlike a ResNet or a
-    transformer, the network has no identity path from the output back to the input, since every
-    gradient passes through all $d$ point-wise convolutions.
+    and the authors' published code does the same, but the paper does not derive it; with it,
+    ConvMixers train well at depths of 20 and 32. One consequence is worth knowing: unlike in a
+    transformer, whose residual stream runs unbroken from the first layer to the last, every
+    gradient here passes through all $d$ point-wise convolutions.
 
     **Receptive field.** One depth-wise conv lets a patch see $(k-1)/2$ patches in each
     direction, so each layer widens the receptive field by $k-1$ patches. After $d$ layers an
@@ -138,10 +166,9 @@ class ConvMixerLayer(nn.Module):
     even the top-left patch sees the bottom-right one, 15 patches away, since
     $8 \cdot (5-1)/2 = 16 \ge 15$; after 7 layers it could not ($14 < 15$). The point-wise convs
     do not widen the receptive field, and the [head](#ClassificationHead) only averages what the
-    layers have already computed, so this is the distance over which features can combine. It is
-    one reason to prefer large kernels ($k = 7$ or $9$, as the paper does) to the $3 \times 3$
-    kernels of classic convnets: with few, wide layers, distant parts of the image meet early, as
-    they do in a transformer, where every patch sees every other from the first layer on.
+    layers have already computed. The paper finds that ConvMixers work best with unusually large
+    kernels ($k = 7$ or $9$ on ImageNet, against the $3 \times 3$ of classic convnets), with which
+    distant parts of the image meet after fewer layers.
 
     **Parameters.** The depth-wise conv has $h k^2$ weights and $h$ biases, the point-wise conv
     $h^2$ weights and $h$ biases, and each BatchNorm a scale and a shift per channel ($2h$).
@@ -164,33 +191,25 @@ class ConvMixerLayer(nn.Module):
             raise ValueError(f"kernel_size must be a positive odd number, got {kernel_size}")
         # The depth-wise convolution. `groups=d_model` splits the $h$ input channels into $h$
         # groups of one, so each output channel is computed from its own input channel only:
-        # $h$ filters of $k \times k$ weights, instead of the $h \times h$ filters of an
-        # ordinary convolution. Stride 1 and padding `k // 2` keep the shape
-        # `[B, h, n/p, n/p]`.
+        # $h$ filters of $k \times k$ weights, instead of the $h \times h$ filters of an ordinary
+        # convolution. Stride 1 and padding `k // 2` keep the shape `[B, h, n/p, n/p]`.
         self.depth_wise_conv = nn.Conv2d(
             d_model, d_model, kernel_size, groups=d_model, padding=kernel_size // 2
         )
         # GELU, $\sigma(x) = x \, \Phi(x)$, where $\Phi$ is the standard normal CDF. It is a
         # smooth version of ReLU: it keeps positive inputs, suppresses negative ones, and has a
-        # derivative everywhere. ViT and MLP-Mixer use it, and the paper follows them so that
-        # the comparison changes as little as possible. It is not essential: the authors
-        # trained their ConvMixer-768/32 ImageNet model with ReLU.
-        #
-        # GELU has no parameters, so one module serves both steps.
+        # derivative everywhere. ViT and MLP-Mixer use it too. It is not essential: the authors
+        # trained their ConvMixer-768/32 ImageNet model with ReLU. It has no parameters, so one
+        # module serves both steps.
         self.activation = nn.GELU()
         # BatchNorm after the spatial step. Over a batch it normalizes each channel with that
         # channel's mean and variance across all $B \cdot (n/p)^2$ locations, then applies a
-        # learned scale and shift: $2h$ parameters. This is the normalization ResNet uses, and
-        # the paper uses it in place of ViT's LayerNorm (which
-        # normalizes each location's $h$-vector on its own). At inference the statistics are
-        # fixed running averages, so BatchNorm is just a per-channel multiply-add, with no
-        # statistics computed per image as LayerNorm needs. A BatchNorm that directly follows
-        # a convolution can even be folded into the convolution's weights; here GELU sits in
-        # between, so it stays a separate (cheap) multiply-add.
+        # learned scale and shift: $2h$ parameters. ResNet uses it; ViT uses LayerNorm, which
+        # normalizes each location's $h$-vector on its own. At inference the statistics are
+        # fixed running averages, so BatchNorm is just a per-channel multiply-add.
         self.depth_wise_norm = nn.BatchNorm2d(d_model)
-        # The point-wise convolution: kernel $1 \times 1$, $h$ channels in and out, an
-        # $h \times h$ matrix applied at every location. `[B, h, n/p, n/p]` stays
-        # `[B, h, n/p, n/p]`.
+        # The point-wise convolution: kernel $1 \times 1$, an $h \times h$ matrix applied at every
+        # location. The shape stays `[B, h, n/p, n/p]`.
         self.point_wise_conv = nn.Conv2d(d_model, d_model, kernel_size=1)
         # BatchNorm after the channel step.
         self.point_wise_norm = nn.BatchNorm2d(d_model)
@@ -230,7 +249,7 @@ class PatchEmbeddings(nn.Module):
 
     $$z_0 = \mathrm{BN}\big(\sigma(\mathrm{Conv}_{c_{in} \to h}(X))\big)$$
 
-    where the convolution has kernel size $p$ and stride $p$.
+    where $X$ is the batch of images and the convolution has kernel size $p$ and stride $p$.
 
     A convolution whose kernel and stride are both $p$ visits every patch exactly once, without
     overlap, and applies the same linear map to each one: the $c_{in} p^2$ pixel values of a
@@ -244,9 +263,9 @@ class PatchEmbeddings(nn.Module):
 
     The patch size sets the cost of everything after it. The grid has $(n/p)^2$ locations, and
     every layer does its work at each of them, so halving $p$ makes each layer four times as
-    expensive. Small patches keep more detail: the paper's best ImageNet result uses $p = 7$ on
-    $224 \times 224$ images (a $32 \times 32$ grid). A $32 \times 32$ CIFAR-10 image has so few
-    pixels that patches of 1 or 2 pixels are the natural choice; our default is $p = 2$.
+    expensive, and small patches keep more detail. The paper's best ImageNet model uses $p = 7$
+    on $224 \times 224$ images (a $32 \times 32$ grid); for $32 \times 32$ CIFAR-10 images the
+    authors' training script uses $p = 2$, and so does our default.
     """
 
     def __init__(self, d_model: int, patch_size: int, in_channels: int = 3):
@@ -293,21 +312,24 @@ class ClassificationHead(nn.Module):
     r"""
     ## Classification head
 
-    Turns the final patch grid into one score per class. It averages the grid over all
-    locations, which gives one $h$-vector per image, and a linear layer maps that vector to
+    Turns the final patch grid $z_d$ into one score per class. It averages the grid over all
+    $(n/p)^2$ locations, which gives one $h$-vector per image, and a linear layer with an
+    $n_{classes} \times h$ weight matrix $W$ and a bias vector $b$ maps that vector to
     $n_{classes}$ scores:
 
-    $$\text{logits} = W \Big(\frac{p^2}{n^2} \sum_{i,j} z_{d}[:, i, j]\Big) + b$$
+    $$\text{logits} = \Big(\frac{p^2}{n^2} \sum_{i,j} z_d[:, :, i, j]\Big) W^\top + b$$
 
-    The outputs are **logits**: unnormalized scores, not probabilities or log-probabilities.
-    Softmax turns them into probabilities, and `torch.nn.functional.cross_entropy` expects
-    exactly these raw logits (it applies log-softmax itself).
+    The sum runs over every row $i$ and column $j$ of the grid; $z_d[:, :, i, j]$, shaped
+    `[B, h]`, holds the $h$-vector of that patch in each image. The average is `[B, h]`, and the
+    logits `[B, n_classes]`.
+
+    The outputs are **logits**, unnormalized scores: softmax turns them into probabilities, and
+    `torch.nn.functional.cross_entropy` expects exactly these (it applies log-softmax itself).
 
     Averaging is what makes the network work for any image size: whatever $n/p$ is, the head
     receives an $h$-vector. ViT instead reads a special class token, and ResNet also averages.
 
-    It has $h \cdot n_{classes} + n_{classes}$ parameters: $2{,}570$ for $h = 256$ and 10
-    classes.
+    It has $h \cdot n_{classes} + n_{classes}$ parameters: 2,570 for $h = 256$ and 10 classes.
     """
 
     def __init__(self, d_model: int, n_classes: int):
@@ -355,11 +377,10 @@ class ConvMixer(nn.Module):
     BatchNorm's scales and shifts are counted as parameters; its running means and variances
     are buffers, not parameters, and are not counted.
 
-    The model works in either memory layout. After `model.to(memory_format=torch.channels_last)`
+    The model works in either memory layout: after `model.to(memory_format=torch.channels_last)`
     and the same for the input, the $h$ channels of a location lie next to each other in memory,
-    which suits the point-wise conv, and NVIDIA recommends that layout (NHWC) for convolutions on
-    its GPUs' tensor cores. Under `torch.autocast` with `bfloat16`, the convolutions and the
-    linear layer run in bfloat16.
+    the layout (NHWC) NVIDIA recommends for convolutions on its GPUs' tensor cores. Under
+    `torch.autocast` with `bfloat16`, the convolutions and the linear layer run in bfloat16.
     """
 
     def __init__(
@@ -383,11 +404,9 @@ class ConvMixer(nn.Module):
         # The parts before and after the layers are used as they are.
         self.patch_emb = patch_emb
         self.classification = classification
-        # The $d$ layers. `copy.deepcopy` gives each its own parameters, and then we draw them
-        # afresh: a plain deep copy would start every layer with the same numbers. That would
-        # still train, because each layer sees a different input, but it is not how
-        # convolutional networks are normally initialized, and the authors' code builds, and so
-        # initializes, each layer on its own.
+        # The $d$ layers. `copy.deepcopy` gives each its own parameters, and we draw them
+        # afresh, since a plain deep copy would start every layer with the same numbers; the
+        # authors' code builds, and so initializes, each layer on its own.
         self.conv_mixer_layers = nn.ModuleList(
             _reinitialized(copy.deepcopy(conv_mixer_layer)) for _ in range(n_layers)
         )
@@ -443,32 +462,39 @@ def conv_mixer(
 
 # ## Trying it out
 #
-# Build the default model, count its parameters, and follow a batch of four random
-# $32 \times 32$ RGB images through it, one part at a time. The count should be the 594,186 of
-# the [table](#ConvMixer). The shapes show the isotropic design at work: the patch embeddings turn
-# `[4, 3, 32, 32]` into a $16 \times 16$ grid of 256-dimensional patches, `[4, 256, 16, 16]`,
-# every one of the 8 layers returns a grid of that same shape, and the head turns it into 10
-# logits per image, `[4, 10]`. `eval()` makes BatchNorm use its running statistics instead of
-# those of these four images, as it will when the trained model classifies new ones, and
-# `torch.no_grad()` skips the bookkeeping that training would need for gradients.
+# Build the default model and follow four random $32 \times 32$ RGB images through it, one part
+# at a time. Each part's output shape and parameter count should match the [table](#ConvMixer).
+# `eval()` makes BatchNorm use its running statistics instead of those of these four images.
 #
-# The code below is the last cell of this page's notebook, which runs the module from the top.
-# It sits in the notes, as a `python notebook` example, rather than in the module's code, so that
-# `import labml_like.conv_mixer` only defines the model: importing it builds nothing and prints
-# nothing.
+# Then check the receptive field through gradients. After 2 layers with $k = 5$, the output at
+# location (8, 8) should depend on the $1 + 2(k-1) = 9$ by 9 patches around it and on nothing
+# else, so its gradient with respect to the input grid is non-zero (`#` in the map) exactly there.
+# In training mode it would not be: BatchNorm's batch statistics connect every location.
+#
+# This cell ends the page's notebook. It sits in the notes, as a `python notebook` example, so
+# that `import labml_like.conv_mixer` only defines the model and prints nothing.
 #
 # ```python notebook
 # torch.manual_seed(0)
 # model = conv_mixer().eval()
-# print(f"ConvMixer-256/8: {sum(p.numel() for p in model.parameters()):,} parameters")
+# parts = [("patch embeddings", model.patch_emb)]
+# parts += [(f"layer {i}", layer) for i, layer in enumerate(model.conv_mixer_layers, 1)]
+# parts += [("head", model.classification)]
 # x = torch.randn(4, 3, 32, 32)
 # print(f"{'images':<18}{list(x.shape)}")
 # with torch.no_grad():
-#     x = model.patch_emb(x)
-#     print(f"{'patch embeddings':<18}{list(x.shape)}")
-#     for number, layer in enumerate(model.conv_mixer_layers, 1):
-#         x = layer(x)
-#         print(f"{f'layer {number}':<18}{list(x.shape)}")
-#     x = model.classification(x)
-#     print(f"{'logits':<18}{list(x.shape)}")
+#     for name, part in parts:
+#         x = part(x)
+#         n_parameters = sum(p.numel() for p in part.parameters())
+#         print(f"{name:<18}{str(list(x.shape)):<18}{n_parameters:>9,}")
+# print(f"{'ConvMixer-256/8':<36}{sum(p.numel() for p in model.parameters()):>9,} parameters")
+#
+# z = torch.randn(1, 256, 16, 16, requires_grad=True)
+# out = model.conv_mixer_layers[1](model.conv_mixer_layers[0](z))
+# out[0, :, 8, 8].sum().backward()
+# reached = z.grad[0].abs().sum(dim=0) > 0
+# predicted = torch.zeros(16, 16, dtype=torch.bool)
+# predicted[4:13, 4:13] = True  # 9 x 9 patches centred on (8, 8)
+# print("\n".join(" ".join("#" if r else "." for r in row) for row in reached.tolist()))
+# print(f"gradient non-zero exactly in the predicted window: {torch.equal(reached, predicted)}")
 # ```
