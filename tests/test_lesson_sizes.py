@@ -15,8 +15,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "labml_like"
 LESSONS = sorted([*ROOT.glob("conv_mixer/*.py"), *ROOT.glob("experiments/*.py")])
 MAX_LINES, MAX_CODE = 500, 250
-# Split in a parallel branch; remove once it is merged (strict: a pass then fails here).
-SPLIT_ELSEWHERE = {"conv_mixer/experiment.py"}
 
 
 def code_lines(source: str) -> int:
@@ -60,19 +58,7 @@ def lesson_id(path: Path) -> str:
     return path.relative_to(ROOT).as_posix()
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(
-            p,
-            marks=[pytest.mark.xfail(strict=True, reason="split in another branch")]
-            if lesson_id(p) in SPLIT_ELSEWHERE
-            else [],
-        )
-        for p in LESSONS
-    ],
-    ids=lesson_id,
-)
+@pytest.mark.parametrize("path", LESSONS, ids=lesson_id)
 def test_every_lesson_page_can_be_read_in_one_sitting(path: Path):
     source = path.read_text(encoding="utf-8")
     lines, code = len(source.splitlines()), code_lines(source)
