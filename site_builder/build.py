@@ -509,6 +509,7 @@ def page_layout(
     url, lang = item.source.url, item.lang
     contributing = "contributing.html" in site.urls
     prefix = language_prefix(site.config, lang)
+    previous, following = site.lesson_links(lang, url)
     context = PageContext(
         url=item.url,
         lang=lang,
@@ -522,6 +523,8 @@ def page_layout(
         listing=site.listing(lang, item.url) if url == "index.html" else [],
         notebook=url_path(posixpath.basename(notebook_path(item.url))) if notebook else "",
         notebook_name=download_name(url),
+        previous=previous,
+        next=following,
     )
     return renderer.module_page(context)
 

@@ -34,6 +34,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     flags.add_argument("--base-url", help="public URL of the site, for canonical links")
     flags.add_argument("--repo-url", help='prefix of "view code" links (+ path in the project)')
     flags.add_argument("--languages", metavar="en,zh", help="languages; the first is the source")
+    flags.add_argument(
+        "--lesson", metavar="a.html,b.html", help="pages in reading order (previous/next links)"
+    )
     parser.add_argument(
         "--keep-going",
         action="store_true",
@@ -50,6 +53,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> SiteConfig:
     languages = args.languages.split(",") if args.languages else None
+    lesson = (
+        [page.strip() for page in args.lesson.split(",") if page.strip()] if args.lesson else None
+    )
     overrides = {
         "source": args.source,
         "out": args.out,
@@ -58,6 +64,7 @@ def config_from_args(args: argparse.Namespace) -> SiteConfig:
         "base_url": args.base_url,
         "repo_url": args.repo_url,
         "languages": [lang.strip() for lang in languages if lang.strip()] if languages else None,
+        "lesson": lesson,
     }
     return load_config(overrides)
 

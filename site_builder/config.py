@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .model import BuildError
 
-KNOWN_KEYS = ("source", "title", "base_url", "repo_url", "languages", "docs", "out")
+KNOWN_KEYS = ("source", "title", "base_url", "repo_url", "languages", "docs", "out", "lesson")
 # A language code as pages use it (`<html lang>`, hreflang, the folder in URLs): `zh`, `pt_BR`,
 # `sr-Latn`. gettext's `@modifier` (`sr@latin`) is not one: a script subtag says the same.
 _LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]+)*")
@@ -38,6 +38,7 @@ class SiteConfig:
     base_url: str = ""
     repo_url: str = ""
     languages: tuple[str, ...] = ("en",)
+    lesson: tuple[str, ...] = ()  # site paths in reading order, for previous/next links
 
     @property
     def cache_dir(self) -> Path:
@@ -57,6 +58,7 @@ class SiteConfig:
             self.base_url,
             self.repo_url,
             self.languages,
+            self.lesson,
         )
 
 
@@ -122,6 +124,15 @@ def _check_types(settings: dict, origin: Path | str, lines: dict[str, int]) -> N
             for code in value:
                 if problem := language_code_problem(code):
                     raise BuildError(origin, lines.get(key), f"'languages': {problem}")
+        elif key == "lesson":
+            pages = value if isinstance(value, list) else []
+            paths = [v for v in pages if isinstance(v, str) and v.endswith(".html")]
+            if not isinstance(value, list) or len(paths) < len(pages):
+                message = "'lesson' must be a list of page paths like ['a/index.html', 'a/b.html']"
+                raise BuildError(origin, lines.get(key), message)
+            if len(set(paths)) < len(paths):
+                message = "'lesson' lists a page twice"
+                raise BuildError(origin, lines.get(key), message)
         elif not isinstance(value, str):
             raise BuildError(origin, lines.get(key), f"'{key}' must be a string")
 
@@ -172,4 +183,5 @@ def load_config(overrides: dict | None = None, start: Path | None = None) -> Sit
         base_url=base_url,
         repo_url=settings.get("repo_url", ""),
         languages=tuple(settings.get("languages", ["en"])),
+        lesson=tuple(page.lstrip("/") for page in settings.get("lesson", [])),
     )

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape as xml_escape  # its entities are XML's too
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -65,11 +66,31 @@ class ListingGroup:
 
 
 class SectionHtml(NamedTuple):
-    """A section as page.html lays it out."""
+    """A section as page.html lays it out: `copyable` code (two lines or more) gets a Copy
+    button, and `sticky` code (short enough to fit a screen) stays in view beside a long note."""
 
     section: Section
     docs_html: str
     code_html: str
+    copyable: bool = False
+    sticky: bool = False
+
+
+@dataclass
+class TocEntry:
+    """A line of the table of contents: `html` is trusted markup (a heading's or a name)."""
+
+    html: Markup
+    href: str
+    level: int  # 1 or 2
+
+
+# Code this many lines long or shorter stays in view while its note is read (sticky): it fits
+# a laptop's screen even with a few lines wrapped.
+STICKY_LINES = 24
+# A page gets a table of contents once it has this many headings and definitions.
+TOC_MIN_ENTRIES = 4
+_HEADING = re.compile(r"<h([23])(\s[^>]*)?>(.*?)</h\1>", re.S)
 
 
 @dataclass
@@ -86,6 +107,8 @@ class PageContext:
     listing: list[ListingGroup] = field(default_factory=list)
     notebook: str = ""  # href of the page's notebook
     notebook_name: str = ""  # the file name a download of it gets
+    previous: Crumb | None = None  # the page before this one in the lesson
+    next: Crumb | None = None  # the page after it
 
 
 @functools.cache
@@ -204,10 +227,14 @@ class PageRenderer:
         module = ctx.page.module
         heading = ctx.page.heading_html
         heading = Markup(heading) if heading is not None else escape_html(module.title)
-        sections = [
-            SectionHtml(s, ctx.page.docs_html.get(s.id, ""), ctx.page.code_html.get(s.id, ""))
-            for s in module.sections
-        ]
+        sections = [section_html(s, ctx.page) for s in module.sections]
+        intro_html, intro_toc = heading_ids(ctx.page.intro_html, "intro")
+        # The introduction sits beside the page's first code when that code has no note of its
+        # own (the imports, usually), so the first screen shows code next to the opening words.
+        lead = None
+        if intro_html and sections and not sections[0].docs_html and sections[0].code_html:
+            lead, sections = sections[0], sections[1:]
+        toc = intro_toc + contents(sections)
         is_home = ctx.url == language_prefix(self.config, ctx.lang) + "index.html"
         variables = self._common(ctx.url, ctx.lang, "../" * depth)
         variables.update(
@@ -216,7 +243,11 @@ class PageRenderer:
             crumbs=ctx.crumbs,
             sections=sections,
             heading=heading,
-            intro_html=ctx.page.intro_html,
+            intro_html=intro_html,
+            lead=lead,
+            toc=toc if len(toc) >= TOC_MIN_ENTRIES else [],
+            previous=ctx.previous,
+            next=ctx.next,
             view_code=ctx.view_code,
             fallback=ctx.fallback,
             contributing_href=ctx.contributing_href,
@@ -242,6 +273,91 @@ class PageRenderer:
             canonical="",
         )
         return self.environment(lang).get_template("404.html").render(variables)
+
+
+def section_html(section: Section, page: RenderedModule) -> SectionHtml:
+    """A section's HTML, its code lines marked with their indentation (`--i`, in characters) so
+    that a wrapped line hangs below its own start."""
+    code_html = page.code_html.get(section.id, "")
+    for number, text in section.code:
+        indent = len(text.expandtabs()) - len(text.expandtabs().lstrip(" "))
+        if indent and text.strip():
+            line = f'<span class="line" id="L{number}">'
+            code_html = code_html.replace(line, f'{line[:-1]} style="--i:{indent}">', 1)
+    lines = sum(1 for _, text in section.code if text.strip())
+    return SectionHtml(
+        section,
+        page.docs_html.get(section.id, ""),
+        code_html,
+        copyable=lines >= 2,
+        sticky=0 < len(section.code) <= STICKY_LINES,
+    )
+
+
+class _TextOnly(HTMLParser):
+    """The text a reader sees in a fragment: hidden parts (KaTeX's HTML, which repeats its
+    MathML) are left out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: list[str] = []
+        self.hidden = 0  # depth inside an aria-hidden element
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.hidden or ("aria-hidden", "true") in attrs:
+            self.hidden += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.hidden:
+            self.hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.text.append(data)
+
+
+def plain_text(fragment: str) -> str:
+    parser = _TextOnly()
+    parser.feed(fragment)
+    parser.close()
+    return " ".join("".join(parser.text).split())
+
+
+def heading_ids(html: str, prefix: str) -> tuple[str, list[TocEntry]]:
+    """`html` with an id on each h2 and h3 that has none (`prefix-1`, ...), and their entries
+    for the table of contents."""
+    entries: list[TocEntry] = []
+
+    def mark(match: re.Match) -> str:
+        level, attrs, inner = match.group(1), match.group(2) or "", match.group(3)
+        found = re.search(r'\sid="([^"]+)"', attrs)
+        anchor = found.group(1) if found else f"{prefix}-{len(entries) + 1}"
+        text = plain_text(inner)
+        entries.append(TocEntry(escape_html(text), "#" + anchor, int(level) - 1))
+        if found:
+            return match.group(0)
+        return f'<h{level} id="{anchor}"{attrs}>{inner}</h{level}>'
+
+    return _HEADING.sub(mark, html), entries
+
+
+def contents(sections: list[SectionHtml]) -> list[TocEntry]:
+    """Table of contents entries: each section's headings, and the page's top-level classes and
+    functions whose notes have no heading of their own."""
+    entries: list[TocEntry] = []
+    nested = False  # a definition after a heading belongs under it
+    for section, docs_html, *_ in sections:
+        headings = list(_HEADING.finditer(docs_html))
+        for heading in headings:
+            text = escape_html(plain_text(heading.group(3)))
+            entries.append(TocEntry(text, "#" + section.id, int(heading.group(1)) - 1))
+            nested = True
+        definition = section.kind == "docstring" and section.scope and "." not in section.scope
+        definition = definition and not section.scope.startswith("_")
+        if definition and not headings:
+            html = Markup("<code>{}</code>").format(section.scope)
+            entries.append(TocEntry(html, "#" + section.id, 2 if nested else 1))
+    return entries
 
 
 def minify_css(css: str) -> str:

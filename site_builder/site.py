@@ -2,7 +2,8 @@
 
 `SiteIndex` holds every page's title and summary (for crumbs and the home page's listing) and the
 keys that decide when a rendered page is still valid: a page depends on its own input, on the
-builder and config, on the titles of its folders, and (the home page) on every page's listing.
+builder and config, on the titles of its folders and of the lesson's pages (previous/next links),
+and (the home page) on every page's listing.
 `site_files` gathers every file of the site: pages, notebooks, static files, KaTeX's stylesheet
 and fonts, docs assets in each language, the images pages use, and the 404 page, sitemap and
 stylesheet made from the site as a whole.
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 from .config import SiteConfig
 from .files import Blob, digest
 from .links import is_external, resolve
-from .model import Input, Meta, Module, RenderedModule
+from .model import BuildError, Input, Meta, Module, RenderedModule
 from .page import (
     STATIC_DIR,
     Crumb,
@@ -60,9 +61,14 @@ class SiteIndex:
         folder_titles = sorted(
             (key, meta.title) for key, meta in self.meta.items() if key[1].endswith("index.html")
         )
+        missing = [page for page in config.lesson if page not in self.urls]
+        if missing:
+            message = f"'lesson' names {missing[0]!r}, which is no page of the site"
+            raise BuildError(config.root / "pyproject.toml", None, message)
+        lesson_titles = sorted((k, m.title) for k, m in self.meta.items() if k[1] in config.lesson)
         ui = project_ui_catalogs(config)
         shared = (builder, config.digest_fields(), "contributing.html" in self.urls, ui)
-        self.digest = digest(*shared, folder_titles)
+        self.digest = digest(*shared, folder_titles, lesson_titles)
         listing = sorted((k, m.title, m.summary) for k, m in self.meta.items())
         self.home_digest = digest(self.digest, listing)
         self.extras_key = digest(self.home_digest, sorted(self.urls), PYGMENTS_STYLES)
@@ -88,6 +94,24 @@ class SiteIndex:
         else:
             crumbs.append(Crumb(self.meta[(lang, url)].title))
         return crumbs
+
+    def lesson_links(self, lang: str, url: str) -> tuple[Crumb | None, Crumb | None]:
+        """The pages before and after `url` in the configured lesson order (None at either end,
+        and for a page outside the lesson)."""
+        lesson = self.config.lesson
+        if url not in lesson:
+            return None, None
+        prefix, at = language_prefix(self.config, lang), lesson.index(url)
+
+        def link(index: int) -> Crumb | None:
+            if not 0 <= index < len(lesson):
+                return None
+            target = lesson[index]
+            return Crumb(
+                self.meta[(lang, target)].title, relative_href(prefix + url, prefix + target)
+            )
+
+        return link(at - 1), link(at + 1)
 
     def listing(self, lang: str, here: str) -> list[ListingGroup]:
         """Every page but the home page, grouped by folder (a folder's own page is its heading)."""

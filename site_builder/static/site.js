@@ -53,20 +53,41 @@
     if (boxes.length) idle(check);
   });
 
-  // Copy buttons on code sections: the code without its line numbers.
-  document.querySelectorAll(".section > .code > pre").forEach(function (pre) {
+  // Copy buttons on code of two lines or more (the generator marks it `copyable`).
+  document.querySelectorAll(".section > .code.copyable > pre").forEach(function (pre) {
     var button = el("button", { type: "button", class: "copy", "aria-label": text.copyLabel },
       [text.copy]);
     button.addEventListener("click", function () {
-      var copy = pre.cloneNode(true);
-      copy.querySelectorAll(".ln").forEach(function (n) { n.remove(); });
-      navigator.clipboard.writeText(copy.textContent + "\n").then(function () {
+      navigator.clipboard.writeText(pastable(pre)).then(function () {
         button.textContent = text.copied;
         setTimeout(function () { button.textContent = text.copy; }, 1500);
       });
     });
     pre.parentNode.insertBefore(button, pre);
   });
+
+  // The code as it runs when pasted into a Python prompt: without line numbers, dedented (a
+  // method's body starts at column 0), without the blank lines inside an indented block (which
+  // would end the block at the prompt), and ended by a blank line (which runs it).
+  function pastable(pre) {
+    var lines = Array.prototype.map.call(pre.querySelectorAll(".line"), function (line) {
+      var copy = line.cloneNode(true);
+      copy.querySelectorAll(".ln").forEach(function (n) { n.remove(); });
+      return copy.textContent.replace(/\s+$/, "");
+    });
+    var indents = lines.filter(function (l) { return l; }).map(function (l) {
+      return l.match(/^ */)[0].length;
+    });
+    var cut = indents.length ? Math.min.apply(null, indents) : 0;
+    lines = lines.map(function (l) { return l.slice(cut); });
+    var kept = lines.filter(function (line, i) {
+      if (line) return true;
+      var after = lines.slice(i + 1).find(function (l) { return l; });
+      return after !== undefined && !/^\s/.test(after);
+    });
+    while (kept.length && !kept[0]) kept.shift();
+    return kept.join("\n") + "\n\n";
+  }
 
   // Dialogs: native <dialog> closes on Escape and returns focus to what opened it.
   function dialog(label, className) {
