@@ -490,7 +490,8 @@ def page_record(
         page.meta, html_digest, ids_in(page_html), links, found.images, found.problems
     )
     title = page.module.title
-    document = search.search_document(item.url, item.lang, title, f"{title}\n{rendered.text}")
+    parts = search.page_parts(page.module, rendered.words)
+    document = search.search_document(item.url, item.lang, title, parts)
     record.search = shared.keep(document)
     if notebook:
         record.notebook, record.notebook_links = shared.keep(notebook.data), notebook.links

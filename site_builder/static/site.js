@@ -121,6 +121,46 @@
   search.append(el("h2", {}, [text.search]), input, status, results);
   var pagefind = null;
   var pending = 0;
+  var SEARCH_CANDIDATES = 16;  // results read (one small request each) to rank ...
+  var SEARCH_SHOWN = 8;  // ... the ones shown
+
+  // Pages that hold the query as typed, its words together, come first (in Pagefind's order):
+  // Pagefind matches the words of "残差" (残, 差) or "residual connection" wherever they are.
+  function phraseFirst(query, pages) {
+    var squash = function (s) { return s.toLocaleLowerCase().replace(/\s+/g, " "); };
+    var phrase = squash(query);
+    var together = pages.filter(function (p) { return squash(p.content || "").includes(phrase); });
+    return together.concat(pages.filter(function (p) { return together.indexOf(p) < 0; }));
+  }
+
+  // The section of a page that matches best: Pagefind's sub-result (a part under a heading with
+  // an id, one per section in the search document) with the highest score.
+  function bestSection(page) {
+    var score = function (sub) {
+      return (sub.weighted_locations || []).reduce(function (sum, w) {
+        return sum + (w.balanced_score || w.weight || 0);
+      }, 0);
+    };
+    return (page.sub_results || []).reduce(function (best, sub) {
+      return best && score(best) >= score(sub) ? best : sub;
+    }, null) || page;
+  }
+
+  // One result: a link to the section that matches, titled by its page and section, and the
+  // section's excerpt. Pagefind's URLs already start with the site's folder (it finds it from
+  // where pagefind.js was loaded), so they are resolved as they are, not under text.root.
+  function searchResult(page) {
+    var section = bestSection(page);
+    var title = page.meta.title || page.url;
+    var label = [title];
+    if (section.title && section.title !== title) {
+      label.push(el("span", { class: "search-section" }, [" \u203a " + section.title]));
+    }
+    var link = el("a", { href: new URL(section.url, location.href).href }, label);
+    var excerpt = el("p");
+    excerpt.innerHTML = section.excerpt || page.excerpt;  // Pagefind's: our text with <mark>
+    return el("li", {}, [link, excerpt]);
+  }
   function loadPagefind() {
     if (!pagefind) {
       var url = new URL(text.root + "pagefind/pagefind.js", location.href).href;
@@ -137,19 +177,15 @@
     loadPagefind().then(function (api) { return api.debouncedSearch(query, {}, 150); })
       .then(function (found) {
         if (!found || ticket !== pending) return null;
-        return Promise.all(found.results.slice(0, 8).map(function (r) { return r.data(); }));
+        return Promise.all(found.results.slice(0, SEARCH_CANDIDATES).map(function (r) {
+          return r.data();
+        }));
       })
       .then(function (pages) {
         if (!pages || ticket !== pending) return;
+        pages = phraseFirst(query, pages).slice(0, SEARCH_SHOWN);
         status.textContent = pages.length ? "" : text.noResults;
-        results.replaceChildren.apply(results, pages.map(function (page) {
-          var href = new URL(text.root + page.url.replace(/^\//, ""), location.href).href;
-          var link = el("a", { href: href },
-            [page.meta.title || page.url]);
-          var excerpt = el("p");
-          excerpt.innerHTML = page.excerpt;  // Pagefind's excerpt: our own text with <mark>
-          return el("li", {}, [link, excerpt]);
-        }));
+        results.replaceChildren.apply(results, pages.map(searchResult));
       })
       .catch(function () { status.textContent = text.searchUnavailable; });
   });
