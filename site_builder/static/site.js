@@ -126,20 +126,23 @@
 
   // Pages that hold the query as typed, its words together, come first (in Pagefind's order):
   // Pagefind matches the words of "残差" (残, 差) or "residual connection" wherever they are.
+  function squash(s) { return (s || "").toLocaleLowerCase().replace(/\s+/g, " "); }
   function phraseFirst(query, pages) {
-    var squash = function (s) { return s.toLocaleLowerCase().replace(/\s+/g, " "); };
     var phrase = squash(query);
-    var together = pages.filter(function (p) { return squash(p.content || "").includes(phrase); });
+    var together = pages.filter(function (p) { return squash(p.content).includes(phrase); });
     return together.concat(pages.filter(function (p) { return together.indexOf(p) < 0; }));
   }
 
-  // The section of a page that matches best: Pagefind's sub-result (a part under a heading with
-  // an id, one per section in the search document) with the highest score.
-  function bestSection(page) {
+  // The section of a page that matches best: of Pagefind's sub-results (the parts under headings
+  // with ids: one per section in the search document), one whose excerpt holds the query as
+  // typed, else the one with the most weight of matches.
+  function bestSection(query, page) {
+    var phrase = squash(query);
     var score = function (sub) {
-      return (sub.weighted_locations || []).reduce(function (sum, w) {
+      var hits = (sub.weighted_locations || []).reduce(function (sum, w) {
         return sum + (w.balanced_score || w.weight || 0);
       }, 0);
+      return (squash(sub.plain_excerpt).includes(phrase) ? 1e6 : 0) + hits;
     };
     return (page.sub_results || []).reduce(function (best, sub) {
       return best && score(best) >= score(sub) ? best : sub;
@@ -149,8 +152,8 @@
   // One result: a link to the section that matches, titled by its page and section, and the
   // section's excerpt. Pagefind's URLs already start with the site's folder (it finds it from
   // where pagefind.js was loaded), so they are resolved as they are, not under text.root.
-  function searchResult(page) {
-    var section = bestSection(page);
+  function searchResult(query, page) {
+    var section = bestSection(query, page);
     var title = page.meta.title || page.url;
     var label = [title];
     if (section.title && section.title !== title) {
@@ -185,7 +188,9 @@
         if (!pages || ticket !== pending) return;
         pages = phraseFirst(query, pages).slice(0, SEARCH_SHOWN);
         status.textContent = pages.length ? "" : text.noResults;
-        results.replaceChildren.apply(results, pages.map(searchResult));
+        results.replaceChildren.apply(results, pages.map(function (page) {
+          return searchResult(query, page);
+        }));
       })
       .catch(function () { status.textContent = text.searchUnavailable; });
   });
