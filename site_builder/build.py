@@ -257,7 +257,8 @@ def translate_pages(
             except Exception as error:
                 fail_or_skip(internal_error(item.source.path, error), skipped)
                 continue
-            meta = Meta(module.title, module.summary, module.warnings)
+            has_code = any(line.strip() for s in module.sections for _, line in s.code)
+            meta = Meta(module.title, module.summary, module.warnings, has_code)
             done[item.key] = Translated(module, bool(fallback), meta, original)
     return done
 
@@ -451,7 +452,9 @@ def page_notebook(
     """Notebook stage: the page's notebook, the module in the page's language, its links (those
     the markdown stage found) sent where `SiteIndex.notebook_link` says. (A page whose notebook
     is None has none, and no link to one: benchmarks/build_site.py builds that way to measure
-    what notebooks cost.)"""
+    what notebooks cost; so has a page of text only, see `SiteIndex.has_notebook`.)"""
+    if not site.has_notebook(item.url):
+        return None
     root_package = site.config.source.name if item.source.tree == "package" else None
     source = site.source_path(item.source.url)
     destinations = {found_link.href for found_link in found.links + found.images}

@@ -168,11 +168,13 @@ class Parsed(NamedTuple):
 @dataclass
 class Meta:
     """What the site knows of a page without rendering it, kept per input key: its title and
-    summary, and the warnings of its parse and translation (reported on every build)."""
+    summary, the warnings of its parse and translation (reported on every build), and whether it
+    shows any code (a page of text only has no notebook)."""
 
     title: str
     summary: str
     warnings: list[BuildError] = field(default_factory=list)
+    has_code: bool = True
 
 
 @dataclass

@@ -209,6 +209,11 @@ class PageRenderer:
             for s in module.sections
         ]
         is_home = ctx.url == language_prefix(self.config, ctx.lang) + "index.html"
+        intro_html, intro_after_listing = ctx.page.intro_html, ""
+        if ctx.listing:  # the contents come after the opening, before the intro's first heading
+            split = intro_html.find("<h2")
+            if split > 0:
+                intro_html, intro_after_listing = intro_html[:split], intro_html[split:]
         variables = self._common(ctx.url, ctx.lang, "../" * depth)
         variables.update(
             page_title=self.config.title if is_home else f"{module.title} · {self.config.title}",
@@ -216,7 +221,8 @@ class PageRenderer:
             crumbs=ctx.crumbs,
             sections=sections,
             heading=heading,
-            intro_html=ctx.page.intro_html,
+            intro_html=intro_html,
+            intro_after_listing=intro_after_listing,
             view_code=ctx.view_code,
             fallback=ctx.fallback,
             contributing_href=ctx.contributing_href,
