@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import search, tex
+from . import issues, search, tex
 from .cache import Cache, builder_digest
 from .config import SiteConfig, load_config
 from .files import Blob, DamagedBlob, digest
@@ -526,6 +526,8 @@ def page_layout(
         listing=site.listing(lang, item.url) if url == "index.html" else [],
         notebook=url_path(posixpath.basename(notebook_path(item.url))) if notebook else "",
         notebook_name=download_name(url),
+        source=site.source_path(url),
+        source_lines=issues.source_lines(page.source_module),
     )
     return renderer.module_page(context)
 

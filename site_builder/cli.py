@@ -33,6 +33,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     flags.add_argument("--title", help="site title")
     flags.add_argument("--base-url", help="public URL of the site, for canonical links")
     flags.add_argument("--repo-url", help='prefix of "view code" links (+ path in the project)')
+    flags.add_argument(
+        "--issues-url", help="page that opens a new issue (default: from a GitHub --repo-url)"
+    )
     flags.add_argument("--languages", metavar="en,zh", help="languages; the first is the source")
     parser.add_argument(
         "--keep-going",
@@ -57,6 +60,7 @@ def config_from_args(args: argparse.Namespace) -> SiteConfig:
         "title": args.title,
         "base_url": args.base_url,
         "repo_url": args.repo_url,
+        "issues_url": args.issues_url,
         "languages": [lang.strip() for lang in languages if lang.strip()] if languages else None,
     }
     return load_config(overrides)

@@ -22,6 +22,7 @@ from markupsafe import escape as escape_html
 
 from .config import SiteConfig
 from .files import Untrusted, atomic_write, open_trusted, untrusted
+from .issues import report_links
 from .lazy import lazy_module
 from .model import BuildError, RenderedModule, Section
 from .paths import base_path, language_prefix, public_url, relative_href
@@ -86,6 +87,8 @@ class PageContext:
     listing: list[ListingGroup] = field(default_factory=list)
     notebook: str = ""  # href of the page's notebook
     notebook_name: str = ""  # the file name a download of it gets
+    source: str = ""  # the page's source file, relative to the project root ("": none)
+    source_lines: dict[str, tuple[int, int]] = field(default_factory=dict)  # by section id
 
 
 @functools.cache
@@ -214,8 +217,13 @@ class PageRenderer:
             split = intro_html.find("<h2")
             if split > 0:
                 intro_html, intro_after_listing = intro_html[:split], intro_html[split:]
+        prompt = self.ui_translations(ctx.lang).gettext("Describe the problem:")
+        reports = report_links(
+            self.config, ctx.url, ctx.lang, module, ctx.source, ctx.source_lines, prompt
+        )
         variables = self._common(ctx.url, ctx.lang, "../" * depth)
         variables.update(
+            reports=reports,
             page_title=self.config.title if is_home else f"{module.title} · {self.config.title}",
             description=module.summary,
             crumbs=ctx.crumbs,
