@@ -51,7 +51,7 @@ from .model import (
     fail_or_skip,
     internal_error,
 )
-from .notebook import module_notebook
+from .notebook import has_code, module_notebook
 from .page import PageContext, PageRenderer
 from .paths import (
     base_path,
@@ -257,8 +257,8 @@ def translate_pages(
             except Exception as error:
                 fail_or_skip(internal_error(item.source.path, error), skipped)
                 continue
-            has_code = any(line.strip() for s in module.sections for _, line in s.code)
-            meta = Meta(module.title, module.summary, module.warnings, has_code)
+            shows_code = has_code(original)  # the same in every language
+            meta = Meta(module.title, module.summary, module.warnings, shows_code)
             done[item.key] = Translated(module, bool(fallback), meta, original)
     return done
 
