@@ -32,12 +32,26 @@ def test_each_section_has_a_small_report_mark_clear_of_its_text(browser, site_ur
     visit = PageVisit(browser, site_url, width)
     try:
         page = visit.page
+        # One Tab stop per section: with a pointer the mark shows only on the section under it or
+        # linked to.
+        hidden = page.locator("a.report").evaluate_all("m => m.filter(e => !e.offsetParent).length")
+        assert hidden >= page.locator("a.report").count() - 1
         sections = page.locator("section.section")
         marks = page.locator("section.section > .docs > a.report")
         assert marks.count() == sections.count() > 10
         assert marks.first.get_attribute("aria-label") == "Report a problem with this section"
         for section_id in ("ConvMixerLayer", "ConvMixerLayer.forward-1", "PatchEmbeddings"):
-            shape = page.locator(f'section[id="{section_id}"]').evaluate(GEOMETRY)
+            section = page.locator(f'section[id="{section_id}"]')
+            section.locator(".permalink").focus()
+            page.keyboard.press("Enter")  # to the section: its mark shows, and Tab reaches it
+            mark = section.locator(".report")
+            assert mark.is_visible()
+            focused = []
+            for _ in range(2):  # the section is where Tab starts now: its "#", then the mark
+                page.keyboard.press("Tab")
+                focused.append(mark.evaluate("e => e === document.activeElement"))
+            assert True in focused
+            shape = section.evaluate(GEOMETRY)
             mark, docs = shape["mark"], shape["docs"]
             assert docs[0] - 1 <= mark[0] and mark[2] <= docs[2] + 1, (section_id, shape)
             assert mark[2] - mark[0] < 2.5 * shape["fontSize"], shape  # small
@@ -58,6 +72,7 @@ def test_the_report_mark_is_a_plain_translated_link_without_javascript(browser, 
     try:
         page = context.new_page()
         page.goto(site_url + "zh/" + PAGE)
+        page.hover('section[id="ConvMixerLayer"]')
         mark = page.locator('section[id="ConvMixerLayer"] a.report')
         assert mark.is_visible() and mark.get_attribute("aria-label") == "报告本节的问题"
         body = dict(parse_qsl(urlsplit(mark.get_attribute("href")).query))["body"]
