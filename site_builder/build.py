@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import search, tex
+from . import issues, search, tex
 from .cache import Cache, builder_digest
 from .config import SiteConfig, load_config
 from .files import Blob, DamagedBlob, digest
@@ -51,7 +51,7 @@ from .model import (
     fail_or_skip,
     internal_error,
 )
-from .notebook import module_notebook
+from .notebook import has_code, module_notebook
 from .page import PageContext, PageRenderer
 from .paths import (
     base_path,
@@ -257,7 +257,8 @@ def translate_pages(
             except Exception as error:
                 fail_or_skip(internal_error(item.source.path, error), skipped)
                 continue
-            meta = Meta(module.title, module.summary, module.warnings)
+            shows_code = has_code(original)  # the same in every language
+            meta = Meta(module.title, module.summary, module.warnings, shows_code)
             done[item.key] = Translated(module, bool(fallback), meta, original)
     return done
 
@@ -451,7 +452,9 @@ def page_notebook(
     """Notebook stage: the page's notebook, the module in the page's language, its links (those
     the markdown stage found) sent where `SiteIndex.notebook_link` says. (A page whose notebook
     is None has none, and no link to one: benchmarks/build_site.py builds that way to measure
-    what notebooks cost.)"""
+    what notebooks cost; so has a page of text only, see `SiteIndex.has_notebook`.)"""
+    if not site.has_notebook(item.url):
+        return None
     root_package = site.config.source.name if item.source.tree == "package" else None
     source = site.source_path(item.source.url)
     destinations = {found_link.href for found_link in found.links + found.images}
@@ -490,7 +493,8 @@ def page_record(
         page.meta, html_digest, ids_in(page_html), links, found.images, found.problems
     )
     title = page.module.title
-    document = search.search_document(item.url, item.lang, title, f"{title}\n{rendered.text}")
+    parts = search.page_parts(page.module, rendered.words)
+    document = search.search_document(item.url, item.lang, title, parts)
     record.search = shared.keep(document)
     if notebook:
         record.notebook, record.notebook_links = shared.keep(notebook.data), notebook.links
@@ -525,6 +529,8 @@ def page_layout(
         notebook_name=download_name(url),
         previous=previous,
         next=following,
+        source=site.source_path(url),
+        source_lines=issues.source_lines(page.source_module),
     )
     return renderer.module_page(context)
 

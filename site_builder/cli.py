@@ -33,6 +33,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     flags.add_argument("--title", help="site title")
     flags.add_argument("--base-url", help="public URL of the site, for canonical links")
     flags.add_argument("--repo-url", help='prefix of "view code" links (+ path in the project)')
+    flags.add_argument(
+        "--issues-url", help="page that opens a new issue (default: from a GitHub --repo-url)"
+    )
     flags.add_argument("--languages", metavar="en,zh", help="languages; the first is the source")
     flags.add_argument(
         "--lesson", metavar="a.html,b.html", help="pages in reading order (previous/next links)"
@@ -63,6 +66,7 @@ def config_from_args(args: argparse.Namespace) -> SiteConfig:
         "title": args.title,
         "base_url": args.base_url,
         "repo_url": args.repo_url,
+        "issues_url": args.issues_url,
         "languages": [lang.strip() for lang in languages if lang.strip()] if languages else None,
         "lesson": lesson,
     }

@@ -7,7 +7,10 @@ from pathlib import Path
 
 from .model import BuildError
 
-KNOWN_KEYS = ("source", "title", "base_url", "repo_url", "languages", "docs", "out", "lesson")
+KNOWN_KEYS = (
+    "source", "title", "base_url", "repo_url", "issues_url", "languages", "docs", "out",
+    "lesson",
+)  # fmt: skip
 # A language code as pages use it (`<html lang>`, hreflang, the folder in URLs): `zh`, `pt_BR`,
 # `sr-Latn`. gettext's `@modifier` (`sr@latin`) is not one: a script subtag says the same.
 _LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]+)*")
@@ -39,6 +42,7 @@ class SiteConfig:
     repo_url: str = ""
     languages: tuple[str, ...] = ("en",)
     lesson: tuple[str, ...] = ()  # site paths in reading order, for previous/next links
+    issues_url: str = ""  # where a new issue is opened (title and body as query parameters)
 
     @property
     def cache_dir(self) -> Path:
@@ -59,6 +63,7 @@ class SiteConfig:
             self.repo_url,
             self.languages,
             self.lesson,
+            self.issues_url,
         )
 
 
@@ -184,4 +189,14 @@ def load_config(overrides: dict | None = None, start: Path | None = None) -> Sit
         repo_url=settings.get("repo_url", ""),
         languages=tuple(settings.get("languages", ["en"])),
         lesson=tuple(page.lstrip("/") for page in settings.get("lesson", [])),
+        issues_url=settings.get("issues_url", new_issue_url(settings.get("repo_url", ""))),
     )
+
+
+def new_issue_url(repo_url: str) -> str:
+    """The page that opens a new issue, for a GitHub-style `repo_url`
+    (`https://github.com/owner/repo/blob/main/` -> `https://github.com/owner/repo/issues/new`),
+    which takes the issue's `title` and `body` as query parameters; "" for other URLs (set
+    `issues_url` for those)."""
+    found = re.fullmatch(r"(https://[^/]+/[^/]+/[^/]+)/(?:blob|tree)/.*", repo_url)
+    return f"{found.group(1)}/issues/new" if found and "/-/" not in repo_url else ""

@@ -10,8 +10,10 @@ page), every name token gets `data-name`, and a name the linker resolves becomes
 name (`single_name`).
 """
 
+import ast
 import functools
 import re
+import warnings
 from html import escape
 from typing import Protocol
 
@@ -118,9 +120,37 @@ def _inline_tokens(code: str) -> tuple:
     return tuple(_tokens(code, _python))
 
 
+# Inline code that parses as Python but is not: a path (`runs/<name>/`, `data/cifar-10`), a file
+# name (`pyproject.toml` would be an attribute) or a command-line option (`--epochs`).
+_PATH = re.compile(r"[\w.~<>-]*(?:/[\w.~<>-]*)+")
+_FILE = re.compile(
+    r"[\w.-]+\.(?:py|pyi|md|txt|json|jsonl|toml|cfg|ini|yml|yaml|html|css|js|mjs|ipynb|po|pot|svg"
+    r"|png|jpe?g|csv|pt|pth|lock|gz|zip|tar|sh)"
+)
+_OPTION = re.compile(r"-{1,2}[A-Za-z]")
+
+
+def reads_as_python(code: str) -> bool:
+    """Whether inline `code` in prose is Python (an expression or statement), not a path, a
+    file name, a shell command or an option, which are shown as they are."""
+    text = code.strip()
+    if not text or _PATH.fullmatch(text) or _FILE.fullmatch(text) or _OPTION.match(text):
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SyntaxWarning: an invalid escape in a string
+        try:
+            ast.parse(text)
+        except (SyntaxError, ValueError):
+            return False
+    return True
+
+
 def highlight_inline(code: str, mark_names: bool = False) -> str:
-    """Inline code in prose, highlighted as Python: `<code class="code">...</code>`; with
-    `mark_names`, its names get `data-name`."""
+    """Inline code in prose, highlighted as Python when it reads as Python (`reads_as_python`),
+    else shown as it is: `<code class="code">...</code>`; with `mark_names`, its names get
+    `data-name`."""
+    if not reads_as_python(code):
+        return f'<code class="code">{escape(code, quote=False)}</code>'
     lines = _html_lines(_inline_tokens(code), _MarkNames() if mark_names else None)
     return f'<code class="code">{"".join(lines)}</code>'
 

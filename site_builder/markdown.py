@@ -24,6 +24,7 @@ from markdown_it.rules_inline import StateInline
 from .commonmark import MATH_DISPLAY, markdown_parser
 from .highlight import Linker, highlight_block, highlight_inline, single_name
 from .images import beside, find_image
+from .mathtext import tex_as_text
 from .model import BuildError, ImageSearch, RenderedMarkdown, TextOrigin, Written
 from .tex import Formula, KatexRenderer, TexError, tex_key
 
@@ -276,19 +277,25 @@ def repeated_formulas(texts, katex: KatexRenderer) -> frozenset[str]:
     return frozenset(tex for tex, count in counts.items() if count > 1)
 
 
+def _child_text(token) -> str:
+    if token.type in ("text", "code_inline"):
+        return token.content
+    if token.type in MATH_DISPLAY:
+        return tex_as_text(token.content)
+    return " " if token.type in ("softbreak", "hardbreak") else ""
+
+
 def plain_text(parsed: ParsedMarkdown) -> str:
     """The words of a parsed text, for the search index: its text and code, one line per block,
-    without markup, math or raw HTML."""
+    without markup or raw HTML; math as readable text (`mathtext.tex_as_text`)."""
     lines = []
     for token in parsed.tokens:
         if token.type in ("fence", "code_block"):
             lines.append(token.content.rstrip("\n"))
+        elif token.type in MATH_DISPLAY:
+            lines.append(tex_as_text(token.content))
         elif token.type == "inline":
-            words = [
-                " " if child.type in ("softbreak", "hardbreak") else child.content
-                for child in token.children or ()
-                if child.type in ("text", "code_inline", "softbreak", "hardbreak")
-            ]
+            words = [_child_text(child) for child in token.children or ()]
             lines.append("".join(words))
     return "\n".join(line for line in lines if line.strip())
 

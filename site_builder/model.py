@@ -81,13 +81,14 @@ class Module:
 @dataclass(frozen=True)
 class RenderedModule:
     """A module as the render stage returns it: the module, its HTML (the introduction, and
-    each section's commentary and code, by section id), and its words for the search index."""
+    each section's commentary and code, by section id), and its words for the search index
+    ("intro" and each section's id -> its commentary's words and its code)."""
 
     module: Module
     intro_html: str = ""
     docs_html: dict[str, str] = field(default_factory=dict)
     code_html: dict[str, str] = field(default_factory=dict)
-    text: str = ""
+    words: dict[str, str] = field(default_factory=dict)
     heading_html: str | None = None  # the introduction's leading `# heading`, if it has one
 
 
@@ -167,11 +168,13 @@ class Parsed(NamedTuple):
 @dataclass
 class Meta:
     """What the site knows of a page without rendering it, kept per input key: its title and
-    summary, and the warnings of its parse and translation (reported on every build)."""
+    summary, the warnings of its parse and translation (reported on every build), and whether it
+    shows any code (a page of text only has no notebook)."""
 
     title: str
     summary: str
     warnings: list[BuildError] = field(default_factory=list)
+    has_code: bool = True
 
 
 @dataclass
@@ -274,13 +277,13 @@ class Commentary:
 
 class RenderedCommentary(NamedTuple):
     """One module's commentary as HTML: its introduction and the heading that opens it (or None;
-    see `markdown.render_parsed`), each section's by id, its words (see `markdown.plain_text`)
-    and what it holds."""
+    see `markdown.render_parsed`), each section's by id, the words of each ("intro" or a section
+    id; see `markdown.plain_text`) and what it holds."""
 
     intro_html: str
     heading_html: str | None
     docs_html: dict[str, str]
-    words: str
+    words: dict[str, str]
     found: Commentary
 
 

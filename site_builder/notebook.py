@@ -47,6 +47,15 @@ _NOTEBOOK_FENCE_LINE = re.compile(r"^ {0,3}(?:`{3,}|~{3,})[ \t]*python[ \t]+note
 _MAY_OPEN_WITH_H1 = re.compile(r"\s*(?: {0,3}#|[^\n]*\n {0,3}=+[ \t]*(?:\n|$))")
 
 
+def has_code(module: Module) -> bool:
+    """Whether `module` shows code: a section with code, or a ```` ```python notebook ```` fence
+    in its module-level commentary (a page of text only gets no notebook)."""
+    if any(line.strip() for section in module.sections for _, line in section.code):
+        return True
+    texts = [module.intro, *(s.docs for s in module.sections if not s.scope)]
+    return any(_NOTEBOOK_FENCE_LINE.search(text) for text in texts)
+
+
 def module_notebook(
     module: Module,
     link: Callable[[str], str | None],

@@ -23,6 +23,7 @@ from markupsafe import escape as escape_html
 
 from .config import SiteConfig
 from .files import Untrusted, atomic_write, open_trusted, untrusted
+from .issues import report_links
 from .lazy import lazy_module
 from .model import BuildError, RenderedModule, Section
 from .paths import base_path, language_prefix, public_url, relative_href
@@ -109,6 +110,8 @@ class PageContext:
     notebook_name: str = ""  # the file name a download of it gets
     previous: Crumb | None = None  # the page before this one in the lesson
     next: Crumb | None = None  # the page after it
+    source: str = ""  # the page's source file, relative to the project root ("": none)
+    source_lines: dict[str, tuple[int, int]] = field(default_factory=dict)  # by section id
 
 
 @functools.cache
@@ -236,8 +239,18 @@ class PageRenderer:
             lead, sections = sections[0], sections[1:]
         toc = intro_toc + contents(sections)
         is_home = ctx.url == language_prefix(self.config, ctx.lang) + "index.html"
+        intro_after_listing = ""
+        if ctx.listing:  # the contents come after the opening, before the intro's first heading
+            split = intro_html.find("<h2")
+            if split > 0:
+                intro_html, intro_after_listing = intro_html[:split], intro_html[split:]
+        prompt = self.ui_translations(ctx.lang).gettext("Describe the problem:")
+        reports = report_links(
+            self.config, ctx.url, ctx.lang, module, ctx.source, ctx.source_lines, prompt
+        )
         variables = self._common(ctx.url, ctx.lang, "../" * depth)
         variables.update(
+            reports=reports,
             page_title=self.config.title if is_home else f"{module.title} · {self.config.title}",
             description=module.summary,
             crumbs=ctx.crumbs,
@@ -248,6 +261,7 @@ class PageRenderer:
             toc=toc if len(toc) >= TOC_MIN_ENTRIES else [],
             previous=ctx.previous,
             next=ctx.next,
+            intro_after_listing=intro_after_listing,
             view_code=ctx.view_code,
             fallback=ctx.fallback,
             contributing_href=ctx.contributing_href,

@@ -43,7 +43,9 @@ def render_source(
     images are found where `images` says (see `images.find_image`; None: next to the source)."""
     commentary = render_commentary(modules, katex, linkers, keep_going, images)
     code_html = highlight_module(source.source, source.sections, linkers[0] if linkers else None)
-    code_text = "\n".join(text for s in source.sections for _, text in s.code if text.strip())
+    code_text = {
+        s.id: "\n".join(text for _, text in s.code if text.strip()) for s in source.sections
+    }
     return [
         RenderedPage(
             RenderedModule(
@@ -51,13 +53,19 @@ def render_source(
                 done.intro_html,
                 done.docs_html,
                 code_html,
-                f"{done.words}\n{code_text}",
+                _words(module, done.words, code_text),
                 done.heading_html,
             ),
             done.found,
         )
         for module, done in zip(modules, commentary, strict=True)
     ]
+
+
+def _words(module: Module, docs: dict[str, str], code: dict[str, str]) -> dict[str, str]:
+    """The words of the introduction and of each section: its commentary's, then its code."""
+    keys = ("intro", *(section.id for section in module.sections))
+    return {key: "\n".join(filter(None, (docs.get(key, ""), code.get(key, "")))) for key in keys}
 
 
 def render_commentary(
@@ -89,10 +97,10 @@ def render_commentary(
     docs_html: list[dict[str, str]] = [{} for _ in modules]
     headings: list[str | None] = [None] * len(modules)
     found_in = [Commentary() for _ in modules]
-    words: list[list[str]] = [[] for _ in modules]
+    words: list[dict[str, str]] = [{} for _ in modules]
     for number, key, text, line, parsed in blocks:
         module, names, found = modules[number], linkers[number], found_in[number]
-        words[number].append(plain_text(parsed))
+        words[number][key] = plain_text(parsed)
         notice = ""
         try:
             rendered = render_parsed(parsed, katex, names, repeated[number], key == "intro")
@@ -113,6 +121,6 @@ def render_commentary(
         else:
             docs_html[number][key] = notice + rendered.html
     return [
-        RenderedCommentary(intros[n], headings[n], docs_html[n], "\n".join(words[n]), found_in[n])
+        RenderedCommentary(intros[n], headings[n], docs_html[n], words[n], found_in[n])
         for n in range(len(modules))
     ]

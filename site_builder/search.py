@@ -1,16 +1,18 @@
 """Search stage: a Pagefind index of the site's pages, served from the site (`pagefind/`).
 
-A page is indexed from its search document (`search_document`): its URL, language, title and
-words, which the render stage takes from the tokens it renders (commentary without its math, and
-the code), not from the finished HTML, which Pagefind would have to parse again (measured on the
-benchmark corpus: 3.1 CPU-s for the HTML pages, 1.4 for their documents). `Indexer` hands
-Pagefind each document as the build makes its page, through Pagefind's Node API
-(`search_index.mjs`, which runs the npm package's binary in its own process), so Pagefind indexes
-while the build renders; `finish` returns the index files from memory. Pagefind splits the index
-by language, so a page searches its own language. The binary is the extended one (pinned in
-package.json): it segments Chinese with ICU4X, as the browser's `Intl.Segmenter` segments the
-query, so a search for 逐点卷积 finds the pages that use the term; Japanese is segmented too
-(tests/test_reader.py searches for 残差接続 and パッチ埋め込み).
+A page is indexed from its search document (`search_document`): its URL, and a small HTML
+document of its title and words, one heading per section carrying the section's id, so that a
+result names and links to the section that matches (Pagefind's sub-results; site.js picks the
+best one). The words come from the render stage's tokens (commentary with its math as readable
+text, and the code), not from the finished page, whose KaTeX markup would lose the math and which
+Pagefind would have to parse at length (measured on the benchmark corpus: 3.1 CPU-s for the HTML
+pages, 1.4 for their words). `Indexer` hands Pagefind each document as the build makes its page,
+through Pagefind's Node API (`search_index.mjs`, which runs the npm package's binary in its own
+process), so Pagefind indexes while the build renders; `finish` returns the index files from
+memory. Pagefind splits the index by language, so a page searches its own language. The binary is
+the extended one (pinned in package.json): it segments Chinese with ICU4X, as the browser's
+`Intl.Segmenter` segments the query, so a search for 逐点卷积 finds the pages that use the term;
+Japanese is segmented too (tests/test_reader.py searches for 残差接続 and パッチ埋め込み).
 
 The index is kept in the cache folder, keyed by the digests of the documents: a build that
 changed no page reuses it and never starts Pagefind. `serve` writes pages with the newest index it
@@ -26,12 +28,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from html import escape
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from .cache import FileSets
 from .files import Blob
-from .model import BuildError, SearchIndex
+from .model import BuildError, Module, SearchIndex
 from .paths import url_path
 
 FOLDER = "pagefind"
@@ -87,15 +90,49 @@ def indexed(rel: str) -> bool:
     return rel.endswith(".html") and rel not in NOT_INDEXED
 
 
-def search_document(url: str, lang: str, title: str, text: str) -> bytes:
-    """What Pagefind indexes of a page (a custom record of its Node API): the page's site path,
-    language, title, and words."""
-    record = {
-        "url": "/" + url_path(url),
-        "language": lang,
-        "meta": {"title": title},
-        "content": text,
-    }
+class SearchPart(NamedTuple):
+    """A part of a page for search: its anchor ("" for the part above the first section), the
+    title a result shows for it, whether that title is the reader's own heading (else a name
+    made for it, which weighs nothing in the ranking), and its words."""
+
+    anchor: str
+    title: str
+    heading: bool
+    words: str
+
+
+def page_parts(module: Module, words: dict[str, str]) -> list[SearchPart]:
+    """The parts of a page for search: its introduction, then each section (see
+    `RenderedModule.words`). A section is titled by the heading its commentary opens with, else
+    by the definition it documents or belongs to, else by the page's title."""
+    parts = [SearchPart("", module.title, True, words.get("intro", ""))]
+    for section in module.sections:
+        text = words.get(section.id, "")
+        if section.docs.lstrip().startswith("#") and text:
+            title, _, text = text.partition("\n")
+            parts.append(SearchPart(section.id, title, True, text))
+            continue
+        name = section.id if section.kind == "docstring" else section.scope
+        parts.append(SearchPart(section.id, name or module.title, False, text))
+    return parts
+
+
+def search_document(url: str, lang: str, title: str, parts: list[SearchPart]) -> bytes:
+    """What Pagefind indexes of a page: its site path, and a small HTML document of its title
+    and words, one heading with the section's id per section, so that a result can name the
+    section that matches and link to it (Pagefind's sub-results). Math is in it as readable
+    text; the page's own HTML, KaTeX's glyph boxes and all, is not."""
+    body = [f"<h1>{escape(title)}</h1>"]
+    for part in parts:
+        if part.anchor:
+            weight = "" if part.heading else ' data-pagefind-weight="0"'
+            body.append(f'<h2 id="{escape(part.anchor)}"{weight}>{escape(part.title)}</h2>')
+        body += [f"<p>{escape(line)}</p>" for line in part.words.splitlines() if line.strip()]
+    html = (
+        f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title></head><body>{''.join(body)}</body></html>"
+    )
+    record = {"url": "/" + url_path(url), "content": html}
     return json.dumps(record, ensure_ascii=False, sort_keys=True).encode()
 
 

@@ -6,8 +6,8 @@
 // Both ways a message is a JSON line, followed by `size` raw bytes when it has a size.
 // stdin: the index's config ({"keepIndexUrl": true}), then the pages, each added as it arrives
 // (Pagefind indexes it in its own process while the build renders the next ones):
-// {"record": "a/b.html", "size": N} and a custom record of the Node API (url, language, meta,
-// content) as JSON. End of input ends the index.
+// {"record": "a/b.html", "size": N} and the page's search document as JSON: its URL and a small
+// HTML document (an HTML file of the Node API, which is not on disk). End of input ends the index.
 // stdout, once every page is in: {"path": ..., "size": N} and the bytes of each index file, then
 // {"done": true}. A failure writes {"error": "..."} and exits with status 1; when the Pagefind
 // binary stops, what it said is on stderr, which is left to it alone.
@@ -59,7 +59,7 @@ async function main(packageDir) {
       index = created.index;
       continue;
     }
-    const adding = index.addCustomRecord(JSON.parse(body.toString("utf8")));
+    const adding = index.addHTMLFile(JSON.parse(body.toString("utf8")));
     added.push(
       adding.then((result) => {
         if (result.errors.length) throw new Error(`${head.record}: ${result.errors.join("; ")}`);

@@ -58,6 +58,7 @@ class SiteIndex:
         self.meta = {(i.lang, i.source.url): metas[i.key] for i in inputs}
         self.urls = {i.source.url for i in inputs}
         self.sources = {i.source.url: i.source for i in inputs}
+        self.with_code = {i.source.url for i in inputs if metas[i.key].has_code}
         folder_titles = sorted(
             (key, meta.title) for key, meta in self.meta.items() if key[1].endswith("index.html")
         )
@@ -68,7 +69,7 @@ class SiteIndex:
         lesson_titles = sorted((k, m.title) for k, m in self.meta.items() if k[1] in config.lesson)
         ui = project_ui_catalogs(config)
         shared = (builder, config.digest_fields(), "contributing.html" in self.urls, ui)
-        self.digest = digest(*shared, folder_titles, lesson_titles)
+        self.digest = digest(*shared, folder_titles, lesson_titles, sorted(self.with_code))
         listing = sorted((k, m.title, m.summary) for k, m in self.meta.items())
         self.home_digest = digest(self.digest, listing)
         self.extras_key = digest(self.home_digest, sorted(self.urls), PYGMENTS_STYLES)
@@ -114,21 +115,24 @@ class SiteIndex:
         return link(at - 1), link(at + 1)
 
     def listing(self, lang: str, here: str) -> list[ListingGroup]:
-        """Every page but the home page, grouped by folder (a folder's own page is its heading)."""
+        """Every page but the home page, grouped by folder (a folder's own page is its heading);
+        the pages of folders with no page of their own are listed last, as more pages."""
         prefix = language_prefix(self.config, lang)
         groups: dict[str, ListingGroup] = {}
         for url in sorted(self.urls - {"index.html"}):
             folder, name = posixpath.split(url)
             index = posixpath.join(folder, "index.html")
-            if folder not in groups:
-                meta = self.meta.get((lang, index)) if folder else None
+            meta = self.meta.get((lang, index)) if folder else None
+            group = folder if meta else ""
+            if group not in groups:
                 href = relative_href(here, prefix + index) if meta else None
-                title = meta.title if meta else (folder or None)
-                groups[folder] = ListingGroup(title, href, meta.summary if meta else "")
+                groups[group] = ListingGroup(
+                    meta.title if meta else None, href, meta.summary if meta else ""
+                )
             if name != "index.html":
                 meta = self.meta[(lang, url)]
                 href = relative_href(here, prefix + url)
-                groups[folder].items.append(ListingItem(meta.title, meta.summary, href))
+                groups[group].items.append(ListingItem(meta.title, meta.summary, href))
         return [groups[folder] for folder in sorted(groups, key=lambda f: (f == "", f))]
 
     def view_code(self, url: str) -> str:
@@ -144,12 +148,12 @@ class SiteIndex:
             return ""
 
     def has_notebook(self, target: str) -> bool:
-        """Whether a site path is a page with a notebook: every page made from a source (not
-        the 404 page, nor a home page made up because the package has none)."""
+        """Whether a site path is a page with a notebook: every page made from a source that
+        shows code (not a page of text only, nor the 404 page, nor a home page made up because
+        the package has none)."""
         lang, _, rest = target.partition("/")
         page = rest if lang in self.config.languages[1:] else target
-        made_up = page == "404.html" or page == "index.html" and page not in self.urls
-        return page.endswith(".html") and not made_up
+        return page in self.with_code
 
     def notebook_link(self, page: str) -> Callable[[str], str | None]:
         """Where the notebook of `page` (a site path) sends each of the page's links: a page's

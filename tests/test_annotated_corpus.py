@@ -60,7 +60,12 @@ def test_keep_going_builds_every_page_and_exits_zero_with_warnings(built):
     assert len(pages()) == 13 and max(url.count("/") for url in pages()) == 3
     for url in pages():
         assert (site / url).is_file(), url
-        notebook = (site / url).with_suffix(".ipynb").read_text(encoding="utf-8")
+        if '<div class="code"><pre' in (site / url).read_text(encoding="utf-8"):
+            assert (site / url).with_suffix(".ipynb").is_file(), url  # text only: none
+    notebooks = sorted(site.rglob("*.ipynb"))
+    assert len(notebooks) >= 5
+    for path in notebooks:
+        notebook = path.read_text(encoding="utf-8")
         nbformat.validate(nbformat.reads(notebook, as_version=nbformat.NO_CONVERT))
     assert not any(line.startswith("error:") or "Traceback" in line for line in err), err
     assert err[-1] == f"{len(err) - 1} warning(s)"

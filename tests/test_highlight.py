@@ -1,5 +1,7 @@
+import html
 import re
 
+import pytest
 from pygments.lexers import PythonLexer
 from pygments.token import STANDARD_TYPES
 
@@ -7,6 +9,7 @@ from site_builder.highlight import (
     highlight_block,
     highlight_inline,
     highlight_module,
+    reads_as_python,
     single_name,
 )
 from site_builder.model import Section
@@ -140,3 +143,20 @@ def test_inline_code_names():
         None,  # a name and a space
         None,
     ]
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["runs/<name>/metrics.jsonl", "~/.cache", "pyproject.toml", "--epochs", "make serve",
+     "python -m labml_like.experiments.cifar10", "http://127.0.0.1:8000"],
+)  # fmt: skip
+def test_inline_code_that_is_no_python_is_shown_as_it_is(code):
+    """A path or a command in prose is not coloured as Python (`data/cifar-10` parses as a
+    division, `pyproject.toml` as an attribute, `--epochs` as two minus signs)."""
+    assert not reads_as_python(code)
+    assert highlight_inline(code) == f'<code class="code">{html.escape(code, quote=False)}</code>'
+
+
+@pytest.mark.parametrize("code", ["nn.Conv2d", "k // 2", "[B, h, n/p, n/p]", "x = f(y)", "d"])
+def test_inline_python_is_highlighted(code):
+    assert reads_as_python(code) and "<span" in highlight_inline(code)

@@ -4,6 +4,7 @@ bytes from the same source, written only when it changes, linked from its page, 
 import ast
 import json
 import os
+import posixpath
 import re
 from pathlib import Path
 
@@ -100,13 +101,21 @@ def odd(tiny):
     return tiny
 
 
-def test_every_page_has_a_valid_notebook_made_from_its_sections(odd):
+WITH_CODE = ["models/deep/inner/module.html", "models/layer.html", "models/odd.html"]
+
+
+def test_every_page_with_code_has_a_valid_notebook_made_from_its_sections(odd):
     build_site(odd)
-    pages = sorted(odd.out.rglob("*.html"))
-    pages = [p for p in pages if p.name != "404.html"]
+    pages = sorted(p.relative_to(odd.out).as_posix() for p in odd.out.rglob("*.html"))
+    pages = [p for p in pages if p != "404.html"]
     assert len(pages) == 7
-    for page in pages:
-        notebook = read(page.with_suffix(".ipynb"))
+    notebooks = sorted(p.relative_to(odd.out).as_posix() for p in odd.out.rglob("*.ipynb"))
+    assert notebooks == [page.replace(".html", ".ipynb") for page in WITH_CODE]
+    for page in pages:  # a page of text only offers no notebook
+        has_link = ".ipynb" in (odd.out / page).read_text(encoding="utf-8")
+        assert has_link == (page in WITH_CODE), page
+    for page in WITH_CODE:
+        notebook = read((odd.out / page).with_suffix(".ipynb"))
         assert notebook.nbformat == 4 and notebook.nbformat_minor >= 5
         assert notebook.metadata.kernelspec.name == "python3"
         ids = [cell.id for cell in notebook.cells]
@@ -134,8 +143,6 @@ def test_every_page_has_a_valid_notebook_made_from_its_sections(odd):
         "        return x / math.sqrt(self.width)",
     ]
     assert layer.metadata.site_builder.generated_from == "pkg/models/layer.py"
-    guide = read(odd.out / "guide.ipynb")  # a Markdown page: Markdown cells only
-    assert sources(guide, "markdown") and not sources(guide, "code")
 
 
 def test_a_comment_before_a_docstring_and_one_after_it(tmp_path):
@@ -179,19 +186,16 @@ def test_links_go_to_notebooks_and_other_files_to_the_site(odd):
     build_site(odd)
     out = odd.out
     layer = "\n".join(sources(read(out / "models/layer.ipynb"), "markdown"))
-    assert "[the notes](notes.ipynb)" in layer and "[home](../index.ipynb)" in layer
-    notes = "\n".join(sources(read(out / "models/notes.ipynb"), "markdown"))
-    assert "[layer](layer.ipynb#Layer.forward-1)" in notes
+    # Pages of text only have no notebook: a link to one goes to the page on the site.
+    assert "[the notes](https://tiny.example.org/models/notes.html)" in layer
+    assert "[home](https://tiny.example.org/)" in layer
     deep = "\n".join(sources(read(out / "models/deep/inner/module.ipynb"), "markdown"))
     assert "[the layer](../../layer.ipynb)" in deep
-    home = "\n".join(sources(read(out / "index.ipynb"), "markdown"))
-    assert "[layer](models/layer.ipynb#Layer)" in home
     # An image has no notebook: it comes from the site, so it shows wherever the notebook is.
-    models = "\n".join(sources(read(out / "models/index.ipynb"), "markdown"))
-    assert "![diagram](https://tiny.example.org/models/diagram.png)" in models
     odd_notebook = read(out / "models/odd.ipynb")
     text = "\n".join(sources(odd_notebook, "markdown"))
-    assert "[the layer](layer.ipynb#Layer)" in text and "[the notes](notes.ipynb)" in text
+    assert "[the layer](layer.ipynb#Layer)" in text
+    assert "[the notes](https://tiny.example.org/models/notes.html)" in text
     assert "Holds a [layer](layer.ipynb)." in text
     assert "![a diagram](https://tiny.example.org/models/diagram.png)" in text
 
@@ -223,7 +227,7 @@ def test_the_same_source_gives_the_same_bytes(odd, tmp_path):
     build_site(first)
     build_site(second)
     notebooks = sorted(p.relative_to(first.out) for p in first.out.rglob("*.ipynb"))
-    assert len(notebooks) == 14
+    assert len(notebooks) == 2 * len(WITH_CODE)
     for rel in notebooks:
         assert (first.out / rel).read_bytes() == (second.out / rel).read_bytes(), rel
         read(first.out / rel)  # valid nbformat 4 (the build does not validate them itself)
@@ -236,10 +240,10 @@ def test_an_unchanged_module_does_not_rewrite_its_notebook(odd):
     build_site(odd)
     notebook = odd.out / "models/layer.ipynb"
     before = notebook.stat()
-    notes = odd.source / "models/notes.md"
-    notes.write_text(notes.read_text().replace("Back to", "Return to"))
+    odd_module = odd.source / "models/odd.py"
+    odd_module.write_text(odd_module.read_text().replace("# The command line", "# The CLI"))
     report = build_site(odd)
-    assert "models/notes.ipynb" in report.written
+    assert "models/odd.ipynb" in report.written
     assert "models/layer.ipynb" not in report.written
     after = notebook.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
@@ -261,12 +265,11 @@ def test_every_page_links_its_notebook_for_download_without_javascript(odd):
     assert 'type="application/x-ipynb+json"' in link.group(0)
     header = re.search(r'<p class="view-code">(.*?)</p>', layer).group(1)
     assert header.index("View code") < header.index("Notebook")
-    models = (odd.out / "models/index.html").read_text()
-    assert '<a href="index.ipynb" download="models.ipynb"' in models
-    for page in odd.out.rglob("*.html"):
-        if page.name != "404.html":
-            notebook = page.with_suffix(".ipynb").name
-            assert f'<a href="{notebook}" download=' in page.read_text(), page
+    module = (odd.out / "models/deep/inner/module.html").read_text()
+    assert '<a href="module.ipynb" download="module.ipynb"' in module
+    for page in WITH_CODE:
+        notebook = posixpath.basename(page).replace(".html", ".ipynb")
+        assert f'<a href="{notebook}" download=' in (odd.out / page).read_text(), page
 
 
 def test_a_page_link_to_a_missing_notebook_fails_the_build(odd):
@@ -294,11 +297,13 @@ def test_notebook_links_are_checked_and_not_reported_twice():
 # ------------------------------------------------------------------------- the real notebooks
 
 
-def test_every_page_of_the_real_site_has_a_valid_notebook(site_dir):
+def test_every_page_of_the_real_site_with_code_has_a_valid_notebook(site_dir):
     pages = [p for p in site_dir.rglob("*.html") if p.name != "404.html"]
     pages = [p for p in pages if "pagefind" not in p.parts]
-    assert len(pages) >= 18
-    for page in pages:
+    with_code = [p for p in pages if '<div class="code"><pre' in p.read_text(encoding="utf-8")]
+    assert len(with_code) >= 12 and len(pages) >= 18
+    assert {p.with_suffix(".ipynb") for p in with_code} == set(site_dir.rglob("*.ipynb"))
+    for page in with_code:
         notebook = read(page.with_suffix(".ipynb"))
         for code in sources(notebook, "code"):
             ast.parse(code)

@@ -18,7 +18,8 @@ from site_builder.model import BuildError
 
 
 def page(title: str, text: str, lang: str = "en", url: str = "x.html") -> Blob:
-    return Blob.of_bytes(search.search_document(url, lang, title, f"{title}\n{text}"))
+    parts = [search.SearchPart("", title, True, text)]
+    return Blob.of_bytes(search.search_document(url, lang, title, parts))
 
 
 def fragments(files: dict[str, Blob]) -> dict[str, dict]:
@@ -150,18 +151,42 @@ def test_two_cold_builds_of_the_same_sources_write_the_same_index(tiny, tmp_path
     assert set(json.loads(entry_file.read_text())["languages"]) == {"en", "zh"}
 
 
-def test_a_page_is_indexed_by_its_title_commentary_and_code_without_math(tiny):
-    build_site(tiny)
-    files = {
-        f"{search.FOLDER}/{p.relative_to(tiny.out / search.FOLDER).as_posix()}": Blob.of_file(p)
-        for p in (tiny.out / search.FOLDER).rglob("*")
+def built_index(config) -> dict[str, Blob]:
+    return {
+        f"{search.FOLDER}/{p.relative_to(config.out / search.FOLDER).as_posix()}": Blob.of_file(p)
+        for p in (config.out / search.FOLDER).rglob("*")
         if p.is_file()
     }
+
+
+def test_a_page_is_indexed_by_its_title_commentary_code_and_readable_math(tiny):
+    build_site(tiny)
+    files = built_index(tiny)
     layer = fragments(files)["/models/layer.html"]
     assert layer["meta"]["title"] == "A Layer"
     content = layer["content"]
     assert "The layer computes" in content and "Keep the width" in content  # commentary
     assert "self.width = width" in content  # code
-    assert "frac" not in content and "sqrt{d}" not in content  # math
+    # math as a reader would say it, not as TeX nor as KaTeX's glyph boxes
+    assert "y = W x + b" in content and "Scale by 1/√d" in content, content
+    assert "frac" not in content and "sqrt{d}" not in content and "katex" not in content
     assert "the notes" in content and "notes.html" not in content  # link text, not its target
     assert "404" not in "".join(fragments(files))  # the 404 page is not indexed
+
+
+def test_each_section_is_an_anchor_titled_by_its_heading_or_definition(tiny):
+    """Pagefind's sub-results split a page on headings with ids: the search document has one per
+    section, with the section's id, so that a result can link to the section that matches."""
+    layer = tiny.source / "models" / "layer.py"
+    layer.write_text(
+        layer.read_text().replace("# Keep the width", "# ## Width\n        # Keep the width")
+    )
+    build_site(tiny)
+    record = fragments(built_index(tiny))["/models/layer.html"]
+    anchors = {a["id"]: a["text"] for a in record["anchors"]}
+    page_html = (tiny.out / "models" / "layer.html").read_text(encoding="utf-8")
+    assert all(f'id="{anchor}"' in page_html for anchor in anchors), anchors  # ids of the page
+    assert anchors["Layer"] == "Layer"  # a docstring: the class it documents
+    assert anchors["Layer.__init__-1"] == "Width"  # a note that opens with a heading
+    assert anchors["Layer.forward-1"] == "Layer.forward"  # a comment: where it stands
+    assert record["content"].count("Width") == 1, record["content"]  # not repeated as words

@@ -142,6 +142,49 @@
   search.append(el("h2", {}, [text.search]), input, status, results);
   var pagefind = null;
   var pending = 0;
+  var SEARCH_CANDIDATES = 16;  // results read (one small request each) to rank ...
+  var SEARCH_SHOWN = 8;  // ... the ones shown
+
+  // Pages that hold the query as typed, its words together, come first (in Pagefind's order):
+  // Pagefind matches the words of "残差" (残, 差) or "residual connection" wherever they are.
+  function squash(s) { return (s || "").toLocaleLowerCase().replace(/\s+/g, " "); }
+  function phraseFirst(query, pages) {
+    var phrase = squash(query);
+    var together = pages.filter(function (p) { return squash(p.content).includes(phrase); });
+    return together.concat(pages.filter(function (p) { return together.indexOf(p) < 0; }));
+  }
+
+  // The section of a page that matches best: of Pagefind's sub-results (the parts under headings
+  // with ids: one per section in the search document), one whose excerpt holds the query as
+  // typed, else the one with the most weight of matches.
+  function bestSection(query, page) {
+    var phrase = squash(query);
+    var score = function (sub) {
+      var hits = (sub.weighted_locations || []).reduce(function (sum, w) {
+        return sum + (w.balanced_score || w.weight || 0);
+      }, 0);
+      return (squash(sub.plain_excerpt).includes(phrase) ? 1e6 : 0) + hits;
+    };
+    return (page.sub_results || []).reduce(function (best, sub) {
+      return best && score(best) >= score(sub) ? best : sub;
+    }, null) || page;
+  }
+
+  // One result: a link to the section that matches, titled by its page and section, and the
+  // section's excerpt. Pagefind's URLs already start with the site's folder (it finds it from
+  // where pagefind.js was loaded), so they are resolved as they are, not under text.root.
+  function searchResult(query, page) {
+    var section = bestSection(query, page);
+    var title = page.meta.title || page.url;
+    var label = [title];
+    if (section.title && section.title !== title) {
+      label.push(el("span", { class: "search-section" }, [" \u203a " + section.title]));
+    }
+    var link = el("a", { href: new URL(section.url, location.href).href }, label);
+    var excerpt = el("p");
+    excerpt.innerHTML = section.excerpt || page.excerpt;  // Pagefind's: our text with <mark>
+    return el("li", {}, [link, excerpt]);
+  }
   function loadPagefind() {
     if (!pagefind) {
       var url = new URL(text.root + "pagefind/pagefind.js", location.href).href;
@@ -158,18 +201,16 @@
     loadPagefind().then(function (api) { return api.debouncedSearch(query, {}, 150); })
       .then(function (found) {
         if (!found || ticket !== pending) return null;
-        return Promise.all(found.results.slice(0, 8).map(function (r) { return r.data(); }));
+        return Promise.all(found.results.slice(0, SEARCH_CANDIDATES).map(function (r) {
+          return r.data();
+        }));
       })
       .then(function (pages) {
         if (!pages || ticket !== pending) return;
+        pages = phraseFirst(query, pages).slice(0, SEARCH_SHOWN);
         status.textContent = pages.length ? "" : text.noResults;
         results.replaceChildren.apply(results, pages.map(function (page) {
-          var href = new URL(text.root + page.url.replace(/^\//, ""), location.href).href;
-          var link = el("a", { href: href },
-            [page.meta.title || page.url]);
-          var excerpt = el("p");
-          excerpt.innerHTML = page.excerpt;  // Pagefind's excerpt: our own text with <mark>
-          return el("li", {}, [link, excerpt]);
+          return searchResult(query, page);
         }));
       })
       .catch(function () { status.textContent = text.searchUnavailable; });
