@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import search, tex
+from . import progress, search, tex
 from .cache import Cache, builder_digest
 from .config import SiteConfig, load_config
 from .files import Blob, DamagedBlob, digest
@@ -115,6 +115,9 @@ def _build(
         cache.heal()
     with report.stage("sources"):
         inputs = read_inputs(config, find_sources(config, report.warnings, skipped), skipped)
+        # Translation progress, from the catalogs: which languages are drafts (see `progress`)
+        tally = progress.site_progress(config, report.warnings)
+        config = progress.with_drafts(config, tally)
     changed = uncached(cache, config, inputs)  # parsed and translated: what the cache lacks
     modules = parse_sources(changed, report, skipped)
     translated = translate_pages(config, changed, modules, report, skipped)
@@ -124,7 +127,7 @@ def _build(
     kept_symbols = cache.kept("symbols", python, found)
     inputs = site_inputs(inputs, metas, python, kept_symbols)
     table = SymbolTable(list(kept_symbols.values()))  # names pages may link to
-    site = SiteIndex(config, inputs, metas, digest(cache.builder, table.key()))
+    site = SiteIndex(config, inputs, metas, digest(cache.builder, table.key()), tally)
     ui = {  # read every build: their warnings are reported even when no page is rendered
         lang: translate.ui_translations(lang, config.locale_dir, report.warnings)
         for lang in config.languages

@@ -23,6 +23,7 @@ from .report import DEBUG_ENV, debugging, print_problem, print_report
 build = lazy_module("site_builder.build")
 serve = lazy_module("site_builder.serve")
 i18n = lazy_module("site_builder.i18n")
+progress = lazy_module("site_builder.progress")
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
@@ -96,18 +97,20 @@ def _cmd_i18n_update(args: argparse.Namespace) -> int:
 
 def _cmd_i18n_status(args: argparse.Namespace) -> int:
     config = _project_config(args)
-    langs = i18n.target_languages(config, None)
+    langs = i18n.target_languages(config, args.langs)
     if not langs:
         print("only the source language is configured; add one with `site-builder i18n new LANG`")
         return 0
     warnings: list[BuildError] = []
-    rows = i18n.status(config, langs, warnings)
+    rows = progress.site_progress(config, warnings, langs)
     _print_warnings(warnings)
-    print(i18n.format_status(rows))
-    totals = i18n.totals(rows).values()
+    print(progress.format_status(rows, config))
+    totals = progress.totals(rows).values()
     low = [t for t in totals if args.fail_under and t.percent < args.fail_under]
     for total in low:
-        print(f"{total.lang}: {total.percent:.1f}% translated, under {args.fail_under}%")
+        print(
+            f"{total.lang}: {total.percent:.1f}% of the words translated, under {args.fail_under}%"
+        )
     return 1 if low else 0
 
 
@@ -164,11 +167,14 @@ def _add_i18n(commands: argparse._SubParsersAction) -> None:
     command.set_defaults(func=_cmd_i18n_update)
 
     command = subcommands.add_parser(
-        "status", parents=[project], help="translated/fuzzy/missing entries per page"
+        "status",
+        parents=[project],
+        help="translated/fuzzy/missing entries and words per page, from the catalogs",
     )
+    command.add_argument("langs", nargs="*", metavar="LANG", help=langs_help)
     command.add_argument(
         "--fail-under", type=float, default=0, metavar="N",
-        help="exit 1 if a language has less than N%% translated",
+        help="exit 1 if a language has less than N%% of its words translated",
     )  # fmt: skip
     command.set_defaults(func=_cmd_i18n_status)
 

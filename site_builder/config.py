@@ -7,7 +7,17 @@ from pathlib import Path
 
 from .model import BuildError
 
-KNOWN_KEYS = ("source", "title", "base_url", "repo_url", "languages", "docs", "out")
+KNOWN_KEYS = (
+    "source",
+    "title",
+    "base_url",
+    "repo_url",
+    "languages",
+    "docs",
+    "out",
+    "draft_below",
+    "complete_languages",
+)
 # A language code as pages use it (`<html lang>`, hreflang, the folder in URLs): `zh`, `pt_BR`,
 # `sr-Latn`. gettext's `@modifier` (`sr@latin`) is not one: a script subtag says the same.
 _LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]+)*")
@@ -38,6 +48,17 @@ class SiteConfig:
     base_url: str = ""
     repo_url: str = ""
     languages: tuple[str, ...] = ("en",)
+    # A language with less than this percent of its English words translated is a draft: built
+    # (for preview) but not offered to readers. `drafts` are those found so at build time
+    # (`progress.with_drafts`).
+    draft_below: float = 0.0
+    complete_languages: tuple[str, ...] = ()  # kept at 100% (the test suite holds them to it)
+    drafts: tuple[str, ...] = ()
+
+    @property
+    def published_languages(self) -> tuple[str, ...]:
+        """The languages offered to readers: the switcher, hreflang links and the sitemap."""
+        return tuple(lang for lang in self.languages if lang not in self.drafts)
 
     @property
     def cache_dir(self) -> Path:
@@ -57,6 +78,7 @@ class SiteConfig:
             self.base_url,
             self.repo_url,
             self.languages,
+            self.drafts,
         )
 
 
@@ -114,7 +136,17 @@ def read_pyproject(path: Path) -> tuple[dict, dict[str, int]]:
 
 def _check_types(settings: dict, origin: Path | str, lines: dict[str, int]) -> None:
     for key, value in settings.items():
-        if key == "languages":
+        if key == "draft_below":
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            if not ok or not 0 <= value <= 100:
+                message = "'draft_below' must be a percentage from 0 to 100"
+                raise BuildError(origin, lines.get(key), message)
+        elif key == "complete_languages":
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+            if not ok or not set(value) <= set(settings.get("languages", value)):
+                message = "'complete_languages' must list some of the 'languages'"
+                raise BuildError(origin, lines.get(key), message)
+        elif key == "languages":
             ok = isinstance(value, list) and value and all(isinstance(v, str) for v in value)
             if not ok:
                 message = "'languages' must be a non-empty list of language codes like ['en', 'zh']"
@@ -160,6 +192,7 @@ def load_config(overrides: dict | None = None, start: Path | None = None) -> Sit
     if docs is not None and not docs.is_dir():
         docs = None
     settings = {**table, **overrides}
+    languages = tuple(settings.get("languages", ["en"]))
     base_url = settings.get("base_url", "")
     if base_url and not base_url.endswith("/"):
         base_url += "/"
@@ -171,5 +204,10 @@ def load_config(overrides: dict | None = None, start: Path | None = None) -> Sit
         title=settings.get("title") or source.name,
         base_url=base_url,
         repo_url=settings.get("repo_url", ""),
-        languages=tuple(settings.get("languages", ["en"])),
+        languages=languages,
+        draft_below=float(settings.get("draft_below", 0)),
+        # `--languages` may leave some out
+        complete_languages=tuple(
+            c for c in settings.get("complete_languages", []) if c in languages
+        ),
     )

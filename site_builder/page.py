@@ -37,6 +37,7 @@ else:  # only pages being rendered need these
     highlight = lazy_module("site_builder.highlight")
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+TRANSLATIONS_PAGE = "translations.html"  # in every language, made from the catalogs
 STATIC_DIR = Path(__file__).parent / "static"
 # Strings and comments in CSS (one capturing group, for re.split); what lies between is code.
 _CSS_LITERAL = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|/\*.*?\*/)""", re.S)
@@ -70,6 +71,37 @@ class SectionHtml(NamedTuple):
     section: Section
     docs_html: str
     code_html: str
+
+
+class LanguageRow(NamedTuple):
+    """A language's line on the translations page (`percent` of the English words)."""
+
+    lang: str
+    name: str
+    href: str  # its home page
+    percent: str
+    words: str  # "translated / all"
+    outdated: str  # words whose translation is fuzzy
+    draft: bool
+
+
+class PageCell(NamedTuple):
+    lang: str
+    percent: str
+    href: str | None  # the page in that language
+
+
+class PageRow(NamedTuple):
+    title: str
+    cells: list[PageCell]
+
+
+@dataclass
+class TranslationsTable:
+    languages: list[LanguageRow]
+    pages: list[PageRow]
+    contributing_href: str | None = None
+    page_languages: list[LanguageRow] = field(default_factory=list)  # the columns of `pages`
 
 
 @dataclass
@@ -178,8 +210,11 @@ class PageRenderer:
         """Variables every template uses; `root` is the prefix that reaches the site root."""
         config, prefix = self.config, language_prefix(self.config, lang)
         page = url[len(prefix) :]
+        draft = lang in config.drafts
         languages = []
         for other in config.languages:
+            if other in config.drafts and other != lang:  # a draft is not offered to readers
+                continue
             target = language_prefix(config, other) + page
             languages.append(
                 {
@@ -195,8 +230,12 @@ class PageRenderer:
             "site_title": config.title,
             "home_href": relative_href(url, prefix + "index.html"),
             "languages": languages,
-            "alternates": languages if len(languages) > 1 else [],
+            "alternates": languages if len(languages) > 1 and not draft else [],
             "canonical": public_url(config, url),
+            "draft": draft,
+            "translations_href": (
+                relative_href(url, prefix + TRANSLATIONS_PAGE) if len(config.languages) > 1 else ""
+            ),
         }
 
     def module_page(self, ctx: PageContext) -> str:
@@ -240,8 +279,23 @@ class PageRenderer:
             languages=[],
             alternates=[],
             canonical="",
+            draft=False,
+            translations_href=root + TRANSLATIONS_PAGE if len(self.config.languages) > 1 else "",
         )
         return self.environment(lang).get_template("404.html").render(variables)
+
+    def translations_page(self, url: str, lang: str, table: "TranslationsTable") -> str:
+        """The site's translation progress (`progress`), laid out in `lang`."""
+        variables = self._common(url, lang, "../" * url.count("/"))
+        title = self.ui_translations(lang).gettext("Translations")
+        variables.update(
+            page_title=f"{title} · {self.config.title}",
+            description="",
+            crumbs=[Crumb(None, variables["home_href"]), Crumb(title)],
+            view_code="",
+            table=table,
+        )
+        return self.environment(lang).get_template("translations.html").render(variables)
 
 
 def minify_css(css: str) -> str:
@@ -272,15 +326,17 @@ def stylesheet(style_light: str, style_dark: str) -> str:
 
 
 def sitemap_xml(config: SiteConfig, pages: list[str]) -> str:
-    """Every page in every language, each with hreflang alternates (`pages` are source-language
-    site paths)."""
+    """Every page in every published language (drafts are not listed), each with hreflang
+    alternates (`pages` are source-language site paths)."""
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
         ' xmlns:xhtml="http://www.w3.org/1999/xhtml">',
     ]
     for page in sorted(pages):
-        variants = [(lang, language_prefix(config, lang) + page) for lang in config.languages]
+        variants = [
+            (lang, language_prefix(config, lang) + page) for lang in config.published_languages
+        ]
         for _, path in variants:
             lines.append(f"<url><loc>{xml_escape(public_url(config, path) or path)}</loc>")
             if len(variants) > 1:
