@@ -104,8 +104,8 @@ def _cmd_i18n_status(args: argparse.Namespace) -> int:
     warnings: list[BuildError] = []
     rows = progress.site_progress(config, warnings, langs)
     _print_warnings(warnings)
-    print(progress.format_status(rows, config))
-    totals = progress.totals(rows).values()
+    print(progress.format_status(rows, langs, config))
+    totals = progress.totals(rows, langs).values()
     low = [t for t in totals if args.fail_under and t.percent < args.fail_under]
     for total in low:
         print(

@@ -142,8 +142,8 @@ def _check_types(settings: dict, origin: Path | str, lines: dict[str, int]) -> N
                 message = "'draft_below' must be a percentage from 0 to 100"
                 raise BuildError(origin, lines.get(key), message)
         elif key == "complete_languages":
-            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
-            if not ok or not set(value) <= set(settings.get("languages", value)):
+            listed = isinstance(value, list) and all(isinstance(v, str) for v in value)
+            if not listed or not set(value) <= set(settings.get("languages", value)):
                 message = "'complete_languages' must list some of the 'languages'"
                 raise BuildError(origin, lines.get(key), message)
         elif key == "languages":

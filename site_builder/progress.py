@@ -105,9 +105,10 @@ def site_progress(
     return [row for lang in langs for row in language_progress(config, lang, warnings)]
 
 
-def totals(rows: list[Progress]) -> dict[str, Progress]:
-    """Each language's rows added up, in the order the languages first appear."""
-    by_lang: dict[str, Progress] = {}
+def totals(rows: list[Progress], langs: list[str] | tuple[str, ...] = ()) -> dict[str, Progress]:
+    """Each language's rows added up: `langs` first (0 words where a language has no catalog),
+    then the others in the order they first appear."""
+    by_lang = {lang: Progress("total", lang) for lang in langs}
     for row in rows:
         by_lang.setdefault(row.lang, Progress("total", row.lang)).add(row)
     return by_lang
@@ -116,16 +117,17 @@ def totals(rows: list[Progress]) -> dict[str, Progress]:
 def drafts(config: SiteConfig, rows: list[Progress]) -> tuple[str, ...]:
     """The languages with less than `draft_below` percent of their words translated (a language
     with no catalog at all counts as 0%)."""
-    by_lang = totals(rows)
-    percent = {lang: by_lang[lang].percent if lang in by_lang else 0.0 for lang in config.languages}
-    return tuple(lang for lang in config.languages[1:] if percent[lang] < config.draft_below)
+    by_lang = totals(rows, config.languages[1:])
+    return tuple(
+        lang for lang in config.languages[1:] if by_lang[lang].percent < config.draft_below
+    )
 
 
 def with_drafts(config: SiteConfig, rows: list[Progress]) -> SiteConfig:
     return dataclasses.replace(config, drafts=drafts(config, rows))
 
 
-def format_status(rows: list[Progress], config: SiteConfig | None = None) -> str:
+def format_status(rows: list[Progress], langs: list[str], config: SiteConfig | None = None) -> str:
     """The table `i18n status` prints: entries and words per page, then each language's total
     (marked `draft` where it is one)."""
     draft = set(drafts(config, rows)) if config else set()
@@ -134,7 +136,7 @@ def format_status(rows: list[Progress], config: SiteConfig | None = None) -> str
         f"{'page':<{width}}  lang  translated  fuzzy  missing  entries %     words  translated %"
     )
     lines = [header, "-" * len(header)]
-    for row in [*rows, *totals(rows).values()]:
+    for row in [*rows, *totals(rows, langs).values()]:
         note = "  (draft)" if row.page == "total" and row.lang in draft else ""
         lines.append(
             f"{row.page:<{width}}  {row.lang:<4}  {row.translated:>10}  {row.fuzzy:>5}  "

@@ -241,7 +241,7 @@ def translations_table(site: SiteIndex, lang: str, here: str) -> TranslationsTab
     config, rows = site.config, site.progress
     locale = lang if _known_locale(lang) else config.languages[0]
     languages = []
-    for other, total in totals(rows).items():
+    for other, total in totals(rows, config.languages[1:]).items():
         prefix = language_prefix(config, other)
         languages.append(
             LanguageRow(
@@ -265,10 +265,11 @@ def translations_table(site: SiteIndex, lang: str, here: str) -> TranslationsTab
         title = meta.title if meta else page
         cells = []
         for column in languages:
-            row = by_page[page].get(column.lang)
+            found = by_page[page].get(column.lang)
             target = language_prefix(config, column.lang) + url
-            href = relative_href(here, target) if url in site.urls and row else None
-            cells.append(PageCell(column.lang, _percent(row.percent, locale) if row else "", href))
+            href = relative_href(here, target) if url in site.urls and found else None
+            percent = _percent(found.percent, locale) if found else ""
+            cells.append(PageCell(column.lang, percent, href))
         pages.append(PageRow(title, cells))
     contributing = "contributing.html" in site.urls
     prefix = language_prefix(config, lang)
