@@ -137,8 +137,8 @@ def read_pyproject(path: Path) -> tuple[dict, dict[str, int]]:
 def _check_types(settings: dict, origin: Path | str, lines: dict[str, int]) -> None:
     for key, value in settings.items():
         if key == "draft_below":
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-            if not ok or not 0 <= value <= 100:
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not number or not 0 <= value <= 100:
                 message = "'draft_below' must be a percentage from 0 to 100"
                 raise BuildError(origin, lines.get(key), message)
         elif key == "complete_languages":
