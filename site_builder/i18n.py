@@ -28,6 +28,7 @@ from babel.messages.plurals import get_plural
 from jinja2.ext import babel_extract
 from tomlkit.exceptions import TOMLKitError
 
+from . import i18n_checks
 from .config import SiteConfig, language_code_problem
 from .files import atomic_write
 from .model import BuildError
@@ -53,7 +54,6 @@ from .translate import (
 
 _DATE_LINE = re.compile(rb'^"(POT-Creation-Date|PO-Revision-Date): [^"]*\\n"\n', re.MULTILINE)
 UI_TEMPLATES = Path(__file__).parent / "templates"
-_CJK_LINE_START = "。，、；：！？）」』》】"
 # A printf-style placeholder (`%s`, `%(name)s`, `%.2f`); `%` before a space or a digit is a percent.
 _PLACEHOLDER = re.compile(r"%(\([^()\s]*\))?[#0+-]*\d*(\.\d+)?[sdiouxXeEfFgGcra]")
 
@@ -450,16 +450,14 @@ def check_translation(
     A plain-text entry (title, summary) is not Markdown: only its words and lines are checked."""
     source, target = parts_of(english), parts_of(translation)
     problems = [] if plain_text else _markdown_problems(english, translation, source, target)
-    for term, wanted in glossary.terms.items():
-        if glossary.uses_term(term, source.prose) and wanted not in target.prose:
-            problems.append(f"glossary: '{term}' should be translated as '{wanted}'")
+    problems += i18n_checks.glossary_problems(glossary, source.prose, target.prose)
     for word in glossary.forbidden:
         if word in target.prose:
             problems.append(f"glossary: '{word}' is not used in this language (see glossary.toml)")
-    for line in translation.split("\n"):
-        if line.strip() and line.strip()[0] in _CJK_LINE_START:
-            problems.append(f"'{line.strip()[0]}' starts a line: join it to the sentence before")
-    return problems
+    problems += i18n_checks.number_problems(source.prose, target.prose)
+    if not plain_text:
+        problems += i18n_checks.list_problems(english, translation)
+    return problems + i18n_checks.line_start_problems(translation)
 
 
 def _markdown_problems(english: str, translation: str, source: Parts, target: Parts) -> list[str]:
