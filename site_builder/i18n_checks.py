@@ -152,9 +152,7 @@ def list_problems(english: str, translation: str) -> list[str]:
         return []
     said = ", ".join(map(str, source))
     has = ", ".join(map(str, target))
-    return [
-        f"list items merged or dropped: the English's lists have {said} items; this has {has}"
-    ]
+    return [f"list items merged or dropped: the English's lists have {said} items; this has {has}"]
 
 
 def line_start_problems(translation: str) -> list[str]:
