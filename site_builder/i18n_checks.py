@@ -18,10 +18,11 @@ from typing import Protocol
 from .commonmark import PARSER
 from .sanitize import walk
 
-# Closing punctuation that CJK typesetting keeps off the start of a line (kinsoku): a line of a
-# translation that starts with one shows it detached from its sentence. The contributing guide
-# quotes this list; this is its one statement.
-LINE_START = "。．，、；：！？）］｝」』》〉】〕”’…‥・ー"
+# Closing punctuation that CJK typesetting keeps off the start of a line (kinsoku), as browsers
+# do with `line-break: normal` (the long-vowel mark ー and small kana may start a line there): a
+# line of a translation that starts with one shows it detached from its sentence. The
+# contributing guide quotes this list; this is its one statement.
+LINE_START = "。．，、；：！？）］｝」』》〉】〕”’・"
 
 # A number standing alone (not inside a name like `conv2d`, `x1` or `v1.2b`), with a scale word
 # or character after it: 342 million, 3.42 亿, 163.84 万.
