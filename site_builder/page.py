@@ -94,6 +94,7 @@ class PageCell(NamedTuple):
 class PageRow(NamedTuple):
     title: str
     cells: list[PageCell]
+    interface: bool = False  # the row of the site's buttons and menus, not a page
 
 
 @dataclass

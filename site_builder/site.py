@@ -270,7 +270,7 @@ def translations_table(site: SiteIndex, lang: str, here: str) -> TranslationsTab
             href = relative_href(here, target) if url in site.urls and found else None
             percent = _percent(found.percent, locale) if found else ""
             cells.append(PageCell(column.lang, percent, href))
-        pages.append(PageRow(title, cells))
+        pages.append(PageRow(title, cells, page == UI_PAGE))
     contributing = "contributing.html" in site.urls
     prefix = language_prefix(config, lang)
     return TranslationsTable(
