@@ -35,6 +35,10 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     flags.add_argument("--base-url", help="public URL of the site, for canonical links")
     flags.add_argument("--repo-url", help='prefix of "view code" links (+ path in the project)')
     flags.add_argument("--languages", metavar="en,zh", help="languages; the first is the source")
+    flags.add_argument(
+        "--draft-below", type=float, metavar="PERCENT",
+        help="a language with fewer of its words translated is a draft: built, not offered",
+    )  # fmt: skip
     parser.add_argument(
         "--keep-going",
         action="store_true",
@@ -59,6 +63,7 @@ def config_from_args(args: argparse.Namespace) -> SiteConfig:
         "base_url": args.base_url,
         "repo_url": args.repo_url,
         "languages": [lang.strip() for lang in languages if lang.strip()] if languages else None,
+        "draft_below": args.draft_below,
     }
     return load_config(overrides)
 
