@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import progress, search, tex
+from . import progress, search, site_texts, tex
 from .cache import Cache, builder_digest
 from .config import SiteConfig, load_config
 from .files import Blob, DamagedBlob, digest
@@ -132,7 +132,11 @@ def _build(
         lang: translate.ui_translations(lang, config.locale_dir, report.warnings)
         for lang in config.languages
     }
-    renderer = PageRenderer(config, ui.__getitem__, cache.templates_folder())
+    titles = {  # the site's title in each language
+        lang: site_texts.translations(config, lang, report.warnings).get(config.title, "")
+        for lang in config.languages[1:]
+    }
+    renderer = PageRenderer(config, ui.__getitem__, cache.templates_folder(), titles)
     by_render_key = {site.render_key(item): item for item in inputs}
     stale = [by_render_key[key] for key in cache.missing("page", by_render_key)]
     # A page to render whose input did not change (what it shows of other pages did) is parsed
@@ -152,6 +156,7 @@ def _build(
             outputs = site_outputs(config, site, renderer, pages, cache, report.warnings)
         with report.stage("check"):
             outputs, problems = checked(config, pages, outputs, keep_going)
+            outputs = site_texts.translate_figures(config, outputs, report.warnings)
         with report.stage("search"):
             documents = {url: cache.blob(record.search) for url, record in pages.items()}
             index = search.site_index(documents, indexer if index_search else None, cache.folder)

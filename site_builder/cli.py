@@ -24,6 +24,7 @@ build = lazy_module("site_builder.build")
 serve = lazy_module("site_builder.serve")
 i18n = lazy_module("site_builder.i18n")
 progress = lazy_module("site_builder.progress")
+site_texts = lazy_module("site_builder.site_texts")
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
@@ -92,7 +93,8 @@ def _print_warnings(warnings: list[BuildError]) -> None:
 def _cmd_i18n_update(args: argparse.Namespace) -> int:
     config = _project_config(args)
     warnings: list[BuildError] = []
-    written = i18n.update(config, i18n.target_languages(config, args.langs), warnings)
+    langs = i18n.target_languages(config, args.langs)
+    written = i18n.update(config, langs, warnings) + site_texts.update(config, langs, warnings)
     _print_warnings(warnings)
     for path in written:
         print(f"wrote {i18n.project_path(config, path)}")
@@ -142,6 +144,7 @@ def _cmd_i18n_new(args: argparse.Namespace) -> int:
     config = _project_config(args)
     warnings: list[BuildError] = []
     written, line = i18n.new_language(config, args.lang, warnings)
+    written += site_texts.update(config, [args.lang], warnings)
     _print_warnings(warnings)
     for path in written:
         print(f"wrote {i18n.project_path(config, path)}")

@@ -94,7 +94,7 @@ class PageCell(NamedTuple):
 class PageRow(NamedTuple):
     title: str
     cells: list[PageCell]
-    interface: bool = False  # the row of the site's buttons and menus, not a page
+    kind: str = "page"  # or "interface" (the buttons and menus), "figures" (title, figures)
 
 
 @dataclass
@@ -178,8 +178,10 @@ class PageRenderer:
         config: SiteConfig,
         ui_translations: Callable[[str], gettext.NullTranslations] | None = None,
         compiled_templates: Path | None = None,
+        titles: dict[str, str] | None = None,
     ):
         self.config = config
+        self.titles = titles or {}  # the site's title in a language (`site_texts`)
         self.ui_translations = ui_translations or (lambda lang: gettext.NullTranslations())
         self.compiled_templates = compiled_templates
         self._environments: dict[str, jinja2.Environment] = {}
@@ -207,6 +209,9 @@ class PageRenderer:
         for lang in self.config.languages:
             self.environment(lang).get_template("page.html")
 
+    def site_title(self, lang: str) -> str:
+        return self.titles.get(lang) or self.config.title
+
     def _common(self, url: str, lang: str, root: str) -> dict:
         """Variables every template uses; `root` is the prefix that reaches the site root."""
         config, prefix = self.config, language_prefix(self.config, lang)
@@ -228,7 +233,7 @@ class PageRenderer:
         return {
             "lang": lang,
             "root": root,
-            "site_title": config.title,
+            "site_title": self.site_title(lang),
             "home_href": relative_href(url, prefix + "index.html"),
             "languages": languages,
             "alternates": languages if len(languages) > 1 and not draft else [],
@@ -251,7 +256,9 @@ class PageRenderer:
         is_home = ctx.url == language_prefix(self.config, ctx.lang) + "index.html"
         variables = self._common(ctx.url, ctx.lang, "../" * depth)
         variables.update(
-            page_title=self.config.title if is_home else f"{module.title} · {self.config.title}",
+            page_title=self.site_title(ctx.lang)
+            if is_home
+            else f"{module.title} · {self.site_title(ctx.lang)}",
             description=module.summary,
             crumbs=ctx.crumbs,
             sections=sections,
@@ -290,7 +297,7 @@ class PageRenderer:
         variables = self._common(url, lang, "../" * url.count("/"))
         title = self.ui_translations(lang).gettext("Translations")
         variables.update(
-            page_title=f"{title} · {self.config.title}",
+            page_title=f"{title} · {self.site_title(lang)}",
             description="",
             crumbs=[Crumb(None, variables["home_href"]), Crumb(title)],
             view_code="",

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .config import SiteConfig
 from .model import BuildError
+from .site_texts import FIGURES_PAGE, SITE_STEM
 from .translate import UI_DOMAIN, read_catalog
 
 UI_PAGE = "site interface"  # the row of the project's own UI catalog (`UI_DOMAIN`)
@@ -83,7 +84,8 @@ def catalog_progress(path: Path, page: str, lang: str, warnings: list[BuildError
 
 
 def language_progress(config: SiteConfig, lang: str, warnings: list[BuildError]) -> list[Progress]:
-    """One row per catalog of `lang`, pages by their stem, the site's interface last."""
+    """One row per catalog of `lang`, pages by their stem, then the site's title and figures
+    (`site_texts`) and its interface."""
     if config.locale_dir is None:
         return []
     folder = config.locale_dir / lang / "LC_MESSAGES"
@@ -92,6 +94,8 @@ def language_progress(config: SiteConfig, lang: str, warnings: list[BuildError])
         stem = path.relative_to(folder).with_suffix("").as_posix()
         if stem == UI_DOMAIN:
             ui.append(catalog_progress(path, UI_PAGE, lang, warnings))
+        elif stem == SITE_STEM:
+            ui.insert(0, catalog_progress(path, FIGURES_PAGE, lang, warnings))
         else:
             rows.append(catalog_progress(path, stem, lang, warnings))
     return rows + ui

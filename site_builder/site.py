@@ -37,6 +37,7 @@ from .page import (
 )
 from .paths import base_path, language_prefix, notebook_path, public_url, relative_href, url_path
 from .progress import UI_PAGE, Progress, totals
+from .site_texts import FIGURES_PAGE, SITE_STEM
 from .tex import katex_dist_dir
 
 PYGMENTS_STYLES = ("default", "github-dark")
@@ -48,7 +49,9 @@ def project_ui_catalogs(config: SiteConfig) -> str:
     if not config.locale_dir:
         return ""
     paths = [
-        config.locale_dir / lang / "LC_MESSAGES" / "site_builder.po" for lang in config.languages
+        config.locale_dir / lang / "LC_MESSAGES" / name
+        for lang in config.languages
+        for name in ("site_builder.po", f"{SITE_STEM}.po")  # the title: site_texts
     ]
     return digest(*[path.read_bytes() if path.is_file() else None for path in paths])
 
@@ -220,7 +223,8 @@ def whole_site_files(
     if "index.html" not in site.urls:
         for lang in config.languages:
             url = language_prefix(config, lang) + "index.html"
-            home = RenderedModule(Module(config.source, "", config.title, "", "", 0))
+            title = renderer.site_title(lang)
+            home = RenderedModule(Module(config.source, "", title, "", "", 0))
             context = PageContext(url, lang, home, [Crumb(None)], listing=site.listing(lang, url))
             extras[url] = renderer.module_page(context).encode()
     return extras
@@ -259,8 +263,9 @@ def translations_table(site: SiteIndex, lang: str, here: str) -> TranslationsTab
     for row in rows:
         by_page.setdefault(row.page, {})[row.lang] = row
     pages = []
-    for page in sorted(by_page, key=lambda p: (p == UI_PAGE, p)):
-        url = page + ".html" if page != UI_PAGE else ""
+    extras = (FIGURES_PAGE, UI_PAGE)
+    for page in sorted(by_page, key=lambda p: (p in extras, p)):
+        url = page + ".html" if page not in extras else ""
         meta = site.meta.get((lang, url))
         title = meta.title if meta else page
         cells = []
@@ -270,7 +275,8 @@ def translations_table(site: SiteIndex, lang: str, here: str) -> TranslationsTab
             href = relative_href(here, target) if url in site.urls and found else None
             percent = _percent(found.percent, locale) if found else ""
             cells.append(PageCell(column.lang, percent, href))
-        pages.append(PageRow(title, cells, page == UI_PAGE))
+        kind = {UI_PAGE: "interface", FIGURES_PAGE: "figures"}.get(page, "page")
+        pages.append(PageRow(title, cells, kind))
     contributing = "contributing.html" in site.urls
     prefix = language_prefix(config, lang)
     return TranslationsTable(
