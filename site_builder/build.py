@@ -116,7 +116,7 @@ def _build(
     with report.stage("sources"):
         inputs = read_inputs(config, find_sources(config, report.warnings, skipped), skipped)
         # Translation progress, from the catalogs: which languages are drafts (see `progress`)
-        tally = progress.site_progress(config, report.warnings)
+        tally = progress.build_progress(config, inputs, report.warnings)
         config = progress.with_drafts(config, tally)
     changed = uncached(cache, config, inputs)  # parsed and translated: what the cache lacks
     modules = parse_sources(changed, report, skipped)

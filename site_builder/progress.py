@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import SiteConfig
-from .model import BuildError
+from .model import BuildError, Input
+from .paths import catalog_path, page_stem
 from .site_texts import FIGURES_PAGE, SITE_STEM
-from .translate import UI_DOMAIN, read_catalog
+from .translate import UI_DOMAIN, parse_catalog, read_catalog
 
 UI_PAGE = "site interface"  # the row of the project's own UI catalog (`UI_DOMAIN`)
 # A word of the English: letters or digits, with inner apostrophes, dots or hyphens
@@ -67,10 +68,14 @@ class Progress:
                 setattr(self, name, value + getattr(other, name))
 
 
-def catalog_progress(path: Path, page: str, lang: str, warnings: list[BuildError]) -> Progress:
-    """The counts of one catalog (its obsolete entries and its header left out)."""
+def catalog_progress(
+    path: Path, page: str, lang: str, warnings: list[BuildError], data: bytes | None = None
+) -> Progress:
+    """The counts of one catalog, read from `data` when given (its obsolete entries and its
+    header left out)."""
     row = Progress(page, lang)
-    for entry in read_catalog(path, warnings):
+    catalog = read_catalog(path, warnings) if data is None else parse_catalog(path, data, warnings)
+    for entry in catalog:
         if entry.obsolete or not entry.msgid:
             continue
         words = word_count(entry.msgid)
@@ -83,7 +88,9 @@ def catalog_progress(path: Path, page: str, lang: str, warnings: list[BuildError
     return row
 
 
-def language_progress(config: SiteConfig, lang: str, warnings: list[BuildError]) -> list[Progress]:
+def language_progress(
+    config: SiteConfig, lang: str, warnings: list[BuildError], extras_only: bool = False
+) -> list[Progress]:
     """One row per catalog of `lang`, pages by their stem, then the site's title and figures
     (`site_texts`) and its interface."""
     if config.locale_dir is None:
@@ -96,9 +103,29 @@ def language_progress(config: SiteConfig, lang: str, warnings: list[BuildError])
             ui.append(catalog_progress(path, UI_PAGE, lang, warnings))
         elif stem == SITE_STEM:
             ui.insert(0, catalog_progress(path, FIGURES_PAGE, lang, warnings))
-        else:
+        elif not extras_only:
             rows.append(catalog_progress(path, stem, lang, warnings))
     return rows + ui
+
+
+def build_progress(
+    config: SiteConfig, inputs: list[Input], warnings: list[BuildError]
+) -> list[Progress]:
+    """What a build counts: each page's catalog from the bytes its input holds (read once per
+    build, see `sources.read_inputs`), then the catalogs of the title and figures and of the
+    interface, language by language."""
+    by_lang: dict[str, list[Progress]] = {lang: [] for lang in config.languages[1:]}
+    for item in inputs:
+        if item.lang in by_lang and item.catalog:
+            stem = page_stem(item.source.rel_path)
+            path = catalog_path(config.locale_dir or Path(), item.lang, item.source.rel_path)
+            by_lang[item.lang].append(
+                catalog_progress(path, stem, item.lang, warnings, item.catalog)
+            )
+    for lang, rows in by_lang.items():
+        rows.sort(key=lambda row: row.page)
+        rows += [row for row in language_progress(config, lang, warnings, extras_only=True)]
+    return [row for rows in by_lang.values() for row in rows]
 
 
 def site_progress(

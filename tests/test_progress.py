@@ -132,3 +132,40 @@ def test_a_partly_translated_language_in_a_copy_of_this_project(tmp_path):
     assert 'hreflang="ko"' not in (site / "index.html").read_text(encoding="utf-8")
     assert "/ko/" not in (site / "sitemap.xml").read_text(encoding="utf-8")
     assert "한국어" in (site / "translations.html").read_text(encoding="utf-8")
+
+
+FIGURE = """<svg xmlns="http://www.w3.org/2000/svg" width="90" height="20">
+<text x="1" y="9">Patch embedding</text><text x="1" y="19">0.5</text>
+<text x="50" y="9"><tspan>cats &amp; dogs</tspan></text>
+</svg>"""
+
+
+def test_the_title_and_the_texts_of_figures_are_translated(tiny):
+    (tiny.root / "pyproject.toml").write_text(PYPROJECT + 'title = "Tiny Papers"\n')
+    (tiny.root / "docs/figure.svg").write_text(FIGURE)
+    assert main(["i18n", "update", "--project", str(tiny.root)]) == 0
+    config = make_config(tiny.root, languages=("en", "zh", "fr"))
+    site_po = config.locale_dir / "zh/LC_MESSAGES/_site.po"
+    assert {entry.msgid for entry in polib.pofile(str(site_po))} == {
+        "Tiny Papers",  # the title
+        "Patch embedding",
+        "cats & dogs",  # "0.5" has no words to translate
+    }
+    translations = {
+        "Tiny Papers": "小论文",
+        "Patch embedding": "图像块嵌入",
+        "cats & dogs": "猫<狗",
+    }
+    assert translate(config.locale_dir, "zh", translations) >= 3
+    build_site(config, index_search=False)
+    out = config.out
+    assert "<title>小论文</title>" in (out / "zh/index.html").read_text(encoding="utf-8")
+    assert "· 小论文</title>" in (out / "zh/guide.html").read_text(encoding="utf-8")
+    assert "<title>Tiny Papers</title>" in (out / "index.html").read_text(encoding="utf-8")
+    figure = (out / "zh/figure.svg").read_text(encoding="utf-8")
+    assert ">图像块嵌入</text>" in figure and "<tspan>猫&lt;狗</tspan>" in figure
+    assert ">0.5</text>" in figure
+    assert (out / "figure.svg").read_text(encoding="utf-8") == FIGURE
+    assert (out / "fr/figure.svg").read_text(encoding="utf-8") == FIGURE
+    rows = {(row.page, row.lang) for row in progress.site_progress(config, [])}
+    assert ("site title and figures", "zh") in rows
