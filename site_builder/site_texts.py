@@ -23,7 +23,8 @@ from .translate import read_catalog
 
 SITE_STEM = "_site"  # the catalog's name: `_site.po`
 FIGURES_PAGE = "site title and figures"  # its row in `progress`
-_SVG_TEXT = re.compile(r"(<(text|tspan)\b[^>]*>)([^<]+)(</\2\s*>)")
+# A text node at the start of a <text> or <tspan> (`image ` in `<text>image <tspan>[B]</tspan>`)
+_SVG_TEXT = re.compile(r"(<(?:text|tspan)\b[^>]*>)([^<]+)")
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
 
@@ -37,7 +38,7 @@ def svg_texts(svg: str) -> list[tuple[str, int]]:
     """The translatable texts of an SVG document, with their lines."""
     found = []
     for match in _SVG_TEXT.finditer(svg):
-        text = html.unescape(match[3]).strip()
+        text = html.unescape(match[2]).strip()
         if _WORD.search(text):
             found.append((text, svg.count("\n", 0, match.start()) + 1))
     return found
@@ -73,10 +74,12 @@ def translate_svg(data: bytes, texts: dict[str, str]) -> bytes:
     svg = data.decode("utf-8")
 
     def replace(match: re.Match) -> str:
-        english = html.unescape(match[3]).strip()
+        english = html.unescape(match[2]).strip()
         if english not in texts:
             return match[0]
-        return match[1] + html.escape(texts[english], quote=False) + match[4]
+        before, after = re.match(r"\s*", match[2]), re.search(r"\s*$", match[2])
+        space_before, space_after = before[0] if before else "", after[0] if after else ""
+        return match[1] + space_before + html.escape(texts[english], quote=False) + space_after
 
     return _SVG_TEXT.sub(replace, svg).encode("utf-8")
 
