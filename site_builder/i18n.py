@@ -35,6 +35,7 @@ from .model import BuildError
 from .parse import parse_source
 from .paths import catalog_path, page_stem
 from .sanitize import Parts, parts_of, sanitize_translation
+from .site_texts import SITE_STEM
 from .sources import find_sources
 from .translate import (
     PLAIN_TEXT,
@@ -502,7 +503,8 @@ def check(config: SiteConfig, langs: list[str], warnings: list[BuildError]) -> l
                 if entry.obsolete or entry.fuzzy or not entry.msgid or not entry.msgstr:
                     continue
                 line = (msgstr_lines(lines, entry) or (entry.linenum,))[0]
-                plain = entry.msgctxt in PLAIN_TEXT
+                # titles, summaries, and the title and figures' labels (site_texts)
+                plain = entry.msgctxt in PLAIN_TEXT or path.stem == SITE_STEM
                 found = check_translation(entry.msgid, entry.msgstr, glossary, plain)
                 if entry.msgctxt is None:  # the site's interface
                     found += placeholder_problems(entry.msgid, entry.msgstr)

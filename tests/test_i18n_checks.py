@@ -3,6 +3,8 @@ language's way, list items, and the characters that may not start a line."""
 
 import pytest
 
+from site_builder import i18n
+from site_builder.config import SiteConfig
 from site_builder.i18n import Glossary, check_translation
 from site_builder.i18n_checks import LINE_START, number_values
 
@@ -74,3 +76,21 @@ def test_list_items_merged_or_dropped_are_caught():
 def test_each_character_that_may_not_start_a_line_is_caught(character):
     found = problems("First. Second.", f"第一\n{character}第二", Glossary())
     assert found == [f"'{character}' starts a line: join it to the sentence before"]
+
+
+def test_the_labels_of_figures_are_checked_as_plain_text(tmp_path):
+    """`_site.po` holds the title and the figures' labels: words and numbers are checked, and
+    Markdown-looking text in them (`*`, brackets) is not read as structure."""
+    po = tmp_path / "docs/locale/zh/LC_MESSAGES/_site.po"
+    po.parent.mkdir(parents=True)
+    po.write_text(
+        'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+        'msgid "* per element"\nmsgstr "逐元素 *"\n\n'
+        'msgid "repeated 8 times"\nmsgstr "重复 6 次"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "pkg").mkdir()
+    config = SiteConfig(tmp_path, tmp_path / "pkg", tmp_path / "site", tmp_path / "docs")
+    assert [problem.split(": ", 1)[1] for problem in i18n.check(config, ["zh"], [])] == [
+        "numbers missing or changed: the English has 8"
+    ]
