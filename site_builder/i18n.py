@@ -445,7 +445,11 @@ def _difference(what: str, english: Counter, translation: Counter) -> str | None
 
 
 def check_translation(
-    english: str, translation: str, glossary: Glossary, plain_text: bool = False
+    english: str,
+    translation: str,
+    glossary: Glossary,
+    plain_text: bool = False,
+    lang: str | None = None,
 ) -> list[str]:
     """Problems of one translated entry (see the brief of `i18n check` in the module docs).
     A plain-text entry (title, summary) is not Markdown: only its words and lines are checked."""
@@ -455,7 +459,7 @@ def check_translation(
     for word in glossary.forbidden:
         if word in target.prose:
             problems.append(f"glossary: '{word}' is not used in this language (see glossary.toml)")
-    problems += i18n_checks.number_problems(source.prose, target.prose)
+    problems += i18n_checks.number_problems(source.prose, target.prose, lang)
     if not plain_text:
         problems += i18n_checks.list_problems(english, translation)
     return problems + i18n_checks.line_start_problems(translation)
@@ -505,7 +509,7 @@ def check(config: SiteConfig, langs: list[str], warnings: list[BuildError]) -> l
                 line = (msgstr_lines(lines, entry) or (entry.linenum,))[0]
                 # titles, summaries, and the title and figures' labels (site_texts)
                 plain = entry.msgctxt in PLAIN_TEXT or path.stem == SITE_STEM
-                found = check_translation(entry.msgid, entry.msgstr, glossary, plain)
+                found = check_translation(entry.msgid, entry.msgstr, glossary, plain, lang)
                 if entry.msgctxt is None:  # the site's interface
                     found += placeholder_problems(entry.msgid, entry.msgstr)
                 problems += [f"{path}:{line}: {problem}" for problem in found]

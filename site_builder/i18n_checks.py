@@ -13,7 +13,7 @@ used by `i18n check` (`i18n.check_translation`):
 import re
 from collections import Counter
 from decimal import Decimal, InvalidOperation
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from .commonmark import PARSER
 from .sanitize import walk
@@ -93,35 +93,77 @@ def _joined(glossary: GlossaryLike, term: str, other: str, english: str) -> bool
     return re.search(together, english, re.IGNORECASE) is not None
 
 
-def number_values(text: str) -> Counter:
-    """The numbers of a text as values: `1,638,400`, `163.84 万`, `3 億 4,200 万` (one value),
-    `342 million`, full-width digits; a number inside a word (`conv2d`) is not one."""
+def in_english_notation(text: str, lang: str) -> str:
+    """`text` with the numbers written in `lang`'s notation (CLDR's, through Babel: `3,14` and
+    `1.638.400` in German, `1 638 400` in French) written as English writes them."""
+    from babel import Locale, UnknownLocaleError
+    from babel.numbers import get_decimal_symbol, get_group_symbol
+
+    try:
+        locale = Locale.parse(lang.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return text
+    decimal, group = get_decimal_symbol(locale), get_group_symbol(locale)
+    if (decimal, group) == (".", ","):
+        return text
+    groups = {group, "\u00a0", "\u202f"} if group.isspace() else {group}
+    for symbol in groups:  # 1.638.400 -> 1638400
+        text = re.sub(rf"(?<=[0-9]){re.escape(symbol)}(?=[0-9]{{3}}(?![0-9]))", "", text)
+    return re.sub(rf"(?<=[0-9]){re.escape(decimal)}(?=[0-9])", ".", text)  # 3,14 -> 3.14
+
+
+class Number(NamedTuple):
+    value: Decimal  # with its scale word: 342 million -> 342000000
+    written: Decimal  # the digits alone: 342 (a scale word Babel does not know, `Mio.`, follows)
+
+
+def numbers(text: str, lang: str | None = None) -> list[Number]:
+    """The numbers of a text: `1,638,400`, `163.84 万`, `3 億 4,200 万` (one number),
+    `342 million`, full-width digits, and `lang`'s own notation; a number inside a word
+    (`conv2d`) is not one."""
     text = text.translate(_FULL_WIDTH)
-    values: Counter = Counter()
-    previous: tuple[int, Decimal, Decimal] | None = None  # (end, value, scale) of the last one
+    if lang:
+        text = in_english_notation(text, lang)
+    found: list[Number] = []
+    previous: tuple[int, Decimal] | None = None  # (end, scale) of the last one
     for match in _NUMBER.finditer(text):
         try:
-            value = Decimal(match[1].replace(",", "") + (match[2] or ""))
+            written = Decimal(match[1].replace(",", "") + (match[2] or ""))
         except InvalidOperation:
             continue
         scale = _SCALE.get((match[3] or match[4] or "").lower(), Decimal(1))
-        value *= scale
+        value = written * scale
         after_previous = previous and not text[previous[0] : match.start()].strip()
-        if previous and after_previous and previous[2] > scale:
-            values[previous[1]] -= 1  # 3億 then 4200万: one number
-            value += previous[1]
-        values[value] += 1
-        previous = (match.end(), value, scale)
-    return +values
+        if previous and after_previous and previous[1] > scale:
+            value += found.pop().value  # 3億 then 4200万: one number
+            written = value
+        found.append(Number(value, written))
+        previous = (match.end(), scale)
+    return found
 
 
-def number_problems(english: str, translation: str) -> list[str]:
-    """Numbers of the English that the translation lacks (missing, or written with another
-    value); numbers the translation adds (`第 1 步` for "the first step") are allowed."""
-    missing = number_values(english) - number_values(translation)
+def number_values(text: str, lang: str | None = None) -> Counter:
+    return Counter(number.value for number in numbers(text, lang))
+
+
+def number_problems(english: str, translation: str, lang: str | None = None) -> list[str]:
+    """Numbers of the English that the translation (in `lang`) lacks (missing, or written with
+    another value); numbers the translation adds (`第 1 步` for "the first step") are allowed.
+    An English number with a scale word may be written with another one (3.42 million as
+    `3,42 Mio.`): its digits alone then do."""
+    values = Counter(number.value for number in numbers(translation, lang))
+    digits = Counter(number.written for number in numbers(translation, lang))
+    missing = []
+    for number in numbers(english):
+        if values[number.value] > 0:
+            values[number.value] -= 1
+        elif number.written != number.value and digits[number.written] > 0:
+            digits[number.written] -= 1
+        else:
+            missing.append(number.value)
     if not missing:
         return []
-    shown = ", ".join(_plain(value) for value in sorted(missing.elements()))
+    shown = ", ".join(_plain(value) for value in sorted(missing))
     return [f"numbers missing or changed: the English has {shown}"]
 
 

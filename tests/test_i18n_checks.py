@@ -94,3 +94,14 @@ def test_the_labels_of_figures_are_checked_as_plain_text(tmp_path):
     assert [problem.split(": ", 1)[1] for problem in i18n.check(config, ["zh"], [])] == [
         "numbers missing or changed: the English has 8"
     ]
+
+
+@pytest.mark.parametrize(
+    "lang, translation",
+    [("de", "Es hat 1.638.400 Parameter, 3,42 Mio. Schritte."),
+     ("fr", "Il a 1\u202f638\u202f400 paramètres, 3,42 millions de pas.")],
+)  # fmt: skip
+def test_numbers_in_a_languages_own_notation_pass(lang, translation):
+    english = "It has 1,638,400 parameters, 3.42 million steps."
+    assert check_translation(english, translation, Glossary(), lang=lang) == []
+    assert check_translation(english, translation.replace("3,42", "3,24"), Glossary(), lang=lang)
