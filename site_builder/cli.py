@@ -136,8 +136,10 @@ NEXT_STEPS = """
 Next steps:
   1. agree on the terms in {locale}/{lang}/glossary.toml
   2. translate the .po files in {locale}/{lang}/LC_MESSAGES/ with a PO editor
-  3. site-builder i18n status; site-builder i18n check {lang}
-  4. site-builder serve, then open http://127.0.0.1:8000/{lang}/"""
+  3. site-builder i18n status {lang}; site-builder i18n check {lang}
+  4. site-builder serve, then open http://127.0.0.1:8000/{lang}/
+'{lang}' is a draft (built, not offered to readers) until draft_below percent of its words
+are translated (see translations.html)."""
 
 
 def _cmd_i18n_new(args: argparse.Namespace) -> int:
