@@ -21,7 +21,16 @@ $(VENV)/.locked: $(LOCK)
 	$(PY) -m pip install -q --require-hashes --no-deps -r $(LOCK)
 	touch $@
 
-$(VENV)/.installed: $(VENV)/.locked pyproject.toml
+# What installing the project depends on: pyproject.toml's [project] and [build-system] tables.
+# The stamp is rewritten only when they change, so an edit to [tool.*] (`site-builder i18n new`
+# adds a language there) reinstalls nothing.
+$(VENV)/.project: pyproject.toml
+	@mkdir -p $(VENV)
+	@$(PYTHON) -c 'import tomllib; d = tomllib.load(open("pyproject.toml", "rb")); \
+	  print(repr([d.get("project"), d.get("build-system")]))' > $@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
+
+$(VENV)/.installed: $(VENV)/.locked $(VENV)/.project
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	$(PY) -m pip check
 	touch $@

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import issues, search, tex
+from . import issues, progress, search, site_texts, tex
 from .cache import Cache, builder_digest
 from .config import SiteConfig, load_config
 from .files import Blob, DamagedBlob, digest
@@ -115,6 +115,9 @@ def _build(
         cache.heal()
     with report.stage("sources"):
         inputs = read_inputs(config, find_sources(config, report.warnings, skipped), skipped)
+        # Translation progress, from the catalogs: which languages are drafts (see `progress`)
+        tally = progress.build_progress(config, inputs, report.warnings)
+        config = progress.with_drafts(config, tally)
     changed = uncached(cache, config, inputs)  # parsed and translated: what the cache lacks
     modules = parse_sources(changed, report, skipped)
     translated = translate_pages(config, changed, modules, report, skipped)
@@ -124,12 +127,16 @@ def _build(
     kept_symbols = cache.kept("symbols", python, found)
     inputs = site_inputs(inputs, metas, python, kept_symbols)
     table = SymbolTable(list(kept_symbols.values()))  # names pages may link to
-    site = SiteIndex(config, inputs, metas, digest(cache.builder, table.key()))
+    site = SiteIndex(config, inputs, metas, digest(cache.builder, table.key()), tally)
     ui = {  # read every build: their warnings are reported even when no page is rendered
         lang: translate.ui_translations(lang, config.locale_dir, report.warnings)
         for lang in config.languages
     }
-    renderer = PageRenderer(config, ui.__getitem__, cache.templates_folder())
+    titles = {  # the site's title in each language
+        lang: site_texts.translations(config, lang, report.warnings).get(config.title, "")
+        for lang in config.languages[1:]
+    }
+    renderer = PageRenderer(config, ui.__getitem__, cache.templates_folder(), titles)
     by_render_key = {site.render_key(item): item for item in inputs}
     stale = [by_render_key[key] for key in cache.missing("page", by_render_key)]
     # A page to render whose input did not change (what it shows of other pages did) is parsed
@@ -149,6 +156,7 @@ def _build(
             outputs = site_outputs(config, site, renderer, pages, cache, report.warnings)
         with report.stage("check"):
             outputs, problems = checked(config, pages, outputs, keep_going)
+            outputs = site_texts.translate_figures(config, outputs, report.warnings)
         with report.stage("search"):
             documents = {url: cache.blob(record.search) for url, record in pages.items()}
             index = search.site_index(documents, indexer if index_search else None, cache.folder)

@@ -23,6 +23,8 @@ from .report import DEBUG_ENV, debugging, print_problem, print_report
 build = lazy_module("site_builder.build")
 serve = lazy_module("site_builder.serve")
 i18n = lazy_module("site_builder.i18n")
+progress = lazy_module("site_builder.progress")
+site_texts = lazy_module("site_builder.site_texts")
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +42,10 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     flags.add_argument(
         "--lesson", metavar="a.html,b.html", help="pages in reading order (previous/next links)"
     )
+    flags.add_argument(
+        "--draft-below", type=float, metavar="PERCENT",
+        help="a language with fewer of its words translated is a draft: built, not offered",
+    )  # fmt: skip
     parser.add_argument(
         "--keep-going",
         action="store_true",
@@ -69,6 +75,7 @@ def config_from_args(args: argparse.Namespace) -> SiteConfig:
         "issues_url": args.issues_url,
         "languages": [lang.strip() for lang in languages if lang.strip()] if languages else None,
         "lesson": lesson,
+        "draft_below": args.draft_below,
     }
     return load_config(overrides)
 
@@ -97,7 +104,8 @@ def _print_warnings(warnings: list[BuildError]) -> None:
 def _cmd_i18n_update(args: argparse.Namespace) -> int:
     config = _project_config(args)
     warnings: list[BuildError] = []
-    written = i18n.update(config, i18n.target_languages(config, args.langs), warnings)
+    langs = i18n.target_languages(config, args.langs)
+    written = i18n.update(config, langs, warnings) + site_texts.update(config, langs, warnings)
     _print_warnings(warnings)
     for path in written:
         print(f"wrote {i18n.project_path(config, path)}")
@@ -107,18 +115,20 @@ def _cmd_i18n_update(args: argparse.Namespace) -> int:
 
 def _cmd_i18n_status(args: argparse.Namespace) -> int:
     config = _project_config(args)
-    langs = i18n.target_languages(config, None)
+    langs = i18n.target_languages(config, args.langs)
     if not langs:
         print("only the source language is configured; add one with `site-builder i18n new LANG`")
         return 0
     warnings: list[BuildError] = []
-    rows = i18n.status(config, langs, warnings)
+    rows = progress.site_progress(config, warnings, langs)
     _print_warnings(warnings)
-    print(i18n.format_status(rows))
-    totals = i18n.totals(rows).values()
+    print(progress.format_status(rows, langs, config))
+    totals = progress.totals(rows, langs).values()
     low = [t for t in totals if args.fail_under and t.percent < args.fail_under]
     for total in low:
-        print(f"{total.lang}: {total.percent:.1f}% translated, under {args.fail_under}%")
+        print(
+            f"{total.lang}: {total.percent:.1f}% of the words translated, under {args.fail_under}%"
+        )
     return 1 if low else 0
 
 
@@ -137,14 +147,17 @@ NEXT_STEPS = """
 Next steps:
   1. agree on the terms in {locale}/{lang}/glossary.toml
   2. translate the .po files in {locale}/{lang}/LC_MESSAGES/ with a PO editor
-  3. site-builder i18n status; site-builder i18n check {lang}
-  4. site-builder serve, then open http://127.0.0.1:8000/{lang}/"""
+  3. site-builder i18n status {lang}; site-builder i18n check {lang}
+  4. site-builder serve, then open http://127.0.0.1:8000/{lang}/
+'{lang}' is a draft (built, not offered to readers) until draft_below percent of its words
+are translated (see translations.html)."""
 
 
 def _cmd_i18n_new(args: argparse.Namespace) -> int:
     config = _project_config(args)
     warnings: list[BuildError] = []
     written, line = i18n.new_language(config, args.lang, warnings)
+    written += site_texts.update(config, [args.lang], warnings)
     _print_warnings(warnings)
     for path in written:
         print(f"wrote {i18n.project_path(config, path)}")
@@ -175,11 +188,14 @@ def _add_i18n(commands: argparse._SubParsersAction) -> None:
     command.set_defaults(func=_cmd_i18n_update)
 
     command = subcommands.add_parser(
-        "status", parents=[project], help="translated/fuzzy/missing entries per page"
+        "status",
+        parents=[project],
+        help="translated/fuzzy/missing entries and words per page, from the catalogs",
     )
+    command.add_argument("langs", nargs="*", metavar="LANG", help=langs_help)
     command.add_argument(
         "--fail-under", type=float, default=0, metavar="N",
-        help="exit 1 if a language has less than N%% translated",
+        help="exit 1 if a language has less than N%% of its words translated",
     )  # fmt: skip
     command.set_defaults(func=_cmd_i18n_status)
 

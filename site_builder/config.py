@@ -9,7 +9,7 @@ from .model import BuildError
 
 KNOWN_KEYS = (
     "source", "title", "base_url", "repo_url", "issues_url", "languages", "docs", "out",
-    "lesson",
+    "lesson", "draft_below", "complete_languages",
 )  # fmt: skip
 # A language code as pages use it (`<html lang>`, hreflang, the folder in URLs): `zh`, `pt_BR`,
 # `sr-Latn`. gettext's `@modifier` (`sr@latin`) is not one: a script subtag says the same.
@@ -43,6 +43,17 @@ class SiteConfig:
     languages: tuple[str, ...] = ("en",)
     lesson: tuple[str, ...] = ()  # site paths in reading order, for previous/next links
     issues_url: str = ""  # where a new issue is opened (title and body as query parameters)
+    # A language with less than this percent of its English words translated is a draft: built
+    # (for preview) but not offered to readers. `drafts` are those found so at build time
+    # (`progress.with_drafts`).
+    draft_below: float = 0.0
+    complete_languages: tuple[str, ...] = ()  # kept at 100% (the test suite holds them to it)
+    drafts: tuple[str, ...] = ()
+
+    @property
+    def published_languages(self) -> tuple[str, ...]:
+        """The languages offered to readers: the switcher, hreflang links and the sitemap."""
+        return tuple(lang for lang in self.languages if lang not in self.drafts)
 
     @property
     def cache_dir(self) -> Path:
@@ -64,6 +75,7 @@ class SiteConfig:
             self.languages,
             self.lesson,
             self.issues_url,
+            self.drafts,
         )
 
 
@@ -121,7 +133,17 @@ def read_pyproject(path: Path) -> tuple[dict, dict[str, int]]:
 
 def _check_types(settings: dict, origin: Path | str, lines: dict[str, int]) -> None:
     for key, value in settings.items():
-        if key == "languages":
+        if key == "draft_below":
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not number or not 0 <= value <= 100:
+                message = "'draft_below' must be a percentage from 0 to 100"
+                raise BuildError(origin, lines.get(key), message)
+        elif key == "complete_languages":
+            listed = isinstance(value, list) and all(isinstance(v, str) for v in value)
+            if not listed or not set(value) <= set(settings.get("languages", value)):
+                message = "'complete_languages' must list some of the 'languages'"
+                raise BuildError(origin, lines.get(key), message)
+        elif key == "languages":
             ok = isinstance(value, list) and value and all(isinstance(v, str) for v in value)
             if not ok:
                 message = "'languages' must be a non-empty list of language codes like ['en', 'zh']"
@@ -176,6 +198,7 @@ def load_config(overrides: dict | None = None, start: Path | None = None) -> Sit
     if docs is not None and not docs.is_dir():
         docs = None
     settings = {**table, **overrides}
+    languages = tuple(settings.get("languages", ["en"]))
     base_url = settings.get("base_url", "")
     if base_url and not base_url.endswith("/"):
         base_url += "/"
@@ -187,9 +210,14 @@ def load_config(overrides: dict | None = None, start: Path | None = None) -> Sit
         title=settings.get("title") or source.name,
         base_url=base_url,
         repo_url=settings.get("repo_url", ""),
-        languages=tuple(settings.get("languages", ["en"])),
+        languages=languages,
         lesson=tuple(page.lstrip("/") for page in settings.get("lesson", [])),
         issues_url=settings.get("issues_url", new_issue_url(settings.get("repo_url", ""))),
+        draft_below=float(settings.get("draft_below", 0)),
+        # `--languages` may leave some out
+        complete_languages=tuple(
+            c for c in settings.get("complete_languages", []) if c in languages
+        ),
     )
 
 

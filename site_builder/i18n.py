@@ -29,13 +29,14 @@ from babel.messages.plurals import get_plural
 from jinja2.ext import babel_extract
 from tomlkit.exceptions import TOMLKitError
 
-from . import pofile
+from . import i18n_checks, pofile
 from .config import SiteConfig, language_code_problem
 from .files import atomic_write
 from .model import BuildError
 from .parse import parse_source
 from .paths import catalog_path, page_stem
 from .sanitize import Parts, parts_of, sanitize_translation
+from .site_texts import SITE_STEM
 from .sources import find_sources
 from .translate import (
     PLAIN_TEXT,
@@ -55,7 +56,6 @@ from .translate import (
 
 _DATE_LINE = re.compile(rb'^"(POT-Creation-Date|PO-Revision-Date): [^"]*\\n"\n', re.MULTILINE)
 UI_TEMPLATES = Path(__file__).parent / "templates"
-_CJK_LINE_START = "。，、；：！？）」』》】"
 # A printf-style placeholder (`%s`, `%(name)s`, `%.2f`); `%` before a space or a digit is a percent.
 _PLACEHOLDER = re.compile(r"%(\([^()\s]*\))?[#0+-]*\d*(\.\d+)?[sdiouxXeEfFgGcra]")
 
@@ -511,22 +511,24 @@ def _difference(what: str, english: Counter, translation: Counter) -> str | None
 
 
 def check_translation(
-    english: str, translation: str, glossary: Glossary, plain_text: bool = False
+    english: str,
+    translation: str,
+    glossary: Glossary,
+    plain_text: bool = False,
+    lang: str | None = None,
 ) -> list[str]:
     """Problems of one translated entry (see the brief of `i18n check` in the module docs).
     A plain-text entry (title, summary) is not Markdown: only its words and lines are checked."""
     source, target = parts_of(english), parts_of(translation)
     problems = [] if plain_text else _markdown_problems(english, translation, source, target)
-    for term, wanted in glossary.terms.items():
-        if glossary.uses_term(term, source.prose) and wanted not in target.prose:
-            problems.append(f"glossary: '{term}' should be translated as '{wanted}'")
+    problems += i18n_checks.glossary_problems(glossary, source.prose, target.prose)
     for word in glossary.forbidden:
         if word in target.prose:
             problems.append(f"glossary: '{word}' is not used in this language (see glossary.toml)")
-    for line in translation.split("\n"):
-        if line.strip() and line.strip()[0] in _CJK_LINE_START:
-            problems.append(f"'{line.strip()[0]}' starts a line: join it to the sentence before")
-    return problems
+    problems += i18n_checks.number_problems(source.prose, target.prose, lang)
+    if not plain_text:
+        problems += i18n_checks.list_problems(english, translation)
+    return problems + i18n_checks.line_start_problems(translation)
 
 
 def _markdown_problems(english: str, translation: str, source: Parts, target: Parts) -> list[str]:
@@ -571,8 +573,9 @@ def check(config: SiteConfig, langs: list[str], warnings: list[BuildError]) -> l
                 if entry.obsolete or entry.fuzzy or not entry.msgid or not entry.msgstr:
                     continue
                 line = (msgstr_lines(lines, entry) or (entry.linenum,))[0]
-                plain = entry.msgctxt in PLAIN_TEXT
-                found = check_translation(entry.msgid, entry.msgstr, glossary, plain)
+                # titles, summaries, and the title and figures' labels (site_texts)
+                plain = entry.msgctxt in PLAIN_TEXT or path.stem == SITE_STEM
+                found = check_translation(entry.msgid, entry.msgstr, glossary, plain, lang)
                 if entry.msgctxt is None:  # the site's interface
                     found += placeholder_problems(entry.msgid, entry.msgstr)
                 problems += [f"{path}:{line}: {problem}" for problem in found]

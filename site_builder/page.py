@@ -39,6 +39,7 @@ else:  # only pages being rendered need these
     highlight = lazy_module("site_builder.highlight")
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+TRANSLATIONS_PAGE = "translations.html"  # in every language, made from the catalogs
 STATIC_DIR = Path(__file__).parent / "static"
 # Strings and comments in CSS (one capturing group, for re.split); what lies between is code.
 _CSS_LITERAL = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|/\*.*?\*/)""", re.S)
@@ -92,6 +93,38 @@ STICKY_LINES = 24
 # A page gets a table of contents once it has this many headings and definitions.
 TOC_MIN_ENTRIES = 4
 _HEADING = re.compile(r"<h([23])(\s[^>]*)?>(.*?)</h\1>", re.S)
+
+
+class LanguageRow(NamedTuple):
+    """A language's line on the translations page (`percent` of the English words)."""
+
+    lang: str
+    name: str
+    href: str  # its home page
+    percent: str
+    words: str  # "translated / all"
+    outdated: str  # words whose translation is fuzzy
+    draft: bool
+
+
+class PageCell(NamedTuple):
+    lang: str
+    percent: str
+    href: str | None  # the page in that language
+
+
+class PageRow(NamedTuple):
+    title: str
+    cells: list[PageCell]
+    kind: str = "page"  # or "interface" (the buttons and menus), "figures" (title, figures)
+
+
+@dataclass
+class TranslationsTable:
+    languages: list[LanguageRow]
+    pages: list[PageRow]
+    contributing_href: str | None = None
+    page_languages: list[LanguageRow] = field(default_factory=list)  # the columns of `pages`
 
 
 @dataclass
@@ -171,8 +204,10 @@ class PageRenderer:
         config: SiteConfig,
         ui_translations: Callable[[str], gettext.NullTranslations] | None = None,
         compiled_templates: Path | None = None,
+        titles: dict[str, str] | None = None,
     ):
         self.config = config
+        self.titles = titles or {}  # the site's title in a language (`site_texts`)
         self.ui_translations = ui_translations or (lambda lang: gettext.NullTranslations())
         self.compiled_templates = compiled_templates
         self._environments: dict[str, jinja2.Environment] = {}
@@ -200,12 +235,18 @@ class PageRenderer:
         for lang in self.config.languages:
             self.environment(lang).get_template("page.html")
 
+    def site_title(self, lang: str) -> str:
+        return self.titles.get(lang) or self.config.title
+
     def _common(self, url: str, lang: str, root: str) -> dict:
         """Variables every template uses; `root` is the prefix that reaches the site root."""
         config, prefix = self.config, language_prefix(self.config, lang)
         page = url[len(prefix) :]
+        draft = lang in config.drafts
         languages = []
         for other in config.languages:
+            if other in config.drafts and other != lang:  # a draft is not offered to readers
+                continue
             target = language_prefix(config, other) + page
             languages.append(
                 {
@@ -218,11 +259,15 @@ class PageRenderer:
         return {
             "lang": lang,
             "root": root,
-            "site_title": config.title,
+            "site_title": self.site_title(lang),
             "home_href": relative_href(url, prefix + "index.html"),
             "languages": languages,
-            "alternates": languages if len(languages) > 1 else [],
+            "alternates": languages if len(languages) > 1 and not draft else [],
             "canonical": public_url(config, url),
+            "draft": draft,
+            "translations_href": (
+                relative_href(url, prefix + TRANSLATIONS_PAGE) if len(config.languages) > 1 else ""
+            ),
         }
 
     def module_page(self, ctx: PageContext) -> str:
@@ -251,7 +296,9 @@ class PageRenderer:
         variables = self._common(ctx.url, ctx.lang, "../" * depth)
         variables.update(
             reports=reports,
-            page_title=self.config.title if is_home else f"{module.title} · {self.config.title}",
+            page_title=self.site_title(ctx.lang)
+            if is_home
+            else f"{module.title} · {self.site_title(ctx.lang)}",
             description=module.summary,
             crumbs=ctx.crumbs,
             sections=sections,
@@ -285,8 +332,23 @@ class PageRenderer:
             languages=[],
             alternates=[],
             canonical="",
+            draft=False,
+            translations_href=root + TRANSLATIONS_PAGE if len(self.config.languages) > 1 else "",
         )
         return self.environment(lang).get_template("404.html").render(variables)
+
+    def translations_page(self, url: str, lang: str, table: "TranslationsTable") -> str:
+        """The site's translation progress (`progress`), laid out in `lang`."""
+        variables = self._common(url, lang, "../" * url.count("/"))
+        title = self.ui_translations(lang).gettext("Translations")
+        variables.update(
+            page_title=f"{title} · {self.site_title(lang)}",
+            description="",
+            crumbs=[Crumb(None, variables["home_href"]), Crumb(title)],
+            view_code="",
+            table=table,
+        )
+        return self.environment(lang).get_template("translations.html").render(variables)
 
 
 def section_html(section: Section, page: RenderedModule) -> SectionHtml:
@@ -402,15 +464,17 @@ def stylesheet(style_light: str, style_dark: str) -> str:
 
 
 def sitemap_xml(config: SiteConfig, pages: list[str]) -> str:
-    """Every page in every language, each with hreflang alternates (`pages` are source-language
-    site paths)."""
+    """Every page in every published language (drafts are not listed), each with hreflang
+    alternates (`pages` are source-language site paths)."""
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
         ' xmlns:xhtml="http://www.w3.org/1999/xhtml">',
     ]
     for page in sorted(pages):
-        variants = [(lang, language_prefix(config, lang) + page) for lang in config.languages]
+        variants = [
+            (lang, language_prefix(config, lang) + page) for lang in config.published_languages
+        ]
         for _, path in variants:
             lines.append(f"<url><loc>{xml_escape(public_url(config, path) or path)}</loc>")
             if len(variants) > 1:

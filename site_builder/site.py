@@ -9,6 +9,7 @@ and fonts, docs assets in each language, the images pages use, and the 404 page,
 stylesheet made from the site as a whole.
 """
 
+import dataclasses
 import posixpath
 import re
 from collections.abc import Callable
@@ -21,15 +22,23 @@ from .links import is_external, resolve
 from .model import BuildError, Input, Meta, Module, RenderedModule
 from .page import (
     STATIC_DIR,
+    TRANSLATIONS_PAGE,
     Crumb,
+    LanguageRow,
     ListingGroup,
     ListingItem,
+    PageCell,
     PageContext,
     PageRenderer,
+    PageRow,
+    TranslationsTable,
+    language_name,
     sitemap_xml,
     stylesheet,
 )
 from .paths import base_path, language_prefix, notebook_path, public_url, relative_href, url_path
+from .progress import UI_PAGE, Progress, totals
+from .site_texts import FIGURES_PAGE, SITE_STEM
 from .tex import katex_dist_dir
 
 PYGMENTS_STYLES = ("default", "github-dark")
@@ -41,7 +50,9 @@ def project_ui_catalogs(config: SiteConfig) -> str:
     if not config.locale_dir:
         return ""
     paths = [
-        config.locale_dir / lang / "LC_MESSAGES" / "site_builder.po" for lang in config.languages
+        config.locale_dir / lang / "LC_MESSAGES" / name
+        for lang in config.languages
+        for name in ("site_builder.po", f"{SITE_STEM}.po")  # the title: site_texts
     ]
     return digest(*[path.read_bytes() if path.is_file() else None for path in paths])
 
@@ -51,9 +62,15 @@ class SiteIndex:
     decide when a cached page is still valid."""
 
     def __init__(
-        self, config: SiteConfig, inputs: list[Input], metas: dict[str, Meta], builder: str
+        self,
+        config: SiteConfig,
+        inputs: list[Input],
+        metas: dict[str, Meta],
+        builder: str,
+        progress: list[Progress] | None = None,
     ):
         self.config = config
+        self.progress = progress or []  # for the translations page
         self.inputs = inputs
         self.meta = {(i.lang, i.source.url): metas[i.key] for i in inputs}
         self.urls = {i.source.url for i in inputs}
@@ -72,7 +89,8 @@ class SiteIndex:
         self.digest = digest(*shared, folder_titles, lesson_titles, sorted(self.with_code))
         listing = sorted((k, m.title, m.summary) for k, m in self.meta.items())
         self.home_digest = digest(self.digest, listing)
-        self.extras_key = digest(self.home_digest, sorted(self.urls), PYGMENTS_STYLES)
+        counts = [dataclasses.astuple(row) for row in self.progress]
+        self.extras_key = digest(self.home_digest, sorted(self.urls), PYGMENTS_STYLES, counts)
 
     def render_key(self, item: Input) -> str:
         depends_on = self.home_digest if item.source.url == "index.html" else self.digest
@@ -225,10 +243,83 @@ def whole_site_files(
         "sitemap.xml": sitemap_xml(config, sorted(site.urls | {"index.html"})).encode(),
         "static/site.css": stylesheet(*PYGMENTS_STYLES).encode(),
     }
+    if len(config.languages) > 1:
+        for lang in config.languages:
+            url = language_prefix(config, lang) + TRANSLATIONS_PAGE
+            table = translations_table(site, lang, url)
+            extras[url] = renderer.translations_page(url, lang, table).encode()
     if "index.html" not in site.urls:
         for lang in config.languages:
             url = language_prefix(config, lang) + "index.html"
-            home = RenderedModule(Module(config.source, "", config.title, "", "", 0))
+            title = renderer.site_title(lang)
+            home = RenderedModule(Module(config.source, "", title, "", "", 0))
             context = PageContext(url, lang, home, [Crumb(None)], listing=site.listing(lang, url))
             extras[url] = renderer.module_page(context).encode()
     return extras
+
+
+def _percent(value: float, lang: str) -> str:
+    """A percentage as `lang` writes it (Babel), rounded down so that 99.9% is not "100%"."""
+    from babel.numbers import format_percent  # only this page needs Babel here
+
+    return format_percent(int(value) / 100, locale=lang.replace("-", "_"))
+
+
+def translations_table(site: SiteIndex, lang: str, here: str) -> TranslationsTable:
+    """The translations page in `lang` (`here`, its site path): every language's progress in
+    words, then every page's in each language, linking to the pages."""
+    from babel.numbers import format_decimal
+
+    config, rows = site.config, site.progress
+    locale = lang if _known_locale(lang) else config.languages[0]
+    languages = []
+    for other, total in totals(rows, config.languages[1:]).items():
+        prefix = language_prefix(config, other)
+        languages.append(
+            LanguageRow(
+                other,
+                language_name(other),
+                relative_href(here, prefix + "index.html"),
+                _percent(total.percent, locale),
+                f"{format_decimal(total.words_translated, locale=locale)} / "
+                f"{format_decimal(total.words, locale=locale)}",
+                format_decimal(total.words_fuzzy, locale=locale),
+                other in config.drafts,
+            )
+        )
+    by_page: dict[str, dict[str, Progress]] = {}
+    for row in rows:
+        by_page.setdefault(row.page, {})[row.lang] = row
+    pages = []
+    extras = (FIGURES_PAGE, UI_PAGE)
+    for page in sorted(by_page, key=lambda p: (p in extras, p)):
+        url = page + ".html" if page not in extras else ""
+        meta = site.meta.get((lang, url))
+        title = meta.title if meta else page
+        cells = []
+        for column in languages:
+            found = by_page[page].get(column.lang)
+            target = language_prefix(config, column.lang) + url
+            href = relative_href(here, target) if url in site.urls and found else None
+            percent = _percent(found.percent, locale) if found else ""
+            cells.append(PageCell(column.lang, percent, href))
+        kind = {UI_PAGE: "interface", FIGURES_PAGE: "figures"}.get(page, "page")
+        pages.append(PageRow(title, cells, kind))
+    contributing = "contributing.html" in site.urls
+    prefix = language_prefix(config, lang)
+    return TranslationsTable(
+        languages,
+        pages,
+        relative_href(here, prefix + "contributing.html") if contributing else None,
+        languages,
+    )
+
+
+def _known_locale(lang: str) -> bool:
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(lang.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return False
+    return True

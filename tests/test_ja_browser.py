@@ -1,6 +1,7 @@
 """The Japanese ConvMixer page in headless Chromium: Japanese text drawn with a Japanese font,
-math rendered, the language switcher cycling en -> ja -> zh -> en on one section, and no serious
-accessibility problem; and every page of the built site published in all three languages."""
+math rendered, the language switcher going through every published language on one section, and
+no serious accessibility problem; and every page of the built site published in every language
+that is not a draft (`progress.with_drafts`), which the switcher, hreflang and sitemap leave out."""
 
 import re
 from urllib.parse import urlsplit
@@ -10,7 +11,10 @@ from babel import Locale
 from conftest import PAGE, REPO, SCROLLERS_FOCUSABLE, PageVisit
 from test_a11y import AXE, RUN_AXE
 
+from site_builder import progress
+from site_builder.config import load_config
 from site_builder.i18n import load_glossary
+from site_builder.paths import language_prefix
 
 pytestmark = pytest.mark.browser
 JA_PAGE = "ja/" + PAGE
@@ -19,6 +23,10 @@ BASE_URL = "https://labml-like.example.org/"
 # Fonts that draw kanji in their Japanese forms, in site.css's order for :lang(ja).
 JAPANESE_FONTS = {"Hiragino Sans", "Yu Gothic UI", "Meiryo", "Noto Sans CJK JP", "IPAPGothic"}
 KANA = re.compile(r"[\u3040-\u30ff]")
+CONFIG = progress.with_drafts(
+    load_config(start=REPO), progress.site_progress(load_config(start=REPO), [])
+)
+PUBLISHED = CONFIG.published_languages
 
 
 def platform_fonts(page, selector: str) -> dict[str, int]:
@@ -71,14 +79,16 @@ def test_the_chinese_page_keeps_its_chinese_font(browser, site_url):
 # Math on the ja page: test_zh_browser.test_math_is_rendered_on_the_translated_page.
 
 
-def test_switcher_cycles_english_japanese_chinese_on_the_same_section(browser, site_url):
+def test_switcher_goes_through_every_published_language_on_the_same_section(browser, site_url):
+    assert {"en", "zh", "ja"} <= set(PUBLISHED)
     visit = PageVisit(browser, site_url, 1280, page=f"{PAGE}#{SECTION}")
     try:
         page = visit.page
         names = page.locator("nav.languages li").all_inner_texts()
-        own = [Locale.parse(lang).get_display_name() for lang in ("en", "zh", "ja")]  # CLDR's
-        assert sorted(names) == sorted(own), names
-        for lang, path in (("ja", JA_PAGE), ("zh", "zh/" + PAGE), ("en", PAGE)):
+        own = [Locale.parse(lang.replace("-", "_")).get_display_name() for lang in PUBLISHED]
+        assert sorted(names) == sorted(own), names  # CLDR's names, drafts left out
+        for lang in [*PUBLISHED[1:], PUBLISHED[0]]:
+            path = language_prefix(CONFIG, lang) + PAGE
             page.locator(f'nav.languages a[hreflang="{lang}"]').click()
             page.wait_for_load_state()
             url = urlsplit(page.url)
@@ -107,23 +117,30 @@ def test_no_serious_accessibility_violation_on_the_japanese_page(browser, site_u
         context.close()
 
 
-def test_every_page_is_published_in_three_languages(site_dir):
+def test_every_page_is_published_in_every_language_but_the_drafts(site_dir):
+    others = set(CONFIG.languages[1:])
     english = sorted(
         p.relative_to(site_dir).as_posix()
         for p in site_dir.rglob("*.html")
-        if p.relative_to(site_dir).parts[0] not in ("zh", "ja") and p.name != "404.html"
+        if p.relative_to(site_dir).parts[0] not in others and p.name != "404.html"
     )
     assert len(english) >= 9 and PAGE in english
     sitemap = (site_dir / "sitemap.xml").read_text(encoding="utf-8")
-    for rel in english:
+    prefixes = {lang: language_prefix(CONFIG, lang) for lang in CONFIG.languages}
+    for rel in (page for page in english if page != "translations.html"):
         public = rel.removesuffix("index.html")
-        for lang, prefix in (("en", ""), ("zh", "zh/"), ("ja", "ja/")):
+        for lang in CONFIG.languages:
+            prefix = prefixes[lang]
             html = (site_dir / prefix / rel).read_text(encoding="utf-8")
             assert f'<html lang="{lang}">' in html, prefix + rel
             canonical = f'<link rel="canonical" href="{BASE_URL}{prefix}{public}">'
             assert canonical in html, prefix + rel
-            for other, other_prefix in (("en", ""), ("zh", "zh/"), ("ja", "ja/")):
-                alternate = f'hreflang="{other}" href="{BASE_URL}{other_prefix}{public}"'
+            if lang in CONFIG.drafts:
+                assert '<meta name="robots" content="noindex">' in html, prefix + rel
+                assert f"<loc>{BASE_URL}{prefix}{public}</loc>" not in sitemap, prefix + rel
+                continue
+            for other in PUBLISHED:
+                alternate = f'hreflang="{other}" href="{BASE_URL}{prefixes[other]}{public}"'
                 assert f'<link rel="alternate" {alternate}>' in html, (prefix + rel, other)
                 assert f'<xhtml:link rel="alternate" {alternate}/>' in sitemap, (rel, other)
             assert f"<loc>{BASE_URL}{prefix}{public}</loc>" in sitemap, prefix + rel

@@ -106,6 +106,8 @@ def test_make_sets_up_again_when_the_lock_changes(tmp_path):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         shutil.copy(REPO / name, tmp_path / name)
     (tmp_path / ".venv").mkdir()
+    # the stamp of pyproject's [project] table, which the install depends on
+    subprocess.run(["make", "-s", "-C", str(tmp_path), ".venv/.project"], check=True)
     for stamp in (".locked", ".installed"):
         (tmp_path / ".venv" / stamp).touch()
 
