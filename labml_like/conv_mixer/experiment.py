@@ -23,7 +23,7 @@ $32 \times 32$ pixels in ten classes. It puts three pieces together:
 ## Running it
 
 ```bash
-pip install -e ".[experiment]"                    # torch, numpy, tqdm
+pip install torch numpy tqdm      # then, from the repository root:
 python -m labml_like.conv_mixer.experiment --preset smoke          # 2 epochs of a tiny model
 python -m labml_like.conv_mixer.experiment --preset paper --run-name paper
 python -m labml_like.conv_mixer.experiment --preset paper --epochs 10 --model.kernel-size 9
