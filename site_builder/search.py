@@ -7,7 +7,7 @@ benchmark corpus: 3.1 CPU-s for the HTML pages, 1.4 for their documents). `Index
 Pagefind each document as the build makes its page, through the binary's service mode
 (`PagefindService`), so Pagefind indexes in its own process while the build renders; `finish`
 returns the index files from memory. Pagefind splits the index by language, so a page searches
-its own language. The binary is the extended one (PyPI's `pagefind_bin_extended` wheel, no Node
+its own language. The binary is the extended one (`pagefind_binary`; PyPI's wheel, no Node
 needed): it segments Chinese with ICU4X, as the browser's `Intl.Segmenter` segments the query, so
 a search for 逐点卷积 finds the pages that use the term; Japanese is segmented too
 (tests/test_reader.py searches for 残差接続 and パッチ埋め込み).
@@ -42,11 +42,12 @@ CONFIG = {"keepIndexUrl": True}  # a result's URL is the page's site path, as gi
 
 
 def pagefind_binary() -> Path:
-    """The extended Pagefind binary: $SITE_BUILDER_PAGEFIND, else the one from PyPI's
-    `pagefind_bin_extended` wheel (a dependency of site-builder), else one that npm installed in
-    a `node_modules` of the current directory or above it."""
+    """The extended Pagefind binary: $SITE_BUILDER_PAGEFIND, else one that npm installed in a
+    `node_modules` of the current directory or above it (this repository pins Pagefind 1.6 in
+    package-lock.json: PyPI's newest wheel, 1.5.2, ranks some Chinese and Japanese results lower),
+    else the one from PyPI's `pagefind_bin_extended` wheel (a dependency of site-builder)."""
     override = os.environ.get(PAGEFIND_ENV)
-    binary = Path(override) if override else _wheel_binary() or _npm_binary()
+    binary = Path(override) if override else _npm_binary() or _wheel_binary()
     if binary is None or not binary.is_file():
         where = f"${PAGEFIND_ENV}={override}" if override else "pagefind_bin_extended"
         raise BuildError(
