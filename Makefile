@@ -8,7 +8,7 @@ LOCK   := requirements/lock.txt
 # `make test` runs them, `make check` leaves them out.
 SLOW   := browser or train or slow
 
-.PHONY: setup serve build test check lint lock format bench clean
+.PHONY: setup serve build test check lint lock katex format bench clean
 
 setup: $(VENV)/.installed node_modules/.installed .system-deps
 
@@ -35,15 +35,26 @@ $(VENV)/.installed: $(VENV)/.locked $(VENV)/.project
 	$(PY) -m pip check
 	touch $@
 
-# The newest versions that the ranges in pyproject.toml admit, locked by pip-tools (from PyPI, and
-# torch from the local CPU wheel: requirements/constraints.txt), then the whole suite on a venv
-# made from the new lock. Commit the lock only if the suite passes.
+# The newest versions that the ranges admit (the generator's in pyproject.toml, the experiment's and
+# the dev tools' in requirements/project.in), locked by pip-tools (from PyPI, and torch from the
+# local CPU wheel: requirements/constraints.txt), then the whole suite on a venv made from the new
+# lock. Commit the lock only if the suite passes.
 lock: $(VENV)/.installed
 	CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile -q --upgrade \
 	  --generate-hashes --allow-unsafe --strip-extras --no-emit-options \
-	  --build-deps-for editable --extra experiment --extra dev \
-	  -c requirements/constraints.txt -o $(LOCK) pyproject.toml
+	  -c requirements/constraints.txt -o $(LOCK) \
+	  pyproject.toml requirements/project.in
 	$(MAKE) test
+
+# The KaTeX that ships inside site_builder (site_builder/katex), copied from the version that
+# package-lock.json pins: its licence, script, stylesheet and woff2 fonts (the only ones the site
+# serves). tests/test_setup.py checks that the two versions agree.
+KATEX := site_builder/katex
+katex: node_modules/.installed
+	rm -rf $(KATEX) && mkdir -p $(KATEX)/dist/fonts
+	cp node_modules/katex/LICENSE $(KATEX)/
+	cp node_modules/katex/dist/katex.min.js node_modules/katex/dist/katex.min.css $(KATEX)/dist/
+	cp node_modules/katex/dist/fonts/*.woff2 $(KATEX)/dist/fonts/
 
 # `npm install` follows package-lock.json. The lock is committed exactly as npm install writes it
 # (every platform's optional Pagefind binary listed), so setting up leaves the clone unchanged.

@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import __version__
 from .config import SiteConfig, load_config
 from .lazy import lazy_module
 from .model import BuildError, internal_error, one_line
@@ -218,6 +219,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="site-builder", description="Render an annotated Python package as a static site."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     build = commands.add_parser("build", help="build the site (incremental, atomic)")
     _add_config_flags(build)

@@ -7,27 +7,29 @@ best one). The words come from the render stage's tokens (commentary with its ma
 text, and the code), not from the finished page, whose KaTeX markup would lose the math and which
 Pagefind would have to parse at length (measured on the benchmark corpus: 3.1 CPU-s for the HTML
 pages, 1.4 for their words). `Indexer` hands Pagefind each document as the build makes its page,
-through Pagefind's Node API (`search_index.mjs`, which runs the npm package's binary in its own
-process), so Pagefind indexes while the build renders; `finish` returns the index files from
-memory. Pagefind splits the index by language, so a page searches its own language. The binary is
-the extended one (pinned in package.json): it segments Chinese with ICU4X, as the browser's
-`Intl.Segmenter` segments the query, so a search for 逐点卷积 finds the pages that use the term;
-Japanese is segmented too (tests/test_reader.py searches for 残差接続 and パッチ埋め込み).
+through the binary's service mode (`PagefindService`), so Pagefind indexes in its own process
+while the build renders; `finish` returns the index files from memory. Pagefind splits the index
+by language, so a page searches its own language. The binary is the extended one
+(`pagefind_binary`; PyPI's wheel, no Node needed): it segments Chinese with ICU4X, as the
+browser's `Intl.Segmenter` segments the query, so a search for 逐点卷积 finds the pages that use
+the term; Japanese is segmented too (tests/test_reader.py searches for 残差接続 and パッチ埋め込み).
 
 The index is kept in the cache folder, keyed by the digests of the documents: a build that
 changed no page reuses it and never starts Pagefind. `serve` writes pages with the newest index it
 has (`latest_outputs`) and refreshes it off the rebuild's path (`build_index`).
 """
 
+import base64
 import contextlib
 import hashlib
 import json
 import os
 import platform
-import shutil
+import re
 import subprocess
 import sys
 import tempfile
+import threading
 from html import escape
 from pathlib import Path
 from typing import IO, NamedTuple
@@ -38,39 +40,47 @@ from .model import BuildError, Module, SearchIndex
 from .paths import url_path
 
 FOLDER = "pagefind"
-PAGEFIND_ENV = "SITE_BUILDER_PAGEFIND"  # a pagefind_extended binary to run instead of npm's
+PAGEFIND_ENV = "SITE_BUILDER_PAGEFIND"  # a pagefind_extended binary to run instead
 NOT_INDEXED = {"404.html"}
 CONFIG = {"keepIndexUrl": True}  # a result's URL is the page's site path, as given
-DRIVER = Path(__file__).with_name("search_index.mjs")
-
-
-def pagefind_package() -> Path:
-    """`node_modules/pagefind` (the Node API), found like KaTeX: by walking up from the current
-    directory and from this file's directory."""
-    starts = [Path.cwd().resolve(), Path(__file__).resolve().parent]
-    for folder in (d / "node_modules" / "pagefind" for s in starts for d in (s, *s.parents)):
-        if (folder / "lib" / "index.js").is_file():
-            return folder
-    raise BuildError("package.json", None, "Pagefind not found: run `npm ci` in the project root")
 
 
 def pagefind_binary() -> Path:
-    """The extended Pagefind binary: $SITE_BUILDER_PAGEFIND, else the one npm installed next to
-    the Node API for this platform."""
+    """The extended Pagefind binary: $SITE_BUILDER_PAGEFIND, else one that npm installed in a
+    `node_modules` of the current directory or above it (this repository pins Pagefind 1.6 in
+    package-lock.json: PyPI's newest wheel, 1.5.2, ranks some Chinese and Japanese results lower),
+    else the one from PyPI's `pagefind_bin_extended` wheel (a dependency of site-builder)."""
     override = os.environ.get(PAGEFIND_ENV)
-    if override:
-        binary = Path(override)
-    else:
-        machine = platform.machine().lower()  # npm's names: linux-x64, darwin-arm64, ...
-        arch = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64"}.get(machine, machine)
-        system = "windows" if sys.platform == "win32" else sys.platform.rstrip("0123456789")
-        name = "pagefind_extended.exe" if system == "windows" else "pagefind_extended"
-        package = f"@pagefind/{system}-{arch}"
-        binary = pagefind_package().parent / package / "bin" / name
-    if not binary.is_file():
-        where = f"${PAGEFIND_ENV}={override}" if override else binary
-        raise BuildError("package.json", None, f"Pagefind's binary not found ({where})")
+    binary = Path(override) if override else _npm_binary() or _wheel_binary()
+    if binary is None or not binary.is_file():
+        where = f"${PAGEFIND_ENV}={override}" if override else "pagefind_bin_extended"
+        raise BuildError(
+            "pagefind", None, f"Pagefind's binary not found ({where}): reinstall site-builder"
+        )
     return binary
+
+
+def _wheel_binary() -> Path | None:
+    try:
+        import pagefind_bin_extended
+    except ImportError:
+        return None
+    with contextlib.suppress(FileNotFoundError):
+        return Path(pagefind_bin_extended.get_executable())
+    return None
+
+
+def _npm_binary() -> Path | None:
+    machine = platform.machine().lower()  # npm's names: linux-x64, darwin-arm64, ...
+    arch = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64"}.get(machine, machine)
+    system = "windows" if sys.platform == "win32" else sys.platform.rstrip("0123456789")
+    name = "pagefind_extended.exe" if system == "windows" else "pagefind_extended"
+    start = Path.cwd().resolve()
+    for folder in (start, *start.parents):
+        binary = folder / "node_modules" / "@pagefind" / f"{system}-{arch}" / "bin" / name
+        if binary.is_file():
+            return binary
+    return None
 
 
 def kept_indexes(cache_dir: Path) -> FileSets:
@@ -151,9 +161,11 @@ class Indexer:
 
     def __init__(self, kept: FileSets):
         self.kept = kept  # indexes by key (the cache's `search/`)
-        self._process: subprocess.Popen | None = None
-        self._stderr: IO[bytes] | None = None
+        self._service: PagefindService | None = None
+        self._index_id = 0
         self._added: dict[str, str] = {}  # site path -> digest of the document given to Pagefind
+        self._records: dict[int, str] = {}  # message id -> site path of the record it added
+        self._failure: BuildError | None = None  # Pagefind did not start when a page came
 
     def __enter__(self) -> "Indexer":
         return self
@@ -164,10 +176,24 @@ class Indexer:
     def add(self, rel: str, document: Blob) -> None:
         if not indexed(rel):
             return
-        if self._process is None:
-            self._start()
+        if self._service is None and self._failure is None:
+            try:
+                self._start()
+            except BuildError as e:  # said by `finish` if it needs Pagefind: the cache may not
+                self._failure = e
+        if self._service is None:
+            return
         self._added[rel] = document.digest
-        self._send({"record": rel}, document.content())
+        record = json.loads(document.content())
+        sent = self._service.send(
+            {
+                "type": "AddFile",
+                "index_id": self._index_id,
+                "url": record["url"],
+                "file_contents": record["content"],
+            }
+        )
+        self._records[sent] = rel
 
     def finish(self, documents: dict[str, Blob]) -> dict[str, Blob]:
         """The index files of the pages' `documents` (site path -> search document), as
@@ -185,9 +211,11 @@ class Indexer:
         if stored is not None:
             self.close()
             return key, _served(stored)
-        if any(rel not in pages or pages[rel].digest != d for rel, d in self._added.items()):
-            self.close()  # a page given to Pagefind is not among these: start again
-        if self._process is None:
+        if self._failure or any(
+            rel not in pages or pages[rel].digest != d for rel, d in self._added.items()
+        ):
+            self.close()  # Pagefind failed, or has a page not among these: start again
+        if self._service is None:
             self._start()
         for rel in sorted(pages.keys() - self._added.keys()):  # pages this build did not render
             self.add(rel, pages[rel])
@@ -195,70 +223,126 @@ class Indexer:
 
     def close(self) -> None:
         """Stop Pagefind (the index so far is dropped)."""
-        if self._process is not None:
-            self._process.kill()
-            self._process.wait()
-            for stream in (self._process.stdin, self._process.stdout, self._stderr):
-                with contextlib.suppress(OSError):  # a page still buffered for a stopped process
-                    if stream is not None:
-                        stream.close()
-        self._process, self._stderr, self._added = None, None, {}
+        if self._service is not None:
+            self._service.close()
+        self._service, self._added, self._records, self._failure = None, {}, {}, None
 
     def _start(self) -> None:
-        node = shutil.which("node")
-        if node is None:
-            raise BuildError("package.json", None, "Node.js not found: Pagefind needs `node`")
-        env = {**os.environ, "PAGEFIND_EXTENDED_BINARY_PATH": str(pagefind_binary())}
-        # stderr to a file, not a pipe that a chatty Pagefind could fill while we write pages
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by `close`)
-        self._process = subprocess.Popen(
-            [node, str(DRIVER), str(pagefind_package())],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            env=env,
-        )
-        self._send(CONFIG)
-
-    def _pipes(self) -> tuple[subprocess.Popen, IO[bytes], IO[bytes], IO[bytes]]:
-        """The running Pagefind, its stdin and stdout, and the file its stderr goes to."""
-        process, stderr = self._process, self._stderr
-        assert process and process.stdin and process.stdout and stderr, "Pagefind not started"
-        return process, process.stdin, process.stdout, stderr
-
-    def _send(self, head: dict, body: bytes = b"") -> None:
-        if body:
-            head = {**head, "size": len(body)}
-        _, stdin, _, _ = self._pipes()
-        with contextlib.suppress(BrokenPipeError):  # Pagefind stopped: `_collect` says why
-            stdin.write(json.dumps(head).encode() + b"\n" + body)
-            stdin.flush()  # now, not when the buffer fills: Pagefind is waiting
+        self._service = PagefindService(pagefind_binary())
+        config = {re.sub("[A-Z]", lambda c: "_" + c[0].lower(), k): v for k, v in CONFIG.items()}
+        created = self._service.reply(self._service.send({"type": "NewIndex", "config": config}))
+        self._index_id = created["index_id"]
 
     def _collect(self) -> dict[str, bytes]:
-        process, stdin, stdout, stderr = self._pipes()
-        with contextlib.suppress(BrokenPipeError):
-            stdin.close()
-        output = stdout.read()
-        process.wait()
-        stderr.seek(0)
-        said = stderr.read().decode(errors="replace").strip().splitlines()
-        self.close()
-        files, error, position = {}, None, 0
-        while position < len(output):
-            newline = output.find(b"\n", position)
-            if newline < 0:
-                break
-            head = json.loads(output[position:newline])
-            position = newline + 1
-            if "path" in head:
-                files[head["path"]] = output[position : position + head["size"]]
-                position += head["size"]
-            elif head.get("done") and process.returncode == 0:
-                return files
-            else:
-                error = head.get("error")
-        message = said[-1] if said else error or f"exit status {process.returncode}"
-        raise BuildError("pagefind", None, f"search index failed: {message}")
+        """The index files, once Pagefind has indexed every record sent; then it stops."""
+        assert self._service is not None, "Pagefind not started"
+        service, records = self._service, self._records
+        try:
+            for sent, rel in records.items():
+                service.reply(sent, about=rel)
+            files = service.reply(service.send({"type": "GetFiles", "index_id": self._index_id}))
+            return {f["path"]: base64.b64decode(f["content"]) for f in files["files"]}
+        finally:
+            self.close()
+
+
+class PagefindService:
+    """A Pagefind binary in its service mode (`--service`, which Pagefind's Node and Python APIs
+    drive): each message, both ways, is JSON with a `message_id` and a `payload`, base64-encoded
+    and ended by a comma; a reply carries the id of the message it answers. A thread reads the
+    replies as they come, so Pagefind never waits on a full pipe while we write to it."""
+
+    def __init__(self, binary: Path):
+        # stderr to a file, not a pipe that a chatty Pagefind could fill
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by `close`)
+        try:
+            self._process = subprocess.Popen(
+                [str(binary), "--service"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+            )
+        except OSError as e:
+            self._stderr.close()
+            raise BuildError("pagefind", None, f"Pagefind does not start: {e}") from None
+        self._sent = 0
+        self._replies: dict[int | None, dict] = {}
+        self._ended = False  # Pagefind closed its output: no more replies
+        self._arrived = threading.Condition()
+        self._reader = threading.Thread(target=self._read, name="pagefind-replies", daemon=True)
+        self._reader.start()
+
+    def send(self, payload: dict) -> int:
+        """Send a request; returns its message id."""
+        self._sent += 1
+        message = json.dumps({"message_id": self._sent, "payload": payload}).encode()
+        stdin = self._process.stdin
+        assert stdin is not None
+        with contextlib.suppress(BrokenPipeError):  # Pagefind stopped: `reply` says why
+            stdin.write(base64.b64encode(message) + b",")
+            stdin.flush()  # now, not when the buffer fills: Pagefind is waiting
+        return self._sent
+
+    def reply(self, message_id: int, about: str | None = None) -> dict:
+        """The payload of Pagefind's reply to a message, waited for; an error it answered, or
+        its stopping first, raises BuildError (naming `about` if given)."""
+        with self._arrived:
+            self._arrived.wait_for(lambda: message_id in self._replies or self._ended)
+            payload = self._replies.pop(message_id, None)
+        if payload is None:
+            raise BuildError("pagefind", None, f"search index failed: {self._why_stopped()}")
+        if payload.get("type") == "Error":
+            message = f"{about}: {payload.get('message')}" if about else payload.get("message")
+            raise BuildError("pagefind", None, f"search index failed: {message}")
+        return payload
+
+    def close(self) -> None:
+        """Stop Pagefind."""
+        self._process.kill()
+        self._process.wait()
+        self._reader.join()  # it reads to the end of Pagefind's output, which stopping closed
+        for stream in (self._process.stdin, self._process.stdout):
+            with contextlib.suppress(OSError):  # a message still buffered for a stopped process
+                if stream is not None:
+                    stream.close()
+        self._stderr.close()
+
+    def _read(self) -> None:
+        stdout = self._process.stdout
+        assert stdout is not None
+        fd, parts = stdout.fileno(), list[bytes]()
+        with contextlib.suppress(OSError):
+            while chunk := os.read(fd, 1 << 16):
+                start = 0
+                while (comma := chunk.find(b",", start)) >= 0:
+                    self._take(b"".join([*parts, chunk[start:comma]]))
+                    parts, start = [], comma + 1
+                parts.append(chunk[start:])
+        with self._arrived:
+            self._ended = True
+            self._arrived.notify_all()
+
+    def _take(self, encoded: bytes) -> None:
+        """File a reply under the id of the message it answers (an error about a message that
+        Pagefind could not read names it in `original_message`)."""
+        try:
+            reply = json.loads(base64.b64decode(encoded))
+            message_id = reply.get("message_id")
+            payload = reply["payload"]
+            if message_id is None:
+                message_id = json.loads(payload.get("original_message") or "{}").get("message_id")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return  # not a reply (Pagefind wrote something else): the request goes unanswered
+        with self._arrived:
+            self._replies[message_id] = payload
+            self._arrived.notify_all()
+
+    def _why_stopped(self) -> str:
+        """What Pagefind said on stopping: the last line of its stderr, else its exit status."""
+        status = self._process.wait()
+        self._stderr.seek(0)
+        said = self._stderr.read().decode(errors="replace").strip().splitlines()
+        return said[-1] if said else f"exit status {status}"
 
 
 def build_index(kept: FileSets, documents: dict[str, Blob]) -> str:

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 py_mini_racer = lazy_module("py_mini_racer")  # V8 starts only when math needs rendering
 
 KATEX_ENV = "SITE_BUILDER_KATEX"
+BUNDLED_KATEX = Path(__file__).with_name("katex")
+REINSTALL = "reinstall site-builder (or point $SITE_BUILDER_KATEX at an installed katex package)"
 
 # Output HTML for sighted readers and MathML for screen readers. Commands that need KaTeX's trust
 # option (\href, \url, \includegraphics, \htmlClass, \htmlId, \htmlStyle, \htmlData) are errors:
@@ -86,23 +88,15 @@ class KatexUnavailable(OSError):
 
 
 def katex_dist_dir() -> Path:
-    """`node_modules/katex/dist`: found via $SITE_BUILDER_KATEX, else by walking up from the
-    current directory and from this file's directory."""
+    """KaTeX's `dist` folder: $SITE_BUILDER_KATEX (an installed katex package, or its dist), else
+    the copy that ships inside site_builder (`make katex` refreshes it from node_modules)."""
     override = os.environ.get(KATEX_ENV)
-    if override:
-        candidates = [Path(override)]
-    else:
-        starts = [Path.cwd().resolve(), Path(__file__).resolve().parent]
-        candidates = [d / "node_modules" / "katex" for s in starts for d in (s, *s.parents)]
-    for katex_dir in candidates:
-        dist = katex_dir / "dist" if (katex_dir / "dist").is_dir() else katex_dir
-        if (dist / "katex.min.js").is_file():
-            return dist
-    where = f"${KATEX_ENV}={override}" if override else "node_modules/katex"
-    raise FileNotFoundError(
-        f"KaTeX not found ({where}): run `npm ci` in the project root "
-        f"(or point ${KATEX_ENV} at an installed katex package)"
-    )
+    katex_dir = Path(override) if override else BUNDLED_KATEX
+    dist = katex_dir / "dist" if (katex_dir / "dist").is_dir() else katex_dir
+    if (dist / "katex.min.js").is_file():
+        return dist
+    where = f"${KATEX_ENV}={override}" if override else str(BUNDLED_KATEX)
+    raise FileNotFoundError(f"KaTeX not found ({where}): {REINSTALL}")
 
 
 def katex_version() -> str:
@@ -185,7 +179,7 @@ def _start_v8() -> "tuple[MiniRacer, JSFunction]":
         problem = str(e).strip().split("\n")[-1][:200]  # V8 ends with the exception's text
         context.close()
         raise KatexUnavailable(
-            None, f"KaTeX does not load ({problem}); run `npm ci`", str(path)
+            None, f"KaTeX does not load ({problem}); {REINSTALL}", str(path)
         ) from None
     if loaded != "function":
         context.close()

@@ -8,12 +8,16 @@ import posixpath
 import re
 import shutil
 import subprocess
+import sys
 import time
 import tomllib
+from pathlib import Path
 
 from conftest import REPO
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+from site_builder import tex
 
 
 def unlocked(lock: dict) -> list[str]:
@@ -69,16 +73,38 @@ def locked() -> dict[str, tuple[str, list[str]]]:
 
 
 def declared() -> list[Requirement]:
-    """What pyproject.toml asks for: the package, the extras `make` installs, the build backend."""
+    """What `make` installs: the generator's dependencies and build backend (pyproject.toml) and
+    the repository's own (requirements/project.in: the experiment, the dev tools)."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
-    extras = project["project"]["optional-dependencies"]
+    own = (REPO / "requirements" / "project.in").read_text(encoding="utf-8").splitlines()
     wanted = [
         *project["project"]["dependencies"],
-        *extras["experiment"],
-        *extras["dev"],
         *project["build-system"]["requires"],
+        *(line for line in own if line.strip() and not line.startswith("#")),
     ]
     return [Requirement(text) for text in wanted]
+
+
+def test_the_generator_installs_neither_torch_nor_the_annotated_content():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    names = {canonicalize_name(Requirement(r).name) for r in project["project"]["dependencies"]}
+    for extra in project["project"].get("optional-dependencies", {}).values():
+        names |= {canonicalize_name(Requirement(r).name) for r in extra}
+    assert "torch" not in names and "pagefind-bin-extended" in names
+    assert project["tool"]["setuptools"]["packages"]["find"]["include"] == ["site_builder*"]
+
+
+def test_the_katex_inside_the_generator_is_the_one_package_lock_pins():
+    lock = json.loads((REPO / "package-lock.json").read_text(encoding="utf-8"))
+    pinned = lock["packages"]["node_modules/katex"]["version"]
+    env = {k: v for k, v in os.environ.items() if k != tex.KATEX_ENV}
+    code = "from site_builder import tex; print(tex.katex_dist_dir(), tex.katex_version())"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True
+    )
+    dist, version = done.stdout.split()
+    assert Path(dist) == tex.BUNDLED_KATEX / "dist"
+    assert version == pinned, f"site_builder/katex has KaTeX {version}, not {pinned}: make katex"
 
 
 def test_the_python_lock_pins_every_declared_range_by_hash():

@@ -11,7 +11,7 @@ import pytest
 
 from site_builder.build import build_site
 from site_builder.model import BuildError
-from site_builder.tex import KatexRenderer, TexError, katex_dist_dir, katex_version
+from site_builder.tex import REINSTALL, KatexRenderer, TexError, katex_dist_dir, katex_version
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -200,7 +200,7 @@ def test_env_override_and_missing_katex(tmp_path, monkeypatch):
     monkeypatch.setenv("SITE_BUILDER_KATEX", str(found.parent))
     assert katex_dist_dir() == found
     monkeypatch.setenv("SITE_BUILDER_KATEX", str(tmp_path / "nowhere"))
-    with pytest.raises(FileNotFoundError, match="npm ci"):
+    with pytest.raises(FileNotFoundError, match="reinstall site-builder"):
         katex_dist_dir()
 
 
@@ -321,7 +321,7 @@ def test_a_damaged_katex_is_one_line_naming_its_file(tiny, tmp_path):
     # The installation, not a page: said once, even with --keep-going.
     [message] = [line for line in done.stderr.splitlines() if "KaTeX" in line]
     assert f"{script}: KaTeX does not load (SyntaxError" in message
-    assert message.endswith("run `npm ci`")
+    assert message.endswith(REINSTALL)
 
 
 def test_katex_renders_with_its_limit_inside_a_running_event_loop():

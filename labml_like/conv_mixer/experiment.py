@@ -36,7 +36,7 @@ CIFAR-10 script reports about 92.5%.
 ## Running it
 
 ```bash
-pip install -e ".[experiment]"            # torch, numpy, tqdm
+pip install torch numpy tqdm      # then, from the repository root:
 python -m labml_like.conv_mixer.experiment --preset smoke
 python -m labml_like.conv_mixer.experiment --preset laptop
 python -m labml_like.conv_mixer.experiment --preset paper  # GPU
