@@ -32,7 +32,7 @@ import tempfile
 import threading
 from html import escape
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import NamedTuple
 
 from .cache import FileSets
 from .files import Blob
