@@ -2,12 +2,12 @@
 
 tests/fixtures/catalogs_before_paragraphs keeps the zh and ja catalogs as they were: one entry per
 page part (title, summary, introduction, each block of commentary), keyed by msgctxt.
-tests/fixtures/catalogs_after_paragraphs.json keeps what the migration made of them (each
-catalog's translated entries as [msgctxt, msgid, msgstr], at commit 76ccdb9, which migrated them). Each
-old translation splits into the same blocks as its English, the pieces put together again are the
-old translation, and the migrated catalogs hold every piece, unchanged, as the entry of its English
-block. The catalogs have moved on since (the English changed, translations were improved); that
-the current ones are complete and correct is tests/test_catalogs.py's job.
+tests/fixtures/catalogs_after_paragraphs.json keeps what the migration made of them: each
+catalog's translated entries as [msgctxt, msgid, msgstr], at commit 76ccdb9 (the migration).
+Each old translation splits into the same blocks as its English, the pieces put together again
+are the old translation, and the migrated catalogs hold every piece, unchanged, as the entry of
+its English block. The catalogs have moved on since (the English changed, translations were
+improved); that the current ones are complete and correct is tests/test_catalogs.py's job.
 """
 
 import json

@@ -17,8 +17,8 @@ from labml_like.experiments import trainer as tr
 from labml_like.experiments.augment import Augment, normalize
 from labml_like.experiments.cifar10 import CIFAR10, load_cifar10, steps_per_epoch
 from labml_like.tools.checkpoint import load_checkpoint
-from labml_like.tools.curves import plot_run
 from labml_like.tools.distributed import Distributed
+from labml_like.tools.plots import plot_run
 from labml_like.tools.resume import load_state_dict, save_state
 
 DATA_DIR = Path(

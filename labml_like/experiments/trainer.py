@@ -494,7 +494,7 @@ class Trainer:
 
 # The experiment scripts import these names of the machinery from this page.
 from labml_like.tools.checkpoint import copy_run_files, load_checkpoint, lock_run  # noqa: E402, F401
-from labml_like.tools.curves import plot_run  # noqa: E402, F401
 from labml_like.tools.distributed import init_distributed, pick_device  # noqa: E402, F401
 from labml_like.tools.errors import Interrupted  # noqa: E402, F401
+from labml_like.tools.plots import plot_run  # noqa: E402, F401
 from labml_like.tools.settings import config_problems, flag, invalid  # noqa: E402, F401

@@ -12,7 +12,7 @@ Every `log_every` steps the [trainer](../experiments/trainer.html#Trainer.flush_
 row `{"split": "train", "step", "epoch", "loss", "accuracy", "lr"}`, and after every epoch a row
 with `"split": "test"` and the epoch's training and test results. This page builds those rows,
 writes them, reads them back, and shows the run's progress while it trains; the
-[curves](curves.html) are drawn from them.
+[curves](plots.html#plot_run) are drawn from them.
 """
 
 import contextlib
@@ -82,9 +82,12 @@ def read_metrics(run_dir: Path) -> list[dict]:
     rows = []
     for number, line in enumerate(path.read_text().splitlines(), 1):
         try:
-            rows.append(json.loads(line))
+            row = json.loads(line)
         except json.JSONDecodeError as e:
             raise TrainingError(f"{path}:{number}: not a JSON object ({e.msg})") from e
+        if not isinstance(row, dict) or not {"split", "epoch"} <= row.keys():
+            raise TrainingError(f"{path}:{number}: not a metrics row (no split and epoch)")
+        rows.append(row)
     return rows
 
 

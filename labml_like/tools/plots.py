@@ -21,11 +21,11 @@ plotting library. Three rules make the figures readable on the site:
 * **Translatable words.** Every label is the whole text of one `<text>` element.
 """
 
-import json
 import math
 from pathlib import Path
 
-from labml_like.experiments.trainer import TrainingError
+from labml_like.tools.errors import TrainingError
+from labml_like.tools.metrics import read_metrics
 
 # The two series: a blue and a red that keep enough contrast on white and on near-black.
 COLORS = {"train": "#3b82c4", "test": "#d6455d"}
@@ -70,23 +70,6 @@ def tick_label(value: float, step: float, percent: bool) -> str:
     while decimals < 6 and abs(round(step * scale, decimals) - step * scale) > 1e-9:
         decimals += 1
     return f"{value * scale:.{decimals}f}" + ("%" if percent else "")
-
-
-def read_metrics(run_dir: Path) -> list[dict]:
-    """The rows of `run_dir/metrics.jsonl`, with a clear error for a missing or broken file."""
-    path = run_dir / "metrics.jsonl"
-    if not path.is_file():
-        raise TrainingError(f"{path}: no metrics; is {run_dir} a training run?")
-    rows = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise TrainingError(f"{path}:{number}: not a JSON object ({e.msg})") from e
-        if not isinstance(row, dict) or not {"split", "epoch"} <= row.keys():
-            raise TrainingError(f"{path}:{number}: not a metrics row (no split and epoch)")
-        rows.append(row)
-    return rows
 
 
 def panel(label: str, series: list, top: float, width: float, height: float) -> list[str]:
