@@ -25,6 +25,7 @@ from typing import NamedTuple
 import polib
 import tomlkit
 from babel import Locale, UnknownLocaleError
+from babel.messages.extract import extract_python
 from babel.messages.plurals import get_plural
 from jinja2.ext import babel_extract
 from tomlkit.exceptions import TOMLKitError
@@ -324,10 +325,10 @@ def update(config: SiteConfig, langs: list[str], warnings: list[BuildError]) -> 
 
 
 def ui_template(project: ProjectInfo) -> polib.POFile:
-    """Every `_("...")` string of site_builder's Jinja templates, as a catalog template."""
+    """The strings of the site's interface (`ui_strings`), as a catalog template."""
     template = _catalog("The site's interface (site_builder/templates/).", project, {})
     for message, (file, line) in ui_strings().items():
-        occurrence = (f"site_builder/templates/{file}", str(line))
+        occurrence = (f"site_builder/{file}", str(line))
         template.append(polib.POEntry(msgid=message, occurrences=[occurrence]))
     return template
 
@@ -634,13 +635,20 @@ class TemplateLine(NamedTuple):
 
 
 def ui_strings(templates: Path = UI_TEMPLATES) -> dict[str, TemplateLine]:
-    """Every `_("...")` string of the Jinja templates, with its first `file:line`."""
+    """Every `_("...")` string of the Jinja templates, and every `gettext("...")` of the page
+    layout code beside them (page.py), with its first `file:line`."""
     found: dict[str, TemplateLine] = {}
     for path in sorted(templates.glob("*.html")):
         with open(path, "rb") as file:
             for line, _function, message, _comments in babel_extract(file, ["_"], [], {}):
                 if isinstance(message, str):
-                    found.setdefault(message, TemplateLine(path.name, line))
+                    found.setdefault(message, TemplateLine(f"templates/{path.name}", line))
+    layout = templates.parent / "page.py"
+    if layout.is_file():
+        with open(layout, "rb") as file:
+            for line, _function, message, _comments in extract_python(file, ["gettext"], [], {}):
+                if isinstance(message, str):
+                    found.setdefault(message, TemplateLine(layout.name, line))
     return found
 
 

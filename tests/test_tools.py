@@ -11,7 +11,7 @@ from torch import nn
 
 from labml_like.conv_mixer import conv_mixer
 from labml_like.experiments.trainer import OptimConfig, TrainerConfig
-from labml_like.tools import checkpoint, curves, distributed, metrics, precision, settings
+from labml_like.tools import checkpoint, distributed, metrics, plots, precision, settings
 from labml_like.tools.errors import TrainingError
 
 
@@ -157,10 +157,10 @@ def test_sync_batchnorm_is_used_exactly_with_several_cuda_processes():
 
 def test_plot_reports_broken_metrics(tmp_path):
     with pytest.raises(TrainingError, match="no metrics"):
-        curves.plot_run(tmp_path)
-    (tmp_path / "metrics.jsonl").write_text('{"split": "train"}\nnot json\n')
+        plots.plot_run(tmp_path)
+    (tmp_path / "metrics.jsonl").write_text('{"split": "train", "epoch": 1}\nnot json\n')
     with pytest.raises(TrainingError, match=r"metrics.jsonl:2: not a JSON object"):
-        curves.plot_run(tmp_path)
+        plots.plot_run(tmp_path)
 
 
 def test_a_run_folder_is_held_by_one_run_at_a_time(tmp_path):
