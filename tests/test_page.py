@@ -108,7 +108,7 @@ def test_minify_css_keeps_strings_and_meaningful_spaces():
 def test_stylesheet_holds_the_site_rules_and_both_code_themes():
     css = stylesheet("default", "github-dark")
     assert "/*" not in css.split("\n", 1)[0] and ".section>.docs{" in css
-    assert len(css.encode()) < 14_000  # render-blocking: a budget, raised only for features
+    assert len(css.encode()) < 15_500  # render-blocking: a budget, raised only for features
     # Classes alike share one rule (their colours: the next test).
     assert ":root .code :is(." in css and "[data-theme=dark] .code :is(." in css
     dark_rules = css.count("[data-theme=dark] .code")

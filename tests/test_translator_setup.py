@@ -110,6 +110,8 @@ def test_editing_the_site_builder_settings_reinstalls_nothing(tmp_path):
     os.utime(pyproject, (later, later))
     again = make()
     assert again.returncode == 0 and "pip install" not in again.stdout, again.stdout
-    pyproject.write_text(pyproject.read_text().replace('version = "', 'version = "9', 1))
+    text = pyproject.read_text()
+    assert 'requires-python = ">=3.11"' in text
+    pyproject.write_text(text.replace('requires-python = ">=3.11"', 'requires-python = ">=3.12"'))
     os.utime(pyproject, (later + 60, later + 60))
     assert "pip install" in make().stdout
