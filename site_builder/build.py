@@ -29,7 +29,7 @@ from . import issues, progress, search, site_texts, tex
 from .cache import Cache, builder_digest
 from .config import SiteConfig, load_config
 from .files import Blob, DamagedBlob, digest
-from .images import image_search, page_images
+from .images import image_search, linked_files, page_images
 from .lazy import lazy_module
 from .links import check_site, ids_in, is_external, resolve, urls_in
 from .model import (
@@ -585,6 +585,7 @@ def checked(
     `links.check_site`); a problem stops the build unless `keep_going`."""
     images = page_images(config, {url: r.images for url, r in pages.items()}, outputs)
     outputs = outputs | images.files
+    outputs |= linked_files(config, {url: r.links for url, r in pages.items()}, outputs)
     problems = _sorted_problems(images.problems + check_site(pages, outputs, base_path(config)))
     if problems and not keep_going:
         raise problems[0]

@@ -4,6 +4,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .model import BuildError
 
@@ -191,17 +192,18 @@ def load_config(overrides: dict | None = None, start: Path | None = None) -> Sit
     if source is None:
         raise BuildError("<command line>", None, "no source package: pass --source DIR")
     if not source.is_dir():
-        origin = "<command line>" if "source" in overrides else pyproject
-        line = None if "source" in overrides else lines.get("source")
+        origin, line = _origin("source", overrides, pyproject, lines)
         raise BuildError(origin, line, f"source package '{source}' is not a directory")
     docs = path_of("docs")
     if docs is not None and not docs.is_dir():
-        docs = None
+        origin, line = _origin("docs", overrides, pyproject, lines)
+        raise BuildError(origin, line, f"docs folder '{docs}' is not a directory")
     settings = {**table, **overrides}
     languages = tuple(settings.get("languages", ["en"]))
-    base_url = settings.get("base_url", "")
-    if base_url and not base_url.endswith("/"):
-        base_url += "/"
+    base_url, repo_url = (
+        _site_url(key, settings.get(key, ""), *_origin(key, overrides, pyproject, lines))
+        for key in ("base_url", "repo_url")
+    )
     return SiteConfig(
         root=root,
         source=source,
@@ -209,16 +211,37 @@ def load_config(overrides: dict | None = None, start: Path | None = None) -> Sit
         docs=docs,
         title=settings.get("title") or source.name,
         base_url=base_url,
-        repo_url=settings.get("repo_url", ""),
+        repo_url=repo_url,
         languages=languages,
         lesson=tuple(page.lstrip("/") for page in settings.get("lesson", [])),
-        issues_url=settings.get("issues_url", new_issue_url(settings.get("repo_url", ""))),
+        issues_url=settings.get("issues_url", new_issue_url(repo_url)),
         draft_below=float(settings.get("draft_below", 0)),
         # `--languages` may leave some out
         complete_languages=tuple(
             c for c in settings.get("complete_languages", []) if c in languages
         ),
     )
+
+
+def _origin(
+    key: str, overrides: dict, pyproject: Path | None, lines: dict[str, int]
+) -> tuple[Path | str, int | None]:
+    """Where a setting was given: the command line, or its line in pyproject.toml."""
+    if key in overrides or pyproject is None:
+        return "<command line>", None
+    return pyproject, lines.get(key)
+
+
+def _site_url(key: str, url: str, origin: Path | str, line: int | None) -> str:
+    """`url` ending in a slash (pages are joined to it); BuildError unless it is an http(s) URL
+    with a host. "" stays "" (the setting is optional)."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        message = f"'{key}' must be an http(s) URL with a host, like 'https://example.org/'"
+        raise BuildError(origin, line, f"{message}; got '{url}'")
+    return url if url.endswith("/") else url + "/"
 
 
 def new_issue_url(repo_url: str) -> str:

@@ -15,7 +15,11 @@ from .files import digest
 from .model import BuildError, Input, Source, fail_or_skip, internal_error
 from .paths import catalog_path, language_prefix, page_url
 
-ASSET_SUFFIXES = {".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".json", ".jsonl", ".csv"}
+# Files of the docs tree published as they are: images, data, documents, media and styles.
+ASSET_SUFFIXES = {
+    ".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".ico", ".json", ".jsonl", ".csv",
+    ".pdf", ".txt", ".zip", ".gz", ".mp4", ".webm", ".mp3", ".css", ".js",
+}  # fmt: skip
 SKIPPED_DIRS = {"__pycache__", "node_modules"}
 
 

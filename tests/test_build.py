@@ -557,3 +557,15 @@ def test_the_parse_stage_takes_the_bytes_the_sources_stage_read(tiny, monkeypatc
     monkeypatch.setenv("SITE_BUILDER_WORKERS", "1")
     report = build_site(tiny, index_search=False)
     assert report.pages_total == 6 and not report.skipped
+
+
+def test_a_linked_file_the_site_does_not_render_is_published(tiny):
+    notes = tiny.source / "models/notes.md"
+    notes.write_text(notes.read_text() + "\nThe [paper](paper.pdf) and [slides](../slides.pdf).\n")
+    write_tree(tiny.root, {"pkg/models/paper.pdf": b"%PDF-1.4 one", "docs/slides.pdf": b"%PDF two"})
+    build_site(tiny)
+    assert (tiny.out / "models/paper.pdf").read_bytes() == b"%PDF-1.4 one"
+    assert (tiny.out / "slides.pdf").read_bytes() == b"%PDF two"
+    notes.write_text(notes.read_text() + "\nA [missing](missing.pdf) file.\n")
+    with pytest.raises(BuildError, match="broken link 'missing.pdf'"):
+        build_site(tiny)
