@@ -44,6 +44,10 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         "--lesson", metavar="a.html,b.html", help="pages in reading order (previous/next links)"
     )
     flags.add_argument(
+        "--exclude", metavar="PATTERN,...",
+        help="files and folders to leave out, as in .gitignore (relative to the project root)",
+    )  # fmt: skip
+    flags.add_argument(
         "--draft-below", type=float, metavar="PERCENT",
         help="a language with fewer of its words translated is a draft: built, not offered",
     )  # fmt: skip
@@ -77,6 +81,9 @@ def config_from_args(args: argparse.Namespace) -> SiteConfig:
         "languages": [lang.strip() for lang in languages if lang.strip()] if languages else None,
         "lesson": lesson,
         "draft_below": args.draft_below,
+        "exclude": [p.strip() for p in args.exclude.split(",") if p.strip()]
+        if args.exclude
+        else None,
     }
     return load_config(overrides)
 

@@ -10,7 +10,7 @@ from .model import BuildError
 
 KNOWN_KEYS = (
     "source", "title", "base_url", "repo_url", "issues_url", "languages", "docs", "out",
-    "lesson", "draft_below", "complete_languages",
+    "lesson", "draft_below", "complete_languages", "exclude",
 )  # fmt: skip
 # A language code as pages use it (`<html lang>`, hreflang, the folder in URLs): `zh`, `pt_BR`,
 # `sr-Latn`. gettext's `@modifier` (`sr@latin`) is not one: a script subtag says the same.
@@ -50,6 +50,9 @@ class SiteConfig:
     draft_below: float = 0.0
     complete_languages: tuple[str, ...] = ()  # kept at 100% (the test suite holds them to it)
     drafts: tuple[str, ...] = ()
+    # gitignore-style patterns, relative to `root`, of files and folders that are not inputs
+    # (the root's .gitignore adds its own: see `sources.excluded`)
+    exclude: tuple[str, ...] = ()
 
     @property
     def published_languages(self) -> tuple[str, ...]:
@@ -77,6 +80,7 @@ class SiteConfig:
             self.lesson,
             self.issues_url,
             self.drafts,
+            self.exclude,
         )
 
 
@@ -152,6 +156,10 @@ def _check_types(settings: dict, origin: Path | str, lines: dict[str, int]) -> N
             for code in value:
                 if problem := language_code_problem(code):
                     raise BuildError(origin, lines.get(key), f"'languages': {problem}")
+        elif key == "exclude":
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                message = "'exclude' must be a list of patterns like ['tests/', 'setup.py']"
+                raise BuildError(origin, lines.get(key), message)
         elif key == "lesson":
             pages = value if isinstance(value, list) else []
             paths = [v for v in pages if isinstance(v, str) and v.endswith(".html")]
@@ -214,6 +222,7 @@ def load_config(overrides: dict | None = None, start: Path | None = None) -> Sit
         repo_url=repo_url,
         languages=languages,
         lesson=tuple(page.lstrip("/") for page in settings.get("lesson", [])),
+        exclude=tuple(settings.get("exclude", [])),
         issues_url=settings.get("issues_url", new_issue_url(repo_url)),
         draft_below=float(settings.get("draft_below", 0)),
         # `--languages` may leave some out

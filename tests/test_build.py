@@ -569,3 +569,23 @@ def test_a_linked_file_the_site_does_not_render_is_published(tiny):
     notes.write_text(notes.read_text() + "\nA [missing](missing.pdf) file.\n")
     with pytest.raises(BuildError, match="broken link 'missing.pdf'"):
         build_site(tiny)
+
+
+def test_exclude_patterns_and_the_root_gitignore_leave_files_out(tiny):
+    write_tree(
+        tiny.root,
+        {
+            ".gitignore": "venv/\n*_scratch.py\n",
+            "pkg/venv/lib.py": "X = 1\n",
+            "pkg/models/try_scratch.py": "X = 1\n",
+            "pkg/setup.py": "X = 1\n",
+            "docs/drafts/todo.md": "# todo\n",
+        },
+    )
+    config = make_config(tiny.root, exclude=("pkg/setup.py", "drafts/"))
+    report = build_site(config)
+    assert "models/layer.html" in report.pages_rendered
+    for left_out in ("venv/lib.html", "models/try_scratch.html", "setup.html", "drafts/todo.html"):
+        assert left_out not in report.pages_rendered
+        assert not (tiny.out / left_out).exists()
+    assert "setup.html" in build_site(make_config(tiny.root)).pages_rendered

@@ -132,3 +132,16 @@ def test_repo_url_gets_its_trailing_slash(tmp_path, monkeypatch):
     config = load_config({"source": "pkg", "repo_url": "https://github.com/o/r/blob/main"})
     assert config.repo_url == "https://github.com/o/r/blob/main/"
     assert config.issues_url == "https://github.com/o/r/issues/new"
+
+
+def test_exclude_is_a_list_of_patterns(tmp_path, monkeypatch):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.site_builder]\nsource = "pkg"\nexclude = ["tests/", "setup.py"]\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    assert load_config().exclude == ("tests/", "setup.py")
+    (tmp_path / "pyproject.toml").write_text('[tool.site_builder]\nsource = "pkg"\nexclude = "x"\n')
+    with pytest.raises(BuildError, match="'exclude' must be a list of patterns") as caught:
+        load_config()
+    assert caught.value.line == 3
