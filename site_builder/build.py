@@ -34,6 +34,7 @@ from .lazy import lazy_module
 from .links import check_site, ids_in, is_external, resolve, urls_in
 from .model import (
     BuildError,
+    BuildErrors,
     Commentary,
     Input,
     Link,
@@ -87,7 +88,8 @@ def build_site(
 
     With `keep_going`, a page whose source cannot be read, parsed, translated or rendered is left
     out and its error kept in `report.skipped`, links and TeX errors become warnings, and the rest
-    of the site is still written. `katex`, a renderer that outlives the build (`serve` keeps one,
+    of the site is still written; without it, every error found is raised at once (a
+    `BuildErrors`) and nothing is written. `katex`, a renderer that outlives the build (`serve` keeps one,
     so that V8 starts once), is used instead of a new one. A cache file found missing or damaged
     on the way is forgotten, with everything made from it, and the site is built again."""
     report = BuildReport()
@@ -109,7 +111,9 @@ def _build(
     katex: "tex.KatexRenderer | None",
     heal: bool = False,
 ) -> BuildReport:
-    skipped = report.skipped if keep_going else None  # pages left out, with why (--keep-going)
+    # Pages left out, with why: with --keep-going the rest is written, else every error found
+    # is reported before anything is (see `_stop_on_errors`).
+    skipped = report.skipped
     cache = Cache.load(config.cache_dir, builder_digest())
     if heal:
         cache.heal()
@@ -147,7 +151,7 @@ def _build(
     with search.Indexer(search.kept_indexes(cache.folder)) as indexer:  # stops if the build fails
         # Pagefind indexes each page as it comes out of the page stage, while the next render.
         made = indexer.add if index_search else None
-        shared = Shared(site, table, renderer, cache.put, keep_going)
+        shared = Shared(site, table, renderer, cache.put)
         # render -> notebook -> page, one source (every language) at a time: `make_pages`
         rendered = render_pages(report, cache, shared, stale, translated, katex, made)
         records = cache.kept("page", by_render_key, rendered)
@@ -155,7 +159,9 @@ def _build(
         with report.stage("page"):
             outputs = site_outputs(config, site, renderer, pages, cache, report.warnings)
         with report.stage("check"):
-            outputs, problems = checked(config, pages, outputs, keep_going)
+            outputs, problems = checked(config, pages, outputs)
+            if not keep_going:
+                _stop_on_errors(report.skipped, problems)
             outputs = site_texts.translate_figures(config, outputs, report.warnings)
         with report.stage("search"):
             documents = {url: cache.blob(record.search) for url, record in pages.items()}
@@ -338,7 +344,6 @@ class Shared:
     symbols: SymbolTable
     renderer: PageRenderer
     keep: Callable[[bytes], str]
-    keep_going: bool
 
 
 @dataclass
@@ -396,7 +401,7 @@ def render_pages(
             stage_seconds[stage] = stage_seconds.get(stage, 0.0) + spent
         new_math |= result.math
         if result.problem:
-            fail_or_skip(result.problem, report.skipped if shared.keep_going else None)
+            fail_or_skip(result.problem, report.skipped)
             continue
         for item, record in zip(unit.items, result.records, strict=True):
             done[shared.site.render_key(item)] = record
@@ -437,7 +442,7 @@ def _make_pages(shared: Shared, unit: SourcePages, report: BuildReport) -> list[
             [page.module for page in pages],
             unit.katex,
             linkers,
-            shared.keep_going,
+            True,  # a TeX error is a problem of its page (see `checked`)
             image_search(site.config, items[0].source.url),
         )
     with report.stage("notebook"):
@@ -579,14 +584,23 @@ def site_outputs(
 
 
 def checked(
-    config: SiteConfig, pages: dict[str, PageRecord], outputs: dict[str, Blob], keep_going: bool
+    config: SiteConfig, pages: dict[str, PageRecord], outputs: dict[str, Blob]
 ) -> tuple[dict[str, Blob], list[BuildError]]:
     """Check stage: the site's files with the images its pages show, and its problems (see
-    `links.check_site`); a problem stops the build unless `keep_going`."""
+    `links.check_site`)."""
     images = page_images(config, {url: r.images for url, r in pages.items()}, outputs)
     outputs = outputs | images.files
     outputs |= linked_files(config, {url: r.links for url, r in pages.items()}, outputs)
     problems = _sorted_problems(images.problems + check_site(pages, outputs, base_path(config)))
-    if problems and not keep_going:
-        raise problems[0]
     return outputs, problems
+
+
+def _stop_on_errors(skipped: list[BuildError], problems: list[BuildError]) -> None:
+    """Without --keep-going, any error stops the build before it writes, reporting them all.
+    When pages were left out, links to them would read as broken: those wait for the next
+    build."""
+    if skipped:
+        problems = [p for p in problems if not p.message.startswith("broken link")]
+    errors = _sorted_problems(skipped + problems)
+    if errors:
+        raise BuildErrors(errors)

@@ -245,7 +245,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except BuildError as error:
-        print_problem(error, debug=debug)
+        errors = getattr(error, "errors", [error])  # a build reports every error it found
+        for each in errors:
+            print_problem(each, debug=debug)
+        if len(errors) > 1:
+            print(f"{len(errors)} errors; nothing was written", file=sys.stderr)
         return 1
     except OSError as error:  # from the machine, not the input: a read-only folder, a full disk
         where = f"{error.filename}: " if error.filename else ""
