@@ -89,9 +89,10 @@ def build_site(
     With `keep_going`, a page whose source cannot be read, parsed, translated or rendered is left
     out and its error kept in `report.skipped`, links and TeX errors become warnings, and the rest
     of the site is still written; without it, every error found is raised at once (a
-    `BuildErrors`) and nothing is written. `katex`, a renderer that outlives the build (`serve` keeps one,
-    so that V8 starts once), is used instead of a new one. A cache file found missing or damaged
-    on the way is forgotten, with everything made from it, and the site is built again."""
+    `BuildErrors`) and nothing is written. `katex`, a renderer that outlives the build (`serve`
+    keeps one, so that V8 starts once), is used instead of a new one. A cache file found missing
+    or damaged on the way is forgotten, with everything made from it, and the site is built
+    again."""
     report = BuildReport()
     with report.stage("config"):
         config = config if isinstance(config, SiteConfig) else load_config(config)
