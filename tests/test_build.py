@@ -598,3 +598,14 @@ def test_every_top_level_class_and_function_has_an_anchor(tiny):
     page = (tiny.out / "plain.html").read_text()
     assert 'id="Plain"' in page and 'id="helper"' in page
     assert 'href="../plain.html#helper"' in (tiny.out / "models/notes.html").read_text()
+
+
+def test_a_link_to_a_source_file_goes_to_its_page(tiny):
+    notes = "---\ntitle: Notes\n---\n[The layer](layer.py#Layer), [the package](../__init__.py).\n"
+    write_tree(tiny.root, {"pkg/models/notes.md": notes})
+    build_site(tiny)
+    page = (tiny.out / "models/notes.html").read_text()
+    assert 'href="layer.html#Layer"' in page and 'href="../index.html"' in page
+    write_tree(tiny.root, {"pkg/models/notes.md": notes.replace("layer.py", "gone.py")})
+    with pytest.raises(BuildError, match="broken link 'gone.html#Layer'"):
+        build_site(tiny)
