@@ -19,6 +19,7 @@ from .config import SiteConfig, load_config
 from .lazy import lazy_module
 from .model import BuildError, internal_error, one_line
 from .report import DEBUG_ENV, debugging, print_problem, print_report
+from .scaffold import new_project
 
 # The libraries behind the commands, imported when a command first uses one (see `lazy`).
 build = lazy_module("site_builder.build")
@@ -98,6 +99,13 @@ def _cmd_build(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     return serve.serve(config, args.port, args.keep_going, debugging(args.debug))
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    for path in new_project(Path(args.dir)):
+        print(f"wrote {path}")
+    print(f"next: cd {args.dir} && site-builder serve")
+    return 0
 
 
 def _project_config(args: argparse.Namespace) -> SiteConfig:
@@ -235,6 +243,11 @@ def make_parser() -> argparse.ArgumentParser:
     _add_config_flags(serve)
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     serve.set_defaults(func=_cmd_serve)
+    new = commands.add_parser(
+        "new", help="start a project: the config, an annotated example, .gitignore entries"
+    )
+    new.add_argument("dir", nargs="?", default=".", metavar="DIR", help="(default: here)")
+    new.set_defaults(func=_cmd_new)
     _add_i18n(commands)
     return parser
 
