@@ -61,6 +61,7 @@ from .paths import (
     language_prefix,
     notebook_path,
     relative_href,
+    source_link_to_page,
     url_path,
 )
 from .report import BuildReport
@@ -157,6 +158,8 @@ def _build(
         rendered = render_pages(report, cache, shared, stale, translated, katex, made)
         records = cache.kept("page", by_render_key, rendered)
         pages = {item.url: records[key] for key, item in by_render_key.items() if key in records}
+        if report.skipped and not keep_going:  # the site is not checked without its pages
+            _stop_on_errors(report.skipped, [p for r in pages.values() for p in r.problems])
         with report.stage("page"):
             outputs = site_outputs(config, site, renderer, pages, cache, report.warnings)
         with report.stage("check"):
@@ -552,7 +555,8 @@ def page_layout(
 def _template_links(page_html: str, found: Commentary, page_file: str) -> list[Link]:
     """Links in the HTML that commentary did not write: they come from the templates."""
     extra = Counter(urls_in(page_html))
-    extra.subtract(link.href for link in found.links + found.images)
+    extra.subtract(source_link_to_page(link.href) for link in found.links)
+    extra.subtract(image.href for image in found.images)
     return [Link(href, page_file) for href, n in sorted(extra.items()) for _ in range(max(n, 0))]
 
 
