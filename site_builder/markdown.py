@@ -116,8 +116,9 @@ def _intrinsic_size(image: Path | None) -> tuple[int, int] | None:
 
 def _link_open(self, tokens, idx, options, env):
     token = tokens[idx]
-    token.attrSet("href", source_link_to_page(token.attrGet("href") or ""))
-    env["links"].append(Written(token.attrGet("href"), _line(token)))
+    href = token.attrGet("href")
+    env["links"].append(Written(href, _line(token)))  # as written: the check stage says so
+    token.attrSet("href", source_link_to_page(href or ""))
     env["in_link"] = True
     return self.renderToken(tokens, idx, options, env)
 

@@ -36,7 +36,15 @@ from .page import (
     sitemap_xml,
     stylesheet,
 )
-from .paths import base_path, language_prefix, notebook_path, public_url, relative_href, url_path
+from .paths import (
+    base_path,
+    language_prefix,
+    notebook_path,
+    public_url,
+    relative_href,
+    source_link_to_page,
+    url_path,
+)
 from .progress import UI_PAGE, Progress, totals
 from .site_texts import FIGURES_PAGE, SITE_STEM
 from .tex import katex_dist_dir
@@ -183,7 +191,7 @@ class SiteIndex:
         def link(href: str) -> str | None:
             if not href or href.startswith("#") or is_external(href):
                 return None
-            target = resolve(page, href, root).path
+            target = resolve(page, source_link_to_page(href), root).path
             if target is None:
                 return None
             if self.has_notebook(target):

@@ -607,5 +607,5 @@ def test_a_link_to_a_source_file_goes_to_its_page(tiny):
     page = (tiny.out / "models/notes.html").read_text()
     assert 'href="layer.html#Layer"' in page and 'href="../index.html"' in page
     write_tree(tiny.root, {"pkg/models/notes.md": notes.replace("layer.py", "gone.py")})
-    with pytest.raises(BuildError, match="broken link 'gone.html#Layer'"):
+    with pytest.raises(BuildError, match="broken link 'gone.py#Layer': no page"):
         build_site(tiny)
