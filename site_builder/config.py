@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .files import digest
 from .model import BuildError
 
 KNOWN_KEYS = (
     "source", "title", "base_url", "repo_url", "issues_url", "languages", "docs", "out",
-    "lesson", "draft_below", "complete_languages", "exclude",
+    "lesson", "draft_below", "complete_languages", "exclude", "overrides", "logo", "favicon",
 )  # fmt: skip
 # A language code as pages use it (`<html lang>`, hreflang, the folder in URLs): `zh`, `pt_BR`,
 # `sr-Latn`. gettext's `@modifier` (`sr@latin`) is not one: a script subtag says the same.
@@ -53,6 +54,12 @@ class SiteConfig:
     # gitignore-style patterns, relative to `root`, of files and folders that are not inputs
     # (the root's .gitignore adds its own: see `sources.excluded`)
     exclude: tuple[str, ...] = ()
+    # The author's look: a folder whose templates replace the builder's of the same name, whose
+    # `extra.css` follows the stylesheet and whose `static/` files are published under static/;
+    # a logo shown in the header, a favicon.
+    overrides: Path | None = None
+    logo: Path | None = None
+    favicon: Path | None = None
 
     @property
     def published_languages(self) -> tuple[str, ...]:
@@ -81,7 +88,15 @@ class SiteConfig:
             self.issues_url,
             self.drafts,
             self.exclude,
+            self.look_digest(),
         )
+
+    def look_digest(self) -> str:
+        """Digest of the overrides folder's files, the logo and the favicon (names and bytes)."""
+        files = [path for path in (self.logo, self.favicon) if path]
+        if self.overrides:
+            files += sorted(p for p in self.overrides.rglob("*") if p.is_file())
+        return digest(*[(path.as_posix(), path.read_bytes()) for path in files])
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -206,6 +221,13 @@ def load_config(overrides: dict | None = None, start: Path | None = None) -> Sit
     if docs is not None and not docs.is_dir():
         origin, line = _origin("docs", overrides, pyproject, lines)
         raise BuildError(origin, line, f"docs folder '{docs}' is not a directory")
+    look = {}
+    for key, kind in (("overrides", "folder"), ("logo", "file"), ("favicon", "file")):
+        path = path_of(key)
+        if path is not None and not (path.is_dir() if kind == "folder" else path.is_file()):
+            origin, line = _origin(key, overrides, pyproject, lines)
+            raise BuildError(origin, line, f"{key} '{path}' is not a {kind}")
+        look[key] = path
     settings = {**table, **overrides}
     languages = tuple(settings.get("languages", ["en"]))
     base_url, repo_url = (
@@ -223,6 +245,9 @@ def load_config(overrides: dict | None = None, start: Path | None = None) -> Sit
         languages=languages,
         lesson=tuple(page.lstrip("/") for page in settings.get("lesson", [])),
         exclude=tuple(settings.get("exclude", [])),
+        overrides=look["overrides"],
+        logo=look["logo"],
+        favicon=look["favicon"],
         issues_url=settings.get("issues_url", new_issue_url(repo_url)),
         draft_below=float(settings.get("draft_below", 0)),
         # `--languages` may leave some out

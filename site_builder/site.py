@@ -219,11 +219,20 @@ def site_files(
     static = {f"static/{p.name}": p for p in STATIC_DIR.iterdir() if p.is_file()}
     static = {rel: path for rel, path in static.items() if path.suffix != ".css"}
     outputs |= {rel: file_blob(path) for rel, path in static.items()} | katex_files(file_blob)
+    outputs |= {f"static/{path.name}": file_blob(path) for path in _look_files(config)}
     for lang in config.languages:
         prefix = language_prefix(config, lang)
         for rel, path in assets.items():
             outputs[prefix + rel] = file_blob(path)
     return outputs | whole_site
+
+
+def _look_files(config: SiteConfig) -> list[Path]:
+    """The author's static files (an overrides folder's static/, which may replace the
+    builder's, flat), the logo and the favicon: each published as static/<its name>."""
+    own = config.overrides / "static" if config.overrides else None
+    found = sorted(p for p in own.iterdir() if p.is_file()) if own and own.is_dir() else []
+    return found + [path for path in (config.logo, config.favicon) if path]
 
 
 # Browsers that can run the site all read woff2, so the other formats are left out of KaTeX's CSS.
@@ -249,7 +258,9 @@ def whole_site_files(
     extras = {
         "404.html": renderer.not_found_page().encode(),
         "sitemap.xml": sitemap_xml(config, sorted(site.urls | {"index.html"})).encode(),
-        "static/site.css": stylesheet(*PYGMENTS_STYLES).encode(),
+        "static/site.css": stylesheet(
+            *PYGMENTS_STYLES, config.overrides / "extra.css" if config.overrides else None
+        ).encode(),
     }
     if len(config.languages) > 1:
         for lang in config.languages:

@@ -609,3 +609,31 @@ def test_a_link_to_a_source_file_goes_to_its_page(tiny):
     write_tree(tiny.root, {"pkg/models/notes.md": notes.replace("layer.py", "gone.py")})
     with pytest.raises(BuildError, match="broken link 'gone.py#Layer': no page"):
         build_site(tiny)
+
+
+def test_an_overrides_folder_a_logo_and_a_favicon_change_the_look(tiny):
+    write_tree(
+        tiny.root,
+        {
+            "look/404.html": "<!doctype html><title>{{ site_title }}</title><p>Lost here</p>",
+            "look/extra.css": ".mine{color:teal}\n",
+            "look/static/extra.js": "// mine\n",
+            "brand/logo.png": PNG_1X1,
+            "brand/icon.png": PNG_1X1,
+        },
+    )
+    look = {"overrides": tiny.root / "look", "logo": tiny.root / "brand/logo.png"}
+    config = make_config(tiny.root, **look, favicon=tiny.root / "brand/icon.png")
+    build_site(config)
+    out = tiny.out
+    assert (
+        out / "404.html"
+    ).read_text() == "<!doctype html><title>Tiny Papers</title><p>Lost here</p>"
+    assert (out / "static/site.css").read_text().endswith(".mine{color:teal}\n")
+    assert (out / "static/extra.js").read_text() == "// mine\n"
+    assert (out / "static/logo.png").read_bytes() == PNG_1X1
+    page = (out / "models/layer.html").read_text()
+    assert '<img src="../static/logo.png"' in page and 'href="../static/icon.png"' in page
+    (tiny.root / "look/extra.css").write_text(".mine{color:red}\n")  # an edit rebuilds the look
+    build_site(config)
+    assert (out / "static/site.css").read_text().endswith(".mine{color:red}\n")

@@ -145,3 +145,13 @@ def test_exclude_is_a_list_of_patterns(tmp_path, monkeypatch):
     with pytest.raises(BuildError, match="'exclude' must be a list of patterns") as caught:
         load_config()
     assert caught.value.line == 3
+
+
+@pytest.mark.parametrize(("key", "kind"), [("overrides", "folder"), ("logo", "file")])
+def test_a_missing_overrides_folder_or_logo_names_its_line(tmp_path, monkeypatch, key, kind):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pyproject.toml").write_text(f'[tool.site_builder]\nsource = "pkg"\n{key} = "x"\n')
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BuildError, match=f"{key} '.*x' is not a {kind}") as caught:
+        load_config()
+    assert caught.value.line == 3
