@@ -48,6 +48,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         "--exclude", metavar="PATTERN,...",
         help="files and folders to leave out, as in .gitignore (relative to the project root)",
     )  # fmt: skip
+    flags.add_argument("--overrides", metavar="DIR", help="your templates, extra.css and static/")
+    flags.add_argument("--logo", metavar="FILE", help="image shown in the header")
+    flags.add_argument("--favicon", metavar="FILE", help="the site's icon")
     flags.add_argument(
         "--draft-below", type=float, metavar="PERCENT",
         help="a language with fewer of its words translated is a draft: built, not offered",
@@ -82,6 +85,9 @@ def config_from_args(args: argparse.Namespace) -> SiteConfig:
         "languages": [lang.strip() for lang in languages if lang.strip()] if languages else None,
         "lesson": lesson,
         "draft_below": args.draft_below,
+        "overrides": args.overrides,
+        "logo": args.logo,
+        "favicon": args.favicon,
         "exclude": [p.strip() for p in args.exclude.split(",") if p.strip()]
         if args.exclude
         else None,

@@ -458,6 +458,8 @@ class PreviewServer:
         dirs = [self.config.source]
         if self.config.docs:
             dirs.append(self.config.docs)  # holds locale/
+        if self.config.overrides:
+            dirs.append(self.config.overrides)  # templates and CSS
         return dirs
 
     def missing_dirs(self) -> list[Path]:
