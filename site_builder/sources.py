@@ -75,7 +75,10 @@ def _gitignore_lines(root: Path) -> tuple[str, ...]:
 def _excluded(
     root: Path, patterns: tuple[str, ...], gitignore: tuple[str, ...]
 ) -> Callable[[Path, bool], bool]:
-    spec = pathspec.GitIgnoreSpec.from_lines([*gitignore, *patterns])
+    lines = [line for line in (*gitignore, *patterns) if line.strip() and line[0] != "#"]
+    if not lines:
+        return lambda _, __: False
+    spec = pathspec.GitIgnoreSpec.from_lines(lines)
 
     def matches(path: Path, folder: bool) -> bool:
         if not path.is_relative_to(root):
