@@ -29,11 +29,12 @@ from . import issues, progress, search, site_texts, tex
 from .cache import Cache, builder_digest
 from .config import SiteConfig, load_config
 from .files import Blob, DamagedBlob, digest
-from .images import image_search, page_images
+from .images import image_search, linked_files, page_images
 from .lazy import lazy_module
 from .links import check_site, ids_in, is_external, resolve, urls_in
 from .model import (
     BuildError,
+    BuildErrors,
     Commentary,
     Input,
     Link,
@@ -60,6 +61,7 @@ from .paths import (
     language_prefix,
     notebook_path,
     relative_href,
+    source_link_to_page,
     url_path,
 )
 from .report import BuildReport
@@ -87,9 +89,11 @@ def build_site(
 
     With `keep_going`, a page whose source cannot be read, parsed, translated or rendered is left
     out and its error kept in `report.skipped`, links and TeX errors become warnings, and the rest
-    of the site is still written. `katex`, a renderer that outlives the build (`serve` keeps one,
-    so that V8 starts once), is used instead of a new one. A cache file found missing or damaged
-    on the way is forgotten, with everything made from it, and the site is built again."""
+    of the site is still written; without it, every error found is raised at once (a
+    `BuildErrors`) and nothing is written. `katex`, a renderer that outlives the build (`serve`
+    keeps one, so that V8 starts once), is used instead of a new one. A cache file found missing
+    or damaged on the way is forgotten, with everything made from it, and the site is built
+    again."""
     report = BuildReport()
     with report.stage("config"):
         config = config if isinstance(config, SiteConfig) else load_config(config)
@@ -109,7 +113,9 @@ def _build(
     katex: "tex.KatexRenderer | None",
     heal: bool = False,
 ) -> BuildReport:
-    skipped = report.skipped if keep_going else None  # pages left out, with why (--keep-going)
+    # Pages left out, with why: with --keep-going the rest is written, else every error found
+    # is reported before anything is (see `_stop_on_errors`).
+    skipped = report.skipped
     cache = Cache.load(config.cache_dir, builder_digest())
     if heal:
         cache.heal()
@@ -147,15 +153,19 @@ def _build(
     with search.Indexer(search.kept_indexes(cache.folder)) as indexer:  # stops if the build fails
         # Pagefind indexes each page as it comes out of the page stage, while the next render.
         made = indexer.add if index_search else None
-        shared = Shared(site, table, renderer, cache.put, keep_going)
+        shared = Shared(site, table, renderer, cache.put)
         # render -> notebook -> page, one source (every language) at a time: `make_pages`
         rendered = render_pages(report, cache, shared, stale, translated, katex, made)
         records = cache.kept("page", by_render_key, rendered)
         pages = {item.url: records[key] for key, item in by_render_key.items() if key in records}
+        if report.skipped and not keep_going:  # the site is not checked without its pages
+            _stop_on_errors(report.skipped, [p for r in pages.values() for p in r.problems])
         with report.stage("page"):
             outputs = site_outputs(config, site, renderer, pages, cache, report.warnings)
         with report.stage("check"):
-            outputs, problems = checked(config, pages, outputs, keep_going)
+            outputs, problems = checked(config, pages, outputs)
+            if not keep_going:
+                _stop_on_errors(report.skipped, problems)
             outputs = site_texts.translate_figures(config, outputs, report.warnings)
         with report.stage("search"):
             documents = {url: cache.blob(record.search) for url, record in pages.items()}
@@ -338,7 +348,6 @@ class Shared:
     symbols: SymbolTable
     renderer: PageRenderer
     keep: Callable[[bytes], str]
-    keep_going: bool
 
 
 @dataclass
@@ -396,7 +405,7 @@ def render_pages(
             stage_seconds[stage] = stage_seconds.get(stage, 0.0) + spent
         new_math |= result.math
         if result.problem:
-            fail_or_skip(result.problem, report.skipped if shared.keep_going else None)
+            fail_or_skip(result.problem, report.skipped)
             continue
         for item, record in zip(unit.items, result.records, strict=True):
             done[shared.site.render_key(item)] = record
@@ -437,7 +446,7 @@ def _make_pages(shared: Shared, unit: SourcePages, report: BuildReport) -> list[
             [page.module for page in pages],
             unit.katex,
             linkers,
-            shared.keep_going,
+            True,  # a TeX error is a problem of its page (see `checked`)
             image_search(site.config, items[0].source.url),
         )
     with report.stage("notebook"):
@@ -546,7 +555,8 @@ def page_layout(
 def _template_links(page_html: str, found: Commentary, page_file: str) -> list[Link]:
     """Links in the HTML that commentary did not write: they come from the templates."""
     extra = Counter(urls_in(page_html))
-    extra.subtract(link.href for link in found.links + found.images)
+    extra.subtract(source_link_to_page(link.href) for link in found.links)
+    extra.subtract(image.href for image in found.images)
     return [Link(href, page_file) for href, n in sorted(extra.items()) for _ in range(max(n, 0))]
 
 
@@ -579,13 +589,23 @@ def site_outputs(
 
 
 def checked(
-    config: SiteConfig, pages: dict[str, PageRecord], outputs: dict[str, Blob], keep_going: bool
+    config: SiteConfig, pages: dict[str, PageRecord], outputs: dict[str, Blob]
 ) -> tuple[dict[str, Blob], list[BuildError]]:
     """Check stage: the site's files with the images its pages show, and its problems (see
-    `links.check_site`); a problem stops the build unless `keep_going`."""
+    `links.check_site`)."""
     images = page_images(config, {url: r.images for url, r in pages.items()}, outputs)
     outputs = outputs | images.files
+    outputs |= linked_files(config, {url: r.links for url, r in pages.items()}, outputs)
     problems = _sorted_problems(images.problems + check_site(pages, outputs, base_path(config)))
-    if problems and not keep_going:
-        raise problems[0]
     return outputs, problems
+
+
+def _stop_on_errors(skipped: list[BuildError], problems: list[BuildError]) -> None:
+    """Without --keep-going, any error stops the build before it writes, reporting them all.
+    When pages were left out, links to them would read as broken: those wait for the next
+    build."""
+    if skipped:
+        problems = [p for p in problems if not p.message.startswith("broken link")]
+    errors = _sorted_problems(skipped + problems)
+    if errors:
+        raise BuildErrors(errors)

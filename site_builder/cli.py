@@ -19,6 +19,7 @@ from .config import SiteConfig, load_config
 from .lazy import lazy_module
 from .model import BuildError, internal_error, one_line
 from .report import DEBUG_ENV, debugging, print_problem, print_report
+from .scaffold import new_project
 
 # The libraries behind the commands, imported when a command first uses one (see `lazy`).
 build = lazy_module("site_builder.build")
@@ -43,6 +44,13 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     flags.add_argument(
         "--lesson", metavar="a.html,b.html", help="pages in reading order (previous/next links)"
     )
+    flags.add_argument(
+        "--exclude", metavar="PATTERN,...",
+        help="files and folders to leave out, as in .gitignore (relative to the project root)",
+    )  # fmt: skip
+    flags.add_argument("--overrides", metavar="DIR", help="your templates, extra.css and static/")
+    flags.add_argument("--logo", metavar="FILE", help="image shown in the header")
+    flags.add_argument("--favicon", metavar="FILE", help="the site's icon")
     flags.add_argument(
         "--draft-below", type=float, metavar="PERCENT",
         help="a language with fewer of its words translated is a draft: built, not offered",
@@ -77,6 +85,12 @@ def config_from_args(args: argparse.Namespace) -> SiteConfig:
         "languages": [lang.strip() for lang in languages if lang.strip()] if languages else None,
         "lesson": lesson,
         "draft_below": args.draft_below,
+        "overrides": args.overrides,
+        "logo": args.logo,
+        "favicon": args.favicon,
+        "exclude": [p.strip() for p in args.exclude.split(",") if p.strip()]
+        if args.exclude
+        else None,
     }
     return load_config(overrides)
 
@@ -91,6 +105,13 @@ def _cmd_build(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     return serve.serve(config, args.port, args.keep_going, debugging(args.debug))
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    for path in new_project(Path(args.dir)):
+        print(f"wrote {path}")
+    print(f"next: cd {args.dir} && site-builder serve")
+    return 0
 
 
 def _project_config(args: argparse.Namespace) -> SiteConfig:
@@ -228,6 +249,11 @@ def make_parser() -> argparse.ArgumentParser:
     _add_config_flags(serve)
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     serve.set_defaults(func=_cmd_serve)
+    new = commands.add_parser(
+        "new", help="start a project: the config, an annotated example, .gitignore entries"
+    )
+    new.add_argument("dir", nargs="?", default=".", metavar="DIR", help="(default: here)")
+    new.set_defaults(func=_cmd_new)
     _add_i18n(commands)
     return parser
 
@@ -238,7 +264,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except BuildError as error:
-        print_problem(error, debug=debug)
+        errors = getattr(error, "errors", [error])  # a build reports every error it found
+        for each in errors:
+            print_problem(each, debug=debug)
+        if len(errors) > 1:
+            print(f"{len(errors)} errors; nothing was written", file=sys.stderr)
         return 1
     except OSError as error:  # from the machine, not the input: a read-only folder, a full disk
         where = f"{error.filename}: " if error.filename else ""

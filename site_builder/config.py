@@ -4,12 +4,14 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from .files import digest
 from .model import BuildError
 
 KNOWN_KEYS = (
     "source", "title", "base_url", "repo_url", "issues_url", "languages", "docs", "out",
-    "lesson", "draft_below", "complete_languages",
+    "lesson", "draft_below", "complete_languages", "exclude", "overrides", "logo", "favicon",
 )  # fmt: skip
 # A language code as pages use it (`<html lang>`, hreflang, the folder in URLs): `zh`, `pt_BR`,
 # `sr-Latn`. gettext's `@modifier` (`sr@latin`) is not one: a script subtag says the same.
@@ -49,6 +51,15 @@ class SiteConfig:
     draft_below: float = 0.0
     complete_languages: tuple[str, ...] = ()  # kept at 100% (the test suite holds them to it)
     drafts: tuple[str, ...] = ()
+    # gitignore-style patterns, relative to `root`, of files and folders that are not inputs
+    # (the root's .gitignore adds its own: see `sources.excluded`)
+    exclude: tuple[str, ...] = ()
+    # The author's look: a folder whose templates replace the builder's of the same name, whose
+    # `extra.css` follows the stylesheet and whose `static/` files are published under static/;
+    # a logo shown in the header, a favicon.
+    overrides: Path | None = None
+    logo: Path | None = None
+    favicon: Path | None = None
 
     @property
     def published_languages(self) -> tuple[str, ...]:
@@ -76,7 +87,16 @@ class SiteConfig:
             self.lesson,
             self.issues_url,
             self.drafts,
+            self.exclude,
+            self.look_digest(),
         )
+
+    def look_digest(self) -> str:
+        """Digest of the overrides folder's files, the logo and the favicon (names and bytes)."""
+        files = [path for path in (self.logo, self.favicon) if path]
+        if self.overrides:
+            files += sorted(p for p in self.overrides.rglob("*") if p.is_file())
+        return digest(*[(path.as_posix(), path.read_bytes()) for path in files])
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -151,6 +171,10 @@ def _check_types(settings: dict, origin: Path | str, lines: dict[str, int]) -> N
             for code in value:
                 if problem := language_code_problem(code):
                     raise BuildError(origin, lines.get(key), f"'languages': {problem}")
+        elif key == "exclude":
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                message = "'exclude' must be a list of patterns like ['tests/', 'setup.py']"
+                raise BuildError(origin, lines.get(key), message)
         elif key == "lesson":
             pages = value if isinstance(value, list) else []
             paths = [v for v in pages if isinstance(v, str) and v.endswith(".html")]
@@ -191,17 +215,25 @@ def load_config(overrides: dict | None = None, start: Path | None = None) -> Sit
     if source is None:
         raise BuildError("<command line>", None, "no source package: pass --source DIR")
     if not source.is_dir():
-        origin = "<command line>" if "source" in overrides else pyproject
-        line = None if "source" in overrides else lines.get("source")
+        origin, line = _origin("source", overrides, pyproject, lines)
         raise BuildError(origin, line, f"source package '{source}' is not a directory")
     docs = path_of("docs")
     if docs is not None and not docs.is_dir():
-        docs = None
+        origin, line = _origin("docs", overrides, pyproject, lines)
+        raise BuildError(origin, line, f"docs folder '{docs}' is not a directory")
+    look = {}
+    for key, kind in (("overrides", "folder"), ("logo", "file"), ("favicon", "file")):
+        path = path_of(key)
+        if path is not None and not (path.is_dir() if kind == "folder" else path.is_file()):
+            origin, line = _origin(key, overrides, pyproject, lines)
+            raise BuildError(origin, line, f"{key} '{path}' is not a {kind}")
+        look[key] = path
     settings = {**table, **overrides}
     languages = tuple(settings.get("languages", ["en"]))
-    base_url = settings.get("base_url", "")
-    if base_url and not base_url.endswith("/"):
-        base_url += "/"
+    base_url, repo_url = (
+        _site_url(key, settings.get(key, ""), *_origin(key, overrides, pyproject, lines))
+        for key in ("base_url", "repo_url")
+    )
     return SiteConfig(
         root=root,
         source=source,
@@ -209,16 +241,41 @@ def load_config(overrides: dict | None = None, start: Path | None = None) -> Sit
         docs=docs,
         title=settings.get("title") or source.name,
         base_url=base_url,
-        repo_url=settings.get("repo_url", ""),
+        repo_url=repo_url,
         languages=languages,
         lesson=tuple(page.lstrip("/") for page in settings.get("lesson", [])),
-        issues_url=settings.get("issues_url", new_issue_url(settings.get("repo_url", ""))),
+        exclude=tuple(settings.get("exclude", [])),
+        overrides=look["overrides"],
+        logo=look["logo"],
+        favicon=look["favicon"],
+        issues_url=settings.get("issues_url", new_issue_url(repo_url)),
         draft_below=float(settings.get("draft_below", 0)),
         # `--languages` may leave some out
         complete_languages=tuple(
             c for c in settings.get("complete_languages", []) if c in languages
         ),
     )
+
+
+def _origin(
+    key: str, overrides: dict, pyproject: Path | None, lines: dict[str, int]
+) -> tuple[Path | str, int | None]:
+    """Where a setting was given: the command line, or its line in pyproject.toml."""
+    if key in overrides or pyproject is None:
+        return "<command line>", None
+    return pyproject, lines.get(key)
+
+
+def _site_url(key: str, url: str, origin: Path | str, line: int | None) -> str:
+    """`url` ending in a slash (pages are joined to it); BuildError unless it is an http(s) URL
+    with a host. "" stays "" (the setting is optional)."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        message = f"'{key}' must be an http(s) URL with a host, like 'https://example.org/'"
+        raise BuildError(origin, line, f"{message}; got '{url}'")
+    return url if url.endswith("/") else url + "/"
 
 
 def new_issue_url(repo_url: str) -> str:

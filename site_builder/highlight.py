@@ -179,22 +179,31 @@ def highlight_block(code: str, language: str) -> str:
 
 
 def highlight_module(
-    source: str, sections: list[Section], linker: Linker | None = None
+    source: str,
+    sections: list[Section],
+    linker: Linker | None = None,
+    anchors: dict[int, str] | None = None,
 ) -> dict[str, str]:
     """Each section's code as HTML, by section id ("" for a section without code), lexing
-    `source` (the whole module) once; with a `linker`, names are marked and linked."""
+    `source` (the whole module) once; with a `linker`, names are marked and linked. `anchors`
+    (line -> name) adds a named anchor to those lines (see `xref.definition_anchors`)."""
     lines = _html_lines(_tokens(source, _python), linker)
+    anchors = anchors or {}
     found = {}
     for section in sections:
         rows = [
-            f'<span class="line" id="L{n}"><span class="ln" aria-hidden="true">{n}</span>'
-            f"{lines[n - 1]}</span>"
+            f'<span class="line" id="L{n}">{_anchor(anchors.get(n))}'
+            f'<span class="ln" aria-hidden="true">{n}</span>{lines[n - 1]}</span>'
             for n, _ in section.code
         ]
         found[section.id] = (
             '<pre class="code"><code>' + "\n".join(rows) + "</code></pre>" if rows else ""
         )
     return found
+
+
+def _anchor(name: str | None) -> str:
+    return f'<span class="anchor" id="{escape(name)}"></span>' if name else ""
 
 
 # ----------------------------------------------------------------------------------- stylesheet

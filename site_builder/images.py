@@ -64,6 +64,32 @@ def page_images(
     return SiteImages(found, problems)
 
 
+# Files a page may link to that are page sources: a link to one is to its page, never a copy.
+_PAGE_SOURCES = {".py", ".md", ".html", ".ipynb"}
+
+
+def linked_files(
+    config: SiteConfig, links: dict[str, list[Link]], outputs: dict[str, Blob]
+) -> dict[str, Blob]:
+    """Check stage: the files pages link to (`links`: a page's site path -> its links) that the
+    site does not render, a PDF next to a page say, found as images are (see `find_image`) and
+    not among `outputs` already: published as they are. A link to anything else is left to the
+    link check."""
+    found: dict[str, Blob] = {}
+    for url, page_links in links.items():
+        prefix, page = _language_free(config, url)
+        for link in page_links:
+            if is_external(link.href):
+                continue
+            source = find_image(image_search(config, page), link.href)
+            if source.target is None or source.path is None:
+                continue
+            target = prefix + source.target
+            if source.path.suffix.lower() not in _PAGE_SOURCES and target not in outputs:
+                found[target] = Blob.of_file(source.path)
+    return found
+
+
 def _language_free(config: SiteConfig, url: str) -> tuple[str, str]:
     """A page's site path as its language prefix and the path without it."""
     for lang in config.languages[1:]:

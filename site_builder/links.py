@@ -1,5 +1,6 @@
 """Check stage: every internal link and `#anchor` must land on a file or an id of the site, and
-every link of a notebook on a notebook."""
+every link of a notebook on a notebook. A link to a page's source file (`layer.py`) is to the
+page (see `paths.source_link_to_page`)."""
 
 import functools
 import html
@@ -11,6 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 from .files import Blob
 from .model import BuildError, Link, PageRecord
+from .paths import source_link_to_page
 
 _ID = re.compile(r"""\sid\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _URL_ATTR = re.compile(r"""\s(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
@@ -87,7 +89,7 @@ def check_links(
         for link in page_links.links:
             if is_external(link.href):
                 continue
-            target, anchor = resolve(page, link.href, base_path)
+            target, anchor = resolve(page, source_link_to_page(link.href), base_path)
             if target is not None and target not in pages and target + "/index.html" in pages:
                 target += "/index.html"
             if target is None or (target not in pages and target not in files):

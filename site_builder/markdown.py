@@ -26,6 +26,7 @@ from .highlight import Linker, highlight_block, highlight_inline, single_name
 from .images import beside, find_image
 from .mathtext import tex_as_text
 from .model import BuildError, ImageSearch, RenderedMarkdown, TextOrigin, Written
+from .paths import source_link_to_page
 from .tex import Formula, KatexRenderer, TexError, tex_key
 
 
@@ -115,7 +116,9 @@ def _intrinsic_size(image: Path | None) -> tuple[int, int] | None:
 
 def _link_open(self, tokens, idx, options, env):
     token = tokens[idx]
-    env["links"].append(Written(token.attrGet("href"), _line(token)))
+    href = token.attrGet("href")
+    env["links"].append(Written(href, _line(token)))  # as written: the check stage says so
+    token.attrSet("href", source_link_to_page(href or ""))
     env["in_link"] = True
     return self.renderToken(tokens, idx, options, env)
 

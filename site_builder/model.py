@@ -105,6 +105,19 @@ class BuildError(Exception):
         return type(self), (self.path, self.line, self.message, self.detail)
 
 
+class BuildErrors(BuildError):
+    """Every error a build found (without --keep-going, it stops before writing): it reads as
+    the first, and `errors` holds them all, each reported on its own line."""
+
+    def __init__(self, errors: list[BuildError]):
+        first = errors[0]
+        super().__init__(first.path, first.line, first.message, first.detail)
+        self.errors = errors
+
+    def __reduce__(self):
+        return type(self), (self.errors,)
+
+
 def one_line(text: str) -> str:
     """`text` with each character that would break or hide a line of the terminal (a newline, a
     tab, U+2028, a control character, a lone surrogate from a file name that is not UTF-8)

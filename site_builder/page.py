@@ -219,7 +219,10 @@ class PageRenderer:
                 self.compiled_templates.mkdir(mode=0o700, parents=True, exist_ok=True)
                 bytecode = _own_bytecode_cache()(self.compiled_templates)
             env = jinja2.Environment(
-                loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+                # the author's templates first (`overrides`), as MkDocs' custom_dir
+                loader=jinja2.FileSystemLoader(
+                    [*([self.config.overrides] if self.config.overrides else []), TEMPLATES_DIR]
+                ),
                 autoescape=True,
                 undefined=jinja2.StrictUndefined,
                 trim_blocks=True,
@@ -259,6 +262,8 @@ class PageRenderer:
         return {
             "lang": lang,
             "root": root,
+            "logo": f"{root}static/{config.logo.name}" if config.logo else "",
+            "favicon": f"{root}static/{config.favicon.name}" if config.favicon else "",
             "site_title": self.site_title(lang),
             "home_href": relative_href(url, prefix + "index.html"),
             "languages": languages,
@@ -451,15 +456,18 @@ def minify_css(css: str) -> str:
     return "".join(out[:-1]).strip()
 
 
-def stylesheet(style_light: str, style_dark: str) -> str:
+def stylesheet(style_light: str, style_dark: str, extra: Path | None = None) -> str:
     """The site's one stylesheet: static/site.css, then the code colours of both Pygments
-    styles (one render-blocking request; KaTeX's CSS is loaded apart, see base.html)."""
+    styles (one render-blocking request; KaTeX's CSS is loaded apart, see base.html), then the
+    author's `extra` CSS (an overrides folder's extra.css) as it is, so its rules win."""
     site_css = (STATIC_DIR / "site.css").read_text(encoding="utf-8")
+    own = extra.read_text(encoding="utf-8") if extra and extra.is_file() else ""
     return (
         minify_css(site_css)
         + "\n"
         + minify_css(highlight.pygments_css(style_light, style_dark))
         + "\n"
+        + own
     )
 
 

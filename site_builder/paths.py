@@ -21,7 +21,7 @@ import functools
 import posixpath
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     from .config import SiteConfig
@@ -42,6 +42,19 @@ def page_stem(rel_path: str) -> str:
 def page_url(rel_path: str) -> str:
     """The page's site path: `a/__init__.py` -> `a/index.html`."""
     return page_stem(rel_path) + ".html"
+
+
+def source_link_to_page(href: str) -> str:
+    """A link to a page's source file as a link to the page: `layer.py#Layer` ->
+    `layer.html#Layer`, `../a/__init__.py` -> `../a/index.html`; any other link as it is."""
+    parts = urlsplit(href)
+    if parts.scheme or parts.netloc or not parts.path.endswith(PAGE_SUFFIXES):
+        return href
+    try:
+        path = page_url(parts.path)
+    except ValueError:  # `.py` alone: no stem
+        return href
+    return urlunsplit(("", "", path, parts.query, parts.fragment))
 
 
 def catalog_path(locale_dir: Path, lang: str, rel_path: str) -> Path:

@@ -28,6 +28,7 @@ from .model import (
     RenderedPage,
 )
 from .tex import KatexRenderer
+from .xref import definition_anchors
 
 
 def render_source(
@@ -42,7 +43,8 @@ def render_source(
     its commentary holds. `linkers[i]` links the names of `modules[i]` (None: no links). Their
     images are found where `images` says (see `images.find_image`; None: next to the source)."""
     commentary = render_commentary(modules, katex, linkers, keep_going, images)
-    code_html = highlight_module(source.source, source.sections, linkers[0] if linkers else None)
+    linker = linkers[0] if linkers else None
+    code_html = highlight_module(source.source, source.sections, linker, definition_anchors(source))
     code_text = {
         s.id: "\n".join(text for _, text in s.code if text.strip()) for s in source.sections
     }

@@ -22,6 +22,7 @@ is not announced: open pages need no reload for it).
 """
 
 import gzip
+import html
 import json
 import re
 import sys
@@ -64,7 +65,8 @@ RELOAD_SCRIPT = b"""<script>
       "color:#1b1b1b;border-top:.3rem solid #b3261e;font:15px/1.4 system-ui,sans-serif;" +
       "box-shadow:0 -2px 8px rgba(0,0,0,.25)";
     title.style.cssText = "margin:0 0 .4rem;font-weight:700";
-    title.textContent = "Rebuild failed: this page is from the last good build.";
+    title.textContent = document.getElementById("%s") ? "The site could not be built." :
+      "Rebuild failed: this page is from the last good build.";
     text.style.cssText = "margin:0 0 .5rem;white-space:pre-wrap;color:#8c1d18;" +
       "font:14px/1.4 ui-monospace,monospace;background:none;border:0;padding:0";
     text.textContent = message;
@@ -88,7 +90,15 @@ RELOAD_SCRIPT = b"""<script>
   });
 })();
 </script>
-""" % (EVENTS_PATH.encode(), ERROR_BANNER_ID.encode(), ERROR_BANNER_ID.encode())
+""" % (
+    EVENTS_PATH.encode(),
+    ERROR_BANNER_ID.encode(),
+    ERROR_BANNER_ID.encode(),
+    b"site-builder-failed",
+)
+# What a URL the site lacks shows while the build fails (a first build, say): the errors, in
+# place of a 404 (`FAILED_TITLE` is its <title>, the id tells the banner script about it).
+FAILED_TITLE = "The site could not be built"
 # Host headers that name this machine: 127.0.0.1, localhost or [::1], with or without a port.
 LOCAL_HOST = re.compile(r"(127\.0\.0\.1|localhost|\[::1\])(:[0-9]{1,5})?", re.IGNORECASE)
 HOST_REFUSED = (
@@ -261,6 +271,9 @@ def make_handler(
                 return
             path = site_file(site_dir, self.path)
             status = HTTPStatus.OK
+            if path is None and announcer and announcer.error is not None:
+                self._send_failure(announcer.error, head_only)
+                return
             if path is None:
                 status, path = HTTPStatus.NOT_FOUND, site_file(site_dir, "/404.html")
             try:
@@ -285,6 +298,16 @@ def make_handler(
             if not head_only:
                 self.wfile.write(body)
 
+        def _send_failure(self, message: str, head_only: bool) -> None:
+            body = _inject(failure_page(message))
+            self.send_response(HTTPStatus.SERVICE_UNAVAILABLE)
+            self.send_header("Content-Type", CONTENT_TYPES[".html"])
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            if not head_only:
+                self.wfile.write(body)
+
         def _events(self, announcer: Announcer) -> None:
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", "text/event-stream")
@@ -303,6 +326,18 @@ def make_handler(
                 pass
 
     return Handler
+
+
+def failure_page(message: str) -> bytes:
+    """The page shown for a URL the site lacks while the build fails: what is wrong (each
+    error on its line); it reloads once a build succeeds."""
+    return (
+        f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{FAILED_TITLE}</title>'
+        f'<body id="site-builder-failed" style="font:16px/1.5 system-ui,sans-serif;margin:2rem">'
+        f"<h1>{FAILED_TITLE}</h1><p>Fix these, save, and this page reloads:</p>"
+        f'<pre style="white-space:pre-wrap;color:#8c1d18">{html.escape(message)}</pre>'
+        "</body></html>"
+    ).encode()
 
 
 def _inject(body: bytes) -> bytes:
@@ -347,8 +382,9 @@ class PreviewServer:
 
     def rebuild(self) -> list[str] | None:
         """Build (incrementally); announce what changed, and return it. On any error, or while a
-        watched folder is gone, print one line, show it on the open pages, keep serving the
-        previous site, and return None."""
+        watched folder is gone, print a line for each error, show them on the open pages (and in
+        place of a page the site lacks: there is none before a first good build), keep serving
+        the previous site, and return None."""
         if self._folder_gone():
             return None
         try:
@@ -381,11 +417,13 @@ class PreviewServer:
         return bool(gone)
 
     def _failed(self, problem: BuildError) -> None:
-        """One line in the terminal (with --debug, an internal error's traceback after it), and
-        the same line on the open pages."""
-        print_problem(problem, debug=self.debug)
+        """One line per error in the terminal (with --debug, an internal error's traceback after
+        it), and the same lines on the open pages."""
+        errors = getattr(problem, "errors", [problem])
+        for error in errors:
+            print_problem(error, debug=self.debug)
         sys.stderr.flush()
-        self.announcer.fail(location(problem))
+        self.announcer.fail("\n".join(location(error) for error in errors))
 
     def _index(self) -> None:
         """Index the latest pages while rebuilds go on, then swap the index in with a rebuild
@@ -420,6 +458,8 @@ class PreviewServer:
         dirs = [self.config.source]
         if self.config.docs:
             dirs.append(self.config.docs)  # holds locale/
+        if self.config.overrides:
+            dirs.append(self.config.overrides)  # templates and CSS
         return dirs
 
     def missing_dirs(self) -> list[Path]:

@@ -36,7 +36,15 @@ from .page import (
     sitemap_xml,
     stylesheet,
 )
-from .paths import base_path, language_prefix, notebook_path, public_url, relative_href, url_path
+from .paths import (
+    base_path,
+    language_prefix,
+    notebook_path,
+    public_url,
+    relative_href,
+    source_link_to_page,
+    url_path,
+)
 from .progress import UI_PAGE, Progress, totals
 from .site_texts import FIGURES_PAGE, SITE_STEM
 from .tex import katex_dist_dir
@@ -183,7 +191,7 @@ class SiteIndex:
         def link(href: str) -> str | None:
             if not href or href.startswith("#") or is_external(href):
                 return None
-            target = resolve(page, href, root).path
+            target = resolve(page, source_link_to_page(href), root).path
             if target is None:
                 return None
             if self.has_notebook(target):
@@ -211,11 +219,20 @@ def site_files(
     static = {f"static/{p.name}": p for p in STATIC_DIR.iterdir() if p.is_file()}
     static = {rel: path for rel, path in static.items() if path.suffix != ".css"}
     outputs |= {rel: file_blob(path) for rel, path in static.items()} | katex_files(file_blob)
+    outputs |= {f"static/{path.name}": file_blob(path) for path in _look_files(config)}
     for lang in config.languages:
         prefix = language_prefix(config, lang)
         for rel, path in assets.items():
             outputs[prefix + rel] = file_blob(path)
     return outputs | whole_site
+
+
+def _look_files(config: SiteConfig) -> list[Path]:
+    """The author's static files (an overrides folder's static/, which may replace the
+    builder's, flat), the logo and the favicon: each published as static/<its name>."""
+    own = config.overrides / "static" if config.overrides else None
+    found = sorted(p for p in own.iterdir() if p.is_file()) if own and own.is_dir() else []
+    return found + [path for path in (config.logo, config.favicon) if path]
 
 
 # Browsers that can run the site all read woff2, so the other formats are left out of KaTeX's CSS.
@@ -241,7 +258,9 @@ def whole_site_files(
     extras = {
         "404.html": renderer.not_found_page().encode(),
         "sitemap.xml": sitemap_xml(config, sorted(site.urls | {"index.html"})).encode(),
-        "static/site.css": stylesheet(*PYGMENTS_STYLES).encode(),
+        "static/site.css": stylesheet(
+            *PYGMENTS_STYLES, config.overrides / "extra.css" if config.overrides else None
+        ).encode(),
     }
     if len(config.languages) > 1:
         for lang in config.languages:

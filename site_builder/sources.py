@@ -6,16 +6,24 @@ with the page (`Input.data`, `Input.catalog`) to the parse and translate stages,
 the files again.
 """
 
+import functools
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
+
+import pathspec
 
 from .config import SiteConfig
 from .files import digest
 from .model import BuildError, Input, Source, fail_or_skip, internal_error
 from .paths import catalog_path, language_prefix, page_url
 
-ASSET_SUFFIXES = {".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".json", ".jsonl", ".csv"}
+# Files of the docs tree published as they are: images, data, documents, media and styles.
+ASSET_SUFFIXES = {
+    ".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".ico", ".json", ".jsonl", ".csv",
+    ".pdf", ".txt", ".zip", ".gz", ".mp4", ".webm", ".mp3", ".css", ".js",
+}  # fmt: skip
 SKIPPED_DIRS = {"__pycache__", "node_modules"}
 
 
@@ -32,8 +40,10 @@ def find_sources(
     trees: list[tuple[str, Path, tuple[str, ...]]] = [("package", config.source, (".py", ".md"))]
     if config.docs:
         trees.append(("docs", config.docs, (".md",)))
+    left_out = excluded(config)
     for tree, root, suffixes in trees:
-        for path in _walk(root, skip | ({root / "locale"} if tree == "docs" else set())):
+        locale = {root / "locale"} if tree == "docs" else set()
+        for path in _walk(root, skip | locale, left_out):
             if path.suffix not in suffixes or not _readable(path, config, warnings):
                 continue
             rel = path.relative_to(root).as_posix()
@@ -47,15 +57,52 @@ def find_sources(
     return [found[url] for url in sorted(found)]
 
 
-def _walk(root: Path, skip: set[Path]):
+def excluded(config: SiteConfig) -> Callable[[Path, bool], bool]:
+    """Whether a file or folder (path, is it a folder) is left out of the inputs: it matches the
+    config's `exclude` patterns or the project root's `.gitignore` (gitignore rules, relative to
+    the root; a folder is matched with a trailing slash, so `venv/` matches the folder)."""
+    return _excluded(config.root, config.exclude, _gitignore_lines(config.root))
+
+
+def _gitignore_lines(root: Path) -> tuple[str, ...]:
+    try:
+        return tuple((root / ".gitignore").read_text(encoding="utf-8").splitlines())
+    except (OSError, UnicodeDecodeError):
+        return ()
+
+
+@functools.lru_cache(maxsize=8)
+def _excluded(
+    root: Path, patterns: tuple[str, ...], gitignore: tuple[str, ...]
+) -> Callable[[Path, bool], bool]:
+    lines = [line for line in (*gitignore, *patterns) if line.strip() and line[0] != "#"]
+    if not lines:
+        return lambda _, __: False
+    spec = pathspec.GitIgnoreSpec.from_lines(lines)
+
+    def matches(path: Path, folder: bool) -> bool:
+        if not path.is_relative_to(root):
+            return False
+        rel = path.relative_to(root).as_posix()
+        return spec.match_file(rel + "/" if folder else rel)
+
+    return matches
+
+
+def _walk(
+    root: Path, skip: set[Path], left_out: Callable[[Path, bool], bool] = lambda _, __: False
+):
     for folder, dirs, names in os.walk(root):
         dirs[:] = sorted(
             d
             for d in dirs
-            if not d.startswith(".") and d not in SKIPPED_DIRS and Path(folder, d) not in skip
+            if not d.startswith(".")
+            and d not in SKIPPED_DIRS
+            and Path(folder, d) not in skip
+            and not left_out(Path(folder, d), True)
         )
         for name in sorted(names):
-            if not name.startswith("."):
+            if not name.startswith(".") and not left_out(Path(folder, name), False):
                 yield Path(folder, name)
 
 
@@ -103,7 +150,7 @@ def docs_assets(config: SiteConfig, warnings: list[BuildError] | None = None) ->
     skip = {config.out, config.cache_dir, config.docs / "locale"}
     return {
         path.relative_to(config.docs).as_posix(): path
-        for path in _walk(config.docs, skip)
+        for path in _walk(config.docs, skip, excluded(config))
         if path.suffix.lower() in ASSET_SUFFIXES and _readable(path, config, warnings)
     }
 

@@ -2,7 +2,8 @@
 
 A symbol table maps each module's definitions (classes, functions, UPPER_CASE constants, dataclass
 fields, which the parse stage records in `Module.definitions`) to an anchor: the section a
-definition opens, else its own code line. `PageLinker` answers, for one page, where a name links:
+definition opens, else its name for a top-level class or function (see `definition_anchors`),
+else its own code line. `PageLinker` answers, for one page, where a name links:
 the highlight stage asks it for every name token of the module's code, the markdown stage for
 inline code that is one name. A name links to a definition on the same page first, then to the
 module the page imports it from, then (capitalised names in code, any name in commentary) to the
@@ -19,10 +20,28 @@ from .paths import anchor_href, page_url
 _CONFIG_NAME = re.compile(r"(?:^|_)(?:config|cfg|conf)$", re.I)
 
 
+def definition_anchors(module: Module) -> dict[int, str]:
+    """The named anchors a page adds for its top-level classes and functions that open no
+    section of their own name (an undocumented one, say): line -> name, so that `#Name` lands
+    on the definition's line whether or not it is documented."""
+    ids = {section.id for section in module.sections}
+    code = {n: text for section in module.sections for n, text in section.code}
+    found: dict[int, str] = {}
+    for definition in module.definitions:
+        name, line = definition.name, definition.line
+        if definition.kind != "top" or name in ids:
+            continue
+        if code.get(line, "").lstrip().startswith(("class ", "def ", "async def ")):
+            ids.add(name)
+            found[line] = name
+    return found
+
+
 def module_symbols(module: Module, dotted: str) -> ModuleSymbols:
     """The symbols of a parsed Python module whose import name is `dotted`."""
     found = ModuleSymbols(page_url(module.rel_path), dotted)
     section_of = {n: s.id for s in module.sections for n, _ in s.code}
+    named = definition_anchors(module)
     package = dotted.split(".") + ([""] if module.rel_path.endswith("__init__.py") else [])
     for definition in module.definitions:
         name, line = definition.name, definition.line
@@ -34,7 +53,8 @@ def module_symbols(module: Module, dotted: str) -> ModuleSymbols:
             found.imports[name] = Import(base, definition.original)
         elif line in section_of:  # the section it opens, else its own line
             table = found.top if definition.kind == "top" else found.fields
-            table[name] = name if section_of[line] == name else f"L{line}"
+            own = section_of[line] == name or named.get(line) == name
+            table[name] = name if own else f"L{line}"
             found.sites.add((name, line))
     return found
 

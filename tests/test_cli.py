@@ -119,3 +119,21 @@ def test_an_os_error_naming_an_odd_file_is_one_line(tmp_path, monkeypatch, capsy
     assert main(["build", "--source", "pkg"]) == 1
     err = capsys.readouterr().err
     assert err == "gone\\nfile.py: No such file or directory\n"
+
+
+def test_exclude_flag_leaves_files_out(tmp_path, monkeypatch):
+    write_tree(tmp_path, {k: v for k, v in tiny_files().items() if k.startswith("pkg/")})
+    monkeypatch.chdir(tmp_path)
+    assert main(["build", "--source", "pkg", "--exclude", "pkg/models/deep/, pkg/x.py"]) == 0
+    assert (tmp_path / "site/models/layer.html").is_file()
+    assert not (tmp_path / "site/models/deep").exists()
+
+
+def test_look_flags_reach_the_site(tmp_path, monkeypatch):
+    write_tree(tmp_path, {k: v for k, v in tiny_files().items() if k.startswith("pkg/")})
+    write_tree(tmp_path, {"look/extra.css": ".mine{color:teal}\n", "logo.svg": "<svg/>"})
+    monkeypatch.chdir(tmp_path)
+    argv = ["build", "--source", "pkg", "--overrides", "look", "--logo", "logo.svg"]
+    assert main(argv) == 0
+    assert (tmp_path / "site/static/site.css").read_text().endswith(".mine{color:teal}\n")
+    assert '<img src="static/logo.svg"' in (tmp_path / "site/index.html").read_text()

@@ -37,6 +37,7 @@ def test_reads_pyproject_relative_to_its_folder(tmp_path, monkeypatch):
 def test_cli_overrides_win_and_are_relative_to_the_current_folder(tmp_path, monkeypatch):
     (tmp_path / "pkg").mkdir()
     (tmp_path / "other").mkdir()
+    (tmp_path / "docs").mkdir()
     (tmp_path / "pyproject.toml").write_text(PYPROJECT)
     monkeypatch.chdir(tmp_path)
     config = load_config({"source": "other", "title": "T", "languages": ["en"], "out": None})
@@ -62,6 +63,7 @@ def test_no_source_is_a_clear_error(tmp_path, monkeypatch):
 
 def test_unknown_key_names_its_line(tmp_path, monkeypatch):
     (tmp_path / "pkg").mkdir()
+    (tmp_path / "docs").mkdir()
     (tmp_path / "pyproject.toml").write_text(PYPROJECT + 'colour = "red"\n')
     monkeypatch.chdir(tmp_path)
     with pytest.raises(BuildError) as caught:
@@ -92,3 +94,64 @@ def test_invalid_toml_has_a_line(tmp_path, monkeypatch):
     with pytest.raises(BuildError, match="invalid TOML") as caught:
         load_config()
     assert caught.value.line == 2
+
+
+def test_a_missing_docs_folder_names_its_line(tmp_path, monkeypatch):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pyproject.toml").write_text('[tool.site_builder]\nsource = "pkg"\ndocs = "dosc"\n')
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BuildError, match="docs folder .*dosc' is not a directory") as caught:
+        load_config()
+    assert caught.value.line == 3
+
+
+@pytest.mark.parametrize("key", ["base_url", "repo_url"])
+@pytest.mark.parametrize("url", ["github.com/o/r/blob/main/", "ftp://x.org/", "https:///path/"])
+def test_a_malformed_url_names_its_line(tmp_path, monkeypatch, key, url):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.site_builder]\nsource = "pkg"\n{key} = "{url}"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BuildError, match=f"'{key}' must be an http\\(s\\) URL") as caught:
+        load_config()
+    assert caught.value.line == 3
+
+
+def test_a_malformed_url_on_the_command_line(tmp_path, monkeypatch):
+    (tmp_path / "pkg").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BuildError, match="'base_url' must be") as caught:
+        load_config({"source": "pkg", "base_url": "example.org"})
+    assert caught.value.path == "<command line>"
+
+
+def test_repo_url_gets_its_trailing_slash(tmp_path, monkeypatch):
+    (tmp_path / "pkg").mkdir()
+    monkeypatch.chdir(tmp_path)
+    config = load_config({"source": "pkg", "repo_url": "https://github.com/o/r/blob/main"})
+    assert config.repo_url == "https://github.com/o/r/blob/main/"
+    assert config.issues_url == "https://github.com/o/r/issues/new"
+
+
+def test_exclude_is_a_list_of_patterns(tmp_path, monkeypatch):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.site_builder]\nsource = "pkg"\nexclude = ["tests/", "setup.py"]\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    assert load_config().exclude == ("tests/", "setup.py")
+    (tmp_path / "pyproject.toml").write_text('[tool.site_builder]\nsource = "pkg"\nexclude = "x"\n')
+    with pytest.raises(BuildError, match="'exclude' must be a list of patterns") as caught:
+        load_config()
+    assert caught.value.line == 3
+
+
+@pytest.mark.parametrize(("key", "kind"), [("overrides", "folder"), ("logo", "file")])
+def test_a_missing_overrides_folder_or_logo_names_its_line(tmp_path, monkeypatch, key, kind):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pyproject.toml").write_text(f'[tool.site_builder]\nsource = "pkg"\n{key} = "x"\n')
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BuildError, match=f"{key} '.*x' is not a {kind}") as caught:
+        load_config()
+    assert caught.value.line == 3

@@ -367,3 +367,24 @@ def test_an_internal_error_has_one_format_in_build_and_serve(project, capsys, mo
     finally:
         server.httpd.server_close()
     assert capsys.readouterr().err.strip() == err == server.announcer.error
+
+
+def test_without_keep_going_every_error_is_listed_and_nothing_written(project, capsys):
+    before = snapshot(project / "site")
+    capsys.readouterr()
+    write_tree(project, {"pkg/extra.py": LINK, "pkg/more.py": TEX, "pkg/models/notes.md": ANCHOR})
+    assert main(["build"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("pkg/extra.py:2: broken link 'nope.html'")
+    assert err[1].startswith("pkg/models/notes.md:4: broken link 'layer.html#NoSuchSection'")
+    assert err[2].startswith("pkg/more.py:2: TeX error")
+    assert err[3:] == ["3 errors; nothing was written"]
+    assert snapshot(project / "site") == before
+    write_tree(project, {"pkg/models/layer.py": SYNTAX, "pkg/models/deep/inner/module.py": YAML})
+    assert main(["build"]) == 1  # pages left out: links to them wait for the next build
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(":")[0] for line in err[:-1]] == [
+        "pkg/models/deep/inner/module.py",
+        "pkg/models/layer.py",
+        "pkg/more.py",
+    ], err

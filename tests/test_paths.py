@@ -17,6 +17,7 @@ from site_builder.paths import (
     page_url,
     public_url,
     relative_href,
+    source_link_to_page,
 )
 
 
@@ -79,3 +80,19 @@ def test_public_urls_and_the_base_path_come_from_the_base_url():
     assert public_url(config, "a/100%.html") == "https://x.org/docs/a/100%25.html"
     assert base_path(SimpleNamespace(base_url="")) == "/"
     assert public_url(SimpleNamespace(base_url=""), "a.html") == ""
+
+
+@pytest.mark.parametrize(
+    ("href", "expected"),
+    [
+        ("layer.py", "layer.html"),
+        ("layer.py#Layer", "layer.html#Layer"),
+        ("../a/__init__.py", "../a/index.html"),
+        ("notes.md?x=1", "notes.html?x=1"),
+        ("https://example.org/x.py", "https://example.org/x.py"),
+        ("paper.pdf", "paper.pdf"),
+        ("#Layer", "#Layer"),
+    ],
+)
+def test_a_link_to_a_page_source_goes_to_the_page(href, expected):
+    assert source_link_to_page(href) == expected

@@ -498,3 +498,24 @@ def test_a_folder_deleted_file_by_file_during_a_rebuild_leaves_the_site(
     assert snapshot(tiny.out) == site and served(server, "/models/deep/inner/module.html")
     assert server.announcer.error and "the folder is gone" in server.announcer.error
     assert "Traceback" not in "".join(errors)
+
+
+def test_a_failed_first_build_shows_every_error_in_place_of_the_pages(unstarted, tiny, capsys):
+    notes = tiny.source / "models/notes.md"
+    notes.write_text(notes.read_text() + "\n[a](nowhere.html) and [b](elsewhere.html)\n")
+    assert unstarted.rebuild() is None  # nothing was built: no site at all
+    assert not tiny.out.exists()
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all("broken link" in line for line in err), err
+    assert unstarted.announcer.error == "\n".join(err)
+    thread = threading.Thread(target=unstarted.httpd.serve_forever)
+    thread.start()
+    try:
+        status, body = raw_get(unstarted, "/models/layer.html")
+    finally:
+        unstarted.httpd.shutdown()
+        thread.join()
+    page = body.decode()
+    assert status == 503 and "The site could not be built" in page
+    assert "broken link &#x27;nowhere.html&#x27;" in page and "elsewhere.html" in page
+    assert RELOAD_SCRIPT.decode() in page  # reloads once a build succeeds

@@ -76,7 +76,7 @@ def test_definitions_and_imports(tmp_path):
     _, model = load(tmp_path, "nets/model.py", MODEL)
     _, config = load(tmp_path, "nets/config.py", CONFIG)
     assert model.url == "nets/model.html" and model.dotted == "pkg.nets.model"
-    assert model.top == {"SCALE": "L3", "Mixer": "Mixer", "helper": "L13"}
+    assert model.top == {"SCALE": "L3", "Mixer": "Mixer", "helper": "helper"}
     assert config.fields == {"width": "L10"} and config.top["RunConfig"] == "RunConfig"
     assert config.imports["Mixer"] == ("pkg.nets.model", "Mixer")
     assert config.imports["dataclass"] == ("dataclasses", "dataclass")
@@ -103,7 +103,7 @@ def test_resolution_rules(tmp_path):
     assert table.resolve("index.html", "Mixer") is None  # ambiguous
     assert table.resolve("nets/config.html", "dataclass") is None  # imported from outside
     assert table.resolve("nets/config.html", "helper") is None  # lower case, not imported
-    assert table.resolve("nets/config.html", "helper", prose=True) == ("nets/model.html", "L13")
+    assert table.resolve("nets/config.html", "helper", prose=True) == ("nets/model.html", "helper")
     assert table.resolve_field("nets/config.html", "width") == ("nets/config.html", "L10")
     assert table.key() == SymbolTable([other, config, model]).key()
     assert table.key() != SymbolTable([model, config]).key()
@@ -147,6 +147,6 @@ def test_prose_links_names_in_inline_code(tmp_path):
         names=names,
     ).html
     assert '<a class="xref" data-name="Mixer" href="nets/model.html#Mixer">' in html
-    assert '<a class="xref" data-name="helper" href="nets/model.html#L13">' in html  # prose
+    assert '<a class="xref" data-name="helper" href="nets/model.html#helper">' in html  # prose
     assert f'<span class="{pygments_classes("x")["x"]}" data-name="x">x</span>' in html
     assert html.count("xref") == 2  # not inside the author's own link
