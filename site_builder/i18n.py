@@ -646,9 +646,9 @@ def ui_strings(templates: Path = UI_TEMPLATES) -> dict[str, TemplateLine]:
     layout = templates.parent / "page.py"
     if layout.is_file():
         with open(layout, "rb") as file:
-            for line, _function, message, _comments in extract_python(file, ["gettext"], [], {}):
-                if isinstance(message, str):
-                    found.setdefault(message, TemplateLine(layout.name, line))
+            for number, _name, text, _notes in extract_python(file, {"gettext": None}, [], {}):
+                if isinstance(text, str):
+                    found.setdefault(text, TemplateLine(layout.name, number))
     return found
 
 
