@@ -4,10 +4,12 @@ A module's source is lexed once as a whole (a string spanning two sections still
 string), cut into per-line HTML, and each section takes its own lines from that list.
 
 Cross-references are made here, on Pygments' tokens: given a `Linker` (the xref stage's, for one
-page), every name token gets `data-name`, and a name the linker resolves becomes a link
-(`<a class="n xref">`). Inline code in commentary marks its names the same way
-(`highlight_inline(code, mark_names=True)`); the markdown stage links an inline code that is one
-name (`single_name`).
+page), every name token is marked: it keeps an element of its class (`<span class="n">`) even
+where that class looks like plain text and would otherwise need no span, so that site.js can
+highlight a name's occurrences together (same class family, same text), and a name the linker
+resolves becomes a link (`<a class="n xref">`). Inline code in commentary marks its names the
+same way (`highlight_inline(code, mark_names=True)`); the markdown stage links an inline code
+that is one name (`single_name`). A line's number is its `data-ln`, which CSS shows.
 """
 
 import ast
@@ -26,6 +28,7 @@ from pygments.util import ClassNotFound
 from .model import Section
 
 _python = PythonLexer(stripnl=False, ensurenl=False)
+PYGMENTS_STYLES = ("default", "github-dark")  # the code colours: light theme, dark theme
 NAME_CLASSES = frozenset({"n", "nf", "nc", "fm", "nd", "nb", "bp", "nn"})  # names of things
 _IDENT = re.compile(r"[A-Za-z_]\w*\Z")
 
@@ -62,9 +65,11 @@ def _css_class(ttype) -> str:
 
 
 def _name_html(css: str, name: str, href: str | None) -> str:
+    """A name token: always in an element of its class (site.js groups names by class and
+    text), a link when it resolves."""
     if href:
-        return f'<a class="{css} xref" data-name="{name}" href="{escape(href)}">{name}</a>'
-    return f'<span class="{css}" data-name="{name}">{name}</span>'
+        return f'<a class="{css} xref" href="{escape(href)}">{name}</a>'
+    return f'<span class="{css}">{name}</span>'
 
 
 def _tokens(code: str, lexer) -> list[tuple]:
@@ -77,6 +82,7 @@ def _html_lines(tokens, linker: Linker | None = None) -> list[str]:
     module's notes)."""
     lines: list[str] = []
     parts: list[str] = []
+    plain = plain_classes()
     last = before = None  # with a linker: the last two (css, text) pieces on this line
     for ttype, value in tokens:
         css = _css_class(ttype)
@@ -89,9 +95,10 @@ def _html_lines(tokens, linker: Linker | None = None) -> list[str]:
             if not piece:
                 continue
             text = escape(piece, quote=False)
-            if not css:
+            is_name = linker is not None and css in NAME_CLASSES and _IDENT.match(piece)
+            if not css or (css in plain and not is_name):
                 parts.append(text)
-            elif linker is not None and css in NAME_CLASSES and _IDENT.match(piece):
+            elif is_name:
                 owner = None
                 if last == ("o", "."):
                     owner = before[1] if before is not None and before[0] == "n" else ""
@@ -147,8 +154,8 @@ def reads_as_python(code: str) -> bool:
 
 def highlight_inline(code: str, mark_names: bool = False) -> str:
     """Inline code in prose, highlighted as Python when it reads as Python (`reads_as_python`),
-    else shown as it is: `<code class="code">...</code>`; with `mark_names`, its names get
-    `data-name`."""
+    else shown as it is: `<code class="code">...</code>`; with `mark_names`, its names are
+    marked (see the module's notes)."""
     if not reads_as_python(code):
         return f'<code class="code">{escape(code, quote=False)}</code>'
     lines = _html_lines(_inline_tokens(code), _MarkNames() if mark_names else None)
@@ -192,8 +199,8 @@ def highlight_module(
     found = {}
     for section in sections:
         rows = [
-            f'<span class="line" id="L{n}">{_anchor(anchors.get(n))}'
-            f'<span class="ln" aria-hidden="true">{n}</span>{lines[n - 1]}</span>'
+            f'<span class="line" id="L{n}" data-ln="{n}">{_anchor(anchors.get(n))}'
+            f"{lines[n - 1]}</span>"
             for n, _ in section.code
         ]
         found[section.id] = (
@@ -253,7 +260,8 @@ def emitted_classes(languages=CSS_LANGUAGES) -> set[str]:
 
 
 def _theme(style_name: str, classes: set[str]) -> tuple[dict, dict[str, dict[str, object]]]:
-    """A style's base (`.code` colours) and each class's own properties (those set)."""
+    """A style's base (`.code` colours) and each class's own properties (those set, but not a
+    colour that is the base text colour: such a class looks like plain text)."""
     style = get_style_by_name(style_name)
     text = style.style_for_token(Token)["color"]
     base = {"color": f"#{text}" if text else "inherit", "background-color": style.background_color}
@@ -262,8 +270,21 @@ def _theme(style_name: str, classes: set[str]) -> tuple[dict, dict[str, dict[str
         if css in classes:
             rule = style.style_for_token(ttype)
             set_in_rule = {key: value for key, value in rule.items() if key in _PROPERTIES}
-            by_class[css] = {key: value for key, value in set_in_rule.items() if value}
+            by_class[css] = {
+                key: value
+                for key, value in set_in_rule.items()
+                if value and not (key == "color" and value == text)
+            }
     return base, by_class
+
+
+@functools.cache
+def plain_classes(styles: tuple[str, str] = PYGMENTS_STYLES) -> frozenset[str]:
+    """The token classes that look like plain text in both styles: they get no rule in
+    `pygments_css`, so their tokens need no span (marked names still get one)."""
+    classes = emitted_classes()
+    themes = [_theme(style, classes)[1] for style in styles]
+    return frozenset(css for css in classes if not any(theme[css] for theme in themes))
 
 
 def _declarations(own: dict, keys: list[str]) -> str:
@@ -289,7 +310,11 @@ def _rules(scope: str, base: dict, declarations: dict[str, str]) -> list[str]:
     return rules
 
 
-def pygments_css(style_light: str, style_dark: str, languages=CSS_LANGUAGES) -> str:
+def pygments_css(
+    style_light: str = PYGMENTS_STYLES[0],
+    style_dark: str = PYGMENTS_STYLES[1],
+    languages=CSS_LANGUAGES,
+) -> str:
     """Compact CSS for the classes our highlighting emits for `languages`, in both themes:
     light by default, dark under [data-theme=dark] and under prefers-color-scheme: dark unless
     the page is explicitly light. Classes that look like plain text in both themes get no rule;

@@ -73,7 +73,7 @@ def _code_inline(self, tokens, idx, options, env):
     href = names.prose_href(name) if name else None
     if href:
         return (
-            f'<a class="xref" data-name="{name}" href="{escape(href)}">{highlight_inline(code)}</a>'
+            f'<a class="xref" href="{escape(href)}">{highlight_inline(code, mark_names=True)}</a>'
         )
     return highlight_inline(code, mark_names=True)
 

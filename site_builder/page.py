@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from markupsafe import Markup
 from markupsafe import escape as escape_html
+from rcssmin import cssmin
 
 from .config import SiteConfig
 from .files import Untrusted, atomic_write, open_trusted, untrusted
@@ -42,8 +43,6 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 TRANSLATIONS_PAGE = "translations.html"  # in every language, made from the catalogs
 STATIC_DIR = Path(__file__).parent / "static"
 # Strings and comments in CSS (one capturing group, for re.split); what lies between is code.
-_CSS_LITERAL = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|/\*.*?\*/)""", re.S)
-_CSS_TIGHT = re.compile(r" ?([{};,>]) ?")
 
 
 @dataclass
@@ -294,10 +293,7 @@ class PageRenderer:
             split = intro_html.find("<h2")
             if split > 0:
                 intro_html, intro_after_listing = intro_html[:split], intro_html[split:]
-        prompt = self.ui_translations(ctx.lang).gettext("Describe the problem:")
-        reports = report_links(
-            self.config, ctx.url, ctx.lang, module, ctx.source, ctx.source_lines, prompt
-        )
+        reports = report_links(self.config, ctx.url, ctx.lang, module, ctx.source, ctx.source_lines)
         variables = self._common(ctx.url, ctx.lang, "../" * depth)
         variables.update(
             reports=reports,
@@ -363,7 +359,7 @@ def section_html(section: Section, page: RenderedModule) -> SectionHtml:
     for number, text in section.code:
         indent = len(text.expandtabs()) - len(text.expandtabs().lstrip(" "))
         if indent and text.strip():
-            line = f'<span class="line" id="L{number}">'
+            line = f'<span class="line" id="L{number}" data-ln="{number}">'
             code_html = code_html.replace(line, f'{line[:-1]} style="--i:{indent}">', 1)
     lines = sum(1 for _, text in section.code if text.strip())
     return SectionHtml(
@@ -441,21 +437,6 @@ def contents(sections: list[SectionHtml]) -> list[TocEntry]:
     return entries
 
 
-def minify_css(css: str) -> str:
-    """Drop comments and needless whitespace; strings and the spaces that carry meaning (the
-    descendant combinator, `and (` in media queries, `+` in calc()) stay. A space after a colon
-    never carries meaning outside strings."""
-    out, code = [], ""
-    for i, part in enumerate([*_CSS_LITERAL.split(css), '""']):
-        if i % 2 == 0:
-            code += part
-        elif not part.startswith("/*"):  # a string: the code before it is complete
-            code = re.sub(r"\s+", " ", code).replace(": ", ":")
-            out += [_CSS_TIGHT.sub(r"\1", code).replace(";}", "}"), part]
-            code = ""
-    return "".join(out[:-1]).strip()
-
-
 def stylesheet(style_light: str, style_dark: str, extra: Path | None = None) -> str:
     """The site's one stylesheet: static/site.css, then the code colours of both Pygments
     styles (one render-blocking request; KaTeX's CSS is loaded apart, see base.html), then the
@@ -463,9 +444,9 @@ def stylesheet(style_light: str, style_dark: str, extra: Path | None = None) -> 
     site_css = (STATIC_DIR / "site.css").read_text(encoding="utf-8")
     own = extra.read_text(encoding="utf-8") if extra and extra.is_file() else ""
     return (
-        minify_css(site_css)
+        cssmin(site_css)
         + "\n"
-        + minify_css(highlight.pygments_css(style_light, style_dark))
+        + cssmin(highlight.pygments_css(style_light, style_dark))
         + "\n"
         + own
     )

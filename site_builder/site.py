@@ -16,8 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from rjsmin import jsmin
+
 from .config import SiteConfig
 from .files import Blob, digest
+from .highlight import PYGMENTS_STYLES
 from .links import is_external, resolve
 from .model import BuildError, Input, Meta, Module, RenderedModule
 from .page import (
@@ -48,8 +51,6 @@ from .paths import (
 from .progress import UI_PAGE, Progress, totals
 from .site_texts import FIGURES_PAGE, SITE_STEM
 from .tex import katex_dist_dir
-
-PYGMENTS_STYLES = ("default", "github-dark")
 
 
 def project_ui_catalogs(config: SiteConfig) -> str:
@@ -218,13 +219,21 @@ def site_files(
     # static/*.css are not copied: they go into the one stylesheet made in whole_site_files.
     static = {f"static/{p.name}": p for p in STATIC_DIR.iterdir() if p.is_file()}
     static = {rel: path for rel, path in static.items() if path.suffix != ".css"}
-    outputs |= {rel: file_blob(path) for rel, path in static.items()} | katex_files(file_blob)
+    outputs |= {rel: _static_blob(path, file_blob) for rel, path in static.items()}
+    outputs |= katex_files(file_blob)
     outputs |= {f"static/{path.name}": file_blob(path) for path in _look_files(config)}
     for lang in config.languages:
         prefix = language_prefix(config, lang)
         for rel, path in assets.items():
             outputs[prefix + rel] = file_blob(path)
     return outputs | whole_site
+
+
+def _static_blob(path: Path, file_blob: Callable[[Path], Blob]) -> Blob:
+    """One of the builder's static files as published: scripts minified, the rest as they are."""
+    if path.suffix == ".js":
+        return Blob.of_bytes(jsmin(path.read_text(encoding="utf-8")).encode())
+    return file_blob(path)
 
 
 def _look_files(config: SiteConfig) -> list[Path]:

@@ -36,18 +36,18 @@ def test_every_section_links_to_a_prefilled_new_issue(tiny):
     assert sorted(links) == sorted(sections) and len(sections) >= 3
     url, fields = links["Layer.forward-1"]
     assert url == ISSUES
-    assert fields["title"] == "A Layer › Layer.forward-1"
+    # The title: the comment and the line it explains, lines 22-23 of pkg/models/layer.py, and
+    # the language; the body: the section's address, and the lines in the repository.
+    assert fields["title"] == "pkg/models/layer.py:22-23 [en]"
     body = fields["body"].splitlines()
     assert "Page: https://tiny.example.org/models/layer.html#Layer.forward-1" in body
-    assert "Language: en" in body
-    # The comment and the line it explains: lines 22-23 of pkg/models/layer.py.
-    source = "Source: pkg/models/layer.py, lines 22-23"
-    assert any(line.startswith(source) for line in body), body
-    assert "#L22-L23" in fields["body"]  # with a link to those lines
-    assert re.search(r'<a class="report" href="[^"]+" target="_blank" rel="noopener"', page)
+    assert "Source: https://example.org/repo/blob/main/pkg/models/layer.py#L22-L23" in body
+    assert re.search(r'<a class="report" href="[^"]+" target="_blank" title="[^"]+"></a>', page)
     zh = report_links((config.out / "zh/models/layer.html").read_text(encoding="utf-8"))
-    assert "Language: zh" in zh["Layer.forward-1"][1]["body"]
-    assert source in zh["Layer.forward-1"][1]["body"]  # the same lines in every language
+    title, body = zh["Layer.forward-1"][1]["title"], zh["Layer.forward-1"][1]["body"]
+    assert title == "pkg/models/layer.py:22-23 [zh]"  # the same lines in every language
+    assert "Page: https://tiny.example.org/zh/models/layer.html#Layer.forward-1" in body
+    assert "Translation:" not in body  # no zh catalog: the section is shown in English
 
 
 def test_no_link_without_an_issues_url(tiny):

@@ -30,9 +30,7 @@ HANGS_JS = """() => [...document.querySelectorAll('.section > .code pre .line')]
   const range = document.createRange();
   const texts = [];
   const walk = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
-  while (walk.nextNode()) {
-    if (!walk.currentNode.parentNode.closest('.ln')) texts.push(walk.currentNode);
-  }
+  while (walk.nextNode()) texts.push(walk.currentNode);  // the line number is CSS, not text
   const first = texts.find(t => t.data.trim());
   const at = first.data.search(/\\S/);
   range.setStart(first, at); range.setEnd(first, at + 1);

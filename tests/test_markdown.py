@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_highlight import pygments_classes
 
+from site_builder.highlight import plain_classes
 from site_builder.markdown import (
     TexBuildError,
     parse_markdown,
@@ -175,15 +176,17 @@ def test_inline_code_that_is_one_known_name_links_unless_already_in_a_link():
         ' <a href="y.html">`Mixer`</a> then `other`.',
         names=names,
     ).html
-    link = '<a class="xref" data-name="Mixer" href="nets/model.html#Mixer">'
+    link = '<a class="xref" href="nets/model.html#Mixer">'
     assert html.count(link) == 1
     n = pygments_classes("Mixer")["Mixer"]  # a plain name
-    assert f'{link}<code class="code"><span class="{n}">Mixer</span></code></a>' in html
-    assert f'<span class="{n}" data-name="x">x</span>' in html  # names marked in longer code
-    assert html.count(f'<span class="{n}" data-name="Mixer">Mixer</span>') == 3
-    assert f'<span class="{n}" data-name="unknown">unknown</span>' in html
-    assert '<a class="xref" data-name="other" href="#L3">' in html  # after the raw link closed
-    assert "data-name" not in render("Use `Mixer`.").html  # no names given: plain highlighting
+    mixer = f'<span class="{n}">Mixer</span>'  # marked: site.js groups names by class and text
+    assert f'{link}<code class="code">{mixer}</code></a>' in html
+    assert f'<span class="{n}">x</span>' in html  # names marked in longer code
+    assert html.count(mixer) == 4  # the link's, and three marked but not linked
+    assert f'<span class="{n}">unknown</span>' in html
+    assert '<a class="xref" href="#L3">' in html  # after the raw link closed
+    unmarked = render("Use `Mixer`.").html  # no names given: plain highlighting
+    assert (f'<span class="{n}">' in unmarked) == (n not in plain_classes())
 
 
 def test_local_images_get_their_intrinsic_size(tmp_path):

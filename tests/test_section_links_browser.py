@@ -3,10 +3,12 @@
 note's text), code blocks in notes with their padding, and Chinese and Japanese curly quotes
 drawn by a CJK font."""
 
+import re
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from conftest import PAGE, PageVisit
+from conftest import PAGE, REPO, PageVisit
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -39,13 +41,15 @@ def test_each_section_has_a_small_report_mark_clear_of_its_text(browser, site_ur
         sections = page.locator("section.section")
         marks = page.locator("section.section > .docs > a.report")
         assert marks.count() == sections.count() > 10
-        assert marks.first.get_attribute("aria-label") == "Report a problem with this section"
+        assert marks.first.get_attribute("title") == "Report a problem with this section"
         for section_id in ("ConvMixerLayer", "ConvMixerLayer.forward-1", "PatchEmbeddings"):
             section = page.locator(f'section[id="{section_id}"]')
             section.locator(".permalink").focus()
             page.keyboard.press("Enter")  # to the section: its mark shows, and Tab reaches it
             mark = section.locator(".report")
             assert mark.is_visible()
+            # The mark is CSS content with an empty alternative text: the name is the title.
+            expect(mark).to_have_accessible_name("Report a problem with this section")
             focused = []
             for _ in range(2):  # the section is where Tab starts now: its "#", then the mark
                 page.keyboard.press("Tab")
@@ -74,9 +78,18 @@ def test_the_report_mark_is_a_plain_translated_link_without_javascript(browser, 
         page.goto(site_url + "zh/" + PAGE)
         page.hover('section[id="ConvMixerLayer"]')
         mark = page.locator('section[id="ConvMixerLayer"] a.report')
-        assert mark.is_visible() and mark.get_attribute("aria-label") == "报告本节的问题"
-        body = dict(parse_qsl(urlsplit(mark.get_attribute("href")).query))["body"]
-        assert "Language: zh" in body and "labml_like/conv_mixer/__init__.py, lines" in body
+        # Its name is its title (the mark is CSS content with an empty alternative text).
+        assert mark.is_visible() and mark.get_attribute("title") == "报告本节的问题"
+        assert page.get_by_role("link", name="报告本节的问题").count() >= 1  # visible ones
+        fields = dict(parse_qsl(urlsplit(mark.get_attribute("href")).query))
+        assert re.fullmatch(r"labml_like/conv_mixer/__init__\.py:\d+-\d+ \[zh\]", fields["title"])
+        body = fields["body"].splitlines()
+        assert body[0].startswith("Page: ") and body[0].endswith("/zh/conv_mixer/#ConvMixerLayer")
+        # The zh catalog line the section's text comes from.
+        catalog, line = re.fullmatch(r"Translation: (\S+\.po):(\d+)", body[2]).groups()
+        po = REPO / "docs_src/locale/zh/LC_MESSAGES" / catalog
+        entry = po.read_text(encoding="utf-8").splitlines()[int(line) - 1]
+        assert entry.startswith(("msgid", "msgstr")), entry
     finally:
         context.close()
 

@@ -14,16 +14,37 @@
     return node;
   }
 
-  // Highlight every element of a group: names share data-name, repeated math data-tex-key.
+  // Highlight every element of a group: a name's occurrences (the generator marks names with
+  // their token class: same text, same group), or repeated math (same data-tex-key).
+  var NAME = ":is(pre, code).code :is(.n, .nf, .nc, .fm, .nd, .nb, .bp, .nn)";
+  var byName = null;  // name -> its elements, made on first use
   function groupOf(target) {
-    var node = target.closest && target.closest("[data-name], [data-tex-key]");
+    var node = target.closest && target.closest("[data-tex-key], " + NAME);
+    if (!node && target.matches && target.matches("a.xref")) node = target.querySelector(NAME);
     if (!node || !main.contains(node)) return null;
-    var attr = node.hasAttribute("data-name") ? "data-name" : "data-tex-key";
-    return "[" + attr + '="' + CSS.escape(node.getAttribute(attr)) + '"]';
+    var key = node.getAttribute("data-tex-key");
+    return key === null ? { name: node.textContent } : { tex: key };
   }
-  function highlight(selector) {
+  function members(group) {
+    if (group.tex !== undefined) {
+      return main.querySelectorAll('[data-tex-key="' + CSS.escape(group.tex) + '"]');
+    }
+    if (!byName) {
+      byName = new Map();
+      main.querySelectorAll(NAME).forEach(function (n) {
+        var name = n.textContent;
+        if (!byName.has(name)) byName.set(name, []);
+        byName.get(name).push(n);
+      });
+    }
+    return byName.get(group.name) || [];
+  }
+  function same(a, b) {
+    return a === b || (a !== null && b !== null && a.name === b.name && a.tex === b.tex);
+  }
+  function highlight(group) {
     main.querySelectorAll(".hl").forEach(function (n) { n.classList.remove("hl"); });
-    if (selector) main.querySelectorAll(selector).forEach(function (n) { n.classList.add("hl"); });
+    if (group) members(group).forEach(function (n) { n.classList.add("hl"); });
   }
   main.addEventListener("mouseover", function (e) { highlight(groupOf(e.target) || pinned); });
   main.addEventListener("focusin", function (e) { highlight(groupOf(e.target) || pinned); });
@@ -31,7 +52,7 @@
   main.addEventListener("click", function (e) {
     var group = groupOf(e.target);
     if (group && !e.target.closest("a")) {
-      pinned = pinned === group ? null : group;
+      pinned = same(pinned, group) ? null : group;
       highlight(pinned);
     }
   });
@@ -66,14 +87,12 @@
     pre.parentNode.insertBefore(button, pre);
   });
 
-  // The code as it runs when pasted into a Python prompt: without line numbers, dedented (a
-  // method's body starts at column 0), without the blank lines inside an indented block (which
-  // would end the block at the prompt), and ended by a blank line (which runs it).
+  // The code as it runs when pasted into a Python prompt: dedented (a method's body starts at
+  // column 0), without the blank lines inside an indented block (which would end the block at
+  // the prompt), and ended by a blank line (which runs it). Line numbers are CSS, not text.
   function pastable(pre) {
     var lines = Array.prototype.map.call(pre.querySelectorAll(".line"), function (line) {
-      var copy = line.cloneNode(true);
-      copy.querySelectorAll(".ln").forEach(function (n) { n.remove(); });
-      return copy.textContent.replace(/\s+$/, "");
+      return line.textContent.replace(/\s+$/, "");
     });
     var indents = lines.filter(function (l) { return l; }).map(function (l) {
       return l.match(/^ */)[0].length;
