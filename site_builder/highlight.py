@@ -98,7 +98,7 @@ def _html_lines(tokens, linker: Linker | None = None) -> list[str]:
             is_name = linker is not None and css in NAME_CLASSES and _IDENT.match(piece)
             if not css or (css in plain and not is_name):
                 parts.append(text)
-            elif is_name:
+            elif is_name and linker is not None:
                 owner = None
                 if last == ("o", "."):
                     owner = before[1] if before is not None and before[0] == "n" else ""
