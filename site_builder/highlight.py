@@ -7,7 +7,7 @@ Cross-references are made here, on Pygments' tokens: given a `Linker` (the xref 
 page), every name token gets `data-name`, and a name the linker resolves becomes a link
 (`<a class="n xref">`). Inline code in commentary marks its names the same way
 (`highlight_inline(code, mark_names=True)`); the markdown stage links an inline code that is one
-name (`single_name`).
+name (`single_name`) or one attribute of a name (`attribute_name`).
 """
 
 import ast
@@ -160,6 +160,18 @@ def single_name(code: str) -> str | None:
     tokens = [(t, v) for t, v in _inline_tokens(code) if v]
     if len(tokens) == 1 and _css_class(tokens[0][0]) == "n":
         return escape(tokens[0][1], quote=False)
+    return None
+
+
+def attribute_name(code: str) -> str | None:
+    """`owner.name` when inline `code` is one name after another and a dot, else None."""
+    tokens = [(_css_class(t), v) for t, v in _inline_tokens(code) if v]
+    if (
+        [css for css, _ in tokens] == ["n", "o", "n"]
+        and tokens[1][1] == "."
+        and reads_as_python(code)
+    ):
+        return escape(tokens[0][1] + "." + tokens[2][1], quote=False)
     return None
 
 

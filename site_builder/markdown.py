@@ -22,7 +22,7 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.rules_inline import StateInline
 
 from .commonmark import MATH_DISPLAY, markdown_parser
-from .highlight import Linker, highlight_block, highlight_inline, single_name
+from .highlight import Linker, attribute_name, highlight_block, highlight_inline, single_name
 from .images import beside, find_image
 from .mathtext import tex_as_text
 from .model import BuildError, ImageSearch, RenderedMarkdown, TextOrigin, Written
@@ -69,11 +69,13 @@ def _code_inline(self, tokens, idx, options, env):
     code, names = tokens[idx].content, env["names"]
     if names is None:
         return highlight_inline(code)
-    name = None if env["in_link"] else single_name(code)
+    name = None if env["in_link"] else single_name(code) or attribute_name(code)
     href = names.prose_href(name) if name else None
-    if href:
+    if name and href:
+        data_name = name.rpartition(".")[2]  # `model.GPT` is highlighted with the other `GPT`s
         return (
-            f'<a class="xref" data-name="{name}" href="{escape(href)}">{highlight_inline(code)}</a>'
+            f'<a class="xref" data-name="{data_name}" href="{escape(href)}">'
+            f"{highlight_inline(code)}</a>"
         )
     return highlight_inline(code, mark_names=True)
 
