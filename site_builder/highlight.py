@@ -24,6 +24,7 @@ from pygments.token import STANDARD_TYPES, Token, _TokenType
 from pygments.util import ClassNotFound
 
 from .model import Section
+from .paths import source_link_to_page
 
 _python = PythonLexer(stripnl=False, ensurenl=False)
 NAME_CLASSES = frozenset({"n", "nf", "nc", "fm", "nd", "nb", "bp", "nn"})  # names of things
@@ -41,6 +42,9 @@ class Linker(Protocol):
     def prose_href(self, name: str) -> str | None:
         """The href of an inline code in commentary that is just `name`, or None."""
 
+    def link_href(self, href: str) -> str:
+        """Where a link written in commentary goes (a source file's link to its page)."""
+
 
 class _MarkNames:
     """Marks names without linking any."""
@@ -50,6 +54,9 @@ class _MarkNames:
 
     def prose_href(self, name: str) -> None:
         return None
+
+    def link_href(self, href: str) -> str:
+        return source_link_to_page(href)
 
 
 @functools.cache

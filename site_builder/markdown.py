@@ -120,7 +120,8 @@ def _link_open(self, tokens, idx, options, env):
     token = tokens[idx]
     href = token.attrGet("href")
     env["links"].append(Written(href, _line(token)))  # as written: the check stage says so
-    token.attrSet("href", source_link_to_page(href or ""))
+    names = env["names"]
+    token.attrSet("href", names.link_href(href or "") if names else source_link_to_page(href or ""))
     env["in_link"] = True
     return self.renderToken(tokens, idx, options, env)
 

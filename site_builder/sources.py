@@ -34,7 +34,8 @@ def find_sources(
 ) -> list[Source]:
     """Pages of the package tree (`.py`, `.md`) and of the docs tree (`.md`), by site path.
     Files that cannot be pages (see `_readable`) are skipped with a warning. Two sources of one
-    page are an error, or with a `skipped` list, the second is left out."""
+    page are an error, or with a `skipped` list, the second is left out. A README at the
+    package tree's root is the home page when no other source is (see `_readme_home`)."""
     skip = {config.out, config.cache_dir}
     found: dict[str, Source] = {}
     trees: list[tuple[str, Path, tuple[str, ...]]] = [("package", config.source, (".py", ".md"))]
@@ -42,8 +43,9 @@ def find_sources(
         trees.append(("docs", config.docs, (".md",)))
     left_out = excluded(config)
     for tree, root, suffixes in trees:
-        locale = {root / "locale"} if tree == "docs" else set()
-        for path in _walk(root, skip | locale, left_out):
+        # the docs tree is not also the package's (`source = "."`, `docs = "docs"`)
+        own = {root / "locale"} if tree == "docs" else {config.docs} if config.docs else set()
+        for path in _walk(root, skip | own, left_out):
             if path.suffix not in suffixes or not _readable(path, config, warnings):
                 continue
             rel = path.relative_to(root).as_posix()
@@ -54,7 +56,33 @@ def find_sources(
                 fail_or_skip(BuildError(path, None, message), skipped)
                 continue
             found[url] = Source(path, rel, url, tree)
+    _readme_home(found, warnings)
     return [found[url] for url in sorted(found)]
+
+
+def _readme_home(found: dict[str, Source], warnings: list[BuildError] | None) -> None:
+    """Make the package tree's root README (`README.md` in any case) the home page,
+    `index.html`, unless another source is (a root `__init__.py` or `index.md`): then the
+    README keeps its own page, with a warning. Links to it from other pages are not changed."""
+    readmes = [
+        url
+        for url, source in found.items()
+        if source.tree == "package" and source.rel_path.lower() == "readme.md"
+    ]
+    if not readmes:
+        return
+    home = found.get("index.html")
+    if home is not None:
+        problem = f"not the home page: {home.path.name} is (index.html); published as {readmes[0]}"
+        if warnings is not None:
+            warnings.append(BuildError(found[readmes[0]].path, None, problem))
+        return
+    readme = found.pop(readmes[0])  # README.md before Readme.md before readme.md
+    found["index.html"] = Source(readme.path, readme.rel_path, "index.html", readme.tree)
+    for other in readmes[1:]:
+        problem = f"{readme.rel_path} is the home page; this one is published as {other}"
+        if warnings is not None:
+            warnings.append(BuildError(found[other].path, None, problem))
 
 
 def excluded(config: SiteConfig) -> Callable[[Path, bool], bool]:

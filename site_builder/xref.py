@@ -16,10 +16,12 @@ their plain names (`from model import GPT`): a script's import finds the module 
 the one at the source's root (see `SymbolTable.module`).
 """
 
+import posixpath
 import re
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from .model import Anchor, Import, Module, ModuleSymbols
-from .paths import anchor_href, page_url
+from .paths import anchor_href, page_url, relative_href, source_link_to_page
 
 _CONFIG_NAME = re.compile(r"(?:^|_)(?:config|cfg|conf)$", re.I)
 
@@ -168,10 +170,25 @@ class SymbolTable:
 class PageLinker:
     """Where the names on page `url` link, by `table`'s rules (a `highlight.Linker`)."""
 
-    def __init__(self, table: SymbolTable, url: str):
-        self.table, self.url = table, url
+    def __init__(self, table: SymbolTable, url: str, moved: dict[str, str] | None = None):
+        """`moved`: the pages not at their source's own path (see `site.SiteIndex.moved`)."""
+        self.table, self.url, self.moved = table, url, moved or {}
         here = table.by_url.get(url)
         self._sites = here.sites if here else set()
+
+    def link_href(self, href: str) -> str:
+        """A link in commentary: to a source file, to its page (`README.md` -> `index.html`
+        when the README is the home page)."""
+        href = source_link_to_page(href)
+        parts = urlsplit(href)
+        if not self.moved or parts.scheme or parts.netloc or not parts.path:
+            return href
+        folder = posixpath.dirname(self.url)
+        target = posixpath.normpath(posixpath.join(folder, unquote(parts.path)))
+        if target not in self.moved:
+            return href
+        moved = relative_href(self.url, self.moved[target])
+        return urlunsplit(("", "", moved, parts.query, parts.fragment))
 
     def code_href(self, css: str, name: str, line: int, owner: str | None) -> str | None:
         """A plain name (Pygments' class "n") in the page's code, unless it is the definition
