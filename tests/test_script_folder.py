@@ -117,3 +117,16 @@ def test_a_readme_in_any_case_is_the_home_page(tmp_path, monkeypatch, capsys):
     assert code == 0, err
     assert "The simplest repository" in (tmp_path / "site/index.html").read_text()
     assert not (tmp_path / "site/Readme.html").exists()
+
+
+def test_a_docs_folder_inside_the_source_is_built_once(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "repo"
+    shutil.copytree(FIXTURE, folder)
+    (folder / "docs").mkdir()
+    (folder / "docs/guide.md").write_text("# Guide\n\nRead [the model](model.html).\n")
+    with (folder / "pyproject.toml").open("a") as config:
+        config.write('docs = "docs"\n')
+    code, err = build(folder, tmp_path / "site", monkeypatch, capsys)
+    assert code == 0, err
+    assert (tmp_path / "site/guide.html").is_file()
+    assert not (tmp_path / "site/docs").exists()
