@@ -95,8 +95,7 @@ def check_links(
             if is_external(link.href):
                 continue
             target, anchor = resolve(page, source_link_to_page(link.href), base_path)
-            if target in moved and target not in pages:
-                target = moved[target]
+            target = moved.get(target, target) if target else target
             if target is not None and target not in pages and target + "/index.html" in pages:
                 target += "/index.html"
             if target is None or (target not in pages and target not in files):

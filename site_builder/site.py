@@ -91,7 +91,7 @@ class SiteIndex:
         self.moved = {
             prefix + page_url(source.rel_path): prefix + url
             for url, source in self.sources.items()
-            if page_url(source.rel_path) != url
+            if page_url(source.rel_path) not in self.urls  # (its own, or another page's)
             for prefix in map(functools.partial(language_prefix, config), config.languages)
         }
         folder_titles = sorted(

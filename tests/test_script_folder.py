@@ -67,9 +67,13 @@ def test_the_readme_links_to_the_pages_of_the_files_it_names(site):
     } <= hrefs(site / "index.html")
 
 
+def link_to(page: Path, text: str) -> list[str]:
+    """The hrefs of the page's links that read `text`."""
+    return re.findall(rf'<a href="([^"]*)">{text}</a>', page.read_text(encoding="utf-8"))
+
+
 def test_a_link_to_the_readme_goes_to_the_home_page(site):
-    assert "../../index.html" in hrefs(site / "data/shakespeare/prepare.html")
-    assert not any("README" in href for href in hrefs(site / "data/shakespeare/prepare.html"))
+    assert link_to(site / "data/shakespeare/prepare.html", "README") == ["../../index.html"]
 
 
 def test_names_imported_from_sibling_scripts_link_to_their_definitions(site):
@@ -103,7 +107,8 @@ def test_a_readme_beside_another_home_page_keeps_its_page_with_a_warning(
     assert "The package's own home page" in (tmp_path / "site/index.html").read_text()
     assert "The simplest repository" in (tmp_path / "site/README.html").read_text()
     # a link to the README lands on its own page
-    assert "../../README.html" in hrefs(tmp_path / "site/data/shakespeare/prepare.html")
+    page = tmp_path / "site/data/shakespeare/prepare.html"
+    assert link_to(page, "README") == ["../../README.html"]
 
 
 def test_a_readme_in_any_case_is_the_home_page(tmp_path, monkeypatch, capsys):
@@ -117,6 +122,8 @@ def test_a_readme_in_any_case_is_the_home_page(tmp_path, monkeypatch, capsys):
     assert code == 0, err
     assert "The simplest repository" in (tmp_path / "site/index.html").read_text()
     assert not (tmp_path / "site/Readme.html").exists()
+    page = tmp_path / "site/data/shakespeare/prepare.html"
+    assert link_to(page, "Readme") == ["../../index.html"]
 
 
 def test_a_docs_folder_inside_the_source_is_built_once(tmp_path, monkeypatch, capsys):
@@ -130,3 +137,16 @@ def test_a_docs_folder_inside_the_source_is_built_once(tmp_path, monkeypatch, ca
     assert code == 0, err
     assert (tmp_path / "site/guide.html").is_file()
     assert not (tmp_path / "site/docs").exists()
+
+
+def test_a_docs_readme_beside_the_home_readme_keeps_its_page(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "repo"
+    shutil.copytree(FIXTURE, folder)
+    (folder / "docs").mkdir()
+    (folder / "docs/README.md").write_text("# Guides\n\nThe [home page](index.html).\n")
+    with (folder / "pyproject.toml").open("a") as config:
+        config.write('docs = "docs"\n')
+    code, err = build(folder, tmp_path / "site", monkeypatch, capsys)
+    assert code == 0, err
+    assert "The simplest repository" in (tmp_path / "site/index.html").read_text()
+    assert "Guides" in (tmp_path / "site/README.html").read_text()
