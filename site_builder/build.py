@@ -61,7 +61,6 @@ from .paths import (
     language_prefix,
     notebook_path,
     relative_href,
-    source_link_to_page,
     url_path,
 )
 from .report import BuildReport
@@ -163,7 +162,7 @@ def _build(
         with report.stage("page"):
             outputs = site_outputs(config, site, renderer, pages, cache, report.warnings)
         with report.stage("check"):
-            outputs, problems = checked(config, pages, outputs)
+            outputs, problems = checked(config, pages, outputs, site.moved)
             if not keep_going:
                 _stop_on_errors(report.skipped, problems)
             outputs = site_texts.translate_figures(config, outputs, report.warnings)
@@ -439,7 +438,7 @@ def make_pages(shared: Shared, unit: SourcePages) -> MadePages:
 
 def _make_pages(shared: Shared, unit: SourcePages, report: BuildReport) -> list[PageRecord]:
     items, pages, site = unit.items, unit.pages, shared.site
-    linkers = [PageLinker(shared.symbols, item.source.url) for item in items]
+    linkers = [PageLinker(shared.symbols, item.source.url, site.moved) for item in items]
     with report.stage("render"):
         rendered = render.render_source(
             pages[0].source_module,
@@ -504,7 +503,8 @@ def page_record(
 ) -> PageRecord:
     """Page stage: the page laid out, its files kept, and what the check stage needs of it."""
     page_html = page_layout(shared.renderer, shared.site, item, page, rendered, notebook)
-    links = found.links + _template_links(page_html, found, str(item.source.path))
+    written = PageLinker(shared.symbols, item.source.url, shared.site.moved).link_href
+    links = found.links + _template_links(page_html, found, str(item.source.path), written)
     html_digest = shared.keep(page_html.encode())
     record = PageRecord(
         page.meta, html_digest, ids_in(page_html), links, found.images, found.problems
@@ -552,10 +552,13 @@ def page_layout(
     return renderer.module_page(context)
 
 
-def _template_links(page_html: str, found: Commentary, page_file: str) -> list[Link]:
-    """Links in the HTML that commentary did not write: they come from the templates."""
+def _template_links(
+    page_html: str, found: Commentary, page_file: str, written: Callable[[str], str]
+) -> list[Link]:
+    """Links in the HTML that commentary did not write: they come from the templates.
+    `written(href)` is the href the markdown stage wrote for a link of the commentary."""
     extra = Counter(urls_in(page_html))
-    extra.subtract(source_link_to_page(link.href) for link in found.links)
+    extra.subtract(written(link.href) for link in found.links)
     extra.subtract(image.href for image in found.images)
     return [Link(href, page_file) for href, n in sorted(extra.items()) for _ in range(max(n, 0))]
 
@@ -589,14 +592,18 @@ def site_outputs(
 
 
 def checked(
-    config: SiteConfig, pages: dict[str, PageRecord], outputs: dict[str, Blob]
+    config: SiteConfig,
+    pages: dict[str, PageRecord],
+    outputs: dict[str, Blob],
+    moved: dict[str, str] | None = None,
 ) -> tuple[dict[str, Blob], list[BuildError]]:
     """Check stage: the site's files with the images its pages show, and its problems (see
-    `links.check_site`)."""
+    `links.check_site`; `moved`: `SiteIndex.moved`)."""
     images = page_images(config, {url: r.images for url, r in pages.items()}, outputs)
     outputs = outputs | images.files
     outputs |= linked_files(config, {url: r.links for url, r in pages.items()}, outputs)
-    problems = _sorted_problems(images.problems + check_site(pages, outputs, base_path(config)))
+    found = check_site(pages, outputs, base_path(config), moved)
+    problems = _sorted_problems(images.problems + found)
     return outputs, problems
 
 

@@ -9,7 +9,8 @@ where that class looks like plain text and would otherwise need no span, so that
 highlight a name's occurrences together (same class family, same text), and a name the linker
 resolves becomes a link (`<a class="n xref">`). Inline code in commentary marks its names the
 same way (`highlight_inline(code, mark_names=True)`); the markdown stage links an inline code
-that is one name (`single_name`). A line's number is its `data-ln`, which CSS shows.
+that is one name (`single_name`) or one attribute of a name (`attribute_name`). A line's
+number is its `data-ln`, which CSS shows.
 """
 
 import ast
@@ -26,6 +27,7 @@ from pygments.token import STANDARD_TYPES, Token, _TokenType
 from pygments.util import ClassNotFound
 
 from .model import Section
+from .paths import source_link_to_page
 
 _python = PythonLexer(stripnl=False, ensurenl=False)
 PYGMENTS_STYLES = ("default", "github-dark")  # the code colours: light theme, dark theme
@@ -44,6 +46,9 @@ class Linker(Protocol):
     def prose_href(self, name: str) -> str | None:
         """The href of an inline code in commentary that is just `name`, or None."""
 
+    def link_href(self, href: str) -> str:
+        """Where a link written in commentary goes (a source file's link to its page)."""
+
 
 class _MarkNames:
     """Marks names without linking any."""
@@ -53,6 +58,9 @@ class _MarkNames:
 
     def prose_href(self, name: str) -> None:
         return None
+
+    def link_href(self, href: str) -> str:
+        return source_link_to_page(href)
 
 
 @functools.cache
@@ -167,6 +175,18 @@ def single_name(code: str) -> str | None:
     tokens = [(t, v) for t, v in _inline_tokens(code) if v]
     if len(tokens) == 1 and _css_class(tokens[0][0]) == "n":
         return escape(tokens[0][1], quote=False)
+    return None
+
+
+def attribute_name(code: str) -> str | None:
+    """`owner.name` when inline `code` is one name after another and a dot, else None."""
+    tokens = [(_css_class(t), v) for t, v in _inline_tokens(code) if v]
+    if (
+        [css for css, _ in tokens] == ["n", "o", "n"]
+        and tokens[1][1] == "."
+        and reads_as_python(code)
+    ):
+        return escape(tokens[0][1] + "." + tokens[2][1], quote=False)
     return None
 
 

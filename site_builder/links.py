@@ -80,16 +80,22 @@ def resolve(page: str, href: str, base_path: str = "/") -> Target:
 
 
 def check_links(
-    pages: dict[str, PageLinks], files: set[str], base_path: str = "/"
+    pages: dict[str, PageLinks],
+    files: set[str],
+    base_path: str = "/",
+    moved: dict[str, str] | None = None,
 ) -> list[BrokenLink]:
     """Broken links, each with its message; `pages` maps a page's site path to its ids and links,
-    `files` is every other file the site holds."""
+    `files` is every other file the site holds, `moved` the pages not at their source's own path
+    (`README.html` -> `index.html`, see `SiteIndex.moved`), where links to them land."""
     broken: list[BrokenLink] = []
+    moved = moved or {}
     for page, page_links in pages.items():
         for link in page_links.links:
             if is_external(link.href):
                 continue
             target, anchor = resolve(page, source_link_to_page(link.href), base_path)
+            target = moved.get(target, target) if target else target
             if target is not None and target not in pages and target + "/index.html" in pages:
                 target += "/index.html"
             if target is None or (target not in pages and target not in files):
@@ -103,7 +109,10 @@ def check_links(
 
 
 def check_site(
-    records: dict[str, PageRecord], outputs: dict[str, Blob], base_path: str
+    records: dict[str, PageRecord],
+    outputs: dict[str, Blob],
+    base_path: str,
+    moved: dict[str, str] | None = None,
 ) -> list[BuildError]:
     """The problems of the site about to be written: those its pages' rendering found, broken
     links and anchors, and notebook links that land on no notebook. `records` maps a rendered
@@ -115,7 +124,7 @@ def check_site(
         if rel.endswith(".html") and rel not in pages:
             page_html = blob.content().decode()
             pages[rel] = PageLinks(ids_in(page_html), [Link(h, rel) for h in urls_in(page_html)])
-    for link, message in check_links(pages, set(outputs) - set(pages), base_path):
+    for link, message in check_links(pages, set(outputs) - set(pages), base_path, moved):
         problems.append(BuildError(link.file, link.line, message))
     problems += check_notebook_links(records, outputs, problems)
     return sorted(problems, key=lambda p: (p.path, p.line or 0, p.message))

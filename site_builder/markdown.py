@@ -22,7 +22,7 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.rules_inline import StateInline
 
 from .commonmark import MATH_DISPLAY, markdown_parser
-from .highlight import Linker, highlight_block, highlight_inline, single_name
+from .highlight import Linker, attribute_name, highlight_block, highlight_inline, single_name
 from .images import beside, find_image
 from .mathtext import tex_as_text
 from .model import BuildError, ImageSearch, RenderedMarkdown, TextOrigin, Written
@@ -69,9 +69,9 @@ def _code_inline(self, tokens, idx, options, env):
     code, names = tokens[idx].content, env["names"]
     if names is None:
         return highlight_inline(code)
-    name = None if env["in_link"] else single_name(code)
+    name = None if env["in_link"] else single_name(code) or attribute_name(code)
     href = names.prose_href(name) if name else None
-    if href:
+    if name and href:
         return (
             f'<a class="xref" href="{escape(href)}">{highlight_inline(code, mark_names=True)}</a>'
         )
@@ -118,7 +118,8 @@ def _link_open(self, tokens, idx, options, env):
     token = tokens[idx]
     href = token.attrGet("href")
     env["links"].append(Written(href, _line(token)))  # as written: the check stage says so
-    token.attrSet("href", source_link_to_page(href or ""))
+    names = env["names"]
+    token.attrSet("href", names.link_href(href or "") if names else source_link_to_page(href or ""))
     env["in_link"] = True
     return self.renderToken(tokens, idx, options, env)
 

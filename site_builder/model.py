@@ -52,7 +52,8 @@ class Definition:
     """A name a Python module binds at its top level, as the parse stage read it: `kind` "top" is
     a class, a function or an UPPER_CASE constant, "field" an annotated field of a top-level
     dataclass, "import" a name bound by `from <source> import <original>` (`source` as written,
-    with its leading dots)."""
+    with its leading dots), "module" a name bound to a module by `import <source>` (`import a.b`
+    binds `a` to `a`; `import a.b as c` binds `c` to `a.b`)."""
 
     kind: str
     name: str
@@ -211,6 +212,7 @@ class ModuleSymbols:
     top: dict[str, str] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)
     imports: dict[str, "Import"] = field(default_factory=dict)  # by local name
+    modules: dict[str, str] = field(default_factory=dict)  # `import a.b as c`: c -> a.b
     sites: set[tuple[str, int]] = field(default_factory=set)  # (name, line) where defined
 
 

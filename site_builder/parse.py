@@ -361,6 +361,10 @@ def _definitions(tree: ast.Module) -> list[Definition]:
             for alias in node.names:
                 local = alias.asname or alias.name
                 found.append(Definition("import", local, node.lineno, source, alias.name))
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                module = alias.name if alias.asname else alias.name.split(".")[0]
+                found.append(Definition("module", alias.asname or module, node.lineno, module))
     return found
 
 

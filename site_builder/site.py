@@ -10,6 +10,7 @@ stylesheet made from the site as a whole.
 """
 
 import dataclasses
+import functools
 import posixpath
 import re
 from collections.abc import Callable
@@ -43,6 +44,7 @@ from .paths import (
     base_path,
     language_prefix,
     notebook_path,
+    page_url,
     public_url,
     relative_href,
     source_link_to_page,
@@ -85,6 +87,14 @@ class SiteIndex:
         self.urls = {i.source.url for i in inputs}
         self.sources = {i.source.url: i.source for i in inputs}
         self.with_code = {i.source.url for i in inputs if metas[i.key].has_code}
+        # Pages not at their source's own path (a root README.md is index.html), in each
+        # language: a link to the source's page (`README.md`, `README.html`) goes where it is.
+        self.moved = {
+            prefix + page_url(source.rel_path): prefix + url
+            for url, source in self.sources.items()
+            if page_url(source.rel_path) not in self.urls  # (its own, or another page's)
+            for prefix in map(functools.partial(language_prefix, config), config.languages)
+        }
         folder_titles = sorted(
             (key, meta.title) for key, meta in self.meta.items() if key[1].endswith("index.html")
         )
@@ -95,7 +105,13 @@ class SiteIndex:
         lesson_titles = sorted((k, m.title) for k, m in self.meta.items() if k[1] in config.lesson)
         ui = project_ui_catalogs(config)
         shared = (builder, config.digest_fields(), "contributing.html" in self.urls, ui)
-        self.digest = digest(*shared, folder_titles, lesson_titles, sorted(self.with_code))
+        self.digest = digest(
+            *shared,
+            folder_titles,
+            lesson_titles,
+            sorted(self.with_code),
+            sorted(self.moved.items()),
+        )
         listing = sorted((k, m.title, m.summary) for k, m in self.meta.items())
         self.home_digest = digest(self.digest, listing)
         counts = [dataclasses.astuple(row) for row in self.progress]
@@ -195,6 +211,7 @@ class SiteIndex:
             target = resolve(page, source_link_to_page(href), root).path
             if target is None:
                 return None
+            target = self.moved.get(target, target)
             if self.has_notebook(target):
                 new = relative_href(page, notebook_path(target))
             else:
@@ -322,6 +339,7 @@ def translations_table(site: SiteIndex, lang: str, here: str) -> TranslationsTab
     extras = (FIGURES_PAGE, UI_PAGE)
     for page in sorted(by_page, key=lambda p: (p in extras, p)):
         url = page + ".html" if page not in extras else ""
+        url = site.moved.get(url, url)  # a root README's catalog, README.po, is index.html's
         meta = site.meta.get((lang, url))
         title = meta.title if meta else page
         cells = []

@@ -6,6 +6,7 @@ with the page (`Input.data`, `Input.catalog`) to the parse and translate stages,
 the files again.
 """
 
+import dataclasses
 import functools
 import os
 import stat
@@ -34,27 +35,62 @@ def find_sources(
 ) -> list[Source]:
     """Pages of the package tree (`.py`, `.md`) and of the docs tree (`.md`), by site path.
     Files that cannot be pages (see `_readable`) are skipped with a warning. Two sources of one
-    page are an error, or with a `skipped` list, the second is left out."""
+    page are an error, or with a `skipped` list, the second is left out. A README at the
+    package tree's root is the home page when no other source is (see `_readmes`)."""
     skip = {config.out, config.cache_dir}
     found: dict[str, Source] = {}
+    readmes: list[Source] = []
     trees: list[tuple[str, Path, tuple[str, ...]]] = [("package", config.source, (".py", ".md"))]
     if config.docs:
         trees.append(("docs", config.docs, (".md",)))
     left_out = excluded(config)
     for tree, root, suffixes in trees:
-        locale = {root / "locale"} if tree == "docs" else set()
-        for path in _walk(root, skip | locale, left_out):
+        # the docs tree is not also the package's (`source = "."`, `docs = "docs"`)
+        own = {root / "locale"} if tree == "docs" else {config.docs} if config.docs else set()
+        for path in _walk(root, skip | own, left_out):
             if path.suffix not in suffixes or not _readable(path, config, warnings):
                 continue
             rel = path.relative_to(root).as_posix()
-            url = page_url(rel)
-            if url in found:
-                other = found[url].path
-                message = f"maps to '{url}', the same page as {other}; rename one of them"
-                fail_or_skip(BuildError(path, None, message), skipped)
-                continue
-            found[url] = Source(path, rel, url, tree)
+            source = Source(path, rel, page_url(rel), tree)
+            if tree == "package" and rel.lower() == "readme.md":
+                readmes.append(source)  # placed once every other page is known
+            else:
+                _add(found, source, skipped)
+    for source in _readmes(readmes, found.get("index.html"), warnings):
+        _add(found, source, skipped)
     return [found[url] for url in sorted(found)]
+
+
+def _add(found: dict[str, Source], source: Source, skipped: list[BuildError] | None) -> None:
+    if source.url in found:
+        other = found[source.url].path
+        message = f"maps to '{source.url}', the same page as {other}; rename one of them"
+        fail_or_skip(BuildError(source.path, None, message), skipped)
+    else:
+        found[source.url] = source
+
+
+def _readmes(
+    readmes: list[Source], home: Source | None, warnings: list[BuildError] | None
+) -> list[Source]:
+    """The package tree's root READMEs (`README.md` in any case), the first of them the home
+    page, `index.html`, unless another source is (`home`: a root `__init__.py` or `index.md`);
+    the others keep their own pages, with a warning."""
+    if not readmes:
+        return []
+    problems = []
+    if home is None:
+        first = readmes[0]  # README.md before Readme.md before readme.md
+        readmes = [dataclasses.replace(first, url="index.html"), *readmes[1:]]
+        for other in readmes[1:]:
+            message = f"{first.rel_path} is the home page; this one is published as {other.url}"
+            problems.append(BuildError(other.path, None, message))
+    else:
+        message = f"not the home page: {home.path.name} is (index.html); published as "
+        problems.append(BuildError(readmes[0].path, None, message + readmes[0].url))
+    if warnings is not None:
+        warnings += problems
+    return readmes
 
 
 def excluded(config: SiteConfig) -> Callable[[Path, bool], bool]:

@@ -14,6 +14,7 @@ from site_builder.markdown import (
     repeated_formulas,
 )
 from site_builder.model import BuildError
+from site_builder.paths import source_link_to_page
 from site_builder.tex import KatexRenderer
 
 PATH = Path("labml_like/demo.py")
@@ -167,6 +168,9 @@ class Names:
 
     def prose_href(self, name):
         return self.targets.get(name)
+
+    def link_href(self, href):
+        return source_link_to_page(href)
 
 
 def test_inline_code_that_is_one_known_name_links_unless_already_in_a_link():

@@ -146,3 +146,61 @@ def test_prose_links_names_in_inline_code(tmp_path):
     assert '<a class="xref" href="nets/model.html#helper">' in html  # prose
     assert f'<span class="{pygments_classes("x")["x"]}">x</span>' in html  # marked
     assert html.count("xref") == 2  # not inside the author's own link
+
+
+SCRIPT_MODEL = '''
+def helper():
+    return 1
+
+
+class GPT:
+    """The model."""
+'''
+
+
+def test_a_folder_of_scripts_imports_its_modules_by_plain_name(tmp_path):
+    """No `__init__.py`: a script finds a module next to it, then at the source's root."""
+    _, model = load(tmp_path, "model.py", SCRIPT_MODEL, "repo")
+    _, train = load(tmp_path, "train.py", "import model as m\nfrom model import GPT\n", "repo")
+    _, tokens = load(tmp_path, "data/web/tokens.py", "def encode(): ...\n", "repo")
+    _, web = load(tmp_path, "data/web/prepare.py", "from tokens import encode\n", "repo")
+    _, other = load(tmp_path, "data/books/prepare.py", "import model, tokens\n", "repo")
+    table = SymbolTable([model, train, tokens, web, other])
+    assert table.resolve("train.html", "GPT") == ("model.html", "GPT")
+    assert table.resolve_attribute("train.html", "m", "helper") == ("model.html", "helper")
+    assert table.resolve_attribute("train.html", "m", "missing") is None
+    assert table.resolve("data/web/prepare.html", "encode") == ("data/web/tokens.html", "encode")
+    here = "data/books/prepare.html"  # the root's model, no tokens.py next to it
+    assert table.resolve_attribute(here, "model", "GPT") == ("model.html", "GPT")
+    assert table.resolve_attribute(here, "tokens", "encode") is None
+    assert table.resolve_attribute("train.html", "model", "GPT") is None  # bound as `m`
+    # commentary (here a Markdown page) may name a module the page could import
+    assert table.resolve_attribute("README.html", "model", "helper", prose=True) == (
+        "model.html",
+        "helper",
+    )
+
+
+def test_in_a_package_a_plain_name_import_is_absolute(tmp_path):
+    _, package = load(tmp_path, "nets/__init__.py", "")
+    _, model = load(tmp_path, "nets/model.py", SCRIPT_MODEL)
+    _, config = load(tmp_path, "nets/config.py", "from model import GPT\nimport model\n")
+    table = SymbolTable([package, model, config])
+    assert table.resolve("nets/config.html", "GPT") is None  # `model` is no module of `pkg`
+    assert table.resolve_attribute("nets/config.html", "model", "GPT") is None
+
+
+def test_prose_links_a_modules_attribute(tmp_path):
+    _, model = load(tmp_path, "model.py", SCRIPT_MODEL, "repo")
+    names = PageLinker(SymbolTable([model]), "README.html")
+    html = render_markdown(
+        "See `model.GPT`, `model.py` and `model.nothing`.",
+        Path("README.md"),
+        1,
+        KatexRenderer(),
+        names=names,
+    ).html
+    assert '<a class="xref" href="model.html#GPT">' in html
+    gpt = pygments_classes("GPT")["GPT"]
+    assert f'<span class="{gpt}">GPT</span>' in html  # highlighted with the other `GPT`s
+    assert html.count("xref") == 1
