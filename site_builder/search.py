@@ -48,8 +48,8 @@ CONFIG = {"keepIndexUrl": True}  # a result's URL is the page's site path, as gi
 def pagefind_binary() -> Path:
     """The extended Pagefind binary: $SITE_BUILDER_PAGEFIND, else one that npm installed in a
     `node_modules` of the current directory or above it (this repository pins Pagefind 1.6 in
-    package-lock.json: PyPI's newest wheel, 1.5.2, ranks some Chinese and Japanese results lower),
-    else the one from PyPI's `pagefind_bin_extended` wheel (a dependency of site-builder)."""
+    package-lock.json), else the one from PyPI's `pagefind_bin_extended` wheel (a dependency of
+    site-builder: 1.4 or 1.6, as 1.5 breaks Chinese and Japanese queries; see pyproject.toml)."""
     override = os.environ.get(PAGEFIND_ENV)
     binary = Path(override) if override else _npm_binary() or _wheel_binary()
     if binary is None or not binary.is_file():

@@ -182,7 +182,8 @@
       var hits = (sub.weighted_locations || []).reduce(function (sum, w) {
         return sum + (w.balanced_score || w.weight || 0);
       }, 0);
-      return (squash(sub.plain_excerpt).includes(phrase) ? 1e6 : 0) + hits;
+      var text = sub.plain_excerpt || (sub.excerpt || "").replace(/<[^>]*>/g, "");  // < 1.5
+      return (squash(text).includes(phrase) ? 1e6 : 0) + hits;
     };
     return (page.sub_results || []).reduce(function (best, sub) {
       return best && score(best) >= score(sub) ? best : sub;
