@@ -5,6 +5,9 @@ project site)."""
 
 import functools
 import http.server
+import os
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -12,7 +15,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import PAGE, PageVisit, make_config, tiny_files, write_tree
+from conftest import PAGE, REPO, PageVisit, make_config, tiny_files, write_tree
 
 from site_builder.build import build_site
 
@@ -164,5 +167,30 @@ def test_search_and_every_link_work_under_a_subpath(browser, tmp_path, base_url)
             assert not visit.failed and not visit.errors
         finally:
             visit.close()
+    finally:
+        served.close()
+
+
+def test_zh_and_ja_search_with_pypis_pagefind(browser, tmp_path):
+    """An author without Node gets Pagefind from PyPI (a dependency of site-builder): Chinese
+    and Japanese search must work with it too, not only with npm's Pagefind that `make` uses."""
+    pagefind_bin_extended = pytest.importorskip("pagefind_bin_extended")
+    out = tmp_path / "site"
+    env = os.environ | {"SITE_BUILDER_PAGEFIND": pagefind_bin_extended.get_executable()}
+    command = [sys.executable, "-m", "site_builder", "build", "--out", str(out)]
+    built = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stdout + built.stderr
+    served = SubpathServer(out, "/")
+    try:
+        for lang, query in (("ja", "残差"), ("zh", "逐点卷积")):
+            visit = PageVisit(browser, served.url, 1280, page=f"{lang}/{PAGE}")
+            try:
+                results = search(visit, query)
+                first = urlsplit(results[0]["href"])
+                assert first.path == f"/{lang}/{PAGE}", [r["href"] for r in results]
+                assert query in section_text(out, results[0]["href"])
+                assert not visit.errors and not visit.failed
+            finally:
+                visit.close()
     finally:
         served.close()
