@@ -45,14 +45,12 @@ from .translate import (
     UI_LOCALE_DIR,
     Entry,
     Key,
-    load_translations,
     module_entries,
     msgstr_lines,
     parse_catalog,
     po_lines,
     read_catalog,
     read_po_bytes,
-    usable_translation,
 )
 
 _DATE_LINE = re.compile(rb'^"(POT-Creation-Date|PO-Revision-Date): [^"]*\\n"\n', re.MULTILINE)
@@ -339,96 +337,6 @@ def ui_catalog_path(config: SiteConfig, lang: str) -> Path | None:
     path = locale_dir(config) / lang / "LC_MESSAGES" / f"{UI_DOMAIN}.po"
     shipped = UI_LOCALE_DIR / lang / "LC_MESSAGES" / f"{UI_DOMAIN}.po"
     return path if path.is_file() or not shipped.is_file() else None
-
-
-@dataclass
-class Status:
-    page: str
-    lang: str
-    translated: int = 0
-    fuzzy: int = 0
-    missing: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.translated + self.fuzzy + self.missing
-
-    @property
-    def percent(self) -> float:
-        return 100.0 * self.translated / self.total if self.total else 100.0
-
-
-def status(config: SiteConfig, langs: list[str], warnings: list[BuildError]) -> list[Status]:
-    """Per page and language, what the site would show: translated, fuzzy/outdated, missing
-    (the catalogs' warnings added to `warnings`)."""
-    rows = []
-    for source in find_sources(config):
-        entries = module_entries(parse_source(source.path, source.rel_path))
-        if not entries:
-            continue
-        for lang in langs:
-            path = catalog_path(locale_dir(config), lang, source.rel_path)
-            messages = load_translations(path, warnings)
-            row = Status(page_stem(source.rel_path), lang)
-            for entry in entries:
-                message = messages.get(entry.key)
-                if usable_translation(message, entry.text) is not None:
-                    row.translated += 1
-                elif message is not None and message.msgstr:
-                    row.fuzzy += 1
-                else:
-                    row.missing += 1
-            rows.append(row)
-    for lang in langs:
-        if ui_row := ui_status(config, lang, warnings):
-            rows.append(ui_row)
-    return rows
-
-
-UI_ROW = "site interface"
-
-
-def ui_status(config: SiteConfig, lang: str, warnings: list[BuildError]) -> Status | None:
-    """The templates' UI strings in `lang`, when the project has its own UI catalog for it (the
-    ones site_builder ships are its own business). A string counts as translated if either
-    catalog translates it, as the built site uses both."""
-    project = ui_catalog_path(config, lang)
-    if project is None or not project.is_file():
-        return None
-    shipped = UI_LOCALE_DIR / lang / "LC_MESSAGES" / f"{UI_DOMAIN}.po"
-    catalogs = [read_catalog(path, warnings) for path in (project, shipped) if path.is_file()]
-    row = Status(UI_ROW, lang)
-    for string in ui_strings():
-        messages = [m for catalog in catalogs if (m := catalog.find(string)) and m.msgstr]
-        if any(not message.fuzzy for message in messages):
-            row.translated += 1
-        elif messages:
-            row.fuzzy += 1
-        else:
-            row.missing += 1
-    return row
-
-
-def totals(rows: list[Status]) -> dict[str, Status]:
-    by_lang: dict[str, Status] = {}
-    for row in rows:
-        total = by_lang.setdefault(row.lang, Status("total", row.lang))
-        total.translated += row.translated
-        total.fuzzy += row.fuzzy
-        total.missing += row.missing
-    return by_lang
-
-
-def format_status(rows: list[Status]) -> str:
-    width = max([len(row.page) for row in rows] + [len("page")])
-    header = f"{'page':<{width}}  lang  translated  fuzzy  missing       %"
-    lines = [header, "-" * len(header)]
-    for row in [*rows, *totals(rows).values()]:
-        lines.append(
-            f"{row.page:<{width}}  {row.lang:<4}  {row.translated:>10}  {row.fuzzy:>5}  "
-            f"{row.missing:>7}  {row.percent:>5.1f}%"
-        )
-    return "\n".join(lines)
 
 
 @dataclass
