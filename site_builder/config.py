@@ -15,6 +15,7 @@ KNOWN_KEYS = (
 )  # fmt: skip
 # A language code as pages use it (`<html lang>`, hreflang, the folder in URLs): `zh`, `pt_BR`,
 # `sr-Latn`. gettext's `@modifier` (`sr@latin`) is not one: a script subtag says the same.
+PYGMENTS_STYLES = ("default", "github-dark")  # the code colours: light theme, dark theme
 _LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]+)*")
 
 

@@ -26,11 +26,11 @@ from pygments.styles import get_style_by_name
 from pygments.token import STANDARD_TYPES, Token, _TokenType
 from pygments.util import ClassNotFound
 
+from .config import PYGMENTS_STYLES
 from .model import Section
 from .paths import source_link_to_page
 
 _python = PythonLexer(stripnl=False, ensurenl=False)
-PYGMENTS_STYLES = ("default", "github-dark")  # the code colours: light theme, dark theme
 NAME_CLASSES = frozenset({"n", "nf", "nc", "fm", "nd", "nb", "bp", "nn"})  # names of things
 _IDENT = re.compile(r"[A-Za-z_]\w*\Z")
 

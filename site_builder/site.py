@@ -19,9 +19,8 @@ from urllib.parse import urlsplit
 
 from rjsmin import jsmin
 
-from .config import SiteConfig
+from .config import PYGMENTS_STYLES, SiteConfig
 from .files import Blob, digest
-from .highlight import PYGMENTS_STYLES
 from .links import is_external, resolve
 from .model import BuildError, Input, Meta, Module, RenderedModule
 from .page import (

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 # Rows whose commentary and code are both non-empty, as {docs, code, row} bounding boxes.
 ROW_BOXES_JS = """() => Array.from(document.querySelectorAll("section.section")).flatMap(row => {
   const docs = row.querySelector(":scope > .docs"), code = row.querySelector(":scope > .code");
-  if (!docs || !code || !code.querySelector("pre") || docs.innerText.trim().length < 2) return [];
+  if (!docs || !code || !code.querySelector("pre") || docs.textContent.trim().length < 2) return [];
   const box = e => {
     const r = e.getBoundingClientRect();
     return [r.left, r.top, r.width, r.height];

@@ -50,13 +50,16 @@ def test_japanese_text_is_visible_and_drawn_in_a_japanese_font(browser, site_url
         assert page.evaluate("document.documentElement.lang") == "ja"
         heading = page.locator("h1")
         assert heading.is_visible() and KANA.search(heading.inner_text()), heading.inner_text()
-        prose = page.locator("main").inner_text()
+        # textContent: sections off screen are not rendered (content-visibility), so innerText
+        # would leave them out.
+        prose = page.locator("main").evaluate("m => m.textContent")
         assert prose.count("パッチ") > 30 and prose.count("チャネル") > 10
         assert "深さ方向畳み込み" in prose and "点単位畳み込み" in prose and "残差接続" in prose
         glossary = load_glossary(REPO / "docs_src/locale/ja/glossary.toml")
         assert {"コンバージョンミキサー", "MLPミキサー", "チャンネル"} <= set(glossary.forbidden)
         assert [word for word in glossary.forbidden if word in prose] == []
         # The glyphs come from a Japanese font that is installed, not from a Chinese one.
+        page.locator(f'section[id="{SECTION}"]').scroll_into_view_if_needed()  # rendered
         for selector in ("h1", f'section[id="{SECTION}"] .docs p'):
             fonts = platform_fonts(page, selector)
             japanese = sum(n for family, n in fonts.items() if family in JAPANESE_FONTS)
