@@ -132,6 +132,16 @@ def test_a_failed_build_deploys_nothing(project, capsys):
     assert not has_ref(bare(project), "refs/heads/gh-pages")
 
 
+def test_a_page_skipped_with_keep_going_deploys_nothing(project, capsys):
+    (project / "pkg/models/broken.py").write_text("def f(:\n")
+    git(project, "add", ".")
+    git(project, "commit", "--quiet", "-m", "a module that does not parse")
+    assert main(["gh-deploy", "--keep-going"]) == 1
+    err = capsys.readouterr().err
+    assert "broken.py" in err and "nothing deployed: pages were left out" in err
+    assert not has_ref(project, "refs/heads/gh-pages")
+
+
 def move_remote_branch(project: Path) -> None:
     """Someone else deployed: the remote's gh-pages gets a commit the project has never seen."""
     origin = bare(project)
@@ -147,6 +157,9 @@ def move_remote_branch(project: Path) -> None:
         ("no git", [], "there is no `git` on the PATH"),
         ("", ["--remote", "upstream"], "no remote 'upstream' in"),
         ("rejected", [], "push of 'gh-pages' to 'origin' failed: "),
+        ("", ["--branch", "bad..name"], "'bad..name' is not a valid branch name"),
+        ("on the branch", [], "'gh-pages' is the current branch"),
+        ("no identity", [], "git has no name and email to commit with"),
     ],
 )
 def test_git_problems_are_one_line(project, monkeypatch, capsys, setup, args, message):
@@ -158,6 +171,14 @@ def test_git_problems_are_one_line(project, monkeypatch, capsys, setup, args, me
         assert main(["gh-deploy"]) == 0
         move_remote_branch(project)
         edit_and_commit(project, "One layer, explained again.")
+    elif setup == "on the branch":  # the deploy would replace the checked-out files
+        git(project, "checkout", "--quiet", "-b", "gh-pages")
+    elif setup == "no identity":
+        (project.parent / "gitconfig").write_text("[user]\n\tuseConfigOnly = true\n")
+        for name in ("AUTHOR", "COMMITTER"):
+            monkeypatch.delenv(f"GIT_{name}_NAME")
+            monkeypatch.delenv(f"GIT_{name}_EMAIL")
+        monkeypatch.delenv("EMAIL", raising=False)
     capsys.readouterr()
     assert main(["gh-deploy", *args]) == 1
     err = capsys.readouterr().err
