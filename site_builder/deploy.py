@@ -107,7 +107,9 @@ def source_commit(top: Path) -> str | None:
     head = _tip(top, "HEAD")
     if head is None:
         return None
-    changed = _output(top, ["status", "--porcelain", "--untracked-files=no"])
+    # --no-optional-locks: status does not refresh (rewrite) the author's index
+    status = ["--no-optional-locks", "status", "--porcelain", "--untracked-files=no"]
+    changed = _output(top, status)
     return head + (" + uncommitted changes" if changed else "")
 
 
@@ -130,13 +132,14 @@ def site_tree(top: Path, out: Path) -> str:
         blobs = _output(
             top,
             ["hash-object", "-w", "--no-filters", "--stdin-paths"],  # the bytes as they are
-            stdin="".join(f"{path}\n" for path in paths).encode(),
+            stdin=b"".join(os.fsencode(path) + b"\n" for path in paths),
         ).split()
-        listing = "".join(
-            f"100644 {blob}\t{name}\0" for blob, name in zip(blobs, [*files, NOJEKYLL], strict=True)
+        listing = b"".join(
+            f"100644 {blob}\t".encode() + os.fsencode(name) + b"\0"
+            for blob, name in zip(blobs, [*files, NOJEKYLL], strict=True)
         )
         index = {"GIT_INDEX_FILE": str(Path(scratch, "index"))}  # a throwaway index
-        _git(top, ["update-index", "-z", "--index-info"], stdin=listing.encode(), env=index)
+        _git(top, ["update-index", "-z", "--index-info"], stdin=listing, env=index)
         return _output(top, ["write-tree"], env=index)
 
 
