@@ -185,3 +185,13 @@ def test_git_problems_are_one_line(project, monkeypatch, capsys, setup, args, me
     assert len(err.splitlines()) == 1 and message in err, err
     if setup == "rejected":  # git's reason, and what to do
         assert "[rejected]" in err and "git fetch origin +gh-pages:gh-pages" in err
+
+
+def test_the_message_says_when_the_source_had_uncommitted_changes(project):
+    head = git(project, "rev-parse", "HEAD")
+    layer = project / "pkg/models/layer.py"
+    layer.write_text(layer.read_text().replace("One layer, explained.", "Not committed yet."))
+    assert main(["gh-deploy", "--no-push"]) == 0
+    message = git(project, "log", "-1", "--format=%B", "gh-pages")
+    assert f"Built from {head} + uncommitted changes." in message
+    assert git(project, "diff", "--name-only") == "pkg/models/layer.py"  # still unstaged
