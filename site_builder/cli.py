@@ -1,4 +1,5 @@
-"""The command line, `site-builder`: build, serve, and the translation catalogs (`i18n`).
+"""The command line, `site-builder`: build, serve, new, gh-deploy, and the translation catalogs
+(`i18n`).
 
 Input problems print one line, `file:line: message`, to stderr and exit 1 (no traceback).
 Warnings print `warning: file:line: message` and leave the exit status 0. With --keep-going, a
@@ -24,6 +25,7 @@ from .scaffold import new_project
 # The libraries behind the commands, imported when a command first uses one (see `lazy`).
 build = lazy_module("site_builder.build")
 serve = lazy_module("site_builder.serve")
+deploy = lazy_module("site_builder.deploy")
 i18n = lazy_module("site_builder.i18n")
 progress = lazy_module("site_builder.progress")
 site_texts = lazy_module("site_builder.site_texts")
@@ -105,6 +107,29 @@ def _cmd_build(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     return serve.serve(config, args.port, args.keep_going, debugging(args.debug))
+
+
+def _cmd_gh_deploy(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    pushing = not args.no_push
+    top = deploy.check_repository(config.root, args.branch, args.remote if pushing else None)
+    report = build.build_site(config, keep_going=args.keep_going)
+    print_report(report, config.out, debugging(args.debug))
+    if report.skipped:
+        print("nothing deployed: pages were left out", file=sys.stderr)
+        return 1
+    done = deploy.commit_site(top, config.out, args.branch, args.remote, args.message)
+    short = done.commit[:12]
+    if done.created:
+        print(f"committed the site to {args.branch} ({short})")
+    else:
+        print(f"{args.branch} holds this site already ({short})")
+    if pushing:
+        deploy.push(top, args.branch, args.remote)
+        print(f"pushed {args.branch} to {args.remote}")
+    else:
+        print(f"not pushed; to publish it: git push {args.remote} {args.branch}")
+    return 0
 
 
 def _cmd_new(args: argparse.Namespace) -> int:
@@ -249,6 +274,22 @@ def make_parser() -> argparse.ArgumentParser:
     _add_config_flags(serve)
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     serve.set_defaults(func=_cmd_serve)
+    gh_deploy = commands.add_parser(
+        "gh-deploy",
+        help="build, commit the site to a branch (gh-pages) and push it, for GitHub Pages",
+    )
+    _add_config_flags(gh_deploy)
+    gh_deploy.add_argument(
+        "--branch", default="gh-pages", help="branch that holds the site (default: gh-pages)"
+    )
+    gh_deploy.add_argument("--remote", default="origin", help="remote to push to (default: origin)")
+    gh_deploy.add_argument(
+        "--message", "-m", metavar="MSG", help="commit message (default: names the source commit)"
+    )
+    gh_deploy.add_argument(
+        "--no-push", action="store_true", help="commit to the branch, do not push it"
+    )
+    gh_deploy.set_defaults(func=_cmd_gh_deploy)
     new = commands.add_parser(
         "new", help="start a project: the config, an annotated example, .gitignore entries"
     )

@@ -10,22 +10,22 @@ from site_builder.cli import main
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("command", [[], ["build"], ["serve"], ["i18n"]])
+@pytest.mark.parametrize("command", [[], ["build"], ["serve"], ["gh-deploy"], ["i18n"]])
 def test_help_works_on_every_command(command, capsys):
     with pytest.raises(SystemExit) as exit_:
         main([*command, "--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     assert "usage: site-builder" in out
-    if command in (["build"], ["serve"]):  # how to see an internal error's traceback
+    if command in (["build"], ["serve"], ["gh-deploy"]):  # how to see an internal error's traceback
         assert "--debug" in out and "SITE_BUILDER_DEBUG=1" in out
 
 
 HEAVY = {"markdown_it", "pygments", "jinja2", "babel", "polib", "site_builder.build",
-         "site_builder.serve", "site_builder.i18n"}  # fmt: skip
+         "site_builder.serve", "site_builder.i18n", "site_builder.deploy"}  # fmt: skip
 
 
-@pytest.mark.parametrize("command", [[], ["build"], ["i18n"], ["i18n", "update"]])
+@pytest.mark.parametrize("command", [[], ["build"], ["gh-deploy"], ["i18n"], ["i18n", "update"]])
 def test_help_imports_none_of_the_libraries_behind_the_commands(command):
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "site_builder", *command, "--help"],
