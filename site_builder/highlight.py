@@ -224,7 +224,11 @@ def highlight_module(
             for n, _ in section.code
         ]
         found[section.id] = (
-            '<pre class="code"><code>' + "\n".join(rows) + "</code></pre>" if rows else ""
+            # A Tab stop, for narrow screens where code scrolls sideways in its pane (site.js
+            # drops it where code wraps instead).
+            '<pre class="code" tabindex="0"><code>' + "\n".join(rows) + "</code></pre>"
+            if rows
+            else ""
         )
     return found
 

@@ -66,10 +66,10 @@ def test_multiline_string_split_across_sections_stays_a_string():
 
 def test_line_numbers_and_text_preserved():
     html = highlight_module(SOURCE, [section([5, 6])])["s"]
-    assert html.startswith('<pre class="code"><code>')
+    assert html.startswith('<pre class="code" tabindex="0"><code>')  # a Tab stop where it scrolls
     rows = re.findall(r'<span class="line" id="L(\d+)" data-ln="(\d+)">', html)
     assert rows == [("5", "5"), ("6", "6")]
-    body = html.removeprefix('<pre class="code"><code>').removesuffix("</code></pre>")
+    body = html.removeprefix('<pre class="code" tabindex="0"><code>').removesuffix("</code></pre>")
     assert [text_of(line) for line in body.split("\n")] == ["def f(a):", "    return a  # done"]
 
 

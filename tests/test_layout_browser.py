@@ -90,9 +90,11 @@ def test_no_code_is_cut_off_and_wrapped_lines_hang(trainer):
 def test_short_code_stays_in_view_beside_a_long_note(visit):
     page = visit.page
     section = page.locator('section[id="ConvMixerLayer"]')
-    section.scroll_into_view_if_needed()  # laid out (sections off screen wait: content-visibility)
-    box = section.bounding_box()
-    assert box and box["height"] > 900, "the test needs a note taller than the screen"
+    # Sections off screen are laid out when they come near (content-visibility): bring it in,
+    # and wait for its real height.
+    section.scroll_into_view_if_needed()
+    tall = "s => s.getBoundingClientRect().height > 900"
+    page.wait_for_function(tall, arg=section.element_handle())  # the test needs a long note
     page.evaluate(
         "y => scrollTo(0, y)",
         page.evaluate(

@@ -57,10 +57,20 @@
     }
   });
 
-  // Regions that scroll sideways must be reachable by keyboard. Measuring one lays it out, so
-  // the checks run in idle time, a few at a time, instead of as one long task at load.
-  var boxes = Array.prototype.slice.call(
-    main.querySelectorAll(".docs table, .docs pre, .section > .code > pre"));
+  // Regions that scroll sideways must be reachable by keyboard. The code panes come as Tab
+  // stops: below 768 px code scrolls sideways in its pane; from 768 px it wraps and never does,
+  // so there they are not (no measuring: sections off screen are not laid out until needed).
+  var wrapping = matchMedia("(min-width: 768px)");
+  function codeStops() {
+    main.querySelectorAll(".section > .code > pre").forEach(function (pre) {
+      if (wrapping.matches) pre.removeAttribute("tabindex"); else pre.tabIndex = 0;
+    });
+  }
+  codeStops();
+  wrapping.addEventListener("change", codeStops);
+  // Tables and code blocks in notes are measured. Measuring one lays it out, so the checks run
+  // in idle time, a few at a time, instead of as one long task at load.
+  var boxes = Array.prototype.slice.call(main.querySelectorAll(".docs table, .docs pre"));
   var idle = window.requestIdleCallback || function (work) {
     return setTimeout(function () { work({ timeRemaining: function () { return 8; } }); }, 1);
   };
