@@ -78,6 +78,13 @@ def _code_inline(self, tokens, idx, options, env):
     return highlight_inline(code, mark_names=True)
 
 
+def _table_open(self, tokens, idx, options, env):
+    """A table is a Tab stop: on a narrow screen it scrolls sideways within itself, and the
+    keyboard must reach it (knowing which tables do would mean laying out the whole page)."""
+    tokens[idx].attrSet("tabindex", "0")
+    return self.renderToken(tokens, idx, options, env)
+
+
 def _fence(self, tokens, idx, options, env):
     token = tokens[idx]
     language = token.info.split()[0] if token.info.strip() else ""
@@ -193,6 +200,7 @@ def _build() -> MarkdownIt:
     md = markdown_parser()
     for name in MATH_DISPLAY:
         md.add_render_rule(name, _math_block if name.startswith("math_block") else _math_inline)
+    md.add_render_rule("table_open", _table_open)
     md.add_render_rule("code_inline", _code_inline)
     md.add_render_rule("fence", _fence)
     md.add_render_rule("code_block", _code_block)
