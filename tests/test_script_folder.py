@@ -126,13 +126,19 @@ def test_a_readme_in_any_case_is_the_home_page(tmp_path, monkeypatch, capsys):
     assert link_to(page, "Readme") == ["../../index.html"]
 
 
-def test_a_docs_folder_inside_the_source_is_built_once(tmp_path, monkeypatch, capsys):
+def with_docs(tmp_path, name: str, text: str):
+    """A copy of the fixture whose `docs` folder (inside the source) holds `name`."""
     folder = tmp_path / "repo"
     shutil.copytree(FIXTURE, folder)
     (folder / "docs").mkdir()
-    (folder / "docs/guide.md").write_text("# Guide\n\nRead [the model](model.html).\n")
+    (folder / "docs" / name).write_text(text)
     with (folder / "pyproject.toml").open("a") as config:
         config.write('docs = "docs"\n')
+    return folder
+
+
+def test_a_docs_folder_inside_the_source_is_built_once(tmp_path, monkeypatch, capsys):
+    folder = with_docs(tmp_path, "guide.md", "# Guide\n\nRead [the model](model.html).\n")
     code, err = build(folder, tmp_path / "site", monkeypatch, capsys)
     assert code == 0, err
     assert (tmp_path / "site/guide.html").is_file()
@@ -140,12 +146,7 @@ def test_a_docs_folder_inside_the_source_is_built_once(tmp_path, monkeypatch, ca
 
 
 def test_a_docs_readme_beside_the_home_readme_keeps_its_page(tmp_path, monkeypatch, capsys):
-    folder = tmp_path / "repo"
-    shutil.copytree(FIXTURE, folder)
-    (folder / "docs").mkdir()
-    (folder / "docs/README.md").write_text("# Guides\n\nThe [home page](index.html).\n")
-    with (folder / "pyproject.toml").open("a") as config:
-        config.write('docs = "docs"\n')
+    folder = with_docs(tmp_path, "README.md", "# Guides\n\nThe [home page](index.html).\n")
     code, err = build(folder, tmp_path / "site", monkeypatch, capsys)
     assert code == 0, err
     assert "The simplest repository" in (tmp_path / "site/index.html").read_text()
