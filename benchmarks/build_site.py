@@ -2,7 +2,7 @@
 
     python benchmarks/build_site.py [--modules 220] [--repeat 3] [--seed 0] [--profile]
                                     [--without-search] [--compare-search]
-                                    [--compare-notebooks]
+                                    [--compare-notebooks] [--stdlib]
 
 Generates a corpus (benchmarks/corpus.py) in a temporary folder, then times on it:
 - Pycco (`pycco -p -d OUT files...` on the .py files, every file checked to have its page),
@@ -20,6 +20,9 @@ that indexes nothing (in every build it times), to measure the other stages on t
 prints what search costs the cold build.
 `--compare-notebooks` also times cold builds that make no notebooks (and link none), and prints
 what writing the notebooks costs.
+`--stdlib` times instead, in turn, Pycco and our cold build (`site-builder build --keep-going`,
+a fresh process) on code nobody annotated for us: the standard library's `email`, `json` and
+`asyncio` packages, copied under one package.
 """
 
 import argparse
@@ -33,6 +36,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from importlib.metadata import version
@@ -211,6 +215,46 @@ def compare_search(work: Path, corpus: Path, repeat: int, colds: list) -> None:
     )
 
 
+STDLIB_PACKAGES = ("email", "json", "asyncio")
+
+
+def stdlib_comparison(work: Path, repeat: int) -> None:
+    """Pycco and our cold build, in turn, on `STDLIB_PACKAGES` copied under one package."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    corpus = work / "stdlib"
+    for package in STDLIB_PACKAGES:
+        shutil.copytree(
+            stdlib / package, corpus / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    (corpus / "__init__.py").write_text('"""The standard library\'s email, json and asyncio."""\n')
+    files = sorted(p.relative_to(corpus).as_posix() for p in corpus.rglob("*.py"))
+    lines = sum(len((corpus / f).read_bytes().splitlines()) for f in files)
+    print(f"standard library ({', '.join(STDLIB_PACKAGES)}): {len(files)} modules, {lines:,} lines")
+    pyccos, ours = [], []
+    for i in range(repeat):
+        out = work / f"stdlib-pycco-{i}"
+        seconds, _ = run_timed(
+            ["pycco", "-p", "-d", str(out), *[f"stdlib/{f}" for f in files]], work
+        )
+        missing = [f for f in files if not (out / "stdlib" / f).with_suffix(".html").is_file()]
+        if missing:
+            sys.exit(f"pycco did not render {missing[0]}")
+        pyccos.append((seconds, LAST_CPU))
+        out = work / f"stdlib-ours-{i}" / "site"
+        command = [sys.executable, "-m", "site_builder", "build", "--keep-going"]
+        seconds, stdout = run_timed([*command, "--source", str(corpus), "--out", str(out)], work)
+        pages = sum(1 for _ in out.rglob("*.html"))
+        ours.append((seconds, LAST_CPU, pages, stdout.strip().splitlines()[-1]))
+    pycco, pycco_cpu = min(pyccos)
+    cold, cold_cpu, pages, summary = min(ours)
+    print(f"pycco                   {pycco:7.3f} s  ({len(files)} pages; {pycco_cpu:.2f} CPU-s)")
+    print(f"cold build              {cold:7.3f} s  ({pages} HTML files; {cold_cpu:.2f} CPU-s)")
+    print(f"  site-builder said: {summary}")
+    print(f"pycco runs (s): {', '.join(f'{s:.3f}' for s, _ in pyccos)}")
+    print(f"cold runs (s): {', '.join(f'{run[0]:.3f}' for run in ours)}")
+    print(f"ratio {cold / pycco:.3f} (best against best)")
+
+
 def cli_build(work: Path, corpus: Path, out: Path) -> tuple[float, str]:
     if WITHOUT_SEARCH:
         command = [sys.executable, "-c", child_code(CLI_CHILD), "build"]
@@ -265,6 +309,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also time cold builds without notebooks, and print what notebooks cost",
     )
+    parser.add_argument(
+        "--stdlib",
+        action="store_true",
+        help="time Pycco and our cold build on standard-library packages instead",
+    )
     args = parser.parse_args(argv)
     if args.without_search:
         global WITHOUT_SEARCH
@@ -278,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench-site-") as tmp:
         work = Path(tmp)
+        if args.stdlib:
+            stdlib_comparison(work, args.repeat)
+            return 0
         corpus = work / "zoo"
         stats = generate_corpus(corpus, args.modules, args.seed)
         print(f"corpus (seed {args.seed}): {stats.summary()}")

@@ -159,6 +159,9 @@ def _build(
         pages = {item.url: records[key] for key, item in by_render_key.items() if key in records}
         if report.skipped and not keep_going:  # the site is not checked without its pages
             _stop_on_errors(report.skipped, [p for r in pages.values() for p in r.problems])
+        documents = {url: cache.blob(record.search) for url, record in pages.items()}
+        if index_search:  # Pagefind makes the index while the pages are checked
+            indexer.start_finishing(documents)
         with report.stage("page"):
             outputs = site_outputs(config, site, renderer, pages, cache, report.warnings)
         with report.stage("check"):
@@ -167,7 +170,6 @@ def _build(
                 _stop_on_errors(report.skipped, problems)
             outputs = site_texts.translate_figures(config, outputs, report.warnings)
         with report.stage("search"):
-            documents = {url: cache.blob(record.search) for url, record in pages.items()}
             index = search.site_index(documents, indexer if index_search else None, cache.folder)
             outputs |= index.files
             report.unindexed = index.unindexed

@@ -27,6 +27,7 @@ from pygments.token import STANDARD_TYPES, Token, _TokenType
 from pygments.util import ClassNotFound
 
 from .config import PYGMENTS_STYLES
+from .lexing import lex
 from .model import Section
 from .paths import source_link_to_page
 
@@ -81,7 +82,7 @@ def _name_html(css: str, name: str, href: str | None) -> str:
 
 
 def _tokens(code: str, lexer) -> list[tuple]:
-    return [(ttype, value) for _, ttype, value in lexer.get_tokens_unprocessed(_newlines(code))]
+    return [(ttype, value) for _, ttype, value in lex(lexer, _newlines(code))]
 
 
 def _html_lines(tokens, linker: Linker | None = None) -> list[str]:
@@ -145,6 +146,7 @@ _FILE = re.compile(
 _OPTION = re.compile(r"-{1,2}[A-Za-z]")
 
 
+@functools.lru_cache(maxsize=8192)
 def reads_as_python(code: str) -> bool:
     """Whether inline `code` in prose is Python (an expression or statement), not a path, a
     file name, a shell command or an option, which are shown as they are."""

@@ -8,7 +8,7 @@ published as they are (`sources.docs_assets`), so the site path belongs to them.
 through a link that leaves the package and docs trees is never published, nor measured.
 """
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .config import SiteConfig
 from .files import Blob
@@ -78,10 +78,19 @@ def linked_files(
     found: dict[str, Blob] = {}
     for url, page_links in links.items():
         prefix, page = _language_free(config, url)
+        search = image_search(config, page)
         for link in page_links:
             if is_external(link.href):
                 continue
-            source = find_image(image_search(config, page), link.href)
+            # Most links go to pages and anchors: those need no look at the disk.
+            target = resolve(page, link.href, search.base).path
+            if (
+                target is None
+                or prefix + target in outputs
+                or PurePosixPath(target).suffix.lower() in _PAGE_SOURCES
+            ):
+                continue
+            source = find_image(search, link.href)
             if source.target is None or source.path is None:
                 continue
             target = prefix + source.target

@@ -166,12 +166,16 @@ class Indexer:
         self._added: dict[str, str] = {}  # site path -> digest of the document given to Pagefind
         self._records: dict[int, str] = {}  # message id -> site path of the record it added
         self._failure: BuildError | None = None  # Pagefind did not start when a page came
+        self._early: _EarlyFinish | None = None  # see `start_finishing`
 
     def __enter__(self) -> "Indexer":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+        if self._early is not None:  # stopped Pagefind ends its wait
+            self._early.thread.join()
+            self._early = None
 
     def add(self, rel: str, document: Blob) -> None:
         if not indexed(rel):
@@ -195,9 +199,23 @@ class Indexer:
         )
         self._records[sent] = rel
 
+    def start_finishing(self, documents: dict[str, Blob]) -> None:
+        """Begin `finish(documents)` on a thread of its own, and return: Pagefind indexes the
+        last pages and makes the index files in its own process while the build checks its
+        pages. `finish` given the same dict then waits for it."""
+        self._early = _EarlyFinish(self, documents)
+        self._early.thread.start()
+
     def finish(self, documents: dict[str, Blob]) -> dict[str, Blob]:
         """The index files of the pages' `documents` (site path -> search document), as
         `pagefind/...` blobs; the cache keeps them, and no other index."""
+        early, self._early = self._early, None
+        if early is not None:
+            early.thread.join()
+            if early.documents is documents:
+                if early.error is not None:
+                    raise early.error
+                return early.files
         key, files = self.index(documents)
         self.kept.keep_only(key)
         return files
@@ -244,6 +262,23 @@ class Indexer:
             return {f["path"]: base64.b64decode(f["content"]) for f in files["files"]}
         finally:
             self.close()
+
+
+class _EarlyFinish:
+    """`Indexer.finish(documents)` running on `thread`: its files, or the error it raised."""
+
+    def __init__(self, indexer: Indexer, documents: dict[str, Blob]):
+        self.indexer, self.documents = indexer, documents
+        self.thread = threading.Thread(target=self.run, name="pagefind-index", daemon=True)
+        self.files: dict[str, Blob] = {}
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            key, self.files = self.indexer.index(self.documents)
+            self.indexer.kept.keep_only(key)
+        except BaseException as error:  # raised where `finish` takes the result
+            self.error = error
 
 
 class PagefindService:
