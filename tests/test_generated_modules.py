@@ -134,7 +134,8 @@ def structured(draw, code: st.SearchStrategy[str]) -> str:
 def annotated(draw, code: st.SearchStrategy[str]) -> str:
     """Generated code with comments and docstrings added where annotated files have them; an
     addition that would not compile (after a line continuation, say) is left out."""
-    source = draw(code)
+    # One line end, as Python reads "\r" and "\r\n" too: the lines below then are ast's lines.
+    source = draw(code).replace("\r\n", "\n").replace("\r", "\n")
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):

@@ -6,6 +6,7 @@ page's document holds is tested through the build, at the end."""
 import gzip
 import json
 import os
+import threading
 import time
 
 import pytest
@@ -111,6 +112,38 @@ def test_the_cache_keeps_one_index_and_reuses_it_without_pagefind(tmp_path, monk
         search.kept_indexes(cache), changed
     )  # the newest index, not theirs
     assert not current and stale.keys() == first.keys()
+
+
+def test_an_index_started_early_is_the_one_finish_makes(tmp_path, monkeypatch):
+    """`start_finishing` lets Pagefind make the index while the build goes on: `finish` then
+    returns the same bytes, and raises the same one-line error, as without it. A build that
+    stops before `finish` leaves no thread behind."""
+    threads = threading.active_count()
+    with search.Indexer(search.kept_indexes(tmp_path / "plain")) as indexer:
+        indexer.add("models/mixer.html", PAGES["models/mixer.html"])
+        plain = indexer.finish(PAGES)
+    with search.Indexer(search.kept_indexes(tmp_path / "early")) as indexer:
+        indexer.add("models/mixer.html", PAGES["models/mixer.html"])
+        indexer.start_finishing(PAGES)
+        early = indexer.finish(PAGES)
+    assert {rel: b.content() for rel, b in early.items()} == {
+        rel: b.content() for rel, b in plain.items()
+    }
+    with search.Indexer(search.kept_indexes(tmp_path / "stopped")) as indexer:
+        indexer.add("models/mixer.html", PAGES["models/mixer.html"])
+        indexer.start_finishing(PAGES)  # the build fails here: no `finish`
+    assert threading.active_count() == threads
+
+    broken = tmp_path / "pagefind_extended"
+    broken.write_text("#!/bin/sh\necho 'Error: no index today' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    monkeypatch.setenv(search.PAGEFIND_ENV, str(broken))
+    with pytest.raises(BuildError) as failed:
+        with search.Indexer(search.kept_indexes(tmp_path / "broken")) as indexer:
+            indexer.start_finishing(PAGES)
+            indexer.finish(PAGES)
+    assert str(failed.value) == "pagefind: search index failed: Error: no index today"
+    assert threading.active_count() == threads
 
 
 def test_build_index_leaves_other_indexes_and_finish_prunes_them(tmp_path):
