@@ -2,7 +2,8 @@
 
     python benchmarks/build_site.py [--modules 220] [--repeat 3] [--seed 0] [--profile]
                                     [--without-search] [--compare-search]
-                                    [--compare-notebooks] [--stdlib]
+                                    [--compare-notebooks] [--against CHECKOUT]
+                                    [--stdlib]
 
 Generates a corpus (benchmarks/corpus.py) in a temporary folder, then times on it:
 - Pycco (`pycco -p -d OUT files...` on the .py files, every file checked to have its page),
@@ -20,6 +21,8 @@ that indexes nothing (in every build it times), to measure the other stages on t
 prints what search costs the cold build.
 `--compare-notebooks` also times cold builds that make no notebooks (and link none), and prints
 what writing the notebooks costs.
+`--against CHECKOUT` also times cold builds by another checkout's `site_builder` (a git worktree
+at an older commit, say), in turn with as many by this one, and prints the difference.
 `--stdlib` times instead, in turn, Pycco and our cold build (`site-builder build --keep-going`,
 a fresh process) on code nobody annotated for us: the standard library's `email`, `json` and
 `asyncio` packages, copied under one package.
@@ -97,8 +100,9 @@ print(json.dumps({"seconds": report.seconds, "workers": report.worker_seconds,
 """
 
 
-def child_env() -> dict[str, str]:
-    paths = [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
+def child_env(tree: Path = REPO) -> dict[str, str]:
+    """The environment of a child process, importing `site_builder` from `tree`."""
+    paths = [str(tree), *filter(None, [os.environ.get("PYTHONPATH")])]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
@@ -116,13 +120,14 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_timed(command: list[str], cwd: Path) -> tuple[float, str]:
-    """Wall seconds of one process; exits with its output if it fails. Its CPU seconds (with
-    those of the descendants it waited for) are left in `LAST_CPU`."""
+def run_timed(command: list[str], cwd: Path, tree: Path = REPO) -> tuple[float, str]:
+    """Wall seconds of one process (importing `site_builder` from `tree`); exits with its
+    output if it fails. Its CPU seconds (with those of the descendants it waited for) are left
+    in `LAST_CPU`."""
     global LAST_CPU
     cpu, start = children_cpu(), time.perf_counter()
     result = subprocess.run(
-        command, cwd=cwd, env=child_env(), capture_output=True, text=True, timeout=300
+        command, cwd=cwd, env=child_env(tree), capture_output=True, text=True, timeout=300
     )
     seconds = time.perf_counter() - start
     LAST_CPU = children_cpu() - cpu
@@ -155,13 +160,15 @@ def time_pycco(work: Path, corpus: Path, files: list[str], out: Path) -> tuple[f
     return seconds, cpu
 
 
-def cold_build(work: Path, corpus: Path, run: int | str, patch: str = "") -> tuple[float, dict]:
+def cold_build(
+    work: Path, corpus: Path, run: int | str, patch: str = "", tree: Path = REPO
+) -> tuple[float, dict]:
     out = work / f"cold-{run}" / "site"  # a new folder: no previous site, no cache
     cache_dir = load_config({"source": str(corpus), "out": str(out)}, start=work).cache_dir
     assert not cache_dir.exists(), f"{cache_dir} exists: the cold build would not be cold"
     code = patch + child_code(COLD_CHILD)
     command = [sys.executable, "-c", code, str(corpus), str(out), str(work)]
-    seconds, stdout = run_timed(command, cwd=work)
+    seconds, stdout = run_timed(command, cwd=work, tree=tree)
     report = json.loads(stdout.strip().splitlines()[-1])
     report["cpu"] = LAST_CPU  # every process of the build
     report["notebook_bytes"] = sum(p.stat().st_size for p in out.rglob("*.ipynb"))
@@ -193,6 +200,21 @@ def compare_notebooks(work: Path, corpus: Path, repeat: int, colds: list) -> Non
         f"  {extra_files} notebook files, {with_report['notebook_bytes'] / 2**20:.1f} MiB "
         f"(pages and everything else: {plain_report['written']} files)"
     )
+
+
+def compare_against(work: Path, corpus: Path, repeat: int, other: Path) -> None:
+    """Cold builds by another checkout's `site_builder` (`other`), in turn with as many more by
+    this one, on the same corpus: what a change did, with both sides under the same load."""
+    theirs, ours = [], []
+    for i in range(repeat):
+        theirs.append(cold_build(work, corpus, f"against-{i}", tree=other))
+        ours.append(cold_build(work, corpus, f"this-{i}"))
+    for name, runs in ((str(other), theirs), ("this tree", ours)):
+        walls = ", ".join(f"{s:.3f}" for s, _ in runs)
+        cpus = ", ".join(f"{r['cpu']:.2f}" for _, r in runs)
+        print(f"  {name}: cold (s) {walls}; CPU-s {cpus}")
+    best_theirs, best_ours = min(s for s, _ in theirs), min(s for s, _ in ours)
+    print(f"  this tree against {other}: {best_ours / best_theirs - 1:+.1%} wall (best of each)")
 
 
 def compare_search(work: Path, corpus: Path, repeat: int, colds: list) -> None:
@@ -310,6 +332,12 @@ def main(argv: list[str] | None = None) -> int:
         help="also time cold builds without notebooks, and print what notebooks cost",
     )
     parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also time cold builds by another checkout's site_builder, in turn with this one",
+    )
+    parser.add_argument(
         "--stdlib",
         action="store_true",
         help="time Pycco and our cold build on standard-library packages instead",
@@ -370,6 +398,9 @@ def main(argv: list[str] | None = None) -> int:
             compare_search(work, corpus, args.repeat, colds)
         if args.compare_notebooks:
             compare_notebooks(work, corpus, args.repeat, colds)
+        if args.against:
+            print(f"cold builds, another checkout ({args.against}) and this one, in turn:")
+            compare_against(work, corpus, args.repeat, args.against.resolve())
 
         # Rebuilds reuse the first cold build's site and cache.
         out = work / "cold-0" / "site"
