@@ -7,10 +7,19 @@ from pathlib import Path
 
 import hypothesmith
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from pygments.lexer import RegexLexer
+from pygments.lexer import RegexLexer, bygroups, default, include
 from pygments.lexers import PythonLexer, get_lexer_by_name
+from pygments.token import (
+    Comment,
+    Keyword,
+    Name,
+    Operator,
+    Punctuation,
+    String,
+    Whitespace,
+)
 
 from site_builder.lexing import _states, lex
 
@@ -110,3 +119,58 @@ def test_fragments_lex_as_pygments_lexes_them(text, language):
     states are entered and left, and where no rule matches."""
     lexer = get_lexer_by_name(language, stripnl=False, ensurenl=False)
     assert our_tokens(lexer, text) == pygments_tokens(lexer, text)
+
+
+class StateChanges(RegexLexer):
+    """Not a language: every kind of state change and action a RegexLexer has, to check the
+    loop on them (the root pops itself; tuples push, pop and push again; `#pop:n` pops past the
+    root; `default` enters a state without a character; callbacks; a back reference)."""
+
+    name = "state changes"
+    tokens = {
+        "root": [
+            (r"\)", Punctuation, "#pop"),
+            (r"\}", Punctuation, ("#pop", "#pop", "block")),
+            (r"\(", Punctuation, "#push"),
+            (r"\[", Punctuation, ("inner", "inner")),
+            (r"(?i)begin\b", Keyword, "block"),
+            (r"(\w+)(=)", bygroups(Name.Variable, Operator)),
+            (r'"', String, "string"),
+            (r"#.*$", Comment),
+            (r"\s+", Whitespace),
+            (r"\w+", Name),
+        ],
+        "inner": [
+            (r"\]\]", Punctuation, "#pop:5"),
+            (r"\]", Punctuation, "#pop:2"),
+            include("root"),
+        ],
+        "block": [
+            (r"(?i)end\b", Keyword, "#pop"),
+            (r"\(", Punctuation, ("#push",)),
+            (r"\{", Punctuation, ("#push", "#pop", "inner")),
+            (r";", Punctuation),
+            (r"[ \t]+", Whitespace),
+            (r"\w+", Name.Other),
+            default("inner"),
+        ],
+        "string": [
+            (r"(\w)\1", String.Double),  # a back reference: this state goes rule by rule
+            (r'"', String, "#pop"),
+            (r'[^"\\\n]', String),
+            (r"\\.", String.Escape),
+        ],
+    }
+
+
+@settings(max_examples=300, deadline=None)
+@example("}end x")  # the root stays when a tuple pops it: `x` is a name of the root state
+@example("[]]] x")  # `#pop:5` past the root leaves the root: the third `]` is an error
+@example("begin(end end x")  # ("#push",) in a block pushes a block: `end` twice to leave
+@example("begin x (end")  # "#push" in the root pushes the root: `end` is a name there
+@given(st.lists(st.sampled_from([*'()[]{};="\\#\n \t', "begin", "END", "aa", "x"])).map("".join))
+def test_every_kind_of_state_change_goes_as_in_pygments(text):
+    lexer = StateChanges(stripnl=False, ensurenl=False)
+    assert our_tokens(lexer, text) == pygments_tokens(lexer, text)
+    states = _states(StateChanges)
+    assert "string" not in states or states["string"].joined is None

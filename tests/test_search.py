@@ -138,10 +138,10 @@ def test_an_index_started_early_is_the_one_finish_makes(tmp_path, monkeypatch):
     broken.write_text("#!/bin/sh\necho 'Error: no index today' >&2\nexit 3\n")
     broken.chmod(0o755)
     monkeypatch.setenv(search.PAGEFIND_ENV, str(broken))
-    with pytest.raises(BuildError) as failed:
-        with search.Indexer(search.kept_indexes(tmp_path / "broken")) as indexer:
-            indexer.start_finishing(PAGES)
-            indexer.finish(PAGES)
+    broken_cache = search.kept_indexes(tmp_path / "broken")
+    with pytest.raises(BuildError) as failed, search.Indexer(broken_cache) as indexer:
+        indexer.start_finishing(PAGES)
+        indexer.finish(PAGES)
     assert str(failed.value) == "pagefind: search index failed: Error: no index today"
     assert threading.active_count() == threads
 
