@@ -32,10 +32,16 @@ from site_builder.translate import translate_module
 # Examples per test: together the two take under a minute on a loaded 2-core machine. Set
 # GENERATED_EXAMPLES to search longer.
 EXAMPLES = int(os.environ.get("GENERATED_EXAMPLES", "40"))
+# hypothesmith's `from_node` throws away the trees that do not compile: in one CI run it kept 8
+# of 58, and hypothesis failed the test for filtering too much. The filter is the library's.
 SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
 )
 
 COMMENTARY = [
