@@ -102,7 +102,11 @@ def test_both_paths_are_taken():
     assert len(joined) > 20 and len(kept) >= 3
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(hypothesmith.from_grammar())
 def test_generated_python_lexes_as_pygments_lexes_it(source):
     lexer = PythonLexer(stripnl=False, ensurenl=False)
