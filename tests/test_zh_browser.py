@@ -48,8 +48,13 @@ def test_math_is_rendered_on_the_translated_page(browser, site_url, lang):
                 return copy.textContent; })"""
         )
         assert len(prose) > 10 and not any("$" in text for text in prose), "raw TeX left"
+        # Sections off screen are laid out when they come near (content-visibility): bring the
+        # first with display math in, and wait for the formula's height.
+        page.locator("section:has(.katex-display)").first.scroll_into_view_if_needed()
         display = page.locator(".katex-display").first
-        assert display.is_visible() and display.bounding_box()["height"] > 10
+        tall = "d => d.getBoundingClientRect().height > 10"
+        page.wait_for_function(tall, arg=display.element_handle())
+        assert display.is_visible()
     finally:
         visit.close()
 
