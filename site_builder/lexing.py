@@ -33,8 +33,7 @@ Rule = tuple[Callable[..., Any], Any, Any]  # Pygments' (pattern.match, action, 
 
 
 class _State:
-    """One state's rules, and when they can be joined, their alternation and the rule each of
-    its wrapper groups stands for."""
+    """One state's rules, and their join (None when the state is matched rule by rule)."""
 
     def __init__(self, rules: list[Rule]):
         self.rules = rules

@@ -216,6 +216,9 @@ class Indexer:
                 if early.error is not None:
                     raise early.error
                 return early.files
+        return self._finish_now(documents)
+
+    def _finish_now(self, documents: dict[str, Blob]) -> dict[str, Blob]:
         key, files = self.index(documents)
         self.kept.keep_only(key)
         return files
@@ -275,8 +278,7 @@ class _EarlyFinish:
 
     def run(self) -> None:
         try:
-            key, self.files = self.indexer.index(self.documents)
-            self.indexer.kept.keep_only(key)
+            self.files = self.indexer._finish_now(self.documents)
         except BaseException as error:  # raised where `finish` takes the result
             self.error = error
 
